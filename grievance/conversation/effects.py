@@ -1,0 +1,94 @@
+"""What the engine asks the host to do. Plain data; the services apply it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Option:
+    """A numbered line appended to a message: a catalog label key or a literal label."""
+
+    number: str
+    label_key: str | None = None
+    label_text: str | None = None
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send catalog message ``key`` in ``language``; ``refs`` name values the host fills (``case.code``)."""
+
+    key: str
+    language: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    refs: Mapping[str, str] = field(default_factory=dict)
+    options: tuple[Option, ...] = ()
+
+
+@dataclass(frozen=True)
+class SetLanguage:
+    """The worker's language is now ``language``; ``confirmed`` when they chose it."""
+
+    language: str
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """Open a case from the intake's answers; ``message_refs`` are the inbound messages behind it."""
+
+    flow: str
+    flow_version: int
+    language: str
+    category: str | None
+    workplace: str | None
+    description: str | None
+    in_danger: bool
+    wants_updates: bool
+    message_refs: tuple[int | str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LookupStatus:
+    """Tell the worker the status of the case with ``code``, or of their own cases when None."""
+
+    language: str
+    code: str | None
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """The worker sent STOP: send nothing more until START."""
+
+
+@dataclass(frozen=True)
+class OptIn:
+    """The worker sent START: messages may be sent again."""
+
+
+@dataclass(frozen=True)
+class Handover:
+    """The worker asked for a person; a handler should reach out."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecordAnswer:
+    """Keep an answer for analytics or a survey (never linked to a grievance)."""
+
+    flow: str
+    key: str
+    value: str | None
+
+
+@dataclass(frozen=True)
+class WaitUntil:
+    """The conversation waits; wake the engine at ``at`` with a timer input."""
+
+    at: datetime
+
+
+Effect = Send | SetLanguage | OpenCase | LookupStatus | OptOut | OptIn | Handover | RecordAnswer | WaitUntil

@@ -1,0 +1,698 @@
+"""The flow engine: ``start`` and ``resume`` take a session and give back a new one plus effects.
+
+Pure by construction: the clock (``now``) and the id source are passed in, and
+side effects come back as data (:mod:`effects`). The session is a JSON-ready
+dict the host stores as it is.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from grievance import casecode
+from grievance.conversation.effects import (
+    Effect,
+    Handover,
+    LookupStatus,
+    OpenCase,
+    Option,
+    OptIn,
+    OptOut,
+    RecordAnswer,
+    Send,
+    SetLanguage,
+    WaitUntil,
+)
+from grievance.conversation.model import NO_RESPONSE, OTHER, Flow, FlowSet, Node, Wait
+from grievance.language.catalog import Catalog
+from grievance.language.detect import detect
+from grievance.language.digits import only_digits
+
+SESSION_VERSION = 1
+MAX_STEPS = 64  # nodes entered in one step; more means a loop without a wait
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_PUNCT_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
+REASK_DEFAULTS = {
+    "menu": "common.reask_menu",
+    "yes_no": "common.reask_yes_no",
+    "text": "common.reask_text",
+    "media": "common.reask_media",
+    "code": "common.reask_code",
+}
+TEXT_TOO_LONG = "common.reask_text_long"
+FLOW_CHANGED = "common.flow_changed"
+LOOP_ERROR = "common.sorry_error"
+
+
+@dataclass(frozen=True)
+class Message:
+    """An inbound message: cleaned text, kinds of attached media, and the host's id for it."""
+
+    text: str
+    media: tuple[str, ...] = ()
+    ref: int | str | None = None
+
+
+@dataclass(frozen=True)
+class TimedOut:
+    """The current wait's timeout has passed."""
+
+
+@dataclass(frozen=True)
+class Expired:
+    """The flow's expiry has passed."""
+
+
+Input = Message | TimedOut | Expired
+
+
+@dataclass(frozen=True)
+class Step:
+    """The result of one engine call: the session to store and the effects to apply."""
+
+    session: dict[str, Any]
+    effects: list[Effect]
+
+    @property
+    def waiting(self) -> bool:
+        """True when the session waits for the worker."""
+        run = self.session.get("run")
+        return bool(run and run.get("waiting"))
+
+
+def clean_text(text: str) -> str:
+    """Normalise inbound text: NFC, no control or direction characters, trimmed."""
+    return _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass
+class _Run:
+    """One flow in progress (mutable while a step runs; stored as a dict)."""
+
+    flow: str
+    version: int
+    node: str
+    started_at: datetime
+    expires_at: datetime
+    id: str
+    results: dict[str, Any] = field(default_factory=dict)
+    refs: list[int | str] = field(default_factory=list)
+    retries: int = 0
+    waiting: bool = False
+    timeout_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow,
+            "version": self.version,
+            "node": self.node,
+            "id": self.id,
+            "started_at": _iso(self.started_at),
+            "expires_at": _iso(self.expires_at),
+            "results": self.results,
+            "refs": self.refs,
+            "retries": self.retries,
+            "waiting": self.waiting,
+            "timeout_at": _iso(self.timeout_at),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> _Run | None:
+        if not data:
+            return None
+        return cls(
+            flow=data["flow"],
+            version=data["version"],
+            node=data["node"],
+            id=data.get("id", ""),
+            started_at=_time(data["started_at"]) or datetime.min,
+            expires_at=_time(data["expires_at"]) or datetime.min,
+            results=dict(data.get("results", {})),
+            refs=list(data.get("refs", [])),
+            retries=data.get("retries", 0),
+            waiting=data.get("waiting", False),
+            timeout_at=_time(data.get("timeout_at")),
+        )
+
+
+@dataclass
+class _Session:
+    language: str | None = None
+    language_confirmed: bool = False
+    run: _Run | None = None
+    parent: _Run | None = None
+    draft: _Run | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": SESSION_VERSION,
+            "language": self.language,
+            "language_confirmed": self.language_confirmed,
+            "run": self.run.to_dict() if self.run else None,
+            "parent": self.parent.to_dict() if self.parent else None,
+            "draft": self.draft.to_dict() if self.draft else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> _Session:
+        data = data or {}
+        return cls(
+            language=data.get("language"),
+            language_confirmed=bool(data.get("language_confirmed", False)),
+            run=_Run.from_dict(data.get("run")),
+            parent=_Run.from_dict(data.get("parent")),
+            draft=_Run.from_dict(data.get("draft")),
+        )
+
+
+def new_session(language: str | None = None, confirmed: bool = False) -> dict[str, Any]:
+    """An idle session for a contact, optionally with a known language."""
+    return _Session(language=language, language_confirmed=confirmed).to_dict()
+
+
+def due_timer(session: Mapping[str, Any], now: datetime) -> Input | None:
+    """The timer input that is due at ``now`` for ``session`` (expiry first), or None."""
+    run = _Run.from_dict(session.get("run"))
+    if run is None:
+        return None
+    if run.expires_at <= now:
+        return Expired()
+    if run.waiting and run.timeout_at is not None and run.timeout_at <= now:
+        return TimedOut()
+    return None
+
+
+def wake_at(session: Mapping[str, Any]) -> datetime | None:
+    """When the engine next needs a timer input for ``session``."""
+    run = _Run.from_dict(session.get("run"))
+    if run is None:
+        return None
+    times = [run.expires_at] + ([run.timeout_at] if run.waiting and run.timeout_at else [])
+    return min(times)
+
+
+class _Turn:
+    """The state of one engine call: session, effects, clock, trigger message."""
+
+    def __init__(self, session: _Session, now: datetime, facts: Mapping[str, bool], channel: str) -> None:
+        self.session = session
+        self.now = now
+        self.facts = facts
+        self.channel = channel
+        self.effects: list[Effect] = []
+        self.trigger: Message | None = None
+        self.steps = 0
+
+
+class Engine:
+    """Runs a :class:`FlowSet` in the deployment's languages. Holds only static data."""
+
+    def __init__(
+        self,
+        flowset: FlowSet,
+        catalogs: Mapping[str, Catalog],
+        languages: Sequence[str],
+        new_id: Callable[[], str],
+    ) -> None:
+        if not languages:
+            raise ValueError("at least one deployment language is needed")
+        self.flowset = flowset
+        self.catalogs = catalogs
+        self.languages = tuple(languages)
+        self.default_language = self.languages[0]
+        self.new_id = new_id
+        self._keywords = self._keyword_table()
+
+    # -- public API -------------------------------------------------------------
+
+    def start(
+        self,
+        session: Mapping[str, Any] | None,
+        flow_id: str,
+        now: datetime,
+        facts: Mapping[str, bool] | None = None,
+        channel: str = "sms",
+    ) -> Step:
+        """Start ``flow_id`` for a contact (a broadcast, a check-in), ending any flow in progress."""
+        turn = _Turn(_Session.from_dict(session), now, facts or {}, channel)
+        turn.session.parent = None
+        self._start_flow(turn, flow_id)
+        return self._finish(turn)
+
+    def resume(
+        self,
+        session: Mapping[str, Any] | None,
+        event: Input,
+        now: datetime,
+        facts: Mapping[str, bool] | None = None,
+        channel: str = "sms",
+    ) -> Step:
+        """Feed one input (a message or a timer) to the session and step until it waits or ends."""
+        turn = _Turn(_Session.from_dict(session), now, facts or {}, channel)
+        s = turn.session
+        if isinstance(event, Message):
+            event = Message(clean_text(event.text), event.media, event.ref)
+            turn.trigger = event
+            if s.run is not None and s.run.expires_at <= now:
+                self._expire(turn)
+            if s.run is not None and event.ref is not None:
+                s.run.refs.append(event.ref)
+            keyword = self._match_keyword(turn, event.text)
+            if keyword is not None:
+                self._keyword(turn, keyword[0], keyword[1])
+            elif s.run is not None and s.run.waiting:
+                self._answer(turn, event)
+            elif s.draft is not None and self.flowset.draft_flow:
+                self._start_flow(turn, self.flowset.draft_flow)
+            else:
+                self._start_flow(turn, self.flowset.default_flow)
+        elif isinstance(event, Expired):
+            if s.run is not None and s.run.expires_at <= now:
+                self._expire(turn)
+        elif isinstance(event, TimedOut):
+            run = s.run
+            if run is not None and run.waiting and run.timeout_at is not None and run.timeout_at <= now:
+                self._route(turn, self._node(run), NO_RESPONSE)
+        return self._finish(turn)
+
+    def keyword_of(self, text: str) -> str | None:
+        """The global keyword ``text`` invokes (whole message or first word), if any."""
+        match = self._keyword_match(clean_text(text))
+        return match[0] if match else None
+
+    # -- keywords ---------------------------------------------------------------
+
+    def _keyword_table(self) -> dict[str, str]:
+        table: dict[str, str] = {}
+        for lang in self.languages:
+            catalog = self.catalogs.get(lang)
+            if catalog is None:
+                continue
+            for keyword, words in catalog.keywords.items():
+                if keyword not in self.flowset.keywords:
+                    continue
+                for word in words:
+                    table.setdefault(word.casefold(), keyword)
+        return table
+
+    def _keyword_match(self, text: str) -> tuple[str, str] | None:
+        if not text:
+            return None
+        first, _, rest = text.partition(" ")
+        for candidate, remainder in ((text, ""), (first, rest)):
+            word = _PUNCT_EDGES.sub("", candidate).casefold()
+            if word in self._keywords:
+                return self._keywords[word], remainder.strip()
+        return None
+
+    def _match_keyword(self, turn: _Turn, text: str) -> tuple[str, str] | None:
+        match = self._keyword_match(text)
+        if match is None:
+            return None
+        run = turn.session.run
+        if run is None or not run.waiting:
+            return match
+        flow = self.flowset.flows.get(run.flow)
+        node = flow.nodes.get(run.node) if flow else None
+        if node is not None and node.wait is not None and node.wait.kind == "text" and match[1]:
+            # In free text "Stop paying us..." is an answer, not STOP: only a bare keyword counts.
+            return None
+        if match[0] in ("stop", "start"):
+            return match  # opting out always works
+        if flow is not None and (not flow.interruptible or (node is not None and not node.keywords)):
+            return None
+        return match
+
+    def _keyword(self, turn: _Turn, keyword: str, argument: str) -> None:
+        rule = self.flowset.keywords[keyword]
+        s = turn.session
+        if rule.resume and s.run is not None and s.run.waiting and s.run.flow != rule.flow:
+            s.parent = s.run
+        else:
+            s.parent = None
+        if keyword == "menu":
+            s.draft = None
+        self._start_flow(turn, rule.flow, {"argument": argument} if argument else {})
+
+    # -- running nodes ------------------------------------------------------------
+
+    def _start_flow(self, turn: _Turn, flow_id: str, results: dict[str, Any] | None = None) -> None:
+        flow = self.flowset.flows[flow_id]
+        run = _Run(
+            flow=flow.id,
+            version=flow.version,
+            node=flow.start,
+            started_at=turn.now,
+            expires_at=turn.now + flow.expire_after,
+            id=self.new_id(),
+            results=dict(results or {}),
+        )
+        if turn.trigger is not None and turn.trigger.ref is not None:
+            run.refs.append(turn.trigger.ref)
+        turn.session.run = run
+        self._enter(turn, flow.start)
+
+    def _flow(self, run: _Run) -> Flow:
+        return self.flowset.flows[run.flow]
+
+    def _node(self, run: _Run) -> Node:
+        return self._flow(run).nodes[run.node]
+
+    def _language(self, turn: _Turn) -> str:
+        lang = turn.session.language
+        return lang if lang in self.catalogs else self.default_language
+
+    def _enter(self, turn: _Turn, name: str) -> None:
+        """Run node ``name`` and the nodes it leads to, until a wait or the end."""
+        while True:
+            run = turn.session.run
+            if run is None:
+                return
+            turn.steps += 1
+            if turn.steps > MAX_STEPS:
+                self._send(turn, LOOP_ERROR)
+                self._end_run(turn)
+                return
+            node = self._flow(run).nodes[name]
+            run.node = name
+            run.waiting = False
+            run.timeout_at = None
+            run.retries = 0
+            if node.skip_if and any(self._holds(turn, c) for c in node.skip_if):
+                if node.next is None:
+                    self._end_run(turn)
+                    return
+                name = node.next
+                continue
+            for action in node.actions:
+                self._act(turn, action.name, action.params)
+                if turn.session.run is not run:
+                    return  # the action started another flow or restored a draft
+            self._say(turn, node)
+            target = next((c.target for c in node.switch if self._holds(turn, c.condition)), None)
+            if target is not None:
+                name = target
+                continue
+            if node.wait is not None:
+                run.waiting = True
+                if node.wait.timeout is not None:
+                    run.timeout_at = turn.now + node.wait.timeout
+                return
+            if node.end or node.next is None:
+                self._end_run(turn)
+                return
+            name = node.next
+
+    def _end_run(self, turn: _Turn) -> None:
+        s = turn.session
+        s.run = None
+        if s.parent is not None:
+            parent, s.parent = s.parent, None
+            if parent.expires_at > turn.now and parent.flow in self.flowset.flows:
+                s.run = parent
+                node = self._node(parent)
+                self._say(turn, node)
+                parent.waiting = node.wait is not None
+                parent.retries = 0
+                if not parent.waiting:
+                    self._enter(turn, parent.node)
+
+    def _expire(self, turn: _Turn) -> None:
+        s = turn.session
+        run = s.run
+        if run is None:
+            return
+        flow = self.flowset.flows.get(run.flow)
+        if flow is not None and flow.keep_draft_if and self._holds(turn, flow.keep_draft_if):
+            run.waiting = False
+            s.draft = run
+        s.run = None
+        s.parent = None
+
+    def _answer(self, turn: _Turn, message: Message) -> None:
+        run = turn.session.run
+        assert run is not None
+        flow = self.flowset.flows.get(run.flow)
+        if flow is None or run.node not in flow.nodes:
+            self._restart_changed(turn, run)
+            return
+        node = flow.nodes[run.node]
+        if run.version != flow.version:
+            if node.wait is None or self._node_wait_kind(run) != node.wait.kind:
+                self._restart_changed(turn, run)
+                return
+            run.version = flow.version
+        wait = node.wait
+        assert wait is not None
+        category, value, problem = self._evaluate(turn, wait, message)
+        if category is None:
+            run.retries += 1
+            if run.retries > wait.retries:
+                self._route(turn, node, OTHER)
+                return
+            self._send(turn, problem or wait.reask or REASK_DEFAULTS[wait.kind])
+            if node.say:
+                self._say(turn, node, only_last=True)
+            return
+        if wait.save_as:
+            run.results[wait.save_as] = value
+        self._route(turn, node, category)
+
+    def _node_wait_kind(self, run: _Run) -> str | None:
+        flow = self.flowset.flows.get(run.flow)
+        node = flow.nodes.get(run.node) if flow else None
+        return node.wait.kind if node and node.wait else None
+
+    def _restart_changed(self, turn: _Turn, run: _Run) -> None:
+        """The flow changed under a waiting conversation: say so and start it again."""
+        self._send(turn, FLOW_CHANGED)
+        turn.session.run = None
+        turn.session.parent = None
+        if run.flow in self.flowset.flows:
+            self._start_flow(turn, run.flow)
+        else:
+            self._start_flow(turn, self.flowset.default_flow)
+
+    def _route(self, turn: _Turn, node: Node, category: str) -> None:
+        target = node.route_for(category)
+        if target is None:
+            self._end_run(turn)
+        else:
+            self._enter(turn, target)
+
+    # -- answers ----------------------------------------------------------------
+
+    def _evaluate(self, turn: _Turn, wait: Wait, message: Message) -> tuple[str | None, Any, str | None]:
+        """Categorise an answer: (category, value, specific re-ask key) or (None, None, key)."""
+        text = message.text
+        if wait.kind == "menu":
+            return self._menu(turn, wait, text)
+        if wait.kind == "yes_no":
+            answer = self._yes_no(turn, text)
+            return (answer, answer, None) if answer else (None, None, None)
+        if wait.kind == "code":
+            code = casecode.normalize(text)
+            return ("code", code, None) if code else (None, None, None)
+        accepted_media = [m for m in message.media if m in wait.media]
+        if wait.kind == "media":
+            return ("media", text, None) if accepted_media else (None, None, None)
+        # text, possibly with media
+        if accepted_media and not text:
+            return "media", "", None
+        if len(text) > wait.max_length:
+            return None, None, TEXT_TOO_LONG
+        if len(text) < max(wait.min_length, 1):
+            return None, None, None
+        return "text", text, None
+
+    def _menu(self, turn: _Turn, wait: Wait, text: str) -> tuple[str | None, Any, str | None]:
+        number = only_digits(text)
+        if wait.dynamic_options:
+            folded = text.casefold()
+            for i, lang in enumerate(self.languages, start=1):
+                name = self.catalogs[lang].name if lang in self.catalogs else lang
+                if number == str(i) or folded in (lang, name.casefold()):
+                    return "chosen", lang, None
+            return None, None, None
+        if number is not None:
+            for option in wait.options:
+                if option.number == number.lstrip("0") or option.number == number:
+                    return option.value, option.value, None
+        catalog = self.catalogs.get(self._language(turn))
+        folded = text.casefold()
+        if catalog is not None and folded:
+            for option in wait.options:
+                label = catalog.messages.get(option.label or "")
+                if label is not None and label.sms.casefold() == folded:
+                    return option.value, option.value, None
+        return None, None, None
+
+    def _yes_no(self, turn: _Turn, text: str) -> str | None:
+        word = _PUNCT_EDGES.sub("", text).casefold()
+        digits = only_digits(text)
+        if digits == "1":
+            return "yes"
+        if digits == "2":
+            return "no"
+        for lang in dict.fromkeys((self._language(turn), self.default_language, "en")):
+            catalog = self.catalogs.get(lang)
+            if catalog is None:
+                continue
+            if word in (w.casefold() for w in catalog.yes):
+                return "yes"
+            if word in (w.casefold() for w in catalog.no):
+                return "no"
+        return None
+
+    # -- conditions and values ----------------------------------------------------
+
+    def _holds(self, turn: _Turn, condition: str) -> bool:
+        negate = condition.startswith("not ")
+        expr = condition.removeprefix("not ").strip()
+        name, _, expected = (part.strip() for part in expr.partition("=="))
+        if name.startswith("results."):
+            run = turn.session.run
+            value = run.results.get(name.removeprefix("results.")) if run else None
+            result = str(value) == expected if expected else bool(value)
+        else:
+            result = self._fact(turn, name)
+        return result != negate
+
+    def _fact(self, turn: _Turn, name: str) -> bool:
+        s = turn.session
+        facts = {
+            "language_known": s.language is not None,
+            "language_confirmed": s.language_confirmed,
+            "whatsapp": turn.channel == "whatsapp",
+            "has_draft": s.draft is not None,
+            "interrupted": s.parent is not None,
+        }
+        if name in facts:
+            return facts[name]
+        return bool(turn.facts.get(name, False))
+
+    def _value(self, turn: _Turn, reference: Any) -> Any:
+        if not isinstance(reference, str):
+            return reference
+        run = turn.session.run
+        if reference.startswith("results."):
+            return run.results.get(reference.removeprefix("results.")) if run else None
+        if reference == "contact.language":
+            return self._language(turn)
+        if reference == "contact.language_name":
+            catalog = self.catalogs.get(self._language(turn))
+            return catalog.name if catalog else self._language(turn)
+        return reference
+
+    # -- actions ----------------------------------------------------------------
+
+    def _act(self, turn: _Turn, name: str, params: Mapping[str, Any]) -> None:
+        s = turn.session
+        run = s.run
+        assert run is not None
+        lang = self._language(turn)
+        if name == "detect_language":
+            if s.language is None and turn.trigger is not None:
+                found = detect(turn.trigger.text, self.languages)
+                if found.language is not None:
+                    s.language = found.language
+                    turn.effects.append(SetLanguage(found.language, confirmed=False))
+        elif name == "set_language":
+            chosen = self._value(turn, params.get("from", "results.language"))
+            if isinstance(chosen, str) and chosen in self.languages:
+                s.language = chosen
+                s.language_confirmed = True
+                turn.effects.append(SetLanguage(chosen, confirmed=True))
+        elif name == "open_case":
+            refs = tuple(dict.fromkeys(run.refs))
+            turn.effects.append(
+                OpenCase(
+                    flow=run.flow,
+                    flow_version=run.version,
+                    language=lang,
+                    category=self._value(turn, params.get("category", "results.category")),
+                    workplace=self._value(turn, params.get("workplace", "results.workplace")),
+                    description=self._value(turn, params.get("description", "results.description")),
+                    in_danger=self._value(turn, params.get("in_danger", "results.in_danger")) == "yes",
+                    wants_updates=self._value(turn, params.get("wants_updates", "results.wants_updates"))
+                    == "yes",
+                    message_refs=refs,
+                )
+            )
+        elif name == "lookup_status":
+            code = self._value(turn, params.get("code", "results.code"))
+            turn.effects.append(LookupStatus(lang, str(code) if code else None))
+        elif name == "opt_out":
+            s.draft = None
+            turn.effects.append(OptOut())
+        elif name == "opt_in":
+            turn.effects.append(OptIn())
+        elif name == "handover":
+            turn.effects.append(Handover(str(params.get("reason", run.flow))))
+        elif name == "record_answer":
+            key = str(params.get("key", ""))
+            value = self._value(turn, params.get("value"))
+            turn.effects.append(RecordAnswer(run.flow, key, None if value is None else str(value)))
+        elif name == "start_flow":
+            s.parent = None
+            self._start_flow(turn, str(params["flow"]))
+        elif name == "restore_draft":
+            if s.draft is not None:
+                draft, s.draft = s.draft, None
+                draft.expires_at = turn.now + self._flow(draft).expire_after
+                s.run = draft
+                node = self._node(draft)
+                self._say(turn, node)
+                draft.waiting = node.wait is not None
+        elif name == "discard_draft":
+            s.draft = None
+
+    # -- messages ---------------------------------------------------------------
+
+    def _say(self, turn: _Turn, node: Node, only_last: bool = False) -> None:
+        says = node.say[-1:] if only_last else node.say
+        for i, say in enumerate(says):
+            last = i == len(says) - 1
+            options: tuple[Option, ...] = ()
+            if last and node.wait is not None and node.wait.kind == "menu":
+                options = self._options(node.wait)
+            params: dict[str, str] = {}
+            refs: dict[str, str] = {}
+            for key, reference in say.params.items():
+                if reference.startswith("case."):
+                    refs[key] = reference
+                else:
+                    value = self._value(turn, reference)
+                    params[key] = "" if value is None else str(value)
+            turn.effects.append(Send(say.key, self._language(turn), params, refs, options))
+
+    def _options(self, wait: Wait) -> tuple[Option, ...]:
+        if wait.dynamic_options:
+            return tuple(
+                Option(str(i), label_text=self.catalogs[lang].name if lang in self.catalogs else lang)
+                for i, lang in enumerate(self.languages, start=1)
+            )
+        return tuple(Option(o.number, label_key=o.label) for o in wait.options)
+
+    def _send(self, turn: _Turn, key: str) -> None:
+        turn.effects.append(Send(key, self._language(turn)))
+
+    def _finish(self, turn: _Turn) -> Step:
+        session = turn.session.to_dict()
+        when = wake_at(session)
+        if when is not None:
+            turn.effects.append(WaitUntil(when))
+        return Step(session, turn.effects)

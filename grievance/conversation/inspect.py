@@ -1,0 +1,249 @@
+"""Static checks of flows against the catalogs: what ``grievance flows check`` reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from grievance.conversation.engine import FLOW_CHANGED, LOOP_ERROR, REASK_DEFAULTS, TEXT_TOO_LONG
+from grievance.conversation.loader import Problem, suggest
+from grievance.conversation.model import NO_RESPONSE, OTHER, Flow, FlowSet, Node
+from grievance.language.catalog import Catalog, placeholders
+from grievance.language.segments import count_segments
+
+ENGINE_KEYS = frozenset({*REASK_DEFAULTS.values(), TEXT_TOO_LONG, FLOW_CHANGED, LOOP_ERROR})
+
+
+@dataclass(frozen=True)
+class PromptSize:
+    """How many SMS segments one prompt costs in one language."""
+
+    flow: str
+    node: str
+    language: str
+    segments: int
+    encoding: str
+
+
+def used_keys(flowset: FlowSet) -> dict[str, tuple[str, int]]:
+    """Every catalog key the flows use, with the first place that uses it."""
+    keys: dict[str, tuple[str, int]] = {}
+    for flow in flowset.flows.values():
+        for node in flow.nodes.values():
+            for say in node.say:
+                keys.setdefault(say.key, (flow.path, say.line))
+            if node.wait is not None:
+                if node.wait.reask:
+                    keys.setdefault(node.wait.reask, (flow.path, node.wait.line))
+                for option in node.wait.options:
+                    if option.label:
+                        keys.setdefault(option.label, (flow.path, option.line))
+    return keys
+
+
+def check_flow(flow: Flow) -> list[Problem]:
+    """Structural problems of one flow: dangling targets, unreachable nodes, unrouted answers."""
+    problems: list[Problem] = []
+
+    def add(line: int, message: str) -> None:
+        problems.append(Problem(flow.path, line, message))
+
+    if flow.start not in flow.nodes:
+        add(flow.key_lines.get("start", flow.line), f"start node '{flow.start}' does not exist{suggest(flow.start, flow.nodes)}")
+    for node in flow.nodes.values():
+        for target, line in node.targets():
+            if target not in flow.nodes:
+                add(line, f"node '{node.name}' goes to '{target}', which does not exist{suggest(target, flow.nodes)}")
+        if node.skip_if and node.next is None:
+            add(node.line, f"node '{node.name}' has skip_if but no next: where should a skipped node go?")
+        if node.wait is not None:
+            problems.extend(_check_routes(flow, node))
+    reachable = _reachable(flow)
+    for node in flow.nodes.values():
+        if node.name not in reachable:
+            add(node.line, f"node '{node.name}' can never be reached from '{flow.start}'")
+    return problems
+
+
+def _check_routes(flow: Flow, node: Node) -> list[Problem]:
+    assert node.wait is not None
+    problems = []
+    known = set(node.wait.categories()) | {OTHER, NO_RESPONSE}
+    for category in node.routes:
+        if category not in known:
+            problems.append(
+                Problem(
+                    flow.path,
+                    node.route_lines.get(category, node.line),
+                    f"node '{node.name}' routes '{category}', which its {node.wait.kind} wait never answers"
+                    f"{suggest(category, known)} (it answers: {', '.join(sorted(known))})",
+                )
+            )
+    if node.next is None:
+        for category in node.wait.categories():
+            if category not in node.routes:
+                problems.append(
+                    Problem(flow.path, node.line, f"node '{node.name}' has no route for answer '{category}' and no next")
+                )
+        if OTHER not in node.routes:
+            problems.append(
+                Problem(flow.path, node.wait.line, f"node '{node.name}' waits without an 'other' route (or a next) for answers it cannot understand")
+            )
+        if node.wait.timeout is not None and NO_RESPONSE not in node.routes:
+            problems.append(
+                Problem(flow.path, node.wait.line, f"node '{node.name}' has a timeout but no 'no_response' route (or a next)")
+            )
+    return problems
+
+
+def _reachable(flow: Flow) -> set[str]:
+    seen: set[str] = set()
+    todo = [flow.start]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in flow.nodes:
+            continue
+        seen.add(name)
+        todo.extend(target for target, _ in flow.nodes[name].targets())
+    return seen
+
+
+def check_catalogs(
+    flowset: FlowSet,
+    catalogs: Mapping[str, Catalog],
+    host_keys: Iterable[str] = (),
+    source_language: str = "en",
+) -> list[Problem]:
+    """Missing, unused and inconsistent catalog entries, and keyword collisions."""
+    problems: list[Problem] = []
+    used = used_keys(flowset)
+    needed = dict(used)
+    for key in (*ENGINE_KEYS, *host_keys):
+        needed.setdefault(key, ("", 0))
+    source = catalogs.get(source_language) or next(iter(catalogs.values()), None)
+    for lang, catalog in catalogs.items():
+        for key, (path, line) in sorted(needed.items()):
+            if key not in catalog.messages:
+                where = f"used at {path}:{line}" if path else "used by grievance itself"
+                problems.append(
+                    Problem(catalog.path, 1, f"missing message '{key}' ({where}){suggest(key, catalog.messages)}")
+                )
+        for key, text in catalog.messages.items():
+            if key not in needed:
+                problems.append(Problem(catalog.path, text.line, f"message '{key}' is not used by any flow; remove it or use it"))
+            if source is None or catalog is source or key not in source.messages:
+                continue
+            for channel, variant in text.variants():
+                expected = placeholders(source.messages[key].for_channel(channel))
+                found = placeholders(variant)
+                if expected != found:
+                    problems.append(
+                        Problem(
+                            catalog.path,
+                            text.line,
+                            f"'{key}' ({channel}) has placeholders {_braces(found)} but {source.language} has {_braces(expected)}",
+                        )
+                    )
+        problems.extend(_keyword_collisions(catalog))
+    problems.extend(_say_params(flowset, catalogs))
+    return problems
+
+
+def _braces(names: set[str]) -> str:
+    return "{" + ", ".join(sorted(names)) + "}" if names else "none"
+
+
+def _keyword_collisions(catalog: Catalog) -> list[Problem]:
+    problems = []
+    owner: dict[str, str] = {}
+    for keyword, words in catalog.keywords.items():
+        for word in words:
+            folded = word.casefold()
+            if folded in owner and owner[folded] != keyword:
+                problems.append(
+                    Problem(catalog.path, catalog.keyword_lines.get(keyword, 1),
+                            f"'{word}' is a word for both {owner[folded]} and {keyword}; keep it in one")
+                )
+            owner[folded] = keyword
+            if folded in {w.casefold() for w in (*catalog.yes, *catalog.no)}:
+                problems.append(
+                    Problem(catalog.path, catalog.keyword_lines.get(keyword, 1),
+                            f"'{word}' is both a {keyword} keyword and a yes/no answer")
+                )
+    return problems
+
+
+def _say_params(flowset: FlowSet, catalogs: Mapping[str, Catalog]) -> list[Problem]:
+    """A message whose {placeholder} no say: params fill would reach the worker broken."""
+    problems = []
+    for flow in flowset.flows.values():
+        for node in flow.nodes.values():
+            for say in node.say:
+                for catalog in catalogs.values():
+                    text = catalog.messages.get(say.key)
+                    if text is None:
+                        continue
+                    missing = set().union(*(placeholders(v) for _, v in text.variants())) - set(say.params)
+                    if missing:
+                        problems.append(
+                            Problem(flow.path, say.line, f"'{say.key}' needs params {_braces(missing)} in {catalog.language}; add params: {{...}}")
+                        )
+                        break
+    return problems
+
+
+def prompt_sizes(flowset: FlowSet, catalogs: Mapping[str, Catalog], languages: Iterable[str]) -> list[PromptSize]:
+    """SMS segments of each question (the node's last message with its menu) per language."""
+    sizes = []
+    for flow in flowset.flows.values():
+        for node in flow.nodes.values():
+            if not node.say:
+                continue
+            for lang in languages:
+                catalog = catalogs.get(lang)
+                if catalog is None or node.say[-1].key not in catalog.messages:
+                    continue
+                text = catalog.messages[node.say[-1].key].sms
+                if node.wait is not None and node.wait.kind == "menu":
+                    if node.wait.dynamic_options:
+                        labels = [catalogs[x].name for x in languages if x in catalogs]
+                        lines = [f"{i} {label}" for i, label in enumerate(labels, 1)]
+                    else:
+                        lines = [
+                            f"{o.number} {catalog.messages[o.label].sms if o.label in catalog.messages else ''}"
+                            for o in node.wait.options
+                        ]
+                    text = "\n".join([text, *lines])
+                count = count_segments(text)
+                sizes.append(PromptSize(flow.id, node.name, lang, count.segments, count.encoding))
+    return sizes
+
+
+def check_budgets(flowset: FlowSet, catalogs: Mapping[str, Catalog], languages: Iterable[str]) -> list[Problem]:
+    """Prompts that cost more SMS segments than their flow's ``sms_budget``."""
+    problems = []
+    for size in prompt_sizes(flowset, catalogs, languages):
+        flow = flowset.flows[size.flow]
+        if flow.sms_budget is not None and size.segments > flow.sms_budget:
+            problems.append(
+                Problem(flow.path, flow.nodes[size.node].line,
+                        f"node '{size.node}' costs {size.segments} SMS segments in {size.language} "
+                        f"({size.encoding}); the budget is {flow.sms_budget}: shorten the {size.language} text")
+            )
+    return problems
+
+
+def check(
+    flowset: FlowSet,
+    catalogs: Mapping[str, Catalog],
+    languages: Iterable[str],
+    host_keys: Iterable[str] = (),
+) -> list[Problem]:
+    """Every problem of the flows and catalogs, sorted by file and line."""
+    languages = list(languages)
+    problems: list[Problem] = []
+    for flow in flowset.flows.values():
+        problems += check_flow(flow)
+    problems += check_catalogs(flowset, catalogs, host_keys)
+    problems += check_budgets(flowset, catalogs, languages)
+    return sorted(set(problems))

@@ -1,0 +1,498 @@
+"""Read flow YAML into :mod:`model` objects, reporting every mistake as ``file:line``."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from grievance.conversation.model import (
+    MEDIA_KINDS,
+    WAIT_KINDS,
+    Action,
+    Case,
+    Flow,
+    FlowSet,
+    KeywordRule,
+    MenuOption,
+    Node,
+    Say,
+    Wait,
+)
+from grievance.language.catalog import KEYWORDS
+from grievance.yamlsource import LineDict, LineList, YamlError, load_file
+
+SPEC_VERSION = 1
+KEYWORDS_FILE = "keywords.yaml"
+
+# The action registry: every effect a flow can ask for, and the parameters it takes.
+ACTIONS: dict[str, frozenset[str]] = {
+    "detect_language": frozenset(),
+    "set_language": frozenset({"from"}),
+    "open_case": frozenset(
+        {"category", "workplace", "description", "in_danger", "wants_updates"}
+    ),
+    "lookup_status": frozenset({"code"}),
+    "opt_out": frozenset(),
+    "opt_in": frozenset(),
+    "handover": frozenset({"reason"}),
+    "record_answer": frozenset({"key", "value"}),
+    "start_flow": frozenset({"flow"}),
+    "restore_draft": frozenset(),
+    "discard_draft": frozenset(),
+}
+# Facts a condition (skip_if, switch) may name, besides results.<name>.
+FACTS = frozenset(
+    {"language_known", "language_confirmed", "whatsapp", "has_case", "has_draft", "opted_out", "interrupted"}
+)
+NODE_KEYS = frozenset(
+    {"say", "do", "wait", "routes", "next", "end", "skip_if", "switch", "keywords", "note"}
+)
+WAIT_KEYS = frozenset({*WAIT_KINDS, "save_as", "retries", "reask", "timeout"})
+FLOW_KEYS = frozenset(
+    {"id", "spec_version", "version", "start", "expire_after", "sms_budget", "nodes",
+     "interruptible", "keep_draft_if", "description"}
+)  # fmt: skip
+DYNAMIC_MENUS = ("languages", "deployment_languages")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+# spec_version migrations: MIGRATIONS[n] turns a version-n document into version n+1.
+MIGRATIONS: dict[int, Callable[[LineDict], LineDict]] = {}
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One mistake in a flow or catalog, located by file and line."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class FlowError(Exception):
+    """Flows that cannot be loaded; ``problems`` says why, each as ``file:line: message``."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """A ``did you mean`` hint for a misspelt name, or an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def parse_duration(value: Any) -> timedelta | None:
+    """Parse ``90s``, ``30m``, ``18h`` or ``2d``; None when malformed."""
+    match = _DURATION.match(str(value))
+    if not match:
+        return None
+    amount, unit = int(match.group(1)), match.group(2)
+    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+
+
+class _Parser:
+    """Collects problems while turning one flow document into a :class:`Flow`."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.path, line, message))
+
+    def flow(self, doc: Any) -> Flow | None:
+        if not isinstance(doc, LineDict):
+            self.problem(1, "a flow file is a mapping with id, spec_version, version, start and nodes")
+            return None
+        for key in doc:
+            if key not in FLOW_KEYS:
+                self.problem(doc.line_of(key), f"unknown flow setting '{key}'{suggest(key, FLOW_KEYS)}")
+        for required in ("id", "spec_version", "version", "start", "nodes"):
+            if required not in doc:
+                self.problem(doc.line, f"missing '{required}'")
+        spec = doc.get("spec_version", SPEC_VERSION)
+        if not isinstance(spec, int) or spec < 1:
+            self.problem(doc.line_of("spec_version"), "spec_version must be a whole number like 1")
+            return None
+        if spec > SPEC_VERSION:
+            self.problem(
+                doc.line_of("spec_version"),
+                f"spec_version {spec} is newer than this grievance understands ({SPEC_VERSION}); upgrade grievance",
+            )
+            return None
+        while spec < SPEC_VERSION:
+            doc = MIGRATIONS[spec](doc)
+            spec += 1
+        version = doc.get("version", 1)
+        if not isinstance(version, int) or version < 1:
+            self.problem(doc.line_of("version"), "version must be a whole number; raise it whenever you change the flow")
+            version = 1
+        expire_after = parse_duration(doc.get("expire_after", "18h"))
+        if expire_after is None:
+            self.problem(doc.line_of("expire_after"), "expire_after is a duration like 18h, 30m or 2d")
+            expire_after = timedelta(hours=18)
+        budget = doc.get("sms_budget")
+        if budget is not None and (not isinstance(budget, int) or budget < 1):
+            self.problem(doc.line_of("sms_budget"), "sms_budget is a number of SMS segments, like 2")
+            budget = None
+        nodes_doc = doc.get("nodes")
+        nodes: dict[str, Node] = {}
+        if isinstance(nodes_doc, LineDict):
+            for name, body in nodes_doc.items():
+                node = self.node(name, body, nodes_doc.line_of(name))
+                if node is not None:
+                    nodes[name] = node
+        elif nodes_doc is not None:
+            self.problem(doc.line_of("nodes"), "nodes is a mapping of node names to nodes")
+        flow_id = str(doc.get("id", Path(self.path).stem))
+        return Flow(
+            id=flow_id,
+            version=version,
+            spec_version=SPEC_VERSION,
+            start=str(doc.get("start", "")),
+            nodes=nodes,
+            expire_after=expire_after,
+            sms_budget=budget,
+            interruptible=bool(doc.get("interruptible", True)),
+            keep_draft_if=doc.get("keep_draft_if"),
+            path=self.path,
+            line=doc.line,
+            key_lines=dict(doc.key_lines),
+        )
+
+    def node(self, name: str, body: Any, line: int) -> Node | None:
+        if not _NAME.match(name):
+            self.problem(line, f"node name '{name}' should be lower_case letters, digits and _")
+        if body is None:
+            body = LineDict()
+            body.line, body.key_lines = line, {}
+        if not isinstance(body, LineDict):
+            self.problem(line, f"node '{name}' must be a mapping (say, do, wait, next, ...)")
+            return None
+        for key in body:
+            if key not in NODE_KEYS:
+                self.problem(
+                    body.line_of(key), f"node '{name}' has unknown setting '{key}'{suggest(key, NODE_KEYS)}"
+                )
+        routes: dict[str, str] = {}
+        route_lines: dict[str, int] = {}
+        raw_routes = body.get("routes")
+        if isinstance(raw_routes, LineDict):
+            for category, target in raw_routes.items():
+                routes[category] = str(target)
+                route_lines[category] = raw_routes.line_of(category)
+        elif raw_routes is not None:
+            self.problem(body.line_of("routes"), "routes is a mapping like {yes: next_node, no: goodbye}")
+        end = body.get("end", False)
+        if not isinstance(end, bool):
+            self.problem(body.line_of("end"), "end is true or false")
+            end = False
+        nxt = body.get("next")
+        if nxt is not None and not isinstance(nxt, str):
+            self.problem(body.line_of("next"), "next is the name of one node")
+            nxt = None
+        node = Node(
+            name=name,
+            line=line,
+            skip_if=self.conditions(body.get("skip_if"), body.line_of("skip_if")),
+            actions=self.actions(body.get("do"), body.line_of("do")),
+            say=self.says(body.get("say"), body.line_of("say")),
+            switch=self.switch(body.get("switch"), body.line_of("switch")),
+            wait=self.wait(body.get("wait"), body.line_of("wait")) if "wait" in body else None,
+            routes=routes,
+            route_lines=route_lines,
+            next=nxt,
+            next_line=body.line_of("next") if "next" in body else 0,
+            end=end,
+            keywords=bool(body.get("keywords", True)),
+        )
+        if end and (nxt or routes or node.wait):
+            self.problem(line, f"node '{name}' ends the flow, so it cannot also wait or go on")
+        if not end and not nxt and not routes and not node.switch:
+            self.problem(line, f"node '{name}' does not say where to go: add next: <node> or end: true")
+        if routes and not node.wait:
+            self.problem(body.line_of("routes"), f"node '{name}' has routes but no wait to route")
+        return node
+
+    def conditions(self, value: Any, line: int) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        items = value if isinstance(value, list) else [value]
+        result = []
+        for item in items:
+            if not isinstance(item, str):
+                self.problem(line, "a condition is a fact name like language_known or results.code")
+                continue
+            self.condition(item, line)
+            result.append(item)
+        return tuple(result)
+
+    def condition(self, text: str, line: int) -> None:
+        name = text.removeprefix("not ").split("==")[0].strip()
+        if name.startswith("results."):
+            return
+        if name not in FACTS:
+            self.problem(line, f"unknown condition '{name}'{suggest(name, FACTS)}; use a fact or results.<name>")
+
+    def actions(self, value: Any, line: int) -> tuple[Action, ...]:
+        if value is None:
+            return ()
+        items = value if isinstance(value, LineList) else [value]
+        found = []
+        for i, item in enumerate(items):
+            item_line = items.line_of(i) if isinstance(items, LineList) else line
+            if isinstance(item, str):
+                name, params = item, LineDict()
+                params.line, params.key_lines = item_line, {}
+            elif isinstance(item, LineDict) and len(item) == 1:
+                name, params = next(iter(item.items()))
+                if params is None:
+                    params = LineDict()
+                    params.line, params.key_lines = item_line, {}
+                if not isinstance(params, LineDict):
+                    self.problem(item_line, f"the parameters of '{name}' must be a mapping")
+                    continue
+            else:
+                self.problem(item_line, "do: takes an action name, or {action: {param: value}}")
+                continue
+            if name not in ACTIONS:
+                self.problem(item_line, f"unknown action '{name}'{suggest(name, ACTIONS)}")
+                continue
+            for param in params:
+                if param not in ACTIONS[name]:
+                    allowed = ", ".join(sorted(ACTIONS[name])) or "none"
+                    self.problem(
+                        params.line_of(param),
+                        f"action '{name}' has no parameter '{param}' (it takes: {allowed})",
+                    )
+            found.append(Action(name, dict(params), item_line))
+        return tuple(found)
+
+    def says(self, value: Any, line: int) -> tuple[Say, ...]:
+        if value is None:
+            return ()
+        items = value if isinstance(value, LineList) else [value]
+        found = []
+        for i, item in enumerate(items):
+            item_line = items.line_of(i) if isinstance(items, LineList) else line
+            if isinstance(item, str):
+                found.append(Say(item, {}, item_line))
+            elif isinstance(item, LineDict) and isinstance(item.get("key"), str):
+                params = item.get("params") or {}
+                if not isinstance(params, dict):
+                    self.problem(item_line, "params is a mapping like {code: case.code}")
+                    params = {}
+                found.append(Say(item["key"], {k: str(v) for k, v in params.items()}, item_line))
+            else:
+                self.problem(item_line, "say: lists catalog keys, or {key: ..., params: {...}}")
+        return tuple(found)
+
+    def switch(self, value: Any, line: int) -> tuple[Case, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, LineList):
+            self.problem(line, "switch is a list of {if: condition, go: node}")
+            return ()
+        cases = []
+        for i, item in enumerate(value):
+            item_line = value.line_of(i)
+            if not isinstance(item, LineDict) or set(item) != {"if", "go"}:
+                self.problem(item_line, "each switch entry is {if: condition, go: node}")
+                continue
+            self.condition(str(item["if"]), item_line)
+            cases.append(Case(str(item["if"]), str(item["go"]), item_line))
+        return tuple(cases)
+
+    def wait(self, value: Any, line: int) -> Wait | None:
+        if not isinstance(value, LineDict):
+            self.problem(line, f"wait is a mapping with one of: {', '.join(WAIT_KINDS)}")
+            return None
+        for key in value:
+            if key not in WAIT_KEYS:
+                self.problem(value.line_of(key), f"unknown wait setting '{key}'{suggest(key, WAIT_KEYS)}")
+        kinds = [k for k in WAIT_KINDS if k in value]
+        if kinds == ["text", "media"]:
+            kinds = ["text"]
+        if len(kinds) != 1:
+            self.problem(
+                value.line,
+                f"a wait needs exactly one type of answer ({', '.join(WAIT_KINDS)}); found {kinds or 'none'}",
+            )
+            return None
+        kind = kinds[0]
+        retries = value.get("retries", 2)
+        if not isinstance(retries, int) or not 0 <= retries <= 10:
+            self.problem(value.line_of("retries"), "retries is a number from 0 to 10")
+            retries = 2
+        timeout = None
+        if "timeout" in value:
+            timeout = parse_duration(value["timeout"])
+            if timeout is None:
+                self.problem(value.line_of("timeout"), "timeout is a duration like 2h or 30m")
+        save_as = value.get("save_as")
+        if save_as is not None and not (isinstance(save_as, str) and _NAME.match(save_as)):
+            self.problem(value.line_of("save_as"), "save_as is a name in lower_case")
+            save_as = None
+        reask = value.get("reask")
+        if reask is not None and not isinstance(reask, str):
+            self.problem(value.line_of("reask"), "reask is one catalog key")
+            reask = None
+        options: tuple[MenuOption, ...] = ()
+        dynamic = None
+        min_length, max_length = 1, 1600
+        media: tuple[str, ...] = ()
+        spec = value.get(kind)
+        spec_line = value.line_of(kind)
+        if kind == "menu":
+            if isinstance(spec, str):
+                if spec not in DYNAMIC_MENUS:
+                    self.problem(spec_line, f"unknown menu '{spec}'; use 'languages' or a list of options")
+                dynamic = "languages"
+            elif isinstance(spec, LineList) and spec:
+                options = self.options(spec)
+            else:
+                self.problem(spec_line, "menu is a list of {value: ..., label: ...} options")
+        elif kind == "text":
+            spec = spec or {}
+            if not isinstance(spec, dict):
+                self.problem(spec_line, "text takes {min: n, max: n}")
+                spec = {}
+            min_length = spec.get("min", 1)
+            max_length = spec.get("max", 1600)
+            if not (isinstance(min_length, int) and isinstance(max_length, int) and 0 <= min_length <= max_length):
+                self.problem(spec_line, "text needs 0 <= min <= max, in characters")
+                min_length, max_length = 1, 1600
+        if "media" in value:
+            raw = value["media"]
+            raw = [raw] if isinstance(raw, str) else raw
+            if not isinstance(raw, list) or not all(m in MEDIA_KINDS for m in raw):
+                self.problem(value.line_of("media"), f"media lists kinds from: {', '.join(MEDIA_KINDS)}")
+            else:
+                media = tuple(raw)
+        return Wait(
+            kind=kind,
+            save_as=save_as,
+            options=options,
+            dynamic_options=dynamic,
+            min_length=min_length,
+            max_length=max_length,
+            media=media,
+            retries=retries,
+            reask=reask,
+            timeout=timeout,
+            line=value.line,
+        )
+
+    def options(self, items: LineList) -> tuple[MenuOption, ...]:
+        options = []
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            item_line = items.line_of(i)
+            if not isinstance(item, LineDict) or "value" not in item:
+                self.problem(item_line, "a menu option is {value: ..., label: catalog.key}")
+                continue
+            number = str(item.get("number", i + 1))
+            if number in seen:
+                self.problem(
+                    item_line, f"menu number {number} is used twice (also on line {seen[number]})"
+                )
+            seen[number] = item_line
+            label = item.get("label")
+            options.append(MenuOption(number, str(item["value"]), label, item_line))
+        return tuple(options)
+
+
+def parse_flow(doc: Any, path: str) -> tuple[Flow | None, list[Problem]]:
+    """Parse one flow document; returns the flow (if usable) and its problems."""
+    parser = _Parser(path)
+    flow = parser.flow(doc)
+    return flow, parser.problems
+
+
+def load_flow(path: Path) -> tuple[Flow | None, list[Problem]]:
+    """Load one flow file."""
+    try:
+        doc = load_file(path)
+    except YamlError as exc:
+        return None, [Problem(exc.path, exc.line, exc.message)]
+    return parse_flow(doc, str(path))
+
+
+def parse_keywords(
+    doc: Any, path: str
+) -> tuple[str, str | None, dict[str, KeywordRule], list[Problem]]:
+    """Parse ``keywords.yaml``: the default and draft flows and what each global keyword starts."""
+    problems: list[Problem] = []
+    if not isinstance(doc, LineDict):
+        return "intake", None, {}, [Problem(path, 1, "keywords.yaml is a mapping with default_flow and keywords")]
+    default = str(doc.get("default_flow", "intake"))
+    draft = doc.get("draft_flow")
+    rules: dict[str, KeywordRule] = {}
+    for key in doc:
+        if key not in ("default_flow", "draft_flow", "keywords", "spec_version"):
+            problems.append(Problem(path, doc.line_of(key), f"unknown setting '{key}'"))
+    raw = doc.get("keywords")
+    if not isinstance(raw, LineDict):
+        problems.append(Problem(path, doc.line, "missing 'keywords': what each global keyword starts"))
+        return default, draft, rules, problems
+    for name, body in raw.items():
+        line = raw.line_of(name)
+        if name not in KEYWORDS:
+            problems.append(Problem(path, line, f"unknown keyword '{name}'{suggest(name, KEYWORDS)}"))
+            continue
+        if not isinstance(body, LineDict) or not isinstance(body.get("flow"), str):
+            problems.append(Problem(path, line, f"keyword '{name}' needs {{flow: <flow id>}}"))
+            continue
+        rules[name] = KeywordRule(name, body["flow"], bool(body.get("resume", False)), line)
+    return default, draft, rules, problems
+
+
+def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Problem]]:
+    """Load every flow in ``directory`` plus its ``keywords.yaml``; check cross-references."""
+    problems: list[Problem] = []
+    flows: dict[str, Flow] = {}
+    keywords_path = directory / KEYWORDS_FILE
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name == KEYWORDS_FILE:
+            continue
+        flow, found = load_flow(path)
+        problems += found
+        if flow is None:
+            continue
+        if flow.id in flows:
+            problems.append(Problem(str(path), flow.line, f"flow id '{flow.id}' is also used by {flows[flow.id].path}"))
+        flows[flow.id] = flow
+    default: str = "intake"
+    draft: str | None = None
+    rules: dict[str, KeywordRule] = {}
+    if keywords_path.exists():
+        try:
+            doc = load_file(keywords_path)
+        except YamlError as exc:
+            problems.append(Problem(exc.path, exc.line, exc.message))
+        else:
+            default, draft, rules, found = parse_keywords(doc, str(keywords_path))
+            problems += found
+    else:
+        problems.append(Problem(str(keywords_path), 1, "missing: it names the default flow and the keyword flows"))
+    for rule in rules.values():
+        if rule.flow not in flows:
+            problems.append(
+                Problem(str(keywords_path), rule.line, f"keyword '{rule.keyword}' starts flow '{rule.flow}', which does not exist{suggest(rule.flow, flows)}")
+            )
+    for setting, name in (("default_flow", default), ("draft_flow", draft)):
+        if name is not None and name not in flows:
+            problems.append(
+                Problem(str(keywords_path), 1, f"{setting} '{name}' does not exist{suggest(name, flows)}")
+            )
+    return FlowSet(flows, default, rules, str(directory), draft), problems

@@ -1,0 +1,154 @@
+"""A parsed flow definition: plain, immutable data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+WAIT_KINDS = ("menu", "yes_no", "text", "media", "code")
+MEDIA_KINDS = ("image", "audio", "video", "document")
+# Every wait can end in these two categories besides its own.
+OTHER = "other"
+NO_RESPONSE = "no_response"
+
+
+@dataclass(frozen=True)
+class Say:
+    """A message to send: a catalog key and parameters (literals or references)."""
+
+    key: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Action:
+    """A named effect from the action registry with its parameters."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class MenuOption:
+    """One numbered option: what the worker types, what it means, how it is labelled."""
+
+    number: str
+    value: str
+    label: str | None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A typed question the worker answers."""
+
+    kind: str
+    save_as: str | None = None
+    options: tuple[MenuOption, ...] = ()
+    dynamic_options: str | None = None  # "languages": the deployment's languages
+    min_length: int = 1
+    max_length: int = 1600
+    media: tuple[str, ...] = ()
+    retries: int = 2
+    reask: str | None = None
+    timeout: timedelta | None = None
+    line: int = 0
+
+    def categories(self) -> tuple[str, ...]:
+        """The categories an answer to this wait can fall into, besides other/no_response."""
+        if self.kind == "menu":
+            if self.dynamic_options:
+                return ("chosen",)
+            return tuple(dict.fromkeys(o.value for o in self.options))
+        if self.kind == "yes_no":
+            return ("yes", "no")
+        if self.kind == "text":
+            return ("text", "media") if self.media else ("text",)
+        return (self.kind,)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One branch of a switch: go to ``target`` when ``condition`` holds."""
+
+    condition: str
+    target: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Node:
+    """A step of a flow: act, say, then wait or move on."""
+
+    name: str
+    line: int = 0
+    skip_if: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()
+    say: tuple[Say, ...] = ()
+    switch: tuple[Case, ...] = ()
+    wait: Wait | None = None
+    routes: Mapping[str, str] = field(default_factory=dict)
+    route_lines: Mapping[str, int] = field(default_factory=dict)
+    next: str | None = None
+    next_line: int = 0
+    end: bool = False
+    keywords: bool = True
+
+    def targets(self) -> list[tuple[str, int]]:
+        """Every node this node can lead to, with the line that says so."""
+        found = [(c.target, c.line) for c in self.switch]
+        found += [(t, self.route_lines.get(cat, self.line)) for cat, t in self.routes.items()]
+        if self.next:
+            found.append((self.next, self.next_line or self.line))
+        return found
+
+    def route_for(self, category: str) -> str | None:
+        """The node an answer in ``category`` leads to."""
+        return self.routes.get(category, self.next)
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A conversation flow loaded from one YAML file."""
+
+    id: str
+    version: int
+    spec_version: int
+    start: str
+    nodes: Mapping[str, Node]
+    expire_after: timedelta = timedelta(hours=18)
+    sms_budget: int | None = None
+    interruptible: bool = True
+    keep_draft_if: str | None = None
+    path: str = ""
+    line: int = 1
+    key_lines: Mapping[str, int] = field(default_factory=dict)
+
+    def node(self, name: str) -> Node:
+        """The node called ``name``; KeyError when missing."""
+        return self.nodes[name]
+
+
+@dataclass(frozen=True)
+class KeywordRule:
+    """What a global keyword does: start ``flow``, and resume the interrupted flow after it."""
+
+    keyword: str
+    flow: str
+    resume: bool = False
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class FlowSet:
+    """All flows of a deployment, the default flow, and the global keyword rules."""
+
+    flows: Mapping[str, Flow]
+    default_flow: str
+    keywords: Mapping[str, KeywordRule]
+    path: str = ""
+    draft_flow: str | None = None

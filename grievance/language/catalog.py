@@ -1,0 +1,193 @@
+"""Worker-facing message catalogs: one YAML file per language under ``locales/``."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grievance.yamlsource import LineDict, YamlError, load_file
+
+KEYWORDS = ("help", "status", "stop", "start", "menu", "language", "appeal")
+CHANNELS = ("sms", "whatsapp")
+_PLACEHOLDER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class CatalogError(Exception):
+    """A catalog file that cannot be used, with ``file:line`` in its message."""
+
+
+@dataclass(frozen=True)
+class Text:
+    """One message: the SMS text and an optional richer WhatsApp variant."""
+
+    sms: str
+    whatsapp: str | None = None
+    line: int = 0
+
+    def for_channel(self, channel: str) -> str:
+        """The text to send on ``channel``."""
+        if channel == "whatsapp" and self.whatsapp is not None:
+            return self.whatsapp
+        return self.sms
+
+    def variants(self) -> Iterable[tuple[str, str]]:
+        """Every (channel, text) this message can be sent as."""
+        yield "sms", self.sms
+        if self.whatsapp is not None:
+            yield "whatsapp", self.whatsapp
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The messages, keywords and yes/no words of one language."""
+
+    language: str
+    name: str
+    direction: str = "ltr"
+    reviewed: bool = False
+    messages: Mapping[str, Text] = field(default_factory=dict)
+    keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    yes: tuple[str, ...] = ()
+    no: tuple[str, ...] = ()
+    path: str = ""
+    keyword_lines: Mapping[str, int] = field(default_factory=dict)
+
+    def text(self, key: str) -> Text | None:
+        """The message called ``key``, or None."""
+        return self.messages.get(key)
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{name}`` placeholders used in ``text``."""
+    names = set()
+    for _, name, _, _ in string.Formatter().parse(text):
+        if name is not None:
+            names.add(name)
+    return names
+
+
+def render(catalog: Catalog, key: str, params: Mapping[str, str], channel: str) -> str:
+    """Fill message ``key`` of ``catalog`` for ``channel``; unknown keys raise KeyError."""
+    text = catalog.messages[key].for_channel(channel)
+    return text.format_map(_Params(params)) if params or "{" in text else text
+
+
+class _Params(dict[str, str]):
+    """Leaves a missing placeholder visible instead of failing a worker's reply."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _words(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise CatalogError(f"{where}: expected a list of words, like [HELP, INFO]")
+    return tuple(v.strip() for v in value)
+
+
+def parse_catalog(data: Any, path: str) -> Catalog:
+    """Build a :class:`Catalog` from parsed YAML, raising ``file:line`` errors."""
+    if not isinstance(data, LineDict):
+        raise CatalogError(f"{path}:1: a catalog is a mapping with 'language', 'name' and 'messages'")
+    for required in ("language", "name", "messages"):
+        if required not in data:
+            raise CatalogError(f"{path}:{data.line}: missing '{required}'")
+    language = str(data["language"])
+    direction = str(data.get("direction", "ltr"))
+    if direction not in ("ltr", "rtl"):
+        raise CatalogError(f"{path}:{data.line_of('direction')}: direction is 'ltr' or 'rtl'")
+    reviewed = data.get("reviewed", False)
+    if not isinstance(reviewed, bool):
+        raise CatalogError(f"{path}:{data.line_of('reviewed')}: reviewed is true or false")
+
+    raw_messages = data["messages"]
+    if not isinstance(raw_messages, LineDict):
+        raise CatalogError(f"{path}:{data.line_of('messages')}: messages is a mapping of key: text")
+    messages: dict[str, Text] = {}
+    for key, value in raw_messages.items():
+        line = raw_messages.line_of(key)
+        if isinstance(value, str):
+            messages[key] = Text(value.strip(), None, line)
+        elif isinstance(value, LineDict) and isinstance(value.get("sms"), str):
+            whatsapp = value.get("whatsapp")
+            if whatsapp is not None and not isinstance(whatsapp, str):
+                raise CatalogError(f"{path}:{value.line_of('whatsapp')}: whatsapp must be text")
+            extra = set(value) - set(CHANNELS)
+            if extra:
+                raise CatalogError(
+                    f"{path}:{line}: '{key}' has unknown variants {sorted(extra)}; use sms and whatsapp"
+                )
+            messages[key] = Text(
+                value["sms"].strip(), whatsapp.strip() if whatsapp else None, line
+            )
+        else:
+            raise CatalogError(
+                f"{path}:{line}: '{key}' must be text, or a mapping with 'sms' and optional 'whatsapp'"
+            )
+
+    keywords: dict[str, tuple[str, ...]] = {}
+    keyword_lines: dict[str, int] = {}
+    raw_keywords = data.get("keywords", LineDict())
+    if not isinstance(raw_keywords, LineDict):
+        raise CatalogError(f"{path}:{data.line_of('keywords')}: keywords is a mapping")
+    for name, words in raw_keywords.items():
+        line = raw_keywords.line_of(name)
+        if name not in KEYWORDS:
+            raise CatalogError(
+                f"{path}:{line}: unknown keyword '{name}'; the keywords are {', '.join(KEYWORDS)}"
+            )
+        keywords[name] = _words(words, f"{path}:{line}")
+        keyword_lines[name] = line
+
+    return Catalog(
+        language=language,
+        name=str(data["name"]),
+        direction=direction,
+        reviewed=reviewed,
+        messages=messages,
+        keywords=keywords,
+        yes=_words(data.get("yes", []), f"{path}:{data.line_of('yes')}") if "yes" in data else (),
+        no=_words(data.get("no", []), f"{path}:{data.line_of('no')}") if "no" in data else (),
+        path=path,
+        keyword_lines=keyword_lines,
+    )
+
+
+def load_catalog(path: Path) -> Catalog:
+    """Load one catalog file."""
+    try:
+        return parse_catalog(load_file(path), str(path))
+    except YamlError as exc:
+        raise CatalogError(str(exc)) from None
+
+
+def load_catalogs(directory: Path, languages: Iterable[str] | None = None) -> dict[str, Catalog]:
+    """Load the catalogs in ``directory``; with ``languages``, exactly those, or fail."""
+    found = {p.stem: p for p in sorted(directory.glob("*.yaml"))}
+    wanted = list(languages) if languages is not None else list(found)
+    missing = [lang for lang in wanted if lang not in found]
+    if missing:
+        raise CatalogError(
+            f"{directory}: no catalog for {', '.join(missing)}; add {', '.join(m + '.yaml' for m in missing)}"
+            f" or remove it from GRIEVANCE_LANGUAGES"
+        )
+    catalogs = {}
+    for lang in wanted:
+        catalog = load_catalog(found[lang])
+        if catalog.language != lang:
+            raise CatalogError(
+                f"{found[lang]}:1: the file is named {lang}.yaml but says language: {catalog.language}"
+            )
+        catalogs[lang] = catalog
+    return catalogs
+
+
+def is_placeholder_name(name: str) -> bool:
+    """True when ``name`` is a valid ``{placeholder}`` name."""
+    return bool(_PLACEHOLDER.match(name))
