@@ -76,19 +76,10 @@ class Handover:
 
 
 @dataclass(frozen=True)
-class RecordAnswer:
-    """Keep an answer for analytics or a survey (never linked to a grievance)."""
-
-    flow: str
-    key: str
-    value: str | None
-
-
-@dataclass(frozen=True)
 class WaitUntil:
     """The conversation waits; wake the engine at ``at`` with a timer input."""
 
     at: datetime
 
 
-Effect = Send | SetLanguage | OpenCase | LookupStatus | OptOut | OptIn | Handover | RecordAnswer | WaitUntil
+Effect = Send | SetLanguage | OpenCase | LookupStatus | OptOut | OptIn | Handover | WaitUntil

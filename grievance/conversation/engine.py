@@ -20,10 +20,9 @@ from grievance.conversation.effects import (
     Handover,
     LookupStatus,
     OpenCase,
-    Option,
     OptIn,
+    Option,
     OptOut,
-    RecordAnswer,
     Send,
     SetLanguage,
     WaitUntil,
@@ -35,8 +34,9 @@ from grievance.language.digits import only_digits
 
 SESSION_VERSION = 1
 MAX_STEPS = 64  # nodes entered in one step; more means a loop without a wait
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_PUNCT_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 REASK_DEFAULTS = {
     "menu": "common.reask_menu",
     "yes_no": "common.reask_yes_no",
@@ -83,6 +83,22 @@ class Step:
         """True when the session waits for the worker."""
         run = self.session.get("run")
         return bool(run and run.get("waiting"))
+
+
+def _is_edge_noise(ch: str) -> bool:
+    # Punctuation, symbols and spaces; never letters or combining marks (the
+    # vowel signs of Devanagari and Burmese are marks, and "हो" must stay "हो").
+    return unicodedata.category(ch)[0] in "PSZC"
+
+
+def strip_edges(text: str) -> str:
+    """Remove punctuation, symbols and spaces from both ends of ``text``."""
+    start, end = 0, len(text)
+    while start < end and _is_edge_noise(text[start]):
+        start += 1
+    while end > start and _is_edge_noise(text[end - 1]):
+        end -= 1
+    return text[start:end]
 
 
 def clean_text(text: str) -> str:
@@ -207,7 +223,9 @@ def wake_at(session: Mapping[str, Any]) -> datetime | None:
 class _Turn:
     """The state of one engine call: session, effects, clock, trigger message."""
 
-    def __init__(self, session: _Session, now: datetime, facts: Mapping[str, bool], channel: str) -> None:
+    def __init__(
+        self, session: _Session, now: datetime, facts: Mapping[str, bool], channel: str
+    ) -> None:
         self.session = session
         self.now = now
         self.facts = facts
@@ -284,7 +302,12 @@ class Engine:
                 self._expire(turn)
         elif isinstance(event, TimedOut):
             run = s.run
-            if run is not None and run.waiting and run.timeout_at is not None and run.timeout_at <= now:
+            if (
+                run is not None
+                and run.waiting
+                and run.timeout_at is not None
+                and run.timeout_at <= now
+            ):
                 self._route(turn, self._node(run), NO_RESPONSE)
         return self._finish(turn)
 
@@ -313,7 +336,7 @@ class Engine:
             return None
         first, _, rest = text.partition(" ")
         for candidate, remainder in ((text, ""), (first, rest)):
-            word = _PUNCT_EDGES.sub("", candidate).casefold()
+            word = strip_edges(candidate).casefold()
             if word in self._keywords:
                 return self._keywords[word], remainder.strip()
         return None
@@ -332,7 +355,9 @@ class Engine:
             return None
         if match[0] in ("stop", "start"):
             return match  # opting out always works
-        if flow is not None and (not flow.interruptible or (node is not None and not node.keywords)):
+        if flow is not None and (
+            not flow.interruptible or (node is not None and not node.keywords)
+        ):
             return None
         return match
 
@@ -373,7 +398,7 @@ class Engine:
 
     def _language(self, turn: _Turn) -> str:
         lang = turn.session.language
-        return lang if lang in self.catalogs else self.default_language
+        return lang if lang is not None and lang in self.catalogs else self.default_language
 
     def _enter(self, turn: _Turn, name: str) -> None:
         """Run node ``name`` and the nodes it leads to, until a wait or the end."""
@@ -495,7 +520,9 @@ class Engine:
 
     # -- answers ----------------------------------------------------------------
 
-    def _evaluate(self, turn: _Turn, wait: Wait, message: Message) -> tuple[str | None, Any, str | None]:
+    def _evaluate(
+        self, turn: _Turn, wait: Wait, message: Message
+    ) -> tuple[str | None, Any, str | None]:
         """Categorise an answer: (category, value, specific re-ask key) or (None, None, key)."""
         text = message.text
         if wait.kind == "menu":
@@ -541,7 +568,7 @@ class Engine:
         return None, None, None
 
     def _yes_no(self, turn: _Turn, text: str) -> str | None:
-        word = _PUNCT_EDGES.sub("", text).casefold()
+        word = strip_edges(text).casefold()
         digits = only_digits(text)
         if digits == "1":
             return "yes"
@@ -626,8 +653,11 @@ class Engine:
                     category=self._value(turn, params.get("category", "results.category")),
                     workplace=self._value(turn, params.get("workplace", "results.workplace")),
                     description=self._value(turn, params.get("description", "results.description")),
-                    in_danger=self._value(turn, params.get("in_danger", "results.in_danger")) == "yes",
-                    wants_updates=self._value(turn, params.get("wants_updates", "results.wants_updates"))
+                    in_danger=self._value(turn, params.get("in_danger", "results.in_danger"))
+                    == "yes",
+                    wants_updates=self._value(
+                        turn, params.get("wants_updates", "results.wants_updates")
+                    )
                     == "yes",
                     message_refs=refs,
                 )
@@ -642,10 +672,6 @@ class Engine:
             turn.effects.append(OptIn())
         elif name == "handover":
             turn.effects.append(Handover(str(params.get("reason", run.flow))))
-        elif name == "record_answer":
-            key = str(params.get("key", ""))
-            value = self._value(turn, params.get("value"))
-            turn.effects.append(RecordAnswer(run.flow, key, None if value is None else str(value)))
         elif name == "start_flow":
             s.parent = None
             self._start_flow(turn, str(params["flow"]))
@@ -682,7 +708,9 @@ class Engine:
     def _options(self, wait: Wait) -> tuple[Option, ...]:
         if wait.dynamic_options:
             return tuple(
-                Option(str(i), label_text=self.catalogs[lang].name if lang in self.catalogs else lang)
+                Option(
+                    str(i), label_text=self.catalogs[lang].name if lang in self.catalogs else lang
+                )
                 for i, lang in enumerate(self.languages, start=1)
             )
         return tuple(Option(o.number, label_key=o.label) for o in wait.options)

@@ -49,13 +49,22 @@ def check_flow(flow: Flow) -> list[Problem]:
         problems.append(Problem(flow.path, line, message))
 
     if flow.start not in flow.nodes:
-        add(flow.key_lines.get("start", flow.line), f"start node '{flow.start}' does not exist{suggest(flow.start, flow.nodes)}")
+        add(
+            flow.key_lines.get("start", flow.line),
+            f"start node '{flow.start}' does not exist{suggest(flow.start, flow.nodes)}",
+        )
     for node in flow.nodes.values():
         for target, line in node.targets():
             if target not in flow.nodes:
-                add(line, f"node '{node.name}' goes to '{target}', which does not exist{suggest(target, flow.nodes)}")
+                add(
+                    line,
+                    f"node '{node.name}' goes to '{target}', which does not exist{suggest(target, flow.nodes)}",
+                )
         if node.skip_if and node.next is None:
-            add(node.line, f"node '{node.name}' has skip_if but no next: where should a skipped node go?")
+            add(
+                node.line,
+                f"node '{node.name}' has skip_if but no next: where should a skipped node go?",
+            )
         if node.wait is not None:
             problems.extend(_check_routes(flow, node))
     reachable = _reachable(flow)
@@ -83,15 +92,27 @@ def _check_routes(flow: Flow, node: Node) -> list[Problem]:
         for category in node.wait.categories():
             if category not in node.routes:
                 problems.append(
-                    Problem(flow.path, node.line, f"node '{node.name}' has no route for answer '{category}' and no next")
+                    Problem(
+                        flow.path,
+                        node.line,
+                        f"node '{node.name}' has no route for answer '{category}' and no next",
+                    )
                 )
         if OTHER not in node.routes:
             problems.append(
-                Problem(flow.path, node.wait.line, f"node '{node.name}' waits without an 'other' route (or a next) for answers it cannot understand")
+                Problem(
+                    flow.path,
+                    node.wait.line,
+                    f"node '{node.name}' waits without an 'other' route (or a next) for answers it cannot understand",
+                )
             )
         if node.wait.timeout is not None and NO_RESPONSE not in node.routes:
             problems.append(
-                Problem(flow.path, node.wait.line, f"node '{node.name}' has a timeout but no 'no_response' route (or a next)")
+                Problem(
+                    flow.path,
+                    node.wait.line,
+                    f"node '{node.name}' has a timeout but no 'no_response' route (or a next)",
+                )
             )
     return problems
 
@@ -121,16 +142,26 @@ def check_catalogs(
     for key in (*ENGINE_KEYS, *host_keys):
         needed.setdefault(key, ("", 0))
     source = catalogs.get(source_language) or next(iter(catalogs.values()), None)
-    for lang, catalog in catalogs.items():
+    for catalog in catalogs.values():
         for key, (path, line) in sorted(needed.items()):
             if key not in catalog.messages:
                 where = f"used at {path}:{line}" if path else "used by grievance itself"
                 problems.append(
-                    Problem(catalog.path, 1, f"missing message '{key}' ({where}){suggest(key, catalog.messages)}")
+                    Problem(
+                        catalog.path,
+                        1,
+                        f"missing message '{key}' ({where}){suggest(key, catalog.messages)}",
+                    )
                 )
         for key, text in catalog.messages.items():
             if key not in needed:
-                problems.append(Problem(catalog.path, text.line, f"message '{key}' is not used by any flow; remove it or use it"))
+                problems.append(
+                    Problem(
+                        catalog.path,
+                        text.line,
+                        f"message '{key}' is not used by any flow; remove it or use it",
+                    )
+                )
             if source is None or catalog is source or key not in source.messages:
                 continue
             for channel, variant in text.variants():
@@ -161,14 +192,20 @@ def _keyword_collisions(catalog: Catalog) -> list[Problem]:
             folded = word.casefold()
             if folded in owner and owner[folded] != keyword:
                 problems.append(
-                    Problem(catalog.path, catalog.keyword_lines.get(keyword, 1),
-                            f"'{word}' is a word for both {owner[folded]} and {keyword}; keep it in one")
+                    Problem(
+                        catalog.path,
+                        catalog.keyword_lines.get(keyword, 1),
+                        f"'{word}' is a word for both {owner[folded]} and {keyword}; keep it in one",
+                    )
                 )
             owner[folded] = keyword
             if folded in {w.casefold() for w in (*catalog.yes, *catalog.no)}:
                 problems.append(
-                    Problem(catalog.path, catalog.keyword_lines.get(keyword, 1),
-                            f"'{word}' is both a {keyword} keyword and a yes/no answer")
+                    Problem(
+                        catalog.path,
+                        catalog.keyword_lines.get(keyword, 1),
+                        f"'{word}' is both a {keyword} keyword and a yes/no answer",
+                    )
                 )
     return problems
 
@@ -183,16 +220,24 @@ def _say_params(flowset: FlowSet, catalogs: Mapping[str, Catalog]) -> list[Probl
                     text = catalog.messages.get(say.key)
                     if text is None:
                         continue
-                    missing = set().union(*(placeholders(v) for _, v in text.variants())) - set(say.params)
+                    missing = set().union(*(placeholders(v) for _, v in text.variants())) - set(
+                        say.params
+                    )
                     if missing:
                         problems.append(
-                            Problem(flow.path, say.line, f"'{say.key}' needs params {_braces(missing)} in {catalog.language}; add params: {{...}}")
+                            Problem(
+                                flow.path,
+                                say.line,
+                                f"'{say.key}' needs params {_braces(missing)} in {catalog.language}; add params: {{...}}",
+                            )
                         )
                         break
     return problems
 
 
-def prompt_sizes(flowset: FlowSet, catalogs: Mapping[str, Catalog], languages: Iterable[str]) -> list[PromptSize]:
+def prompt_sizes(
+    flowset: FlowSet, catalogs: Mapping[str, Catalog], languages: Iterable[str]
+) -> list[PromptSize]:
     """SMS segments of each question (the node's last message with its menu) per language."""
     sizes = []
     for flow in flowset.flows.values():
@@ -210,7 +255,7 @@ def prompt_sizes(flowset: FlowSet, catalogs: Mapping[str, Catalog], languages: I
                         lines = [f"{i} {label}" for i, label in enumerate(labels, 1)]
                     else:
                         lines = [
-                            f"{o.number} {catalog.messages[o.label].sms if o.label in catalog.messages else ''}"
+                            f"{o.number} {catalog.messages[o.label].sms if o.label and o.label in catalog.messages else ''}"
                             for o in node.wait.options
                         ]
                     text = "\n".join([text, *lines])
@@ -219,16 +264,21 @@ def prompt_sizes(flowset: FlowSet, catalogs: Mapping[str, Catalog], languages: I
     return sizes
 
 
-def check_budgets(flowset: FlowSet, catalogs: Mapping[str, Catalog], languages: Iterable[str]) -> list[Problem]:
+def check_budgets(
+    flowset: FlowSet, catalogs: Mapping[str, Catalog], languages: Iterable[str]
+) -> list[Problem]:
     """Prompts that cost more SMS segments than their flow's ``sms_budget``."""
     problems = []
     for size in prompt_sizes(flowset, catalogs, languages):
         flow = flowset.flows[size.flow]
         if flow.sms_budget is not None and size.segments > flow.sms_budget:
             problems.append(
-                Problem(flow.path, flow.nodes[size.node].line,
-                        f"node '{size.node}' costs {size.segments} SMS segments in {size.language} "
-                        f"({size.encoding}); the budget is {flow.sms_budget}: shorten the {size.language} text")
+                Problem(
+                    flow.path,
+                    flow.nodes[size.node].line,
+                    f"node '{size.node}' costs {size.segments} SMS segments in {size.language} "
+                    f"({size.encoding}); the budget is {flow.sms_budget}: shorten the {size.language} text",
+                )
             )
     return problems
 

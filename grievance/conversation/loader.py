@@ -33,21 +33,26 @@ KEYWORDS_FILE = "keywords.yaml"
 ACTIONS: dict[str, frozenset[str]] = {
     "detect_language": frozenset(),
     "set_language": frozenset({"from"}),
-    "open_case": frozenset(
-        {"category", "workplace", "description", "in_danger", "wants_updates"}
-    ),
+    "open_case": frozenset({"category", "workplace", "description", "in_danger", "wants_updates"}),
     "lookup_status": frozenset({"code"}),
     "opt_out": frozenset(),
     "opt_in": frozenset(),
     "handover": frozenset({"reason"}),
-    "record_answer": frozenset({"key", "value"}),
     "start_flow": frozenset({"flow"}),
     "restore_draft": frozenset(),
     "discard_draft": frozenset(),
 }
 # Facts a condition (skip_if, switch) may name, besides results.<name>.
 FACTS = frozenset(
-    {"language_known", "language_confirmed", "whatsapp", "has_case", "has_draft", "opted_out", "interrupted"}
+    {
+        "language_known",
+        "language_confirmed",
+        "whatsapp",
+        "has_case",
+        "has_draft",
+        "opted_out",
+        "interrupted",
+    }
 )
 NODE_KEYS = frozenset(
     {"say", "do", "wait", "routes", "next", "end", "skip_if", "switch", "keywords", "note"}
@@ -112,11 +117,15 @@ class _Parser:
 
     def flow(self, doc: Any) -> Flow | None:
         if not isinstance(doc, LineDict):
-            self.problem(1, "a flow file is a mapping with id, spec_version, version, start and nodes")
+            self.problem(
+                1, "a flow file is a mapping with id, spec_version, version, start and nodes"
+            )
             return None
         for key in doc:
             if key not in FLOW_KEYS:
-                self.problem(doc.line_of(key), f"unknown flow setting '{key}'{suggest(key, FLOW_KEYS)}")
+                self.problem(
+                    doc.line_of(key), f"unknown flow setting '{key}'{suggest(key, FLOW_KEYS)}"
+                )
         for required in ("id", "spec_version", "version", "start", "nodes"):
             if required not in doc:
                 self.problem(doc.line, f"missing '{required}'")
@@ -135,15 +144,22 @@ class _Parser:
             spec += 1
         version = doc.get("version", 1)
         if not isinstance(version, int) or version < 1:
-            self.problem(doc.line_of("version"), "version must be a whole number; raise it whenever you change the flow")
+            self.problem(
+                doc.line_of("version"),
+                "version must be a whole number; raise it whenever you change the flow",
+            )
             version = 1
         expire_after = parse_duration(doc.get("expire_after", "18h"))
         if expire_after is None:
-            self.problem(doc.line_of("expire_after"), "expire_after is a duration like 18h, 30m or 2d")
+            self.problem(
+                doc.line_of("expire_after"), "expire_after is a duration like 18h, 30m or 2d"
+            )
             expire_after = timedelta(hours=18)
         budget = doc.get("sms_budget")
         if budget is not None and (not isinstance(budget, int) or budget < 1):
-            self.problem(doc.line_of("sms_budget"), "sms_budget is a number of SMS segments, like 2")
+            self.problem(
+                doc.line_of("sms_budget"), "sms_budget is a number of SMS segments, like 2"
+            )
             budget = None
         nodes_doc = doc.get("nodes")
         nodes: dict[str, Node] = {}
@@ -182,7 +198,8 @@ class _Parser:
         for key in body:
             if key not in NODE_KEYS:
                 self.problem(
-                    body.line_of(key), f"node '{name}' has unknown setting '{key}'{suggest(key, NODE_KEYS)}"
+                    body.line_of(key),
+                    f"node '{name}' has unknown setting '{key}'{suggest(key, NODE_KEYS)}",
                 )
         routes: dict[str, str] = {}
         route_lines: dict[str, int] = {}
@@ -192,7 +209,9 @@ class _Parser:
                 routes[category] = str(target)
                 route_lines[category] = raw_routes.line_of(category)
         elif raw_routes is not None:
-            self.problem(body.line_of("routes"), "routes is a mapping like {yes: next_node, no: goodbye}")
+            self.problem(
+                body.line_of("routes"), "routes is a mapping like {yes: next_node, no: goodbye}"
+            )
         end = body.get("end", False)
         if not isinstance(end, bool):
             self.problem(body.line_of("end"), "end is true or false")
@@ -219,7 +238,9 @@ class _Parser:
         if end and (nxt or routes or node.wait):
             self.problem(line, f"node '{name}' ends the flow, so it cannot also wait or go on")
         if not end and not nxt and not routes and not node.switch:
-            self.problem(line, f"node '{name}' does not say where to go: add next: <node> or end: true")
+            self.problem(
+                line, f"node '{name}' does not say where to go: add next: <node> or end: true"
+            )
         if routes and not node.wait:
             self.problem(body.line_of("routes"), f"node '{name}' has routes but no wait to route")
         return node
@@ -242,7 +263,10 @@ class _Parser:
         if name.startswith("results."):
             return
         if name not in FACTS:
-            self.problem(line, f"unknown condition '{name}'{suggest(name, FACTS)}; use a fact or results.<name>")
+            self.problem(
+                line,
+                f"unknown condition '{name}'{suggest(name, FACTS)}; use a fact or results.<name>",
+            )
 
     def actions(self, value: Any, line: int) -> tuple[Action, ...]:
         if value is None:
@@ -319,7 +343,9 @@ class _Parser:
             return None
         for key in value:
             if key not in WAIT_KEYS:
-                self.problem(value.line_of(key), f"unknown wait setting '{key}'{suggest(key, WAIT_KEYS)}")
+                self.problem(
+                    value.line_of(key), f"unknown wait setting '{key}'{suggest(key, WAIT_KEYS)}"
+                )
         kinds = [k for k in WAIT_KINDS if k in value]
         if kinds == ["text", "media"]:
             kinds = ["text"]
@@ -356,7 +382,9 @@ class _Parser:
         if kind == "menu":
             if isinstance(spec, str):
                 if spec not in DYNAMIC_MENUS:
-                    self.problem(spec_line, f"unknown menu '{spec}'; use 'languages' or a list of options")
+                    self.problem(
+                        spec_line, f"unknown menu '{spec}'; use 'languages' or a list of options"
+                    )
                 dynamic = "languages"
             elif isinstance(spec, LineList) and spec:
                 options = self.options(spec)
@@ -369,14 +397,20 @@ class _Parser:
                 spec = {}
             min_length = spec.get("min", 1)
             max_length = spec.get("max", 1600)
-            if not (isinstance(min_length, int) and isinstance(max_length, int) and 0 <= min_length <= max_length):
+            if not (
+                isinstance(min_length, int)
+                and isinstance(max_length, int)
+                and 0 <= min_length <= max_length
+            ):
                 self.problem(spec_line, "text needs 0 <= min <= max, in characters")
                 min_length, max_length = 1, 1600
         if "media" in value:
             raw = value["media"]
             raw = [raw] if isinstance(raw, str) else raw
             if not isinstance(raw, list) or not all(m in MEDIA_KINDS for m in raw):
-                self.problem(value.line_of("media"), f"media lists kinds from: {', '.join(MEDIA_KINDS)}")
+                self.problem(
+                    value.line_of("media"), f"media lists kinds from: {', '.join(MEDIA_KINDS)}"
+                )
             else:
                 media = tuple(raw)
         return Wait(
@@ -434,7 +468,12 @@ def parse_keywords(
     """Parse ``keywords.yaml``: the default and draft flows and what each global keyword starts."""
     problems: list[Problem] = []
     if not isinstance(doc, LineDict):
-        return "intake", None, {}, [Problem(path, 1, "keywords.yaml is a mapping with default_flow and keywords")]
+        return (
+            "intake",
+            None,
+            {},
+            [Problem(path, 1, "keywords.yaml is a mapping with default_flow and keywords")],
+        )
     default = str(doc.get("default_flow", "intake"))
     draft = doc.get("draft_flow")
     rules: dict[str, KeywordRule] = {}
@@ -443,12 +482,16 @@ def parse_keywords(
             problems.append(Problem(path, doc.line_of(key), f"unknown setting '{key}'"))
     raw = doc.get("keywords")
     if not isinstance(raw, LineDict):
-        problems.append(Problem(path, doc.line, "missing 'keywords': what each global keyword starts"))
+        problems.append(
+            Problem(path, doc.line, "missing 'keywords': what each global keyword starts")
+        )
         return default, draft, rules, problems
     for name, body in raw.items():
         line = raw.line_of(name)
         if name not in KEYWORDS:
-            problems.append(Problem(path, line, f"unknown keyword '{name}'{suggest(name, KEYWORDS)}"))
+            problems.append(
+                Problem(path, line, f"unknown keyword '{name}'{suggest(name, KEYWORDS)}")
+            )
             continue
         if not isinstance(body, LineDict) or not isinstance(body.get("flow"), str):
             problems.append(Problem(path, line, f"keyword '{name}' needs {{flow: <flow id>}}"))
@@ -470,7 +513,13 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Problem]]:
         if flow is None:
             continue
         if flow.id in flows:
-            problems.append(Problem(str(path), flow.line, f"flow id '{flow.id}' is also used by {flows[flow.id].path}"))
+            problems.append(
+                Problem(
+                    str(path),
+                    flow.line,
+                    f"flow id '{flow.id}' is also used by {flows[flow.id].path}",
+                )
+            )
         flows[flow.id] = flow
     default: str = "intake"
     draft: str | None = None
@@ -484,15 +533,27 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Problem]]:
             default, draft, rules, found = parse_keywords(doc, str(keywords_path))
             problems += found
     else:
-        problems.append(Problem(str(keywords_path), 1, "missing: it names the default flow and the keyword flows"))
+        problems.append(
+            Problem(
+                str(keywords_path), 1, "missing: it names the default flow and the keyword flows"
+            )
+        )
     for rule in rules.values():
         if rule.flow not in flows:
             problems.append(
-                Problem(str(keywords_path), rule.line, f"keyword '{rule.keyword}' starts flow '{rule.flow}', which does not exist{suggest(rule.flow, flows)}")
+                Problem(
+                    str(keywords_path),
+                    rule.line,
+                    f"keyword '{rule.keyword}' starts flow '{rule.flow}', which does not exist{suggest(rule.flow, flows)}",
+                )
             )
     for setting, name in (("default_flow", default), ("draft_flow", draft)):
         if name is not None and name not in flows:
             problems.append(
-                Problem(str(keywords_path), 1, f"{setting} '{name}' does not exist{suggest(name, flows)}")
+                Problem(
+                    str(keywords_path),
+                    1,
+                    f"{setting} '{name}' does not exist{suggest(name, flows)}",
+                )
             )
     return FlowSet(flows, default, rules, str(directory), draft), problems

@@ -94,7 +94,9 @@ def _words(value: Any, where: str) -> tuple[str, ...]:
 def parse_catalog(data: Any, path: str) -> Catalog:
     """Build a :class:`Catalog` from parsed YAML, raising ``file:line`` errors."""
     if not isinstance(data, LineDict):
-        raise CatalogError(f"{path}:1: a catalog is a mapping with 'language', 'name' and 'messages'")
+        raise CatalogError(
+            f"{path}:1: a catalog is a mapping with 'language', 'name' and 'messages'"
+        )
     for required in ("language", "name", "messages"):
         if required not in data:
             raise CatalogError(f"{path}:{data.line}: missing '{required}'")
@@ -123,9 +125,7 @@ def parse_catalog(data: Any, path: str) -> Catalog:
                 raise CatalogError(
                     f"{path}:{line}: '{key}' has unknown variants {sorted(extra)}; use sms and whatsapp"
                 )
-            messages[key] = Text(
-                value["sms"].strip(), whatsapp.strip() if whatsapp else None, line
-            )
+            messages[key] = Text(value["sms"].strip(), whatsapp.strip() if whatsapp else None, line)
         else:
             raise CatalogError(
                 f"{path}:{line}: '{key}' must be text, or a mapping with 'sms' and optional 'whatsapp'"

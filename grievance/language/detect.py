@@ -39,9 +39,57 @@ _RANGES = (
 
 # Short, common English words: enough to tell "hi I need help" from "malai sahayog chahiyo".
 _ENGLISH = frozenset(
-    "a an and are at be but can do for from have help hello hi how i im i'm is it me my need "
-    "no not of on please problem report the there they this to want was we what when where "
-    "who why with work yes you your".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "at",
+        "be",
+        "but",
+        "can",
+        "do",
+        "for",
+        "from",
+        "have",
+        "help",
+        "hello",
+        "hi",
+        "how",
+        "i",
+        "im",
+        "i'm",
+        "is",
+        "it",
+        "me",
+        "my",
+        "need",
+        "no",
+        "not",
+        "of",
+        "on",
+        "please",
+        "problem",
+        "report",
+        "the",
+        "there",
+        "they",
+        "this",
+        "to",
+        "want",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "who",
+        "why",
+        "with",
+        "work",
+        "yes",
+        "you",
+        "your",
+    ]
 )
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 

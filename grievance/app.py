@@ -1,0 +1,50 @@
+"""The application factory: ``create_app()`` wires settings, runtime, blueprints and CLI."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from grievance.channels.base import Channel
+from grievance.config import Settings
+from grievance.logs import configure_logging
+from grievance.runtime import Runtime, build_runtime, install
+
+MAX_REQUEST_BYTES = 1024 * 1024  # Twilio's largest webhook is a few KiB; 1 MiB is generous
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    channel: Channel | None = None,
+) -> Flask:
+    """Build the Flask app; nothing is read from the environment before this is called."""
+    if runtime is None:
+        settings = settings or Settings.from_env()
+        configure_logging(settings.log_level)
+        runtime = build_runtime(settings, channel)
+    install(runtime)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=runtime.settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        MAX_FORM_MEMORY_SIZE=MAX_REQUEST_BYTES,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["grievance"] = runtime
+
+    from grievance.web import errors, health, simulator, webhooks
+
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(health.bp)
+    if runtime.channel_name == "console":
+        app.register_blueprint(simulator.bp)
+    errors.register(app)
+
+    from grievance.cli import register_commands
+
+    register_commands(app)
+    logging.getLogger(__name__).debug("app created with the %s channel", runtime.channel_name)
+    return app

@@ -1,0 +1,5 @@
+"""Channels: the protocol and its implementations (Twilio, console, fake)."""
+
+from grievance.channels.base import Channel, DeliveryError, MediaError, OutboundMessage, SendResult
+
+__all__ = ["Channel", "DeliveryError", "MediaError", "OutboundMessage", "SendResult"]

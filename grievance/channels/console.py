@@ -1,0 +1,49 @@
+"""The console channel: development without Twilio. Messages go to a mailbox and the terminal."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+from collections import defaultdict, deque
+from typing import TextIO
+
+from grievance.channels.base import MediaError, OutboundMessage, SendResult
+
+
+class ConsoleChannel:
+    """Keeps sent messages per address for the phone simulator; optionally echoes them."""
+
+    name = "console"
+
+    def __init__(self, echo: TextIO | None = None, keep: int = 200) -> None:
+        self._echo = echo
+        self._keep = keep
+        self._lock = threading.Lock()
+        self._boxes: dict[str, deque[tuple[int, str]]] = defaultdict(
+            lambda: deque(maxlen=self._keep)
+        )
+        self._ids = itertools.count(1)
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        """Put the message in the recipient's mailbox."""
+        with self._lock:
+            number = next(self._ids)
+            self._boxes[message.to].append((number, message.body))
+        if self._echo is not None:
+            print(f"[console → {message.to}] {message.body}", file=self._echo, flush=True)
+        return SendResult(provider_sid=f"CONSOLE{number:010d}", status="delivered")
+
+    def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
+        """The console channel has no media server."""
+        raise MediaError("the console channel cannot fetch media")
+
+    def mailbox(self, address: str, after: int = 0) -> list[tuple[int, str]]:
+        """Messages sent to ``address`` with a sequence number above ``after``."""
+        with self._lock:
+            return [(n, body) for n, body in self._boxes.get(address, ()) if n > after]
+
+
+def stdout_console() -> ConsoleChannel:
+    """A console channel that prints what it sends (``grievance serve``)."""
+    return ConsoleChannel(echo=sys.stdout)

@@ -1,0 +1,296 @@
+"""The ``grievance`` command: serve, worker, db upgrade, flows check, simulate."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+
+from grievance.config import PROJECT_ROOT, ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+
+def _settings(**kwargs: object) -> Settings:
+    try:
+        return Settings.from_env(**kwargs)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _create_app() -> Flask:
+    from grievance.app import create_app
+
+    return create_app(_settings())
+
+
+@click.group(
+    cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False
+)
+def main() -> None:
+    """grievance: a grievance mechanism workers reach from any phone."""
+
+
+def register_commands(app: Flask) -> None:
+    """Commands are on the group itself; kept for the app factory's symmetry with extensions."""
+
+
+# -- database -----------------------------------------------------------------
+
+
+@main.group("db", cls=click.Group)
+def db_group() -> None:
+    """Database migrations."""
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return Settings.from_env(
+            {"DATABASE_URL": url, "SECRET_KEY": "-", "GRIEVANCE_DATA_KEY": _dummy_key()}
+        ).database_url
+    instance = Path(os.environ.get("GRIEVANCE_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    instance.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{instance / 'grievance.db'}"
+
+
+def _dummy_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply database migrations (safe to run on every release)."""
+    from grievance.migrate import upgrade
+
+    upgrade(_database_url(), revision)
+    click.echo(f"database is at {revision}")
+
+
+# -- flows ----------------------------------------------------------------------
+
+
+@main.group("flows", cls=click.Group)
+def flows_group() -> None:
+    """Conversation flows."""
+
+
+@flows_group.command("check")
+@click.option("--segments", is_flag=True, help="Print SMS segments of every prompt per language.")
+@click.option("--flows-dir", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("--locales-dir", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option(
+    "--languages",
+    default=None,
+    help="Comma-separated; default GRIEVANCE_LANGUAGES or every catalog.",
+)
+def flows_check(
+    segments: bool, flows_dir: Path | None, locales_dir: Path | None, languages: str | None
+) -> None:
+    """Validate every flow and catalog; print problems as file:line: message."""
+    from grievance.conversation import load_flowset
+    from grievance.conversation.inspect import check, prompt_sizes
+    from grievance.language import CatalogError, load_catalogs
+    from grievance.services.cases import MESSAGE_KEYS
+
+    flows_dir = flows_dir or Path(os.environ.get("GRIEVANCE_FLOWS_DIR") or PROJECT_ROOT / "flows")
+    locales_dir = locales_dir or Path(
+        os.environ.get("GRIEVANCE_LOCALES_DIR") or PROJECT_ROOT / "locales"
+    )
+    wanted = languages or os.environ.get("GRIEVANCE_LANGUAGES")
+    langs = [x.strip() for x in wanted.split(",") if x.strip()] if wanted else None
+    flowset, problems = load_flowset(flows_dir)
+    try:
+        catalogs = load_catalogs(locales_dir, langs)
+    except CatalogError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    langs = langs or list(catalogs)
+    if flowset is not None:
+        problems += check(flowset, catalogs, langs, MESSAGE_KEYS)
+    for problem in sorted(set(problems)):
+        click.echo(str(problem), err=True)
+    if segments and flowset is not None:
+        for size in prompt_sizes(flowset, catalogs, langs):
+            click.echo(
+                f"{size.flow}.{size.node} [{size.language}] {size.segments} segment(s) {size.encoding}"
+            )
+    n_flows = len(flowset.flows) if flowset else 0
+    if problems:
+        click.echo(
+            f"{len(set(problems))} problem(s) in {n_flows} flows and {len(catalogs)} catalogs",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"ok: {n_flows} flows, {len(catalogs)} catalogs ({', '.join(catalogs)})")
+
+
+# -- serve ----------------------------------------------------------------------
+
+
+@main.command("serve", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Run everything in one process: SQLite, in-process jobs, console channel unless Twilio is set."""
+    import waitress
+
+    from grievance.app import create_app
+    from grievance.channels.console import stdout_console
+    from grievance.logs import configure_logging
+    from grievance.migrate import upgrade
+    from grievance.runtime import build_runtime
+
+    settings = _settings(generate_missing_secrets=True)
+    configure_logging(settings.log_level)
+    for path in filter(None, settings.extra.get("generated", "").split(",")):
+        click.echo(f"generated a new secret in {path} (keep it; back it up with the database)")
+    if settings.is_sqlite:
+        settings.instance_path.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    if settings.public_base_url == "http://localhost:5000" and port != 5000:
+        settings = settings.with_overrides(public_base_url=f"http://{host}:{port}")
+    runtime = build_runtime(settings, None if settings.twilio_enabled else stdout_console())
+    app = create_app(runtime=runtime)
+    if runtime.channel_name == "console":
+        click.echo("channel: console (no Twilio credentials set); replies are printed here")
+        click.echo(f"phone simulator: http://{host}:{port}/simulator")
+    else:
+        click.echo(
+            f"channel: Twilio; webhooks at {settings.public_base_url}/twilio/messaging and /twilio/status"
+        )
+    click.echo(
+        f"jobs: {'RQ on ' + _safe_url(settings.redis_url) if settings.redis_url else 'in-process'}"
+    )
+    click.echo(f"database: {_safe_url(settings.database_url)}")
+    if not settings.redis_url:
+        _start_sweeper(runtime, settings.sweep_interval_seconds)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="grievance")
+
+
+def _safe_url(url: str | None) -> str:
+    from sqlalchemy.engine import make_url
+
+    if not url:
+        return ""
+    if url.startswith("redis"):
+        return url.split("@")[-1] if "@" in url else url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _start_sweeper(runtime: object, interval: int, lock: object | None = None) -> threading.Thread:
+    """Sweep every ``interval`` seconds in a daemon thread (with a Redis lock across workers)."""
+    from grievance.services.sweeper import sweep
+
+    def loop() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                if lock is None or lock.set(
+                    "grievance:sweep", "1", nx=True, ex=max(interval - 1, 1)
+                ):  # type: ignore[attr-defined]
+                    sweep(runtime)  # type: ignore[arg-type]
+            except Exception as exc:
+                log.warning("sweep failed: %s", type(exc).__name__)
+
+    thread = threading.Thread(target=loop, name="grievance-sweeper", daemon=True)
+    thread.start()
+    return thread
+
+
+# -- worker ---------------------------------------------------------------------
+
+
+@main.command("worker", with_appcontext=False)
+@click.option("--burst", is_flag=True, help="Quit when the queue is empty (tests, benchmarks).")
+@click.option("--no-sweeper", is_flag=True, help="Do not run the periodic sweeper in this worker.")
+def worker(burst: bool, no_sweeper: bool) -> None:
+    """Run an RQ worker with the scheduler; needs REDIS_URL."""
+    from rq import Worker
+
+    from grievance.logs import configure_logging
+    from grievance.queue import RQQueue
+    from grievance.runtime import build_runtime, install
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException(
+            "REDIS_URL is not set: without Redis, jobs run inside `grievance serve`."
+        )
+    configure_logging(settings.log_level)
+    runtime = build_runtime(settings)
+    install(runtime)
+    queue = runtime.queue
+    assert isinstance(queue, RQQueue)
+    if not no_sweeper and not burst:
+        _start_sweeper(runtime, settings.sweep_interval_seconds, lock=queue.redis)
+    rq_worker = Worker([queue.rq], connection=queue.redis)
+    rq_worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+
+
+# -- simulate -------------------------------------------------------------------
+
+
+@main.command("simulate", with_appcontext=False)
+@click.option("--lang", default=None, help="Start with this language (skips the language menu).")
+@click.option(
+    "--whatsapp", is_flag=True, help="Behave like WhatsApp (richer prompts, media allowed)."
+)
+def simulate(lang: str | None, whatsapp: bool) -> None:
+    """Chat with the flows in the terminal, through the real inbox and outbox."""
+    from grievance.channels.console import ConsoleChannel
+    from grievance.migrate import upgrade
+    from grievance.runtime import build_runtime
+    from grievance.services import inbox
+    from grievance.web.simulator import simulator_address
+
+    settings = _settings(generate_missing_secrets=True).with_overrides(
+        inline_jobs="sync", redis_url=None
+    )
+    if lang is not None and lang not in settings.languages:
+        raise click.ClickException(
+            f"--lang {lang}: not one of GRIEVANCE_LANGUAGES ({', '.join(settings.languages)})"
+        )
+    if settings.is_sqlite:
+        settings.instance_path.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    console = ConsoleChannel()
+    runtime = build_runtime(settings, console)
+    channel = "whatsapp" if whatsapp else "sms"
+    address = simulator_address(secrets.token_hex(8), channel)
+    if lang:
+        inbox.preset_language(runtime, address, channel, lang)
+    click.echo(f"simulated {channel} phone; type a message, Ctrl-D to quit")
+    seen = 0
+    while True:
+        try:
+            text = input("you> ")
+        except EOFError:
+            click.echo()
+            break
+        inbox.receive(
+            runtime,
+            inbox.InboundMessage(
+                provider_sid="SM" + secrets.token_hex(16),
+                address=address,
+                channel=channel,
+                body=text,
+                our_address="simulator",
+            ),
+        )
+        for number, body in console.mailbox(address, seen):
+            seen = number
+            click.echo("line> " + body.replace("\n", "\n      "))
+    runtime.close()

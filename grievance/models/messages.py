@@ -1,0 +1,85 @@
+"""Messages in and out, their attachments, and the outbox that delivers them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import JSON
+
+from grievance.clock import utcnow
+from grievance.db import Base, UTCDateTime
+
+INBOUND = "in"
+OUTBOUND = "out"
+
+
+class Message(Base):
+    """One message. Bodies are encrypted; only allowlisted provider fields are kept."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_contact_unprocessed", "contact_id", "processed_at", "id"),
+        Index("ix_messages_case", "case_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    # Twilio's MessageSid: claimed once, so a redelivered webhook is ignored.
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    body_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    num_media: Mapped[int] = mapped_column(Integer, default=0)
+    fields: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Outbound only: the catalog key, so timelines and analytics need no body.
+    catalog_key: Mapped[str | None] = mapped_column(String(100))
+    # Outbound only: the body shows a case code and is erased once handed to the channel.
+    sensitive: Mapped[bool] = mapped_column(default=False)
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Attachment(Base):
+    """A photo, voice note or document sent by a worker, stored encrypted."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(100))
+    # Where the provider holds it until we fetch it; cleared after the download.
+    source_url: Mapped[str | None] = mapped_column(Text)
+    data_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    size: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutboxItem(Base):
+    """Delivery of one outbound message: written with the change that caused it, sent once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,152 @@
+"""The job queue: RQ on Redis in production, or in-process when no Redis is configured.
+
+Jobs are named functions of :mod:`grievance.jobs` that take ids only. If
+enqueueing fails (Redis is down) the work is not lost: the rows it refers to
+stay unprocessed and the sweeper enqueues them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue as stdlib_queue
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, Protocol
+
+from grievance.logs import log_failure
+
+log = logging.getLogger(__name__)
+
+JOBS = ("process_inbound", "deliver", "fetch_media", "process_timers", "sweep")
+FAILED_JOB_TTL = int(timedelta(days=7).total_seconds())
+
+
+class JobQueue(Protocol):
+    """Where services put work to be done after their transaction commits."""
+
+    def enqueue(self, job: str, *args: int) -> None:
+        """Run ``job(*args)`` soon."""
+        ...
+
+    def enqueue_in(self, delay: timedelta, job: str, *args: int) -> None:
+        """Run ``job(*args)`` after ``delay``."""
+        ...
+
+
+def _check(job: str) -> None:
+    if job not in JOBS:
+        raise ValueError(f"unknown job {job!r}")
+
+
+class RQQueue:
+    """Jobs on a real Redis through RQ; workers run ``grievance worker``."""
+
+    def __init__(self, redis_url: str, name: str = "grievance") -> None:
+        from redis import Redis
+        from rq import Queue
+
+        self.redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self.rq = Queue(name, connection=self.redis)
+
+    def enqueue(self, job: str, *args: int) -> None:
+        """Enqueue on Redis; on a Redis failure log and rely on the sweeper."""
+        _check(job)
+        try:
+            self.rq.enqueue(
+                f"grievance.jobs.{job}", *args, failure_ttl=FAILED_JOB_TTL, result_ttl=0
+            )
+        except Exception as exc:  # redis errors of every kind: the sweeper re-enqueues
+            log.warning(
+                "could not enqueue %s (%s); the sweeper will retry", job, type(exc).__name__
+            )
+
+    def enqueue_in(self, delay: timedelta, job: str, *args: int) -> None:
+        """Schedule on Redis (needs a worker started with the scheduler)."""
+        _check(job)
+        try:
+            self.rq.enqueue_in(
+                delay, f"grievance.jobs.{job}", *args, failure_ttl=FAILED_JOB_TTL, result_ttl=0
+            )
+        except Exception as exc:
+            log.warning(
+                "could not schedule %s (%s); the sweeper will retry", job, type(exc).__name__
+            )
+
+
+class InProcessQueue:
+    """Runs jobs in this process: on one background thread, or inline (``sync``).
+
+    Inline jobs enqueued by a running job wait until it returns, so each job
+    sees the committed result of the one before, as with a real queue.
+    """
+
+    def __init__(self, run: Callable[[str, tuple[int, ...]], Any], mode: str = "thread") -> None:
+        self._run = run
+        self.mode = mode
+        self._pending: list[tuple[str, tuple[int, ...]]] = []
+        self._running = False
+        self.delayed: list[tuple[timedelta, str, tuple[int, ...]]] = []
+        self._queue: stdlib_queue.Queue[tuple[str, tuple[int, ...]] | None] = stdlib_queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def enqueue(self, job: str, *args: int) -> None:
+        """Run the job inline or hand it to the background thread."""
+        _check(job)
+        if self.mode == "sync":
+            self._pending.append((job, args))
+            if not self._running:
+                self._drain_inline()
+            return
+        self._ensure_thread()
+        self._queue.put((job, args))
+
+    def enqueue_in(self, delay: timedelta, job: str, *args: int) -> None:
+        """Inline: keep it for the sweeper; threaded: run it after ``delay``."""
+        _check(job)
+        if self.mode == "sync":
+            self.delayed.append((delay, job, args))
+            return
+        timer = threading.Timer(delay.total_seconds(), self.enqueue, args=(job, *args))
+        timer.daemon = True
+        timer.start()
+
+    def join(self) -> None:
+        """Wait until the background thread has finished every job so far."""
+        if self._thread is not None:
+            self._queue.join()
+
+    def _drain_inline(self) -> None:
+        self._running = True
+        try:
+            while self._pending:
+                job, args = self._pending.pop(0)
+                self._safe_run(job, args)
+        finally:
+            self._running = False
+
+    def _safe_run(self, job: str, args: tuple[int, ...]) -> None:
+        try:
+            self._run(job, args)
+        except Exception as exc:
+            # The rows stay unprocessed; the sweeper will run the job again.
+            log_failure(log, f"job {job}{args} failed", exc)
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="grievance-jobs", daemon=True
+                )
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                self._safe_run(*item)
+            finally:
+                self._queue.task_done()

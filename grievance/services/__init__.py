@@ -1,0 +1,1 @@
+"""Business logic. Services take their collaborators (the runtime, a session) as arguments."""

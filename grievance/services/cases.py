@@ -1,0 +1,182 @@
+"""Cases: opening one from an intake, and telling a worker where their cases stand."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from grievance import casecode
+from grievance.clock import utcnow
+from grievance.conversation import OpenCase
+from grievance.models import Attachment, Case, CaseEvent, CodeAttempt, Contact, Message
+from grievance.models.cases import DEFAULT_SEVERITY, STATUSES
+from grievance.runtime import Runtime
+
+# Catalog keys this module sends; `grievance flows check` makes sure every catalog has them.
+MESSAGE_KEYS = (
+    "status.none",
+    "status.not_found",
+    "status.rate_limited",
+    "status.report",
+    *(f"status.stage.{s}" for s in STATUSES),
+)
+
+log = logging.getLogger(__name__)
+
+OPEN_STATUSES = (
+    "received",
+    "acknowledged",
+    "in_triage",
+    "with_supplier",
+    "remediation_in_progress",
+    "awaiting_worker",
+)
+SYSTEM = "system"
+WORKER = "worker"
+
+
+class CaseNotFoundError(Exception):
+    """No case has that id (or the caller may not see it)."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message for the worker: a catalog key and its parameters."""
+
+    key: str
+    params: dict[str, str]
+    # Parameters that are themselves catalog messages, rendered in the worker's language.
+    keyed_params: dict[str, str] | None = None
+
+
+def severity_for(category: str | None, in_danger: bool) -> str:
+    """DOMAIN.md's default severity: P0 when in danger now, else by category."""
+    if in_danger:
+        return "P0"
+    return DEFAULT_SEVERITY.get(category or "", "P3")
+
+
+def open_case(
+    session: Session, runtime: Runtime, contact: Contact, effect: OpenCase
+) -> tuple[Case, str]:
+    """Create a case from an intake; returns it and its code (shown once, then forgotten)."""
+    category = effect.category if effect.category in DEFAULT_SEVERITY else None
+    description = (effect.description or "").strip()
+    for _ in range(5):
+        code = casecode.generate()
+        case = Case(
+            contact_id=contact.id,
+            code_hash=runtime.protector.code_hash(code),
+            status="received",
+            reported_category=effect.category,
+            category=category,
+            severity=severity_for(category, effect.in_danger),
+            language=effect.language,
+            channel=contact.channel,
+            workplace=(effect.workplace or "").strip() or None,
+            description_encrypted=runtime.protector.encrypt(description) if description else None,
+            in_danger=effect.in_danger,
+            wants_updates=effect.wants_updates,
+            flow_id=effect.flow,
+            flow_version=effect.flow_version,
+        )
+        try:
+            with session.begin_nested():
+                session.add(case)
+                session.flush()
+            break
+        except IntegrityError:
+            continue  # a code collision: 1 in 10^11 per pair, but never give two cases one code
+    else:
+        raise RuntimeError("could not draw a unique case code")
+    message_ids = [int(ref) for ref in effect.message_refs if str(ref).isdigit()]
+    if message_ids:
+        session.execute(update(Message).where(Message.id.in_(message_ids)).values(case_id=case.id))
+        session.execute(
+            update(Attachment).where(Attachment.message_id.in_(message_ids)).values(case_id=case.id)
+        )
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            kind="received",
+            actor=WORKER,
+            data={
+                "reported_category": effect.category,
+                "severity": case.severity,
+                "in_danger": effect.in_danger,
+                "channel": contact.channel,
+                "language": effect.language,
+            },
+        )
+    )
+    log.info("case %s opened (severity %s)", case.id, case.severity)
+    return case, code
+
+
+def has_open_case(session: Session, contact_id: int) -> bool:
+    """True when the contact has a case that is not finished."""
+    return bool(
+        session.scalar(
+            select(func.count(Case.id)).where(
+                Case.contact_id == contact_id, Case.status.in_(OPEN_STATUSES)
+            )
+        )
+    )
+
+
+def status_replies(
+    session: Session, runtime: Runtime, contact: Contact, code: str | None
+) -> list[Reply]:
+    """What to tell a worker who sent STATUS, with or without a code."""
+    now = utcnow()
+    if code is None:
+        cases = session.scalars(
+            select(Case).where(Case.contact_id == contact.id).order_by(Case.id.desc()).limit(3)
+        ).all()
+        if not cases:
+            return [Reply("status.none", {})]
+        return [_report(runtime, case) for case in cases]
+    if _rate_limited(session, runtime, contact.id, now):
+        return [Reply("status.rate_limited", {})]
+    normalized = casecode.normalize(code)
+    case = None
+    if normalized is not None:
+        hashes = runtime.protector.code_hashes(normalized)
+        case = session.scalar(select(Case).where(Case.code_hash.in_(hashes)))
+    session.add(CodeAttempt(contact_id=contact.id, at=now, succeeded=case is not None))
+    if case is None:
+        return [Reply("status.not_found", {})]
+    session.add(CaseEvent(case_id=case.id, kind="status_checked", actor=WORKER, data={}))
+    return [_report(runtime, case)]
+
+
+def _rate_limited(session: Session, runtime: Runtime, contact_id: int, now: datetime) -> bool:
+    settings = runtime.settings
+    per_sender = session.scalar(
+        select(func.count(CodeAttempt.id)).where(
+            CodeAttempt.contact_id == contact_id,
+            CodeAttempt.succeeded.is_(False),
+            CodeAttempt.at > now - timedelta(hours=1),
+        )
+    )
+    if (per_sender or 0) >= settings.wrong_codes_per_sender_per_hour:
+        return True
+    overall = session.scalar(
+        select(func.count(CodeAttempt.id)).where(
+            CodeAttempt.succeeded.is_(False), CodeAttempt.at > now - timedelta(minutes=1)
+        )
+    )
+    return (overall or 0) >= settings.wrong_codes_global_per_minute
+
+
+def _report(runtime: Runtime, case: Case) -> Reply:
+    return Reply(
+        "status.report",
+        {"date": case.created_at.date().isoformat()},
+        {"stage": f"status.stage.{case.status}"},
+    )

@@ -1,0 +1,286 @@
+"""Conversations: step the flow engine for a contact and apply its effects in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grievance import casecode
+from grievance.clock import utcnow
+from grievance.conversation import (
+    Handover,
+    LookupStatus,
+    OpenCase,
+    OptIn,
+    OptOut,
+    Send,
+    SetLanguage,
+    Step,
+    WaitUntil,
+    due_timer,
+    wake_at,
+)
+from grievance.conversation import (
+    Message as EngineMessage,
+)
+from grievance.conversation.effects import Effect
+from grievance.language import render
+from grievance.models import (
+    INBOUND,
+    Attachment,
+    Case,
+    CaseEvent,
+    Contact,
+    Conversation,
+    Message,
+    OutboxItem,
+)
+from grievance.runtime import Runtime
+from grievance.services import cases as case_service
+from grievance.services.inbox import inbound_body
+from grievance.services.outbox import queue_message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Applied:
+    """What applying one step produced: outbox rows to deliver, the case it opened."""
+
+    outbox_ids: list[int] = field(default_factory=list)
+    case_id: int | None = None
+    refs: dict[str, str] = field(default_factory=dict)
+    sensitive_refs: set[str] = field(default_factory=set)
+
+
+def media_kind(content_type: str) -> str:
+    """image, audio, video or document, from a MIME type."""
+    major = content_type.split("/", 1)[0].lower()
+    return major if major in ("image", "audio", "video") else "document"
+
+
+def _lock_conversation(session: Session, runtime: Runtime, contact_id: int) -> Conversation | None:
+    query = select(Conversation).where(Conversation.contact_id == contact_id)
+    if not runtime.settings.is_sqlite:
+        # SQLite serialises writers with BEGIN IMMEDIATE; PostgreSQL takes a row lock.
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def process_inbound(runtime: Runtime, message_id: int) -> int:
+    """Process every unprocessed inbound message of this message's contact, in arrival order.
+
+    Returns how many messages were processed (0 when another job got there first).
+    """
+    with runtime.sessions() as session:
+        contact_id = session.scalar(select(Message.contact_id).where(Message.id == message_id))
+    if contact_id is None:
+        return 0
+    return process_contact(runtime, contact_id)
+
+
+def process_contact(runtime: Runtime, contact_id: int) -> int:
+    """Step the contact's conversation through its waiting inbound messages."""
+    outbox_ids: list[int] = []
+    processed = 0
+    with runtime.sessions() as session:
+        conversation = _lock_conversation(session, runtime, contact_id)
+        contact = session.get(Contact, contact_id)
+        if conversation is None or contact is None:
+            return 0
+        pending = session.scalars(
+            select(Message)
+            .where(
+                Message.contact_id == contact_id,
+                Message.direction == INBOUND,
+                Message.processed_at.is_(None),
+            )
+            .order_by(Message.id)
+        ).all()
+        for message in pending:
+            event = EngineMessage(
+                text=inbound_body(runtime, message),
+                media=_media_kinds(session, message),
+                ref=message.id,
+            )
+            step = runtime.engine.resume(
+                _session_for(conversation, contact),
+                event,
+                utcnow(),
+                facts=_facts(session, contact),
+                channel=contact.channel,
+            )
+            applied = _apply(session, runtime, contact, conversation, step)
+            outbox_ids += applied.outbox_ids
+            message.processed_at = utcnow()
+            processed += 1
+        session.commit()
+    for outbox_id in outbox_ids:
+        runtime.queue.enqueue("deliver", outbox_id)
+    return processed
+
+
+def process_timers(runtime: Runtime, conversation_id: int) -> bool:
+    """Feed a due timeout or expiry to the engine; False when nothing was due."""
+    outbox_ids: list[int] = []
+    with runtime.sessions() as session:
+        contact_id = session.scalar(
+            select(Conversation.contact_id).where(Conversation.id == conversation_id)
+        )
+        if contact_id is None:
+            return False
+        conversation = _lock_conversation(session, runtime, contact_id)
+        contact = session.get(Contact, contact_id)
+        if conversation is None or contact is None:
+            return False
+        now = utcnow()
+        event = due_timer(conversation.state, now)
+        if event is None:
+            conversation.wake_at = wake_at(conversation.state)
+            session.commit()
+            return False
+        step = runtime.engine.resume(
+            _session_for(conversation, contact),
+            event,
+            now,
+            facts=_facts(session, contact),
+            channel=contact.channel,
+        )
+        outbox_ids = _apply(session, runtime, contact, conversation, step).outbox_ids
+        session.commit()
+    for outbox_id in outbox_ids:
+        runtime.queue.enqueue("deliver", outbox_id)
+    return True
+
+
+def _media_kinds(session: Session, message: Message) -> tuple[str, ...]:
+    if not message.num_media:
+        return ()
+    types = session.scalars(
+        select(Attachment.content_type)
+        .where(Attachment.message_id == message.id)
+        .order_by(Attachment.position)
+    ).all()
+    return tuple(media_kind(t) for t in types)
+
+
+def _session_for(conversation: Conversation, contact: Contact) -> dict[str, Any]:
+    state = dict(conversation.state or {})
+    # The contact row is the truth for language; a handler may have changed it.
+    state["language"] = contact.language
+    state["language_confirmed"] = contact.language_confirmed
+    return state
+
+
+def _facts(session: Session, contact: Contact) -> dict[str, bool]:
+    return {
+        "has_case": case_service.has_open_case(session, contact.id),
+        "opted_out": contact.opted_out,
+    }
+
+
+def _apply(
+    session: Session, runtime: Runtime, contact: Contact, conversation: Conversation, step: Step
+) -> _Applied:
+    """Apply the engine's effects in order, inside the caller's transaction."""
+    applied = _Applied()
+    conversation.wake_at = None
+    for effect in step.effects:
+        _apply_one(session, runtime, contact, conversation, effect, applied)
+    run = step.session.get("run") or {}
+    conversation.state = step.session
+    conversation.flow_id = run.get("flow")
+    conversation.flow_version = run.get("version")
+    return applied
+
+
+def _apply_one(
+    session: Session,
+    runtime: Runtime,
+    contact: Contact,
+    conversation: Conversation,
+    effect: Effect,
+    applied: _Applied,
+) -> None:
+    now = utcnow()
+    if isinstance(effect, Send):
+        _send(session, runtime, contact, effect, applied)
+    elif isinstance(effect, SetLanguage):
+        contact.language = effect.language
+        contact.language_confirmed = effect.confirmed or contact.language_confirmed
+    elif isinstance(effect, OpenCase):
+        case, code = case_service.open_case(session, runtime, contact, effect)
+        applied.case_id = case.id
+        applied.refs["case.code"] = casecode.display(code)
+        applied.sensitive_refs.add("case.code")
+    elif isinstance(effect, LookupStatus):
+        for reply in case_service.status_replies(session, runtime, contact, effect.code):
+            params = dict(reply.params)
+            catalog = runtime.catalogs[effect.language]
+            for name, key in (reply.keyed_params or {}).items():
+                params[name] = render(catalog, key, {}, contact.channel)
+            _send(session, runtime, contact, Send(reply.key, effect.language, params), applied)
+    elif isinstance(effect, OptOut):
+        contact.opted_out = True
+        contact.opted_out_at = now
+    elif isinstance(effect, OptIn):
+        contact.opted_out = False
+        contact.opted_out_at = None
+    elif isinstance(effect, Handover):
+        contact.handover_requested_at = now
+        for case_id in session.scalars(
+            select(Case.id).where(
+                Case.contact_id == contact.id, Case.status.in_(case_service.OPEN_STATUSES)
+            )
+        ):
+            session.add(
+                CaseEvent(
+                    case_id=case_id,
+                    kind="handover_requested",
+                    actor="worker",
+                    data={"reason": effect.reason},
+                )
+            )
+    elif isinstance(effect, WaitUntil):
+        conversation.wake_at = effect.at
+
+
+def compose(runtime: Runtime, send: Send, channel: str, refs: Mapping[str, str]) -> str:
+    """Render a Send effect to the text a worker receives."""
+    catalog = (
+        runtime.catalogs.get(send.language) or runtime.catalogs[runtime.engine.default_language]
+    )
+    params = dict(send.params)
+    for name, reference in send.refs.items():
+        params[name] = refs.get(reference, "")
+    text = render(catalog, send.key, params, channel)
+    lines = [text]
+    for option in send.options:
+        label = option.label_text
+        if label is None and option.label_key:
+            label = render(catalog, option.label_key, {}, channel)
+        lines.append(f"{option.number} {label}")
+    return "\n".join(lines)
+
+
+def _send(
+    session: Session, runtime: Runtime, contact: Contact, send: Send, applied: _Applied
+) -> None:
+    body = compose(runtime, send, contact.channel, applied.refs)
+    sensitive = any(ref in applied.sensitive_refs for ref in send.refs.values())
+    item: OutboxItem | None = queue_message(
+        session,
+        runtime,
+        contact,
+        body,
+        catalog_key=send.key,
+        case_id=applied.case_id,
+        sensitive=sensitive,
+    )
+    if item is not None:
+        applied.outbox_ids.append(item.id)

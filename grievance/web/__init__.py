@@ -1,0 +1,1 @@
+"""Web blueprints. Nothing imports this package except the app factory."""

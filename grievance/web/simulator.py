@@ -1,0 +1,87 @@
+"""The phone simulator: a chat in the browser that drives the real inbox through the console channel.
+
+Registered only while the console channel is active, so it can never inject
+messages into a production line that talks to Twilio.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+
+from grievance.channels.console import ConsoleChannel
+from grievance.services import inbox
+
+bp = Blueprint("simulator", __name__)
+_PHONE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+MAX_TEXT = 4000
+
+
+def simulator_address(phone_id: str, channel: str) -> str:
+    """The console address of a simulated phone; never a real number."""
+    return f"whatsapp:sim-{phone_id}" if channel == "whatsapp" else f"sim:{phone_id}"
+
+
+def _console() -> ConsoleChannel:
+    channel = current_app.extensions["grievance"].channel
+    assert isinstance(channel, ConsoleChannel)
+    return channel
+
+
+def _phone() -> tuple[str, str] | None:
+    data = request.get_json(silent=True) if request.method == "POST" else request.args
+    if not data:
+        return None
+    phone_id = str(data.get("phone", ""))
+    channel = "whatsapp" if data.get("channel") == "whatsapp" else "sms"
+    if not _PHONE_ID.match(phone_id):
+        return None
+    return phone_id, channel
+
+
+@bp.get("/simulator")
+def page() -> ResponseReturnValue:
+    """The simulated phone."""
+    runtime = current_app.extensions["grievance"]
+    return render_template("simulator.html", languages=runtime.settings.languages)
+
+
+@bp.post("/simulator/messages")
+def send() -> ResponseReturnValue:
+    """A message typed on the simulated phone enters the inbox like one from Twilio."""
+    phone = _phone()
+    data = request.get_json(silent=True) or {}
+    text = data.get("text", "")
+    if phone is None or not isinstance(text, str):
+        return jsonify(error="send JSON with phone (8-64 letters, digits, -) and text"), 400
+    if len(text) > MAX_TEXT:
+        return jsonify(error=f"text is limited to {MAX_TEXT} characters"), 400
+    phone_id, channel = phone
+    receipt = inbox.receive(
+        current_app.extensions["grievance"],
+        inbox.InboundMessage(
+            provider_sid="SM" + secrets.token_hex(16),
+            address=simulator_address(phone_id, channel),
+            channel=channel,
+            body=text,
+            our_address="simulator",
+        ),
+    )
+    return jsonify(accepted=receipt.message_id is not None), 202
+
+
+@bp.get("/simulator/messages")
+def receive() -> ResponseReturnValue:
+    """Replies sent to the simulated phone after message number ``after``."""
+    phone = _phone()
+    if phone is None:
+        return jsonify(error="pass phone=<id> and optionally after=<n>"), 400
+    try:
+        after = int(request.args.get("after", "0"))
+    except ValueError:
+        after = 0
+    messages = _console().mailbox(simulator_address(*phone), after)
+    return jsonify(messages=[{"n": n, "text": body} for n, body in messages])
