@@ -1,0 +1,78 @@
+"""A worker reports a grievance end to end: signed webhook in, replies out through Twilio's API."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from grievance import casecode
+from grievance.models import Case, CaseEvent, Contact, Message
+from grievance.runtime import Runtime
+from tests.conftest import Phone
+
+CODE = re.compile(r"\b(\d{4} \d{4} \d{4})\b")
+
+
+def report(phone: Phone, *, danger: str = "2") -> str:
+    """Walk through intake in English; return the case code shown to the worker."""
+    replies = phone.send("hello I need help")
+    assert "confidential" in replies[0]
+    assert "Reply 1 for yes" in replies[-1]
+    assert "1 Passport or ID kept" in phone.send("1")[0]
+    assert "Where do you work" in phone.send("2")[0]
+    assert "What happened" in phone.send("Sunrise Garments, Penang")[0]
+    assert "danger" in phone.send("The agent took 3000 dollars for this job")[0]
+    replies = phone.send(danger)
+    assert "news" in replies[-1]
+    final = phone.send("1")
+    match = CODE.search(final[0])
+    assert match, final
+    return match.group(1)
+
+
+def test_worker_reports_and_gets_a_working_code(phone: Phone, runtime: Runtime) -> None:
+    code = report(phone)
+    assert casecode.normalize(code) is not None
+    with runtime.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert case.reported_category == "FL-FEE"
+        assert case.category == "FL-FEE"
+        assert case.severity == "P1"
+        assert case.language == "en"
+        assert case.workplace == "Sunrise Garments, Penang"
+        assert runtime.protector.decrypt(case.description_encrypted or b"") == "The agent took 3000 dollars for this job"
+        assert case.wants_updates is True
+        assert case.code_hash == runtime.protector.code_hash(casecode.normalize(code) or "")
+        kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)).all()
+        assert kinds == ["received"]
+        linked = session.scalars(select(Message.id).where(Message.case_id == case.id, Message.direction == "in")).all()
+        assert len(linked) == 7
+    # STATUS with the code works, from this phone and from any other phone.
+    assert "received" in phone.send(f"STATUS {code}")[0]
+    other = Phone(phone.client, phone.fake, "+9779800000001")
+    assert "received" in other.send(f"status {code.replace(' ', '-')}")[0]
+
+
+def test_danger_now_makes_the_case_p0(phone: Phone, runtime: Runtime) -> None:
+    report(phone, danger="1")
+    with runtime.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert case.severity == "P0"
+        assert case.in_danger is True
+        contact = session.scalars(select(Contact)).one()
+        assert contact.handover_requested_at is not None
+
+
+def test_code_message_body_is_erased_after_sending(phone: Phone, runtime: Runtime) -> None:
+    code = report(phone)
+    digits = casecode.normalize(code)
+    assert digits
+    with runtime.sessions() as session:
+        for message in session.scalars(select(Message).where(Message.direction == "out")):
+            if message.body_encrypted is not None:
+                body = runtime.protector.decrypt(message.body_encrypted)
+                assert code not in body
+        sensitive = session.scalars(select(Message).where(Message.sensitive.is_(True))).one()
+        assert sensitive.body_encrypted is None
+        assert sensitive.delivery_status == "queued"

@@ -1,0 +1,179 @@
+"""A Twilio-compatible HTTP server for tests and benchmarks.
+
+It speaks enough of the Messages API for the real twilio client: basic auth,
+form-encoded creates, JSON answers and Twilio's JSON error format. Failures
+are scripted with :meth:`FakeTwilio.fail_next`. Media files are served with
+basic auth, as Twilio serves MediaUrl.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+
+
+@dataclass
+class Failure:
+    """One scripted error answer."""
+
+    status: int
+    code: int | None = None
+    message: str = "error"
+    delay: float = 0.0
+
+
+@dataclass
+class FakeTwilio:
+    """The server's state: created messages, media, scripted failures."""
+
+    account_sid: str = ACCOUNT_SID
+    auth_token: str = AUTH_TOKEN
+    messages: list[dict[str, str]] = field(default_factory=list)
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    media_requests: int = 0
+    failures: deque[Failure] = field(default_factory=deque)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    received: threading.Condition = field(init=False)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+    base_url: str = ""
+
+    def __post_init__(self) -> None:
+        self.received = threading.Condition(self.lock)
+
+    def fail_next(self, *failures: Failure) -> None:
+        """Answer the next creates with these failures, in order."""
+        with self.lock:
+            self.failures.extend(failures)
+
+    def add_media(self, name: str, data: bytes, content_type: str) -> str:
+        """Serve ``data`` at a media URL on this server and return the URL."""
+        self.media[name] = (data, content_type)
+        return f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages/MM{name}/Media/ME{name}"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, str]]:
+        """Block until at least ``count`` messages were created; return them all."""
+        deadline = time.monotonic() + timeout
+        with self.received:
+            while len(self.messages) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.received.wait(remaining)
+            return list(self.messages)
+
+    def bodies_to(self, to: str) -> list[str]:
+        """The bodies of every message created for ``to``."""
+        with self.lock:
+            return [m.get("Body", "") for m in self.messages if m.get("To") == to]
+
+    def reset(self) -> None:
+        """Forget everything (between tests)."""
+        with self.lock:
+            self.messages.clear()
+            self.failures.clear()
+            self.media.clear()
+            self.media_requests = 0
+
+    # -- WSGI -------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        return self._dispatch(request)(environ, start_response)
+
+    def _authorized(self, request: Request) -> bool:
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return request.headers.get("Authorization") == f"Basic {expected}"
+
+    def _dispatch(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return _error(401, 20003, "Authenticate")
+        parts = request.path.strip("/").split("/")
+        if request.method == "POST" and request.path.endswith("/Messages.json"):
+            return self._create(request)
+        if request.method == "GET" and "Media" in parts:
+            name = parts[-1].removeprefix("ME")
+            with self.lock:
+                self.media_requests += 1
+            if name not in self.media:
+                return _error(404, 20404, "not found")
+            data, ctype = self.media[name]
+            return Response(data, content_type=ctype)
+        return _error(404, 20404, "not found")
+
+    def _create(self, request: Request) -> Response:
+        with self.lock:
+            failure = self.failures.popleft() if self.failures else None
+        if failure is not None:
+            if failure.delay:
+                time.sleep(failure.delay)
+            return _error(failure.status, failure.code, failure.message)
+        form = request.form.to_dict()
+        sid = f"SM{next(self._ids):032x}"
+        with self.received:
+            self.messages.append(form | {"Sid": sid})
+            self.received.notify_all()
+        payload = {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "body": form.get("Body"),
+            "status": "queued",
+            "num_segments": "1",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+        }
+        return Response(json.dumps(payload), status=201, content_type="application/json")
+
+
+def _error(status: int, code: int | None, message: str) -> Response:
+    body = {"code": code, "message": message, "more_info": "https://www.twilio.com/docs/errors", "status": status}
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+class FakeTwilioServer:
+    """Runs :class:`FakeTwilio` on a free localhost port in a background thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = FakeTwilio()
+        self._server = make_server(host, port, self.app, threaded=True)
+        self.url = f"http://{host}:{self._server.server_port}"
+        self.app.base_url = self.url
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeTwilio:
+        self._thread.start()
+        return self.app
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def main() -> None:
+    """Run the server in the foreground (benchmarks start it as a process)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    server = make_server("127.0.0.1", args.port, FakeTwilio(base_url=f"http://127.0.0.1:{args.port}"), threaded=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
