@@ -216,9 +216,17 @@ def _start_sweeper(runtime: object, interval: int, lock: object | None = None) -
 @main.command("worker", with_appcontext=False)
 @click.option("--burst", is_flag=True, help="Quit when the queue is empty (tests, benchmarks).")
 @click.option("--no-sweeper", is_flag=True, help="Do not run the periodic sweeper in this worker.")
-def worker(burst: bool, no_sweeper: bool) -> None:
-    """Run an RQ worker with the scheduler; needs REDIS_URL."""
-    from rq import Worker
+@click.option(
+    "--fork", is_flag=True, help="Fork a work horse per job (RQ's default) instead of running jobs in-process."
+)
+def worker(burst: bool, no_sweeper: bool, fork: bool) -> None:
+    """Run an RQ worker with the scheduler; needs REDIS_URL.
+
+    Jobs run in the worker process by default: they are short and database-bound,
+    and forking per job would cost more than the job itself and drop the
+    connection pool every time.
+    """
+    from rq import SimpleWorker, Worker
 
     from grievance.logs import configure_logging
     from grievance.queue import RQQueue
@@ -236,7 +244,8 @@ def worker(burst: bool, no_sweeper: bool) -> None:
     assert isinstance(queue, RQQueue)
     if not no_sweeper and not burst:
         _start_sweeper(runtime, settings.sweep_interval_seconds, lock=queue.redis)
-    rq_worker = Worker([queue.rq], connection=queue.redis)
+    worker_class = Worker if fork else SimpleWorker
+    rq_worker = worker_class([queue.rq], connection=queue.redis)
     rq_worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
 
 
@@ -294,3 +303,7 @@ def simulate(lang: str | None, whatsapp: bool) -> None:
             seen = number
             click.echo("line> " + body.replace("\n", "\n      "))
     runtime.close()
+
+
+if __name__ == "__main__":
+    main()
