@@ -84,8 +84,7 @@ class InProcessQueue:
     def __init__(self, run: Callable[[str, tuple[int, ...]], Any], mode: str = "thread") -> None:
         self._run = run
         self.mode = mode
-        self._pending: list[tuple[str, tuple[int, ...]]] = []
-        self._running = False
+        self._local = threading.local()  # inline mode: each request thread drains its own jobs
         self.delayed: list[tuple[timedelta, str, tuple[int, ...]]] = []
         self._queue: stdlib_queue.Queue[tuple[str, tuple[int, ...]] | None] = stdlib_queue.Queue()
         self._thread: threading.Thread | None = None
@@ -95,9 +94,10 @@ class InProcessQueue:
         """Run the job inline or hand it to the background thread."""
         _check(job)
         if self.mode == "sync":
-            self._pending.append((job, args))
-            if not self._running:
-                self._drain_inline()
+            pending = self._inline_pending()
+            pending.append((job, args))
+            if not getattr(self._local, "running", False):
+                self._drain_inline(pending)
             return
         self._ensure_thread()
         self._queue.put((job, args))
@@ -117,14 +117,20 @@ class InProcessQueue:
         if self._thread is not None:
             self._queue.join()
 
-    def _drain_inline(self) -> None:
-        self._running = True
+    def _inline_pending(self) -> list[tuple[str, tuple[int, ...]]]:
+        if not hasattr(self._local, "pending"):
+            self._local.pending = []
+        pending: list[tuple[str, tuple[int, ...]]] = self._local.pending
+        return pending
+
+    def _drain_inline(self, pending: list[tuple[str, tuple[int, ...]]]) -> None:
+        self._local.running = True
         try:
-            while self._pending:
-                job, args = self._pending.pop(0)
+            while pending:
+                job, args = pending.pop(0)
                 self._safe_run(job, args)
         finally:
-            self._running = False
+            self._local.running = False
 
     def _safe_run(self, job: str, args: tuple[int, ...]) -> None:
         try:

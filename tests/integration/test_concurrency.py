@@ -1,0 +1,86 @@
+"""Twilio retries and bursts: one stored message per MessageSid, and a worker's messages in order."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from grievance import jobs
+from grievance.models import Message
+from grievance.runtime import Runtime
+from tests.conftest import Phone
+
+
+def run_together(functions: list[Callable[[], object]]) -> list[object]:
+    """Start every function at the same moment on its own thread; return their results."""
+    barrier = threading.Barrier(len(functions))
+    results: list[object] = [None] * len(functions)
+    errors: list[BaseException] = []
+
+    def run(i: int, fn: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            results[i] = fn()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    return results
+
+
+def test_ten_concurrent_deliveries_of_one_message_sid(app: Flask, phone: Phone, runtime: Runtime) -> None:
+    params = phone.params("hello I need help")
+
+    def deliver() -> int:
+        return Phone(app.test_client(), phone.fake, phone.number).post(params).status_code
+
+    statuses = run_together([deliver] * 10)
+    assert statuses == [200] * 10
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count(Message.id)).where(Message.direction == "in")) == 1
+    replies = phone.replies()
+    assert len(replies) == 2  # the confidentiality text and the question, once
+    assert "confidential" in replies[0]
+
+
+class HeldQueue:
+    """A queue that keeps jobs instead of running them, to control when they run."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, tuple[int, ...]]] = []
+
+    def enqueue(self, job: str, *args: int) -> None:
+        self.jobs.append((job, args))
+
+    def enqueue_in(self, delay: timedelta, job: str, *args: int) -> None:
+        self.jobs.append((job, args))
+
+
+def test_two_messages_arriving_together_are_processed_in_order(phone: Phone, runtime: Runtime) -> None:
+    real_queue = runtime.queue
+    held = HeldQueue()
+    runtime.queue = held
+    phone.post(phone.params("hello I need help"))
+    phone.post(phone.params("1"))
+    first, second = (args[0] for job, args in held.jobs if job == "process_inbound")
+    runtime.queue = real_queue
+    # Both jobs run at once, the later message's job possibly first: one of them
+    # processes both messages in arrival order, the other finds nothing left.
+    processed = run_together(
+        [lambda: jobs.process_inbound(second, runtime=runtime), lambda: jobs.process_inbound(first, runtime=runtime)]
+    )
+    assert sorted(processed) == [0, 2]  # type: ignore[type-var]
+    replies = phone.replies()
+    assert "confidential" in replies[0]
+    assert "Do you want to make a report" in replies[1]
+    assert "What is the problem about" in replies[2]
+    assert len(replies) == 3
