@@ -217,7 +217,9 @@ def _start_sweeper(runtime: object, interval: int, lock: object | None = None) -
 @click.option("--burst", is_flag=True, help="Quit when the queue is empty (tests, benchmarks).")
 @click.option("--no-sweeper", is_flag=True, help="Do not run the periodic sweeper in this worker.")
 @click.option(
-    "--fork", is_flag=True, help="Fork a work horse per job (RQ's default) instead of running jobs in-process."
+    "--fork",
+    is_flag=True,
+    help="Fork a work horse per job (RQ's default) instead of running jobs in-process.",
 )
 def worker(burst: bool, no_sweeper: bool, fork: bool) -> None:
     """Run an RQ worker with the scheduler; needs REDIS_URL.

@@ -24,7 +24,9 @@ from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeT
 from tests.support.signing import signature
 
 IN_CI = os.environ.get("CI") == "true"
-PG_ADMIN_URL = os.environ.get("GRIEVANCE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "GRIEVANCE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 PG_TEST_DB = os.environ.get("GRIEVANCE_TEST_PG_DB", "grievance_test")
 REDIS_TEST_URL = os.environ.get("GRIEVANCE_TEST_REDIS", "redis://127.0.0.1:6379/13")
 PUBLIC_URL = "https://grievance.example.org"
@@ -35,7 +37,9 @@ DATA_KEY = Fernet.generate_key().decode()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--regen-golden", action="store_true", help="rewrite the expected output of tests/flows/*.yaml"
+        "--regen-golden",
+        action="store_true",
+        help="rewrite the expected output of tests/flows/*.yaml",
     )
 
 
@@ -144,7 +148,9 @@ def fake_twilio(_twilio_server: FakeTwilio) -> FakeTwilio:
     return _twilio_server
 
 
-def environment(database_url: str, instance: Path, fake: FakeTwilio | None, **extra: str) -> dict[str, str]:
+def environment(
+    database_url: str, instance: Path, fake: FakeTwilio | None, **extra: str
+) -> dict[str, str]:
     """The environment a deployment would have, pointed at test servers."""
     env = {
         "DATABASE_URL": database_url,

@@ -676,13 +676,20 @@ class Engine:
             s.parent = None
             self._start_flow(turn, str(params["flow"]))
         elif name == "restore_draft":
-            if s.draft is not None:
-                draft, s.draft = s.draft, None
-                draft.expires_at = turn.now + self._flow(draft).expire_after
-                s.run = draft
-                node = self._node(draft)
-                self._say(turn, node)
-                draft.waiting = node.wait is not None
+            draft, s.draft = s.draft, None
+            if (
+                draft is None
+                or draft.flow not in self.flowset.flows
+                or draft.node not in self._flow(draft).nodes
+            ):
+                # Nothing (usable) to continue: the worker still wants to report.
+                self._start_flow(turn, self.flowset.default_flow)
+                return
+            draft.expires_at = turn.now + self._flow(draft).expire_after
+            s.run = draft
+            node = self._node(draft)
+            self._say(turn, node)
+            draft.waiting = node.wait is not None
         elif name == "discard_draft":
             s.draft = None
 

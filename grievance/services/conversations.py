@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +28,7 @@ from grievance.conversation import (
     Message as EngineMessage,
 )
 from grievance.conversation.effects import Effect
+from grievance.conversation.render import render_send
 from grievance.language import render
 from grievance.models import (
     INBOUND,
@@ -250,28 +250,12 @@ def _apply_one(
         conversation.wake_at = effect.at
 
 
-def compose(runtime: Runtime, send: Send, channel: str, refs: Mapping[str, str]) -> str:
-    """Render a Send effect to the text a worker receives."""
-    catalog = (
-        runtime.catalogs.get(send.language) or runtime.catalogs[runtime.engine.default_language]
-    )
-    params = dict(send.params)
-    for name, reference in send.refs.items():
-        params[name] = refs.get(reference, "")
-    text = render(catalog, send.key, params, channel)
-    lines = [text]
-    for option in send.options:
-        label = option.label_text
-        if label is None and option.label_key:
-            label = render(catalog, option.label_key, {}, channel)
-        lines.append(f"{option.number} {label}")
-    return "\n".join(lines)
-
-
 def _send(
     session: Session, runtime: Runtime, contact: Contact, send: Send, applied: _Applied
 ) -> None:
-    body = compose(runtime, send, contact.channel, applied.refs)
+    body = render_send(
+        runtime.catalogs, runtime.engine.default_language, send, contact.channel, applied.refs
+    )
     sensitive = any(ref in applied.sensitive_refs for ref in send.refs.values())
     item: OutboxItem | None = queue_message(
         session,

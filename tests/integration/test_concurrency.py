@@ -37,7 +37,9 @@ def run_together(functions: list[Callable[[], object]]) -> list[object]:
     return results
 
 
-def test_ten_concurrent_deliveries_of_one_message_sid(app: Flask, phone: Phone, runtime: Runtime) -> None:
+def test_ten_concurrent_deliveries_of_one_message_sid(
+    app: Flask, phone: Phone, runtime: Runtime
+) -> None:
     params = phone.params("hello I need help")
 
     def deliver() -> int:
@@ -65,7 +67,9 @@ class HeldQueue:
         self.jobs.append((job, args))
 
 
-def test_two_messages_arriving_together_are_processed_in_order(phone: Phone, runtime: Runtime) -> None:
+def test_two_messages_arriving_together_are_processed_in_order(
+    phone: Phone, runtime: Runtime
+) -> None:
     real_queue = runtime.queue
     held = HeldQueue()
     runtime.queue = held
@@ -76,7 +80,10 @@ def test_two_messages_arriving_together_are_processed_in_order(phone: Phone, run
     # Both jobs run at once, the later message's job possibly first: one of them
     # processes both messages in arrival order, the other finds nothing left.
     processed = run_together(
-        [lambda: jobs.process_inbound(second, runtime=runtime), lambda: jobs.process_inbound(first, runtime=runtime)]
+        [
+            lambda: jobs.process_inbound(second, runtime=runtime),
+            lambda: jobs.process_inbound(first, runtime=runtime),
+        ]
     )
     assert sorted(processed) == [0, 2]  # type: ignore[type-var]
     replies = phone.replies()

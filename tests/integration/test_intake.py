@@ -41,12 +41,17 @@ def test_worker_reports_and_gets_a_working_code(phone: Phone, runtime: Runtime) 
         assert case.severity == "P1"
         assert case.language == "en"
         assert case.workplace == "Sunrise Garments, Penang"
-        assert runtime.protector.decrypt(case.description_encrypted or b"") == "The agent took 3000 dollars for this job"
+        assert (
+            runtime.protector.decrypt(case.description_encrypted or b"")
+            == "The agent took 3000 dollars for this job"
+        )
         assert case.wants_updates is True
         assert case.code_hash == runtime.protector.code_hash(casecode.normalize(code) or "")
         kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)).all()
         assert kinds == ["received"]
-        linked = session.scalars(select(Message.id).where(Message.case_id == case.id, Message.direction == "in")).all()
+        linked = session.scalars(
+            select(Message.id).where(Message.case_id == case.id, Message.direction == "in")
+        ).all()
         assert len(linked) == 7
     # STATUS with the code works, from this phone and from any other phone.
     assert "received" in phone.send(f"STATUS {code}")[0]

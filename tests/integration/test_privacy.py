@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 import pytest
@@ -67,14 +66,23 @@ def test_job_payloads_carry_ids_only(
     _truncate_postgres(postgres_url)
     connection = redis.Redis.from_url(redis_url)
     connection.flushdb()
-    settings = Settings.from_env(environment(postgres_url, tmp_path / "instance", fake_twilio, REDIS_URL=redis_url))
+    settings = Settings.from_env(
+        environment(postgres_url, tmp_path / "instance", fake_twilio, REDIS_URL=redis_url)
+    )
     runtime = build_runtime(settings)
     try:
         client: FlaskClient = create_app(runtime=runtime).test_client()
         phone = Phone(client, fake_twilio, CANARY)
         phone.channel = "whatsapp"
         url = fake_twilio.add_media("voice", b"OggS fake voice note", "audio/ogg")
-        phone.post(phone.params("hi, my passport was taken", NumMedia="1", MediaUrl0=url, MediaContentType0="audio/ogg"))
+        phone.post(
+            phone.params(
+                "hi, my passport was taken",
+                NumMedia="1",
+                MediaUrl0=url,
+                MediaContentType0="audio/ogg",
+            )
+        )
         keys = connection.keys("rq:job:*")
         assert keys, "the webhook enqueued no job"
         dump = b"".join(
@@ -93,7 +101,9 @@ def test_job_payloads_carry_ids_only(
 def test_phone_like_text_is_redacted_from_log_lines() -> None:
     from grievance.logs import RedactingFilter
 
-    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "To number %s is invalid", (CANARY,), None)
+    record = logging.LogRecord(
+        "x", logging.WARNING, __file__, 1, "To number %s is invalid", (CANARY,), None
+    )
     RedactingFilter().filter(record)
     assert CANARY not in record.getMessage()
     assert "[redacted]" in record.getMessage()

@@ -56,6 +56,7 @@ def test_intake_through_an_rq_worker_process(
         stderr=subprocess.STDOUT,
     )
     try:
+
         def say(text: str, expect: int) -> list[str]:
             response = phone.post(phone.params(text))
             assert response.status_code == 200

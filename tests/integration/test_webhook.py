@@ -26,23 +26,42 @@ def test_answer_is_empty_twiml(phone: Phone) -> None:
     assert response.data.decode().replace(" ", "").endswith("<Response/>")
 
 
-def test_bad_signature_is_403_and_nothing_is_stored(phone: Phone, client: FlaskClient, runtime: Runtime) -> None:
+def test_bad_signature_is_403_and_nothing_is_stored(
+    phone: Phone, client: FlaskClient, runtime: Runtime
+) -> None:
     params = phone.params("hi")
     forged = signature("not-our-token", PUBLIC_URL + "/twilio/messaging", params)
-    assert client.post("/twilio/messaging", data=params, headers={"X-Twilio-Signature": forged}).status_code == 403
+    assert (
+        client.post(
+            "/twilio/messaging", data=params, headers={"X-Twilio-Signature": forged}
+        ).status_code
+        == 403
+    )
     assert client.post("/twilio/messaging", data=params).status_code == 403
     # Signed for another URL (a proxy that rewrote the host): also refused.
     other = signature(AUTH_TOKEN, "https://evil.example.org/twilio/messaging", params)
-    assert client.post("/twilio/messaging", data=params, headers={"X-Twilio-Signature": other}).status_code == 403
+    assert (
+        client.post(
+            "/twilio/messaging", data=params, headers={"X-Twilio-Signature": other}
+        ).status_code
+        == 403
+    )
     # A parameter changed after signing.
     good = signature(AUTH_TOKEN, PUBLIC_URL + "/twilio/messaging", params)
     tampered = params | {"Body": "something else"}
-    assert client.post("/twilio/messaging", data=tampered, headers={"X-Twilio-Signature": good}).status_code == 403
+    assert (
+        client.post(
+            "/twilio/messaging", data=tampered, headers={"X-Twilio-Signature": good}
+        ).status_code
+        == 403
+    )
     assert count(runtime, Message) == 0
     assert count(runtime, Contact) == 0
 
 
-def test_redelivery_of_a_message_sid_is_ignored(phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio) -> None:
+def test_redelivery_of_a_message_sid_is_ignored(
+    phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio
+) -> None:
     params = phone.params("hello I need help")
     for _ in range(3):
         assert phone.post(params).status_code == 200
@@ -54,20 +73,34 @@ def test_redelivery_of_a_message_sid_is_ignored(phone: Phone, runtime: Runtime, 
 
 def test_only_allowlisted_fields_are_kept(phone: Phone, runtime: Runtime) -> None:
     phone.channel = "whatsapp"
-    params = phone.params("hi", ProfileName="Canary Profile", Latitude="27.7", Longitude="85.3", NewTwilioField="x")
+    params = phone.params(
+        "hi", ProfileName="Canary Profile", Latitude="27.7", Longitude="85.3", NewTwilioField="x"
+    )
     assert phone.post(params).status_code == 200
     with runtime.sessions() as session:
         message = session.scalars(select(Message).where(Message.direction == "in")).one()
-        assert set(message.fields) <= {"AccountSid", "MessagingServiceSid", "MessageType", "ButtonPayload", "NumSegments"}
+        assert set(message.fields) <= {
+            "AccountSid",
+            "MessagingServiceSid",
+            "MessageType",
+            "ButtonPayload",
+            "NumSegments",
+        }
         assert "Canary Profile" not in json.dumps(message.fields)
         contact = session.scalars(select(Contact)).one()
         assert contact.channel == "whatsapp"
-        assert runtime.protector.decrypt(contact.address_encrypted or b"") == "whatsapp:+9779841315926"
+        assert (
+            runtime.protector.decrypt(contact.address_encrypted or b"") == "whatsapp:+9779841315926"
+        )
 
 
 def test_missing_fields_get_400_not_500(phone: Phone, runtime: Runtime) -> None:
     for drop in ("MessageSid", "From"):
-        params = {k: v for k, v in phone.params("hi").items() if k not in (drop, "SmsSid" if drop == "MessageSid" else "")}
+        params = {
+            k: v
+            for k, v in phone.params("hi").items()
+            if k not in (drop, "SmsSid" if drop == "MessageSid" else "")
+        }
         response = phone.post(params)
         assert response.status_code == 400
     assert phone.post({}).status_code == 400
@@ -93,12 +126,16 @@ def test_twenty_thousand_characters_are_stored_and_answered(phone: Phone, runtim
     replies = phone.send("x" * 20_000)
     assert "too long" in replies[0]
     with runtime.sessions() as session:
-        last = session.scalars(select(Message).where(Message.direction == "in").order_by(Message.id.desc())).first()
+        last = session.scalars(
+            select(Message).where(Message.direction == "in").order_by(Message.id.desc())
+        ).first()
         assert last is not None
         assert len(runtime.protector.decrypt(last.body_encrypted or b"")) == 20_000
 
 
-def test_media_only_message_is_accepted(phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio) -> None:
+def test_media_only_message_is_accepted(
+    phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio
+) -> None:
     phone.channel = "whatsapp"
     for text in ("hi I need help", "1", "1", "Factory"):
         phone.send(text)
@@ -109,7 +146,10 @@ def test_media_only_message_is_accepted(phone: Phone, runtime: Runtime, fake_twi
         attachment = session.scalars(select(Attachment)).one()
         assert attachment.status == "stored"
         assert attachment.source_url is None
-        assert runtime.protector.decrypt_bytes(attachment.data_encrypted or b"") == b"\x89PNG fake image"
+        assert (
+            runtime.protector.decrypt_bytes(attachment.data_encrypted or b"")
+            == b"\x89PNG fake image"
+        )
         assert b"fake image" not in (attachment.data_encrypted or b"")
     assert fake_twilio.media_requests == 1
 
@@ -128,10 +168,15 @@ def test_garbage_form_encoding_is_not_a_5xx(client: FlaskClient, runtime: Runtim
         response = client.post(
             "/twilio/messaging",
             data=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "AAAA"},
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": "AAAA",
+            },
         )
         assert response.status_code in (400, 403), (body[:20], response.status_code)
-    response = client.post("/twilio/messaging", data=b"{}", headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/twilio/messaging", data=b"{}", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code in (400, 403)
     assert count(runtime, Message) == 0
 
@@ -150,17 +195,27 @@ def test_three_mib_body_gets_413(client: FlaskClient, runtime: Runtime) -> None:
 def test_status_callback_moves_forward_only(phone: Phone, runtime: Runtime) -> None:
     phone.send("hello I need help")
     with runtime.sessions() as session:
-        message = session.scalars(select(Message).where(Message.direction == "out").order_by(Message.id)).first()
+        message = session.scalars(
+            select(Message).where(Message.direction == "out").order_by(Message.id)
+        ).first()
         assert message is not None
         sid = message.provider_sid
     assert sid
     for status in ("sent", "delivered", "sent", "delivered", "queued"):
-        assert phone.post({"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC" + "0" * 32}, "/twilio/status").status_code == 204
+        assert (
+            phone.post(
+                {"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC" + "0" * 32},
+                "/twilio/status",
+            ).status_code
+            == 204
+        )
     with runtime.sessions() as session:
         message = session.scalars(select(Message).where(Message.provider_sid == sid)).one()
         assert message.delivery_status == "delivered"
     phone.post({"MessageSid": sid, "MessageStatus": "read"}, "/twilio/status")
-    forged = phone.client.post("/twilio/status", data={"MessageSid": sid, "MessageStatus": "failed"})
+    forged = phone.client.post(
+        "/twilio/status", data={"MessageSid": sid, "MessageStatus": "failed"}
+    )
     assert forged.status_code == 403
     with runtime.sessions() as session:
         message = session.scalars(select(Message).where(Message.provider_sid == sid)).one()

@@ -5,6 +5,7 @@
   var form = document.getElementById("composer");
   var input = document.getElementById("text");
   var last = 0;
+  var generation = 0;  // bumped when the thread is cleared: late answers for the old thread are dropped
   var polling = null;
 
   function phoneId() {
@@ -30,14 +31,24 @@
     thread.scrollTop = thread.scrollHeight;
   }
 
+  function clear() {
+    generation += 1;
+    thread.textContent = "";
+    last = 0;
+  }
+
   function poll() {
+    var asked = generation;
     var url = "/simulator/messages?phone=" + encodeURIComponent(phoneId()) +
       "&channel=" + channel() + "&after=" + last;
     return fetch(url, {headers: {"Accept": "application/json"}})
       .then(function (r) { return r.json(); })
       .then(function (data) {
+        if (asked !== generation) { return; }
         (data.messages || []).forEach(function (m) {
-          last = Math.max(last, m.n);
+          // polls overlap (the timer and the one after sending): show each message once
+          if (m.n <= last) { return; }
+          last = m.n;
           bubble(m.text, "them");
         });
       })
@@ -54,18 +65,17 @@
       method: "POST",
       headers: {"Content-Type": "application/json"},
       body: JSON.stringify({phone: phoneId(), channel: channel(), text: text})
-    }).then(poll);
+    }).then(poll, function () { /* the server is down; the timer keeps polling */ });
   });
 
   document.getElementById("new-phone").addEventListener("click", function () {
     window.localStorage.removeItem("grievance-sim-phone");
-    thread.textContent = "";
-    last = 0;
+    clear();
     input.focus();
   });
 
   Array.prototype.forEach.call(document.querySelectorAll("input[name=channel]"), function (radio) {
-    radio.addEventListener("change", function () { thread.textContent = ""; last = 0; poll(); });
+    radio.addEventListener("change", function () { clear(); poll(); });
   });
 
   polling = window.setInterval(poll, 1000);

@@ -1,0 +1,29 @@
+"""Turn a :class:`Send` effect into the text a worker receives. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from grievance.conversation.effects import Send
+from grievance.language.catalog import Catalog, render
+
+
+def render_send(
+    catalogs: Mapping[str, Catalog],
+    default_language: str,
+    send: Send,
+    channel: str,
+    refs: Mapping[str, str],
+) -> str:
+    """The message text, with references (``case.code``) filled and menu options appended."""
+    catalog = catalogs.get(send.language) or catalogs[default_language]
+    params = dict(send.params)
+    for name, reference in send.refs.items():
+        params[name] = refs.get(reference, "")
+    lines = [render(catalog, send.key, params, channel)]
+    for option in send.options:
+        label = option.label_text
+        if label is None and option.label_key:
+            label = render(catalog, option.label_key, {}, channel)
+        lines.append(f"{option.number} {label}")
+    return "\n".join(lines)

@@ -1,0 +1,160 @@
+"""Run a golden conversation: a flow, a language, a channel, worker inputs → replies and effects.
+
+The host side is played minimally and deterministically: case codes are a
+fixed placeholder, STATUS answers name the effect, and the clock advances only
+when a step says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grievance.conversation import (
+    Engine,
+    Expired,
+    Handover,
+    LookupStatus,
+    Message,
+    OpenCase,
+    OptIn,
+    OptOut,
+    Send,
+    SetLanguage,
+    TimedOut,
+    WaitUntil,
+    load_flowset,
+    new_session,
+)
+from grievance.conversation.loader import parse_duration
+from grievance.conversation.render import render_send
+from grievance.language import load_catalogs
+
+ROOT = Path(__file__).resolve().parents[2]
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+FAKE_CODE = "1234 5678 9012"
+
+
+@dataclass
+class Harness:
+    """An engine over the project's flows and catalogs with an injected clock and ids."""
+
+    engine: Engine
+    now: datetime = START
+
+    @classmethod
+    def create(cls, languages: tuple[str, ...] = ("en", "ne", "my")) -> Harness:
+        flowset, problems = load_flowset(ROOT / "flows")
+        assert flowset is not None
+        assert not problems, problems
+        catalogs = load_catalogs(ROOT / "locales", languages)
+        ids = itertools.count(1)
+        return cls(Engine(flowset, catalogs, languages, new_id=lambda: f"run-{next(ids)}"))
+
+
+def describe(effect: object) -> str | None:
+    """A short, stable description of a non-message effect."""
+    if isinstance(effect, SetLanguage):
+        return f"set_language {effect.language}" + (
+            " (confirmed)" if effect.confirmed else " (detected)"
+        )
+    if isinstance(effect, OpenCase):
+        return (
+            f"open_case category={effect.category} danger={effect.in_danger} updates={effect.wants_updates} "
+            f"workplace={effect.workplace!r} description={effect.description!r}"
+        )
+    if isinstance(effect, LookupStatus):
+        return f"lookup_status code={effect.code}"
+    if isinstance(effect, OptOut):
+        return "opt_out"
+    if isinstance(effect, OptIn):
+        return "opt_in"
+    if isinstance(effect, Handover):
+        return f"handover {effect.reason}"
+    return None
+
+
+def run_case(harness: Harness, case: dict[str, Any]) -> list[dict[str, Any]]:
+    """Play every step of ``case``; return the observed output per step."""
+    engine = harness.engine
+    channel = case.get("channel", "sms")
+    session = new_session(case.get("language"), confirmed=case.get("language") is not None)
+    facts = {"has_case": False}
+    observed = []
+    for step in case["steps"]:
+        if "advance" in step:
+            delta = parse_duration(step["advance"])
+            assert delta is not None
+            harness.now += delta
+        if "timer" in step:
+            event: Any = Expired() if step["timer"] == "expired" else TimedOut()
+        else:
+            event = Message(
+                str(step.get("send", "")), tuple(step.get("media", ())), ref=len(observed) + 1
+            )
+        result = engine.resume(session, event, harness.now, facts=facts, channel=channel)
+        session = result.session
+        replies, effects = [], []
+        for effect in result.effects:
+            if isinstance(effect, Send):
+                replies.append(
+                    render_send(
+                        engine.catalogs,
+                        engine.default_language,
+                        effect,
+                        channel,
+                        {"case.code": FAKE_CODE},
+                    )
+                )
+            elif isinstance(effect, WaitUntil):
+                continue
+            else:
+                text = describe(effect)
+                if text:
+                    effects.append(text)
+                if isinstance(effect, OpenCase):
+                    facts["has_case"] = True
+        run = session.get("run")
+        out: dict[str, Any] = {"replies": replies}
+        if effects:
+            out["effects"] = effects
+        out["then"] = (
+            f"waiting at {run['flow']}.{run['node']}" if run and run.get("waiting") else "idle"
+        )
+        observed.append(out)
+    return observed
+
+
+def load_case(path: Path) -> dict[str, Any]:
+    """Read a golden file."""
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line replies as literal blocks, so menus read as they appear on a phone."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def write_case(path: Path, case: dict[str, Any], observed: list[dict[str, Any]]) -> None:
+    """Rewrite a golden file with the observed output as the expectation."""
+    steps = []
+    for step, out in zip(case["steps"], observed, strict=True):
+        inputs = {k: v for k, v in step.items() if k not in ("expect",)}
+        steps.append(inputs | {"expect": out})
+    header = {k: v for k, v in case.items() if k != "steps"}
+    text = yaml.dump(
+        header | {"steps": steps}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120
+    )
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,211 @@
+"""`grievance flows check`: every mistake a programme officer can make, reported as file:line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grievance.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the real flows and catalogs to break."""
+    shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    shutil.copytree(ROOT / "locales", tmp_path / "locales")
+    return tmp_path
+
+
+def check(project: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        main,
+        [
+            "flows",
+            "check",
+            "--flows-dir",
+            str(project / "flows"),
+            "--locales-dir",
+            str(project / "locales"),
+            "--languages",
+            "en,ne,my",
+        ],
+    )
+    return result.exit_code, result.output
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(path: Path, fragment: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if fragment in line:
+            return number
+    raise AssertionError(fragment)
+
+
+def test_the_shipped_flows_and_catalogs_are_clean(project: Path) -> None:
+    code, output = check(project)
+    assert code == 0, output
+    assert "ok: 7 flows, 3 catalogs" in output
+
+
+def test_dangling_next_with_suggestion(project: Path) -> None:
+    intake = project / "flows" / "intake.yaml"
+    edit(intake, "    next: workplace\n", "    next: workplace_\n")
+    code, output = check(project)
+    assert code == 1
+    line = line_of(intake, "next: workplace_")
+    assert (
+        f"{intake}:{line}: node 'category' goes to 'workplace_', which does not exist; did you mean 'workplace'?"
+        in output
+    )
+    assert "node 'workplace' can never be reached" in output
+
+
+def test_unknown_wait_type_node_setting_and_action(project: Path) -> None:
+    intake = project / "flows" / "intake.yaml"
+    edit(
+        intake,
+        "wait: {text: {min: 2, max: 200}, save_as: workplace}",
+        "wait: {txt: {min: 2}, save_as: workplace}",
+    )
+    edit(intake, "    do: open_case\n", "    do: open_cse\n")
+    edit(intake, "    say: [intake.goodbye]\n", "    sya: [intake.goodbye]\n")
+    code, output = check(project)
+    assert code == 1
+    assert "unknown wait setting 'txt'; did you mean 'text'?" in output
+    assert "unknown action 'open_cse'; did you mean 'open_case'?" in output
+    assert (
+        f"{intake}:{line_of(intake, 'sya:')}: node 'goodbye' has unknown setting 'sya'; did you mean 'say'?"
+        in output
+    )
+
+
+def test_unknown_action_parameter(project: Path) -> None:
+    status = project / "flows" / "status.yaml"
+    edit(
+        status,
+        "do: {lookup_status: {code: results.argument}}",
+        "do: {lookup_status: {cod: results.argument}}",
+    )
+    code, output = check(project)
+    assert code == 1
+    assert "action 'lookup_status' has no parameter 'cod' (it takes: code)" in output
+
+
+def test_wait_without_other_and_route_to_unknown_category(project: Path) -> None:
+    intake = project / "flows" / "intake.yaml"
+    edit(
+        intake,
+        "    routes: {yes: category, no: goodbye, other: goodbye}\n",
+        "    routes: {yes: category, nope: goodbye}\n",
+    )
+    code, output = check(project)
+    assert code == 1
+    assert (
+        "node 'consent' routes 'nope', which its yes_no wait never answers; did you mean 'no'?"
+        in output
+    )
+    assert "node 'consent' has no route for answer 'no' and no next" in output
+    assert "node 'consent' waits without an 'other' route" in output
+
+
+def test_duplicate_menu_number(project: Path) -> None:
+    intake = project / "flows" / "intake.yaml"
+    edit(
+        intake,
+        "- {value: FL-FEE, label: category.recruitment_fees}",
+        "- {value: FL-FEE, label: category.recruitment_fees, number: 1}",
+    )
+    code, output = check(project)
+    assert code == 1
+    assert (
+        f"{intake}:{line_of(intake, 'number: 1}')}: menu number 1 is used twice (also on line {line_of(intake, 'value: FL-MOV')})"
+        in output
+    )
+
+
+def test_missing_and_extra_catalog_keys(project: Path) -> None:
+    ne = project / "locales" / "ne.yaml"
+    text = ne.read_text(encoding="utf-8").splitlines(keepends=True)
+    ne.write_text(
+        "".join(line for line in text if not line.startswith("  intake.ask_workplace:")),
+        encoding="utf-8",
+    )
+    en = project / "locales" / "en.yaml"
+    edit(en, "  intake.goodbye:", '  intake.farewell: "Bye"\n  intake.goodbye:')
+    code, output = check(project)
+    assert code == 1
+    assert f"{ne}:1: missing message 'intake.ask_workplace' (used at " in output
+    assert (
+        f"{en}:{line_of(en, 'intake.farewell')}: message 'intake.farewell' is not used by any flow"
+        in output
+    )
+
+
+def test_placeholder_mismatch(project: Path) -> None:
+    my = project / "locales" / "my.yaml"
+    text = my.read_text(encoding="utf-8")
+    start = text.index("  intake.case_opened:")
+    line_end = text.index("\n", start)
+    broken = text[start:line_end].replace("{code}", "{kode}")
+    my.write_text(text[:start] + broken + text[line_end:], encoding="utf-8")
+    code, output = check(project)
+    assert code == 1
+    assert (
+        f"{my}:{line_of(my, 'intake.case_opened')}: 'intake.case_opened' (sms) has placeholders {{kode}} but en has {{code}}"
+        in output
+    )
+
+
+def test_keyword_collision(project: Path) -> None:
+    en = project / "locales" / "en.yaml"
+    edit(en, "  menu: [MENU, RESTART]", "  menu: [MENU, RESTART, HELP]")
+    code, output = check(project)
+    assert code == 1
+    assert (
+        f"{en}:{line_of(en, '  menu: [MENU')}: 'HELP' is a word for both help and menu; keep it in one"
+        in output
+    )
+
+
+def test_yaml_mistakes_point_at_the_line(project: Path) -> None:
+    intake = project / "flows" / "intake.yaml"
+    edit(intake, "  goodbye:\n", "  goodbye:\n    say: [a\n")
+    code, output = check(project)
+    assert code == 1
+    assert str(intake) + ":" in output
+    stop = project / "flows" / "stop.yaml"
+    edit(stop, "  apply:\n", "  confirm:\n    end: true\n  apply:\n")
+    code, output = check(project)
+    assert code == 1
+    assert f"{stop}:{line_of(stop, '  confirm:') + 0}" in output or "written twice" in output
+    assert "'confirm' is written twice in the same block; keep one" in output
+
+
+def test_spec_version_from_the_future(project: Path) -> None:
+    help_flow = project / "flows" / "help.yaml"
+    edit(help_flow, "spec_version: 1", "spec_version: 9")
+    code, output = check(project)
+    assert code == 1
+    assert (
+        f"{help_flow}:{line_of(help_flow, 'spec_version')}: spec_version 9 is newer than this grievance understands (1); upgrade grievance"
+        in output
+    )
+
+
+def test_sms_budget_is_enforced_per_language(project: Path) -> None:
+    intake = project / "flows" / "intake.yaml"
+    edit(intake, "sms_budget: 4", "sms_budget: 1")
+    code, output = check(project)
+    assert code == 1
+    assert "node 'category' costs 3 SMS segments in en (GSM-7); the budget is 1" in output
+    assert "SMS segments in ne (UCS-2)" in output
