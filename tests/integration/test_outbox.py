@@ -1,0 +1,138 @@
+"""Delivery: retries with backoff for temporary failures, terminal failures recorded, never twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from grievance import jobs
+from grievance.clock import utcnow
+from grievance.models import Contact, Message, OutboxItem
+from grievance.runtime import Runtime
+from grievance.services.outbox import backoff
+from grievance.services.sweeper import sweep
+from tests.conftest import Phone
+from tests.support.fake_twilio import Failure, FakeTwilio
+
+
+def outbox_rows(runtime: Runtime) -> list[OutboxItem]:
+    with runtime.sessions() as session:
+        return list(session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+
+
+def make_due(runtime: Runtime) -> None:
+    """Pretend the backoff delay has passed."""
+    with runtime.sessions() as session:
+        session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.status == "pending")
+            .values(
+                next_attempt_at=utcnow() - timedelta(seconds=1),
+                created_at=utcnow() - timedelta(minutes=5),
+            )
+        )
+        session.commit()
+
+
+def test_temporary_failures_are_retried_until_sent(
+    phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    fake_twilio.fail_next(
+        Failure(429, 20429, "Too many requests"), Failure(503, None, "unavailable")
+    )
+    assert phone.send("hello I need help") == []  # both replies met a failure
+    rows = outbox_rows(runtime)
+    assert [r.status for r in rows] == ["pending", "pending"]
+    assert [r.last_error for r in rows] == [
+        "too many concurrent requests",
+        "Twilio answered HTTP 503",
+    ]
+    for _ in range(3):
+        make_due(runtime)
+        sweep(runtime)
+    rows = outbox_rows(runtime)
+    assert [r.status for r in rows] == ["sent", "sent"]
+    assert sum(r.attempts for r in rows) == 4
+    replies = phone.replies()
+    assert len(replies) == 2
+    assert "confidential" in "".join(replies)
+
+
+def test_terminal_failure_is_recorded_in_words(
+    phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    fake_twilio.fail_next(
+        Failure(400, 21211, f"The 'To' number {phone.number} is not a valid phone number.")
+    )
+    phone.send("hello I need help")
+    rows = outbox_rows(runtime)
+    assert rows[0].status == "failed"
+    assert rows[0].last_error == "invalid 'To' number"
+    assert rows[0].attempts == 1
+    with runtime.sessions() as session:
+        message = session.get(Message, rows[0].message_id)
+        assert message is not None
+        assert message.error_code == "21211"
+        assert message.delivery_status == "failed"
+
+
+def test_twilio_opt_out_error_marks_the_contact(
+    phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    fake_twilio.fail_next(Failure(400, 21610, "Attempt to send to unsubscribed recipient"))
+    phone.send("hello I need help")
+    with runtime.sessions() as session:
+        contact = session.scalars(select(Contact)).one()
+        assert contact.opted_out
+    # Nothing more is written for this worker until START.
+    assert phone.send("1") == []
+    assert "Welcome back" in phone.send("START")[0]
+
+
+def test_a_duplicate_deliver_job_sends_nothing(
+    phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    phone.send("hello I need help")
+    sent_before = len(fake_twilio.messages)
+    for row in outbox_rows(runtime):
+        assert jobs.deliver(row.id, runtime=runtime) == "sent"
+    assert len(fake_twilio.messages) == sent_before
+
+
+def test_stop_then_nothing_but_start(
+    phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    phone.send("hello I need help")
+    assert "no more messages" in phone.send("STOP")[0]
+    assert phone.send("hello?") == []
+    assert phone.send("STATUS") == []
+    assert "Welcome back" in phone.send("START")[0]
+    assert phone.send("MENU")
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    delays = [backoff(n).total_seconds() for n in range(1, 12)]
+    assert delays[0] <= 2
+    assert 8 <= delays[3] <= 16
+    assert max(delays) <= 300
+
+
+def test_unreachable_twilio_is_retried(
+    phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    settings = runtime.settings.with_overrides(
+        twilio_api_base_url="http://127.0.0.1:9"
+    )  # nothing listens there
+    from grievance.runtime import build_channel
+
+    real = runtime.channel
+    runtime.channel = build_channel(settings)
+    phone.send("hello I need help")
+    assert {r.status for r in outbox_rows(runtime)} == {"pending"}
+    assert all("unreachable" in (r.last_error or "") for r in outbox_rows(runtime))
+    runtime.channel = real
+    make_due(runtime)
+    sweep(runtime)
+    assert {r.status for r in outbox_rows(runtime)} == {"sent"}
+    assert len(phone.replies()) == 2
