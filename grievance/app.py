@@ -26,7 +26,7 @@ def create_app(
         configure_logging(settings.log_level)
         runtime = build_runtime(settings, channel)
     install(runtime)
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(
         SECRET_KEY=runtime.settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,

@@ -78,6 +78,43 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database is at {revision}")
 
 
+# -- keys -----------------------------------------------------------------------
+
+
+@main.group("keys", cls=click.Group)
+def keys_group() -> None:
+    """Data keys (GRIEVANCE_DATA_KEY)."""
+
+
+@keys_group.command("rotate")
+def keys_rotate() -> None:
+    """Rewrite encrypted and hashed data under the newest key (list it first, keep the old ones after)."""
+    from grievance.runtime import build_runtime
+    from grievance.services.keys import rotate_keys
+
+    settings = _settings()
+    if len(settings.data_keys) < 2:
+        click.echo("only one data key is configured: nothing to rotate from")
+    runtime = build_runtime(settings)
+    try:
+        report = rotate_keys(runtime)
+    finally:
+        runtime.close()
+    click.echo(
+        f"rewritten under the newest key: {report.contacts} contacts, {report.messages} messages, "
+        f"{report.cases} case descriptions, {report.attachments} attachments"
+    )
+    if report.pending_codes:
+        click.echo(
+            f"{report.pending_codes} case codes still use an older key (codes are hashes and move to the "
+            "newest key when their worker next uses STATUS): keep the older keys listed for now"
+        )
+    else:
+        click.echo(
+            "no data depends on older keys any more: they can be removed from GRIEVANCE_DATA_KEY"
+        )
+
+
 # -- flows ----------------------------------------------------------------------
 
 

@@ -42,6 +42,11 @@ class DataProtector:
         self._code_hash_n = code_hash_n
 
     @cached_property
+    def key_ids(self) -> tuple[str, ...]:
+        """A short public fingerprint of each key, newest first (says which key a hash used)."""
+        return tuple(_subkey(k, b"key-id").hex()[:16] for k in self._keys)
+
+    @cached_property
     def _address_keys(self) -> tuple[bytes, ...]:
         return tuple(_subkey(k, b"address") for k in self._keys)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import sys
 import threading
+import time
 from collections import defaultdict, deque
 from typing import TextIO
 
@@ -23,7 +24,8 @@ class ConsoleChannel:
         self._boxes: dict[str, deque[tuple[int, str]]] = defaultdict(
             lambda: deque(maxlen=self._keep)
         )
-        self._ids = itertools.count(1)
+        # Numbers keep rising across restarts, so an open simulator tab keeps working.
+        self._ids = itertools.count(int(time.time() * 1000))
 
     def send(self, message: OutboundMessage) -> SendResult:
         """Put the message in the recipient's mailbox."""
@@ -32,7 +34,7 @@ class ConsoleChannel:
             self._boxes[message.to].append((number, message.body))
         if self._echo is not None:
             print(f"[console → {message.to}] {message.body}", file=self._echo, flush=True)
-        return SendResult(provider_sid=f"CONSOLE{number:010d}", status="delivered")
+        return SendResult(provider_sid=f"CONSOLE{number:016d}", status="delivered")
 
     def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
         """The console channel has no media server."""

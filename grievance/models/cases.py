@@ -55,6 +55,8 @@ class Case(Base):
         ForeignKey("contacts.id", ondelete="SET NULL"), index=True
     )
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Which data key the code hash was made with; re-hashed under the newest on use.
+    code_key_id: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(32), default="received")
     # What the worker chose at intake (a first guess) and what the handler decides.
     reported_category: Mapped[str | None] = mapped_column(String(16))

@@ -72,6 +72,7 @@ def open_case(
         case = Case(
             contact_id=contact.id,
             code_hash=runtime.protector.code_hash(code),
+            code_key_id=runtime.protector.key_ids[0],
             status="received",
             reported_category=effect.category,
             category=category,
@@ -148,6 +149,10 @@ def status_replies(
     if normalized is not None:
         hashes = runtime.protector.code_hashes(normalized)
         case = session.scalar(select(Case).where(Case.code_hash.in_(hashes)))
+        if case is not None and case.code_hash != hashes[0]:
+            # Found under an older data key: move it to the newest now that we hold the code.
+            case.code_hash = hashes[0]
+            case.code_key_id = runtime.protector.key_ids[0]
     session.add(CodeAttempt(contact_id=contact.id, at=now, succeeded=case is not None))
     if case is None:
         return [Reply("status.not_found", {})]

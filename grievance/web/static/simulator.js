@@ -27,6 +27,7 @@
     var div = document.createElement("div");
     div.className = "bubble " + who;
     div.textContent = text;
+    div.dir = "auto";  // replies may be in a right-to-left script
     thread.appendChild(div);
     thread.scrollTop = thread.scrollHeight;
   }

@@ -1,8 +1,8 @@
 """intake spine: contacts, conversations, messages, outbox, cases
 
-Revision ID: 08217819da5a
+Revision ID: 5477cdbd32ec
 Revises: 
-Create Date: 2026-11-27 14:15:10.203945
+Create Date: 2026-11-27 14:23:26.222883
 
 A migration must work with the previous release's code still running: add
 columns as nullable or with a server default, backfill in a later release, and
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '08217819da5a'
+revision = '5477cdbd32ec'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -41,6 +41,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contact_id', sa.Integer(), nullable=True),
     sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('code_key_id', sa.String(length=16), nullable=False),
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('reported_category', sa.String(length=16), nullable=True),
     sa.Column('category', sa.String(length=16), nullable=True),
