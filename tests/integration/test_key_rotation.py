@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
@@ -25,8 +26,8 @@ def runtime_with_keys(database_url: str, tmp_path: Path, fake: FakeTwilio, keys:
 
 
 def test_rotation_end_to_end(
-    database_url: str, tmp_path: Path, fake_twilio: FakeTwilio, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    database_url: str, tmp_path: Path, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
     old = build_runtime(
         Settings.from_env(environment(database_url, tmp_path / "instance", fake_twilio))
     )
