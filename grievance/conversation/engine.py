@@ -39,7 +39,7 @@ _CONTROL = re.compile(
 )
 REASK_DEFAULTS = {
     "menu": "common.reask_menu",
-    "yes_no": "common.reask_yes_no",
+    "yes_no": "common.not_understood",
     "text": "common.reask_text",
     "media": "common.reask_media",
     "code": "common.reask_code",

@@ -38,7 +38,6 @@ from grievance.models import (
     Contact,
     Conversation,
     Message,
-    OutboxItem,
 )
 from grievance.runtime import Runtime
 from grievance.services import cases as case_service
@@ -50,12 +49,17 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _Applied:
-    """What applying one step produced: outbox rows to deliver, the case it opened."""
+    """What applying one step produced: outbox rows to deliver, the case it opened, texts to send."""
 
     outbox_ids: list[int] = field(default_factory=list)
     case_id: int | None = None
     refs: dict[str, str] = field(default_factory=dict)
     sensitive_refs: set[str] = field(default_factory=set)
+    # One step's messages go out as one SMS: separate messages can arrive out of order.
+    texts: list[tuple[str, str, bool]] = field(default_factory=list)  # (key, text, sensitive)
+
+
+MAX_MESSAGE = 1600  # Twilio's limit for one message body
 
 
 def media_kind(content_type: str) -> str:
@@ -191,7 +195,12 @@ def _apply(
     applied = _Applied()
     conversation.wake_at = None
     for effect in step.effects:
+        if isinstance(effect, OptOut | OptIn):
+            _flush(
+                session, runtime, contact, applied
+            )  # decided under the state they were written in
         _apply_one(session, runtime, contact, conversation, effect, applied)
+    _flush(session, runtime, contact, applied)
     run = step.session.get("run") or {}
     conversation.state = step.session
     conversation.flow_id = run.get("flow")
@@ -253,18 +262,32 @@ def _apply_one(
 def _send(
     session: Session, runtime: Runtime, contact: Contact, send: Send, applied: _Applied
 ) -> None:
-    body = render_send(
+    text = render_send(
         runtime.catalogs, runtime.engine.default_language, send, contact.channel, applied.refs
     )
     sensitive = any(ref in applied.sensitive_refs for ref in send.refs.values())
-    item: OutboxItem | None = queue_message(
-        session,
-        runtime,
-        contact,
-        body,
-        catalog_key=send.key,
-        case_id=applied.case_id,
-        sensitive=sensitive,
-    )
-    if item is not None:
-        applied.outbox_ids.append(item.id)
+    applied.texts.append((send.key, text, sensitive))
+
+
+def _flush(session: Session, runtime: Runtime, contact: Contact, applied: _Applied) -> None:
+    """Write the step's texts to the outbox, joined into as few messages as fit."""
+    batch: list[tuple[str, str, bool]] = []
+    for part in [*applied.texts, None]:
+        if batch and (
+            part is None or len("\n\n".join(t for _, t, _ in [*batch, part])) > MAX_MESSAGE
+        ):
+            item = queue_message(
+                session,
+                runtime,
+                contact,
+                "\n\n".join(text for _, text, _ in batch),
+                catalog_key=",".join(key for key, _, _ in batch)[:100],
+                case_id=applied.case_id,
+                sensitive=any(sensitive for _, _, sensitive in batch),
+            )
+            if item is not None:
+                applied.outbox_ids.append(item.id)
+            batch = []
+        if part is not None:
+            batch.append(part)
+    applied.texts.clear()

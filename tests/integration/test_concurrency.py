@@ -50,8 +50,9 @@ def test_ten_concurrent_deliveries_of_one_message_sid(
     with runtime.sessions() as session:
         assert session.scalar(select(func.count(Message.id)).where(Message.direction == "in")) == 1
     replies = phone.replies()
-    assert len(replies) == 2  # the confidentiality text and the question, once
+    assert len(replies) == 1  # the confidentiality text and the question, once
     assert "confidential" in replies[0]
+    assert "Do you want to make a report" in replies[0]
 
 
 class HeldQueue:
@@ -87,7 +88,7 @@ def test_two_messages_arriving_together_are_processed_in_order(
     )
     assert sorted(processed) == [0, 2]  # type: ignore[type-var]
     replies = phone.replies()
+    assert len(replies) == 2
     assert "confidential" in replies[0]
-    assert "Do you want to make a report" in replies[1]
-    assert "What is the problem about" in replies[2]
-    assert len(replies) == 3
+    assert "Do you want to make a report" in replies[0]
+    assert "What is the problem about" in replies[1]

@@ -41,22 +41,22 @@ def test_temporary_failures_are_retried_until_sent(
     fake_twilio.fail_next(
         Failure(429, 20429, "Too many requests"), Failure(503, None, "unavailable")
     )
-    assert phone.send("hello I need help") == []  # both replies met a failure
-    rows = outbox_rows(runtime)
-    assert [r.status for r in rows] == ["pending", "pending"]
-    assert [r.last_error for r in rows] == [
-        "too many concurrent requests",
-        "Twilio answered HTTP 503",
-    ]
-    for _ in range(3):
-        make_due(runtime)
-        sweep(runtime)
-    rows = outbox_rows(runtime)
-    assert [r.status for r in rows] == ["sent", "sent"]
-    assert sum(r.attempts for r in rows) == 4
+    assert phone.send("hello I need help") == []
+    (row,) = outbox_rows(runtime)
+    assert (row.status, row.last_error) == ("pending", "too many concurrent requests")
+    make_due(runtime)
+    sweep(runtime)
+    (row,) = outbox_rows(runtime)
+    assert (row.status, row.last_error) == ("pending", "Twilio answered HTTP 503")
+    make_due(runtime)
+    sweep(runtime)
+    (row,) = outbox_rows(runtime)
+    assert (row.status, row.attempts) == ("sent", 3)
+    make_due(runtime)
+    sweep(runtime)
     replies = phone.replies()
-    assert len(replies) == 2
-    assert "confidential" in "".join(replies)
+    assert len(replies) == 1  # sent once, however often it was tried
+    assert "confidential" in replies[0]
 
 
 def test_terminal_failure_is_recorded_in_words(
@@ -135,4 +135,4 @@ def test_unreachable_twilio_is_retried(
     make_due(runtime)
     sweep(runtime)
     assert {r.status for r in outbox_rows(runtime)} == {"sent"}
-    assert len(phone.replies()) == 2
+    assert len(phone.replies()) == 1

@@ -62,7 +62,7 @@ def test_intake_through_an_rq_worker_process(
             assert response.status_code == 200
             return wait_for_replies(phone, expect)
 
-        assert "confidential" in say("hi, I need help", 2)[0]
+        assert "confidential" in say("hi, I need help", 1)[0]
         say("1", 1)
         say("3", 1)
         say("Harbour Fish Processing, Songkhla", 1)

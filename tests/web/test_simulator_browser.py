@@ -91,8 +91,9 @@ def test_worker_reports_changes_language_and_starts_over(page: Page) -> None:
     send.click()
     expect(mine(page).last).to_have_text("hi I need help")
     expect(message).to_have_value("")
-    expect(replies(page).first).to_have_text(say("intake.who_sees_what"))
-    expect(replies(page).last).to_have_text(say("intake.continue_question"))
+    first = replies(page).first
+    expect(first).to_contain_text(say("intake.who_sees_what"))
+    expect(first).to_contain_text(say("intake.continue_question"))
 
     message.fill("1")
     send.click()
@@ -125,7 +126,7 @@ def test_worker_reports_changes_language_and_starts_over(page: Page) -> None:
     # The new phone is a stranger to the line: it hears the confidentiality text again, in English.
     message.fill("hi")
     send.click()
-    expect(replies(page).first).to_have_text(say("intake.who_sees_what"))
+    expect(replies(page).first).to_contain_text(say("intake.who_sees_what"))
 
 
 def test_keyboard_only(page: Page) -> None:
@@ -136,7 +137,7 @@ def test_keyboard_only(page: Page) -> None:
     page.keyboard.type("hello")
     page.keyboard.press("Enter")
     expect(mine(page)).to_have_text(["hello"])
-    expect(replies(page).first).to_have_text(say("intake.who_sees_what"))
+    expect(replies(page).first).to_contain_text(say("intake.who_sees_what"))
 
     # Enter on an empty message sends nothing.
     expect(message).to_have_value("")
