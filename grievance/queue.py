@@ -53,9 +53,16 @@ class RQQueue:
         """Enqueue on Redis; on a Redis failure log and rely on the sweeper."""
         _check(job)
         try:
-            self.rq.enqueue(
-                f"grievance.jobs.{job}", *args, failure_ttl=FAILED_JOB_TTL, result_ttl=0
-            )
+            # One round trip instead of RQ's two: the webhook pays for every one.
+            with self.redis.pipeline() as pipe:
+                self.rq.enqueue(
+                    f"grievance.jobs.{job}",
+                    *args,
+                    failure_ttl=FAILED_JOB_TTL,
+                    result_ttl=0,
+                    pipeline=pipe,
+                )
+                pipe.execute()
         except Exception as exc:  # redis errors of every kind: the sweeper re-enqueues
             log.warning(
                 "could not enqueue %s (%s); the sweeper will retry", job, type(exc).__name__

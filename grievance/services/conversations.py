@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from grievance import casecode
@@ -68,12 +69,20 @@ def media_kind(content_type: str) -> str:
     return major if major in ("image", "audio", "video") else "document"
 
 
-def _lock_conversation(session: Session, runtime: Runtime, contact_id: int) -> Conversation | None:
+def _lock_conversation(session: Session, runtime: Runtime, contact_id: int) -> Conversation:
+    """The contact's conversation, created on first use, locked until the transaction ends."""
+    table = Conversation.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(table)
+        .values(contact_id=contact_id, state={}, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["contact_id"])
+    )
     query = select(Conversation).where(Conversation.contact_id == contact_id)
     if not runtime.settings.is_sqlite:
         # SQLite serialises writers with BEGIN IMMEDIATE; PostgreSQL takes a row lock.
         query = query.with_for_update()
-    return session.scalar(query)
+    return session.scalars(query).one()
 
 
 def process_inbound(runtime: Runtime, message_id: int) -> int:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from grievance.clock import utcnow
-from grievance.models import INBOUND, Attachment, Contact, Conversation, Message
+from grievance.models import INBOUND, Attachment, Contact, Message
 from grievance.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -49,74 +51,147 @@ class Receipt:
 
 
 def receive(runtime: Runtime, inbound: InboundMessage) -> Receipt:
-    """Store ``inbound`` once (duplicates are acknowledged and ignored) and enqueue its processing."""
+    """Store ``inbound`` once (duplicates are acknowledged and ignored) and enqueue its processing.
+
+    The hot path of the webhook: prepared Core statements in one transaction, no ORM.
+    """
     protector = runtime.protector
-    hashes = protector.address_hashes(inbound.address)
-    body = inbound.body
-    fields = dict(inbound.fields)
     now = utcnow()
-    with runtime.sessions() as session:
-        if session.scalar(select(Message.id).where(Message.provider_sid == inbound.provider_sid)):
+    with runtime.db.begin() as connection:
+        statements = _statements(connection.dialect.name)
+        contact_id = _upsert_contact(connection, runtime, inbound, now)
+        message_id = connection.execute(
+            statements.insert_message,
+            {
+                "direction": INBOUND,
+                "contact_id": contact_id,
+                "channel": inbound.channel,
+                "provider_sid": inbound.provider_sid,
+                "body_encrypted": protector.encrypt(inbound.body) if inbound.body else None,
+                "num_media": len(inbound.media),
+                "fields": dict(inbound.fields),
+                "sensitive": False,
+                "created_at": now,
+            },
+        ).scalar()
+        if message_id is None:
+            # Twilio delivered this MessageSid before (a retry, or a replay).
+            connection.rollback()
             return Receipt(None, duplicate=True)
-        contact = _find_or_create_contact(session, runtime, inbound, hashes)
-        contact.last_inbound_at = now
-        if inbound.our_address:
-            contact.our_address = inbound.our_address
-        message = Message(
-            direction=INBOUND,
-            contact_id=contact.id,
-            channel=inbound.channel,
-            provider_sid=inbound.provider_sid,
-            body_encrypted=protector.encrypt(body) if body else None,
-            num_media=len(inbound.media),
-            fields=fields,
-            created_at=now,
-        )
-        session.add(message)
-        try:
-            session.flush()
-        except IntegrityError:
-            # Another delivery of the same MessageSid won the race.
-            session.rollback()
-            return Receipt(None, duplicate=True)
-        attachments = [
-            Attachment(message_id=message.id, position=i, content_type=ctype[:100], source_url=url)
+        attachment_ids = [
+            connection.execute(
+                statements.insert_attachment,
+                {
+                    "message_id": message_id,
+                    "position": i,
+                    "content_type": ctype[:100],
+                    "source_url": url,
+                },
+            ).scalar_one()
             for i, (url, ctype) in enumerate(inbound.media[:MAX_MEDIA])
         ]
-        session.add_all(attachments)
-        session.commit()
-        message_id = message.id
-        attachment_ids = [a.id for a in attachments]
     runtime.queue.enqueue("process_inbound", message_id)
     for attachment_id in attachment_ids:
         runtime.queue.enqueue("fetch_media", attachment_id)
     return Receipt(message_id, duplicate=False)
 
 
-def _find_or_create_contact(
-    session: Session, runtime: Runtime, inbound: InboundMessage, hashes: list[str]
-) -> Contact:
-    contact = session.scalar(select(Contact).where(Contact.address_hash.in_(hashes)))
-    if contact is not None:
-        if contact.address_encrypted is None:  # purged earlier: the worker came back
-            contact.address_encrypted = runtime.protector.encrypt(inbound.address)
-        return contact
-    contact = Contact(
-        address_hash=hashes[0],
-        address_encrypted=runtime.protector.encrypt(inbound.address),
-        channel=inbound.channel,
-        our_address=inbound.our_address,
+@dataclass(frozen=True)
+class _Statements:
+    """The webhook's statements, built once per dialect (building them costs more than running them)."""
+
+    upsert_contact: Any
+    upsert_contact_with_sender: Any
+    insert_message: Any
+    insert_attachment: Any
+
+
+@cache
+def _statements(dialect: str) -> _Statements:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    contacts, messages, attachments = Contact.__table__, Message.__table__, Attachment.__table__
+    columns = (
+        "address_hash",
+        "address_encrypted",
+        "channel",
+        "our_address",
+        "last_inbound_at",
+        "created_at",
     )
-    try:
-        with session.begin_nested():
-            session.add(contact)
-            session.flush()
-            session.add(Conversation(contact_id=contact.id, state={}))
-            session.flush()
-    except IntegrityError:
-        # The same worker's other message created the contact a moment ago.
-        contact = session.scalars(select(Contact).where(Contact.address_hash.in_(hashes))).one()
-    return contact
+    upsert = insert(contacts).values(
+        {name: bindparam(name) for name in columns}
+        | {"language_confirmed": False, "opted_out": False}
+    )
+    changes = {
+        "last_inbound_at": upsert.excluded.last_inbound_at,
+        # A worker whose data was purged who writes again is a contact again.
+        "address_encrypted": func.coalesce(
+            contacts.c.address_encrypted, upsert.excluded.address_encrypted
+        ),
+    }
+    returning = contacts.c.id
+    message_columns = (
+        "direction", "contact_id", "channel", "provider_sid", "body_encrypted", "num_media", "fields",
+        "sensitive", "created_at",
+    )  # fmt: skip
+    return _Statements(
+        upsert_contact=upsert.on_conflict_do_update(
+            index_elements=["address_hash"], set_=changes
+        ).returning(returning),
+        upsert_contact_with_sender=upsert.on_conflict_do_update(
+            index_elements=["address_hash"],
+            set_=changes | {"our_address": upsert.excluded.our_address},
+        ).returning(returning),
+        insert_message=insert(messages)
+        .values({name: bindparam(name) for name in message_columns})
+        .on_conflict_do_nothing(index_elements=["provider_sid"])
+        .returning(messages.c.id),
+        insert_attachment=insert(attachments)
+        .values(
+            {
+                name: bindparam(name)
+                for name in ("message_id", "position", "content_type", "source_url")
+            }
+            | {"status": "pending"}
+        )
+        .returning(attachments.c.id),
+    )
+
+
+def _upsert_contact(
+    connection: Connection, runtime: Runtime, inbound: InboundMessage, now: datetime
+) -> int:
+    """The contact's id, created if new; notes the time of its latest message."""
+    contacts = Contact.__table__
+    hashes = runtime.protector.address_hashes(inbound.address)
+    if len(hashes) > 1:
+        # During key rotation the contact may exist under an older key's hash.
+        found = connection.execute(
+            select(contacts.c.id).where(contacts.c.address_hash.in_(hashes))
+        ).scalar()
+        if found is not None:
+            sender = {"our_address": inbound.our_address} if inbound.our_address else {}
+            connection.execute(
+                update(contacts).where(contacts.c.id == found).values(last_inbound_at=now, **sender)
+            )
+            return int(found)
+    statements = _statements(connection.dialect.name)
+    statement = (
+        statements.upsert_contact_with_sender if inbound.our_address else statements.upsert_contact
+    )
+    return int(
+        connection.execute(
+            statement,
+            {
+                "address_hash": hashes[0],
+                "address_encrypted": runtime.protector.encrypt(inbound.address),
+                "channel": inbound.channel,
+                "our_address": inbound.our_address,
+                "last_inbound_at": now,
+                "created_at": now,
+            },
+        ).scalar_one()
+    )
 
 
 def inbound_body(runtime: Runtime, message: Message) -> str:
@@ -128,14 +203,15 @@ def inbound_body(runtime: Runtime, message: Message) -> str:
 
 def preset_language(runtime: Runtime, address: str, channel: str, language: str) -> None:
     """Create (or update) a contact with a confirmed language before its first message."""
-    hashes = runtime.protector.address_hashes(address)
-    with runtime.sessions() as session:
-        contact = _find_or_create_contact(
-            session,
+    with runtime.db.begin() as connection:
+        contact_id = _upsert_contact(
+            connection,
             runtime,
             InboundMessage(provider_sid="", address=address, channel=channel),
-            hashes,
+            utcnow(),
         )
-        contact.language = language
-        contact.language_confirmed = True
-        session.commit()
+        connection.execute(
+            update(Contact.__table__)
+            .where(Contact.__table__.c.id == contact_id)
+            .values(language=language, language_confirmed=True)
+        )
