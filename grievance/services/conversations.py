@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from grievance.conversation import (
 from grievance.conversation.effects import Effect
 from grievance.conversation.render import render_send
 from grievance.language import render
+from grievance.logs import log_failure
 from grievance.models import (
     INBOUND,
     Attachment,
@@ -43,7 +45,7 @@ from grievance.models import (
 from grievance.runtime import Runtime
 from grievance.services import cases as case_service
 from grievance.services.inbox import inbound_body
-from grievance.services.outbox import queue_message
+from grievance.services.outbox import deliver, queue_message
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +73,20 @@ def media_kind(content_type: str) -> str:
 
 def _lock_conversation(session: Session, runtime: Runtime, contact_id: int) -> Conversation:
     """The contact's conversation, created on first use, locked until the transaction ends."""
-    table = Conversation.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(
-        dialect.insert(table)
-        .values(contact_id=contact_id, state={}, updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["contact_id"])
-    )
     query = select(Conversation).where(Conversation.contact_id == contact_id)
     if not runtime.settings.is_sqlite:
         # SQLite serialises writers with BEGIN IMMEDIATE; PostgreSQL takes a row lock.
         query = query.with_for_update()
-    return session.scalars(query).one()
+    conversation = session.scalars(query).one_or_none()
+    if conversation is None:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(
+            dialect.insert(Conversation.__table__)
+            .values(contact_id=contact_id, state={}, updated_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["contact_id"])
+        )
+        conversation = session.scalars(query).one()
+    return conversation
 
 
 def process_inbound(runtime: Runtime, message_id: int) -> int:
@@ -133,8 +137,7 @@ def process_contact(runtime: Runtime, contact_id: int) -> int:
             message.processed_at = utcnow()
             processed += 1
         session.commit()
-    for outbox_id in outbox_ids:
-        runtime.queue.enqueue("deliver", outbox_id)
+    deliver_now(runtime, outbox_ids)
     return processed
 
 
@@ -166,8 +169,7 @@ def process_timers(runtime: Runtime, conversation_id: int) -> bool:
         )
         outbox_ids = _apply(session, runtime, contact, conversation, step).outbox_ids
         session.commit()
-    for outbox_id in outbox_ids:
-        runtime.queue.enqueue("deliver", outbox_id)
+    deliver_now(runtime, outbox_ids)
     return True
 
 
@@ -190,11 +192,42 @@ def _session_for(conversation: Conversation, contact: Contact) -> dict[str, Any]
     return state
 
 
-def _facts(session: Session, contact: Contact) -> dict[str, bool]:
-    return {
-        "has_case": case_service.has_open_case(session, contact.id),
-        "opted_out": contact.opted_out,
-    }
+class _Facts(Mapping[str, bool]):
+    """What the engine may ask about a contact, each looked up only if a flow asks."""
+
+    def __init__(self, session: Session, contact: Contact) -> None:
+        self._session = session
+        self._contact = contact
+        self._known: dict[str, bool] = {"opted_out": contact.opted_out}
+
+    def __getitem__(self, name: str) -> bool:
+        if name == "has_case" and name not in self._known:
+            self._known[name] = case_service.has_open_case(self._session, self._contact.id)
+        return self._known[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("has_case", "opted_out"))
+
+    def __len__(self) -> int:
+        return 2
+
+
+def _facts(session: Session, contact: Contact) -> Mapping[str, bool]:
+    return _Facts(session, contact)
+
+
+def deliver_now(runtime: Runtime, outbox_ids: list[int]) -> None:
+    """Send a step's replies right after its commit, from the job that wrote them.
+
+    The same claim-once ``deliver`` as the job of that name, without the cost of
+    another job per reply; anything unexpected is left to the ``deliver`` job.
+    """
+    for outbox_id in outbox_ids:
+        try:
+            deliver(runtime, outbox_id)
+        except Exception as exc:
+            log_failure(log, f"delivering outbox {outbox_id}", exc)
+            runtime.queue.enqueue("deliver", outbox_id)
 
 
 def _apply(

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import random
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, null, select, update
 from sqlalchemy.orm import Session
 
 from grievance.channels.base import DeliveryError, OutboundMessage
@@ -84,63 +85,86 @@ def backoff(attempt: int, rng: random.Random | None = None) -> timedelta:
 def deliver(runtime: Runtime, outbox_id: int) -> str:
     """Send one outbox row if nobody else has; returns the row's status afterwards."""
     now = utcnow()
-    with runtime.sessions() as session:
-        claimed = session.execute(
-            update(OutboxItem)
+    outbox, messages, contacts = OutboxItem.__table__, Message.__table__, Contact.__table__
+    with runtime.db.begin() as connection:
+        claimed = connection.execute(
+            update(outbox)
             .where(
-                OutboxItem.id == outbox_id,
-                OutboxItem.status == "pending",
-                (OutboxItem.next_attempt_at.is_(None)) | (OutboxItem.next_attempt_at <= now),
+                outbox.c.id == outbox_id,
+                outbox.c.status == "pending",
+                (outbox.c.next_attempt_at.is_(None)) | (outbox.c.next_attempt_at <= now),
             )
-            .values(status="sending", attempts=OutboxItem.attempts + 1, claimed_at=now)
-        ).rowcount
-        session.commit()
-        item = session.get(OutboxItem, outbox_id)
-        if item is None:
-            return "missing"
-        if not claimed:
-            return item.status
-        message = session.get(Message, item.message_id)
-        contact = (
-            session.get(Contact, message.contact_id) if message and message.contact_id else None
-        )
-        if (
-            message is None
-            or contact is None
-            or contact.address_encrypted is None
-            or message.body_encrypted is None
-        ):
-            return _finish(session, item, message, "failed", "no address or body left (purged)")
-        if contact.opted_out and message.catalog_key not in ALWAYS_ALLOWED:
-            return _finish(
-                session, item, message, "cancelled", "the worker opted out before it was sent"
+            .values(status="sending", attempts=outbox.c.attempts + 1, claimed_at=now)
+            .returning(outbox.c.attempts)
+        ).scalar()
+        if claimed is None:
+            status = connection.execute(
+                select(outbox.c.status).where(outbox.c.id == outbox_id)
+            ).scalar()
+            return status or "missing"
+        row = connection.execute(
+            select(
+                messages.c.id,
+                messages.c.body_encrypted,
+                messages.c.catalog_key,
+                contacts.c.address_encrypted,
+                contacts.c.channel,
+                contacts.c.our_address,
+                contacts.c.opted_out,
             )
-        outbound = OutboundMessage(
-            to=runtime.protector.decrypt(contact.address_encrypted),
-            body=runtime.protector.decrypt(message.body_encrypted),
-            channel=contact.channel,
-            from_address=contact.our_address,
-            status_callback=runtime.status_callback_url(),
-        )
-        attempts = item.attempts
+            .select_from(outbox.join(messages, messages.c.id == outbox.c.message_id))
+            .outerjoin(contacts, contacts.c.id == messages.c.contact_id)
+            .where(outbox.c.id == outbox_id)
+        ).one()
+    attempts = int(claimed)
+    if row.address_encrypted is None or row.body_encrypted is None:
+        return _settle(runtime, outbox_id, "failed", "no address or body left (purged)")
+    if row.opted_out and row.catalog_key not in ALWAYS_ALLOWED:
+        return _settle(runtime, outbox_id, "cancelled", "the worker opted out before it was sent")
+    outbound = OutboundMessage(
+        to=runtime.protector.decrypt(row.address_encrypted),
+        body=runtime.protector.decrypt(row.body_encrypted),
+        channel=row.channel,
+        from_address=row.our_address,
+        status_callback=runtime.status_callback_url(),
+    )
     try:
         result = runtime.channel.send(outbound)
     except DeliveryError as exc:
         return _failed(runtime, outbox_id, attempts, exc)
+    with runtime.db.begin() as connection:
+        connection.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(status="sent", sent_at=utcnow(), last_error=None)
+        )
+        connection.execute(
+            update(messages)
+            .where(messages.c.id == row.id)
+            .values(
+                provider_sid=result.provider_sid,
+                delivery_status=_later_sql(messages.c.delivery_status, result.status),
+                # A message that showed a case code keeps no body: the code lives on only as a slow hash.
+                body_encrypted=case(
+                    (messages.c.sensitive, null()), else_=messages.c.body_encrypted
+                ),
+            )
+        )
+    return "sent"
+
+
+def _settle(runtime: Runtime, outbox_id: int, status: str, reason: str) -> str:
     with runtime.sessions() as session:
         item = session.get(OutboxItem, outbox_id)
-        message = session.get(Message, item.message_id) if item else None
         assert item is not None
-        assert message is not None
-        item.status = "sent"
-        item.sent_at = utcnow()
-        item.last_error = None
-        message.provider_sid = result.provider_sid
-        message.delivery_status = _later(message.delivery_status, result.status)
-        if message.sensitive:
-            message.body_encrypted = None  # the case code lives on only as a slow hash
-        session.commit()
-        return "sent"
+        return _finish(session, item, session.get(Message, item.message_id), status, reason)
+
+
+def _later_sql(current: Any, new: str) -> Any:
+    """SQL for: ``new`` unless the stored status is already further along."""
+    rank = STATUS_RANK.get(new, -1)
+    ahead = [status for status, r in STATUS_RANK.items() if r > rank]
+    return case((current.in_(ahead), current), else_=new)
 
 
 def _failed(runtime: Runtime, outbox_id: int, attempts: int, exc: DeliveryError) -> str:
