@@ -16,6 +16,13 @@ class LineDict(dict[str, Any]):
     line: int = 0
     key_lines: dict[str, int]
 
+    @classmethod
+    def empty(cls, line: int) -> LineDict:
+        """An empty mapping that stands at ``line`` (for an omitted block)."""
+        mapping = cls()
+        mapping.line, mapping.key_lines = line, {}
+        return mapping
+
     def line_of(self, key: str) -> int:
         """The line where ``key`` is written, or the mapping's own line."""
         return self.key_lines.get(key, self.line)

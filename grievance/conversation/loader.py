@@ -190,8 +190,7 @@ class _Parser:
         if not _NAME.match(name):
             self.problem(line, f"node name '{name}' should be lower_case letters, digits and _")
         if body is None:
-            body = LineDict()
-            body.line, body.key_lines = line, {}
+            body = LineDict.empty(line)
         if not isinstance(body, LineDict):
             self.problem(line, f"node '{name}' must be a mapping (say, do, wait, next, ...)")
             return None
@@ -276,13 +275,11 @@ class _Parser:
         for i, item in enumerate(items):
             item_line = items.line_of(i) if isinstance(items, LineList) else line
             if isinstance(item, str):
-                name, params = item, LineDict()
-                params.line, params.key_lines = item_line, {}
+                name, params = item, LineDict.empty(item_line)
             elif isinstance(item, LineDict) and len(item) == 1:
                 name, params = next(iter(item.items()))
                 if params is None:
-                    params = LineDict()
-                    params.line, params.key_lines = item_line, {}
+                    params = LineDict.empty(item_line)
                 if not isinstance(params, LineDict):
                     self.problem(item_line, f"the parameters of '{name}' must be a mapping")
                     continue

@@ -24,6 +24,8 @@ STATUSES = (
     "out_of_scope",
     "withdrawn",
 )
+# Statuses in which a case is still being worked on (the first six, in lifecycle order).
+OPEN_STATUSES = STATUSES[:6]
 SEVERITIES = ("P0", "P1", "P2", "P3")
 # DOMAIN.md: the default severity of each category a worker can choose at intake.
 DEFAULT_SEVERITY = {

@@ -14,7 +14,7 @@ from grievance import casecode
 from grievance.clock import utcnow
 from grievance.conversation import OpenCase
 from grievance.models import Attachment, Case, CaseEvent, CodeAttempt, Contact, Message
-from grievance.models.cases import DEFAULT_SEVERITY, STATUSES
+from grievance.models.cases import DEFAULT_SEVERITY, OPEN_STATUSES, STATUSES
 from grievance.runtime import Runtime
 
 # Catalog keys this module sends; `grievance flows check` makes sure every catalog has them.
@@ -28,14 +28,6 @@ MESSAGE_KEYS = (
 
 log = logging.getLogger(__name__)
 
-OPEN_STATUSES = (
-    "received",
-    "acknowledged",
-    "in_triage",
-    "with_supplier",
-    "remediation_in_progress",
-    "awaiting_worker",
-)
 SYSTEM = "system"
 WORKER = "worker"
 
