@@ -94,18 +94,20 @@ def process_inbound(runtime: Runtime, message_id: int) -> int:
 
     Returns how many messages were processed (0 when another job got there first).
     """
-    with runtime.sessions() as session:
-        contact_id = session.scalar(select(Message.contact_id).where(Message.id == message_id))
-    if contact_id is None:
-        return 0
-    return process_contact(runtime, contact_id)
+    return process_contact(runtime, message_id=message_id)
 
 
-def process_contact(runtime: Runtime, contact_id: int) -> int:
-    """Step the contact's conversation through its waiting inbound messages."""
+def process_contact(
+    runtime: Runtime, contact_id: int | None = None, *, message_id: int | None = None
+) -> int:
+    """Step the contact's conversation (given, or the sender of ``message_id``) through its waiting messages."""
     outbox_ids: list[int] = []
     processed = 0
     with runtime.sessions() as session:
+        if contact_id is None:
+            contact_id = session.scalar(select(Message.contact_id).where(Message.id == message_id))
+            if contact_id is None:
+                return 0
         conversation = _lock_conversation(session, runtime, contact_id)
         contact = session.get(Contact, contact_id)
         if conversation is None or contact is None:
