@@ -4,6 +4,11 @@ It speaks enough of the Messages API for the real twilio client: basic auth,
 form-encoded creates, JSON answers and Twilio's JSON error format. Failures
 are scripted with :meth:`FakeTwilio.fail_next`. Media files are served with
 basic auth, as Twilio serves MediaUrl.
+
+Each created message also gets the wall-clock time it arrived
+(``FakeTwilio.received_at``, parallel to ``messages``). Benchmarks running the
+server as a separate process read them with ``GET /_bench/messages?after=N&wait=S``
+(basic auth, JSON; a long poll: it waits up to S seconds for message N+1).
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class FakeTwilio:
     account_sid: str = ACCOUNT_SID
     auth_token: str = AUTH_TOKEN
     messages: list[dict[str, str]] = field(default_factory=list)
+    # time.time() when each message of ``messages`` was created (same index)
+    received_at: list[float] = field(default_factory=list)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     media_requests: int = 0
     failures: deque[Failure] = field(default_factory=deque)
@@ -82,6 +89,7 @@ class FakeTwilio:
         """Forget everything (between tests)."""
         with self.lock:
             self.messages.clear()
+            self.received_at.clear()
             self.failures.clear()
             self.media.clear()
             self.media_requests = 0
@@ -100,6 +108,8 @@ class FakeTwilio:
         if not self._authorized(request):
             return _error(401, 20003, "Authenticate")
         parts = request.path.strip("/").split("/")
+        if request.method == "GET" and request.path == "/_bench/messages":
+            return self._bench_messages(request)
         if request.method == "POST" and request.path.endswith("/Messages.json"):
             return self._create(request)
         if request.method == "GET" and "Media" in parts:
@@ -112,6 +122,34 @@ class FakeTwilio:
             return Response(data, content_type=ctype)
         return _error(404, 20404, "not found")
 
+    def _bench_messages(self, request: Request) -> Response:
+        """Messages after index ``after`` with their arrival times, waiting up to ``wait`` s for one."""
+        try:
+            after = max(0, int(request.args.get("after", "0")))
+            wait = min(max(0.0, float(request.args.get("wait", "0"))), 30.0)
+        except ValueError:
+            return _error(400, 21211, "after and wait must be numbers")
+        deadline = time.monotonic() + wait
+        with self.received:
+            while len(self.messages) <= after:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.received.wait(remaining)
+            items = [
+                {
+                    "index": i,
+                    "sid": m.get("Sid"),
+                    "to": m.get("To"),
+                    "body": m.get("Body", ""),
+                    "received_at": self.received_at[i],
+                }
+                for i, m in enumerate(self.messages[after:], start=after)
+            ]
+            total = len(self.messages)
+        payload = {"total": total, "messages": items}
+        return Response(json.dumps(payload), status=200, content_type="application/json")
+
     def _create(self, request: Request) -> Response:
         with self.lock:
             failure = self.failures.popleft() if self.failures else None
@@ -123,6 +161,7 @@ class FakeTwilio:
         sid = f"SM{next(self._ids):032x}"
         with self.received:
             self.messages.append(form | {"Sid": sid})
+            self.received_at.append(time.time())
             self.received.notify_all()
         payload = {
             "sid": sid,
@@ -141,7 +180,12 @@ class FakeTwilio:
 
 
 def _error(status: int, code: int | None, message: str) -> Response:
-    body = {"code": code, "message": message, "more_info": "https://www.twilio.com/docs/errors", "status": status}
+    body = {
+        "code": code,
+        "message": message,
+        "more_info": "https://www.twilio.com/docs/errors",
+        "status": status,
+    }
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
@@ -170,8 +214,17 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--quiet", action="store_true", help="Do not log every request (benchmarks)."
+    )
     args = parser.parse_args()
-    server = make_server("127.0.0.1", args.port, FakeTwilio(base_url=f"http://127.0.0.1:{args.port}"), threaded=True)
+    if args.quiet:
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server(
+        "127.0.0.1", args.port, FakeTwilio(base_url=f"http://127.0.0.1:{args.port}"), threaded=True
+    )
     server.serve_forever()
 
 
