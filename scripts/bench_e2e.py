@@ -582,19 +582,7 @@ def main() -> int:
         report.add("", "Quiet check before each level: " + "; ".join(quiet.notes) + ".")
     if profiles:
         report.add("", *profiles)
-    start_source = next(line for line in report.lines if line.startswith("| application source"))
-    end_source = bl.source_fingerprint()
-    if end_source not in start_source:
-        report.add(
-            "",
-            f"**WARNING: the application source changed during this run** (now {end_source}); "
-            "the figures mix two versions of the code.",
-        )
-    text = report.text()
-    print(text)
-    if args.output:
-        args.output.write_text(text)
-    return 0
+    return report.finish(args.output)
 
 
 def _failed_jobs() -> int:

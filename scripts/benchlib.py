@@ -833,6 +833,22 @@ class Report:
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
 
+    def finish(self, output: Path | None) -> int:
+        """Warn if the application changed during the run, print, write ``output``; exit code 0."""
+        start_source = next(line for line in self.lines if line.startswith("| application source"))
+        end_source = source_fingerprint()
+        if end_source not in start_source:
+            self.add(
+                "",
+                f"**WARNING: the application source changed during this run** (now {end_source}); "
+                "the figures mix two versions of the code.",
+            )
+        text = self.text()
+        print(text)
+        if output:
+            output.write_text(text)
+        return 0
+
 
 def fmt(value: float, digits: int = 1) -> str:
     return (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from grievance.app import create_app
 from grievance.config import Settings
@@ -19,25 +20,28 @@ def test_healthy(client: FlaskClient) -> None:
     assert response.json == {"status": "ok", "checks": {"database": "ok", "channel": "twilio"}}
 
 
-def test_redis_down_is_503(sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio) -> None:
-    env = environment(sqlite_url, tmp_path / "i", fake_twilio, REDIS_URL="redis://127.0.0.1:1/0")
+def health(env: dict[str, str]) -> TestResponse:
+    """GET /healthz on an app built from ``env``."""
     runtime = build_runtime(Settings.from_env(env))
     try:
-        response = create_app(runtime=runtime).test_client().get("/healthz")
+        return create_app(runtime=runtime).test_client().get("/healthz")
     finally:
         runtime.close()
+
+
+def test_redis_down_is_503(sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio) -> None:
+    response = health(
+        environment(sqlite_url, tmp_path / "i", fake_twilio, REDIS_URL="redis://127.0.0.1:1/0")
+    )
     assert response.status_code == 503
     assert response.json["checks"]["database"] == "ok"
     assert response.json["checks"]["redis"].startswith("error: ")
 
 
 def test_database_down_is_503(tmp_path: Path) -> None:
-    env = environment("postgresql+psycopg://nobody@127.0.0.1:1/none", tmp_path / "i", None)
-    runtime = build_runtime(Settings.from_env(env))
-    try:
-        response = create_app(runtime=runtime).test_client().get("/healthz")
-    finally:
-        runtime.close()
+    response = health(
+        environment("postgresql+psycopg://nobody@127.0.0.1:1/none", tmp_path / "i", None)
+    )
     assert response.status_code == 503
     assert response.json["checks"]["database"] == "error: OperationalError"
 
