@@ -334,11 +334,15 @@ class Engine:
     def _keyword_match(self, text: str) -> tuple[str, str] | None:
         if not text:
             return None
+        word = strip_edges(text).casefold()
+        if word in self._keywords:
+            return self._keywords[word], ""
+        # The first word counts only when what follows is a case code ("STATUS 4821 0937 5523"):
+        # "Stop paying us" or "स्थिति बहुत खराब है" (the situation is very bad) is a worker's words.
         first, _, rest = text.partition(" ")
-        for candidate, remainder in ((text, ""), (first, rest)):
-            word = strip_edges(candidate).casefold()
-            if word in self._keywords:
-                return self._keywords[word], remainder.strip()
+        keyword = self._keywords.get(strip_edges(first).casefold())
+        if keyword == "status" and only_digits(rest) is not None:
+            return keyword, rest.strip()
         return None
 
     def _match_keyword(self, turn: _Turn, text: str) -> tuple[str, str] | None:
