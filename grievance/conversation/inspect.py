@@ -176,7 +176,39 @@ def check_catalogs(
                         )
                     )
         problems.extend(_keyword_collisions(catalog))
+    problems.extend(_cross_language_collisions(catalogs))
     problems.extend(_say_params(flowset, catalogs))
+    return problems
+
+
+def _cross_language_collisions(catalogs: Mapping[str, Catalog]) -> list[Problem]:
+    """Keywords are matched in every deployment language at once, so a word must mean one thing."""
+    problems = []
+    owner: dict[str, tuple[str, str]] = {}
+    for catalog in catalogs.values():
+        for keyword, words in catalog.keywords.items():
+            for word in words:
+                first = owner.setdefault(word.casefold(), (catalog.language, keyword))
+                if first[1] != keyword:
+                    problems.append(
+                        Problem(
+                            catalog.path,
+                            catalog.keyword_lines.get(keyword, 1),
+                            f"'{word}' is a {keyword} keyword here but a {first[1]} keyword in {first[0]}",
+                        )
+                    )
+    for catalog in catalogs.values():
+        for word in (*catalog.yes, *catalog.no):
+            found = owner.get(word.casefold())
+            if found is not None:
+                problems.append(
+                    Problem(
+                        catalog.path,
+                        1,
+                        f"the yes/no word '{word}' is a {found[1]} keyword in {found[0]}; "
+                        "it would be taken as that command",
+                    )
+                )
     return problems
 
 

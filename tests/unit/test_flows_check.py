@@ -209,3 +209,11 @@ def test_sms_budget_is_enforced_per_language(project: Path) -> None:
     assert code == 1
     assert "node 'category' costs 3 SMS segments in en (GSM-7); the budget is 1" in output
     assert "SMS segments in ne (UCS-2)" in output
+
+
+def test_a_word_means_one_thing_across_languages(project: Path) -> None:
+    ne = project / "locales" / "ne.yaml"
+    edit(ne, "  menu: [", "  menu: [HELP, ")
+    code, output = check(project)
+    assert code == 1
+    assert "'HELP' is a menu keyword here but a help keyword in en" in output
