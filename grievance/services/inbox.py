@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from grievance.clock import utcnow
+from grievance.language.zawgyi import to_unicode
 from grievance.models import INBOUND, Attachment, Contact, Message
 from grievance.runtime import Runtime
 
@@ -54,9 +55,12 @@ def receive(runtime: Runtime, inbound: InboundMessage) -> Receipt:
     """Store ``inbound`` once (duplicates are acknowledged and ignored) and enqueue its processing.
 
     The hot path of the webhook: prepared Core statements in one transaction, no ORM.
+    Burmese typed in the legacy Zawgyi encoding is stored and routed as Unicode.
     """
     protector = runtime.protector
     now = utcnow()
+    body, converted = to_unicode(inbound.body)
+    fields = dict(inbound.fields) | ({"converted_from": "zawgyi"} if converted else {})
     with runtime.db.begin() as connection:
         statements = _statements(connection.dialect.name)
         contact_id = _upsert_contact(connection, runtime, inbound, now)
@@ -67,9 +71,9 @@ def receive(runtime: Runtime, inbound: InboundMessage) -> Receipt:
                 "contact_id": contact_id,
                 "channel": inbound.channel,
                 "provider_sid": inbound.provider_sid,
-                "body_encrypted": protector.encrypt(inbound.body) if inbound.body else None,
+                "body_encrypted": protector.encrypt(body) if body else None,
                 "num_media": len(inbound.media),
-                "fields": dict(inbound.fields),
+                "fields": fields,
                 "sensitive": False,
                 "created_at": now,
             },

@@ -220,3 +220,19 @@ def test_status_callback_moves_forward_only(phone: Phone, runtime: Runtime) -> N
     with runtime.sessions() as session:
         message = session.scalars(select(Message).where(Message.provider_sid == sid)).one()
         assert message.delivery_status == "read"
+
+
+def test_zawgyi_burmese_is_stored_as_unicode_and_answered_in_burmese(
+    phone: Phone, runtime: Runtime
+) -> None:
+    from tests.unit.test_language import UNICODE_BURMESE, ZAWGYI_BURMESE
+
+    replies = phone.send(ZAWGYI_BURMESE)
+    assert any(
+        "\u1000" <= ch <= "\u109f" for ch in replies[0]
+    )  # detected as Burmese, answered in Burmese
+    with runtime.sessions() as session:
+        message = session.scalars(select(Message).where(Message.direction == "in")).one()
+        assert runtime.protector.decrypt(message.body_encrypted or b"") == UNICODE_BURMESE
+        assert message.fields.get("converted_from") == "zawgyi"
+        assert session.scalars(select(Contact)).one().language == "my"

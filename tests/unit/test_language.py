@@ -75,3 +75,16 @@ def test_detection_is_confident_or_silent(text: str, expected: str | None) -> No
 def test_detection_does_not_guess_between_languages_sharing_a_script() -> None:
     assert detect("मलाई मद्दत चाहियो", ["en", "ne", "hi"]).language is None
     assert detect("मलाई मद्दत चाहियो", ["en", "ne", "hi"], prior="ne").language == "ne"
+
+
+UNICODE_BURMESE = "မင်္ဂလာပါ ကျွန်တော့်ကို ကူညီပါ"
+ZAWGYI_BURMESE = "\u1019\u1002\u1064\u101c\u102c\u1015\u102b \u1000\u103c\u107d\u1014\u1039\u1031\u1010\u102c\u1037\u103a\u1000\u102d\u102f \u1000\u1030\u100a\u102e\u1015\u102b"  # the greeting typed in Zawgyi
+
+
+def test_zawgyi_is_converted_and_unicode_left_alone() -> None:
+    from grievance.language.zawgyi import to_unicode
+
+    assert to_unicode(ZAWGYI_BURMESE) == (UNICODE_BURMESE, True)
+    assert to_unicode(UNICODE_BURMESE) == (UNICODE_BURMESE, False)
+    assert to_unicode("hello 123") == ("hello 123", False)
+    assert to_unicode("") == ("", False)
