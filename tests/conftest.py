@@ -27,7 +27,8 @@ IN_CI = os.environ.get("CI") == "true"
 PG_ADMIN_URL = os.environ.get(
     "GRIEVANCE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-PG_TEST_DB = os.environ.get("GRIEVANCE_TEST_PG_DB", "grievance_test")
+# One database per test run, so two runs on one machine never drop each other's.
+PG_TEST_DB = os.environ.get("GRIEVANCE_TEST_PG_DB", f"grievance_test_{os.getpid()}")
 REDIS_TEST_URL = os.environ.get("GRIEVANCE_TEST_REDIS", "redis://127.0.0.1:6379/13")
 PUBLIC_URL = "https://grievance.example.org"
 SMS_NUMBER = "+15005550006"
@@ -65,8 +66,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """A fresh test database on the machine's PostgreSQL, migrated to head."""
+def postgres_url() -> Iterator[str]:
+    """A fresh test database on the machine's PostgreSQL, migrated to head, dropped at the end."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
 
@@ -82,7 +83,11 @@ def postgres_url() -> str:
         unavailable("PostgreSQL", type(exc).__name__)
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DB
     upgrade(url)
-    return url
+    yield url
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{PG_TEST_DB}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate_postgres(url: str) -> None:
