@@ -553,7 +553,7 @@ class Engine:
         number = only_digits(text)
         if wait.dynamic_options:
             folded = text.casefold()
-            for i, lang in enumerate(self.languages, start=1):
+            for i, lang in enumerate(self._language_options(turn), start=1):
                 name = self.catalogs[lang].name if lang in self.catalogs else lang
                 if number == str(i) or folded in (lang, name.casefold()):
                     return "chosen", lang, None
@@ -638,6 +638,9 @@ class Engine:
         if name == "detect_language":
             if s.language is None and turn.trigger is not None:
                 found = detect(turn.trigger.text, self.languages)
+                if found.language is None and found.alternatives:
+                    # Ask the narrow question ("नेपाली / हिन्दी?") instead of the whole menu.
+                    run.results["language_options"] = list(found.alternatives)
                 if found.language is not None:
                     s.language = found.language
                     turn.effects.append(SetLanguage(found.language, confirmed=False))
@@ -701,11 +704,15 @@ class Engine:
 
     def _say(self, turn: _Turn, node: Node, only_last: bool = False) -> None:
         says = node.say[-1:] if only_last else node.say
+        language = self._language(turn)
+        if turn.session.language is None and node.wait is not None and node.wait.dynamic_options:
+            # A narrow language question is asked in the first of the languages it offers.
+            language = self._language_options(turn)[0]
         for i, say in enumerate(says):
             last = i == len(says) - 1
             options: tuple[Option, ...] = ()
             if last and node.wait is not None and node.wait.kind == "menu":
-                options = self._options(node.wait)
+                options = self._options(turn, node.wait)
             params: dict[str, str] = {}
             refs: dict[str, str] = {}
             for key, reference in say.params.items():
@@ -714,15 +721,22 @@ class Engine:
                 else:
                     value = self._value(turn, reference)
                     params[key] = "" if value is None else str(value)
-            turn.effects.append(Send(say.key, self._language(turn), params, refs, options))
+            turn.effects.append(Send(say.key, language, params, refs, options))
 
-    def _options(self, wait: Wait) -> tuple[Option, ...]:
+    def _language_options(self, turn: _Turn) -> tuple[str, ...]:
+        run = turn.session.run
+        narrowed = run.results.get("language_options") if run else None
+        if narrowed and all(lang in self.languages for lang in narrowed):
+            return tuple(narrowed)
+        return self.languages
+
+    def _options(self, turn: _Turn, wait: Wait) -> tuple[Option, ...]:
         if wait.dynamic_options:
             return tuple(
                 Option(
                     str(i), label_text=self.catalogs[lang].name if lang in self.catalogs else lang
                 )
-                for i, lang in enumerate(self.languages, start=1)
+                for i, lang in enumerate(self._language_options(turn), start=1)
             )
         return tuple(Option(o.number, label_key=o.label) for o in wait.options)
 

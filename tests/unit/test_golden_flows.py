@@ -14,7 +14,8 @@ GOLDEN = sorted((Path(__file__).resolve().parents[1] / "flows").glob("*.yaml"))
 @pytest.mark.parametrize("path", GOLDEN, ids=[p.stem for p in GOLDEN])
 def test_golden_conversation(path: Path, request: pytest.FixtureRequest) -> None:
     case = load_case(path)
-    observed = run_case(Harness.create(), case)
+    languages = tuple(case.get("languages", ("en", "ne", "my")))
+    observed = run_case(Harness.create(languages), case)
     if request.config.getoption("--regen-golden"):
         write_case(path, case, observed)
         return

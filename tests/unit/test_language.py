@@ -73,8 +73,34 @@ def test_detection_is_confident_or_silent(text: str, expected: str | None) -> No
 
 
 def test_detection_does_not_guess_between_languages_sharing_a_script() -> None:
-    assert detect("मलाई मद्दत चाहियो", ["en", "ne", "hi"]).language is None
-    assert detect("मलाई मद्दत चाहियो", ["en", "ne", "hi"], prior="ne").language == "ne"
+    unsure = detect("नमस्ते", ["en", "ne", "hi"])  # "hello" in both Nepali and Hindi
+    assert unsure.language is None
+    assert unsure.alternatives == ("ne", "hi")  # a narrow question, not the whole menu
+    assert detect("नमस्ते", ["en", "ne", "hi"], prior="hi").language == "hi"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("मलाई मद्दत चाहियो", "ne"),
+        ("मुझे मदद चाहिए", "hi"),
+        ("مجھے مدد چاہیے", "ur"),
+        ("أحتاج مساعدة", "ar"),
+        ("saya tak boleh keluar", "ms"),
+        ("saya tidak bisa keluar", "id"),
+        ("tôi cần giúp đỡ", "vi"),
+        ("hola necesito ayuda", "es"),
+    ],
+)
+def test_languages_sharing_a_script_are_told_apart(text: str, expected: str) -> None:
+    candidates = ["en", "ne", "hi", "ur", "ar", "ms", "id", "vi", "es", "tl"]
+    assert detect(text, candidates).language == expected
+
+
+def test_romanized_south_asian_text_is_not_english() -> None:
+    found = detect("malai sahayog chahiyo", ["en", "ne", "hi", "my"])
+    assert found.language is None
+    assert found.alternatives == ("ne", "hi")
 
 
 UNICODE_BURMESE = "မင်္ဂလာပါ ကျွန်တော့်ကို ကူညီပါ"
