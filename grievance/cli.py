@@ -115,6 +115,77 @@ def keys_rotate() -> None:
         )
 
 
+# -- locales --------------------------------------------------------------------
+
+
+@main.group("locales", cls=click.Group)
+def locales_group() -> None:
+    """Catalogs for translators: export to PO or CSV, import back."""
+
+
+def _locales_dir() -> Path:
+    return Path(os.environ.get("GRIEVANCE_LOCALES_DIR") or PROJECT_ROOT / "locales")
+
+
+@locales_group.command("export")
+@click.argument("language")
+@click.option("--format", "fmt", type=click.Choice(["po", "csv"]), default="po", show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option(
+    "--source", default="en", show_default=True, help="The language translators translate from."
+)
+def locales_export(language: str, fmt: str, output: Path | None, source: str) -> None:
+    """Write LANGUAGE's catalog against the source language, for a translation tool."""
+    from grievance.language.catalog import Catalog, CatalogError, load_catalog
+    from grievance.language.exchange import export_csv, export_po, translator_notes
+
+    directory = _locales_dir()
+    try:
+        source_catalog = load_catalog(directory / f"{source}.yaml")
+        path = directory / f"{language}.yaml"
+        target = load_catalog(path) if path.exists() else Catalog(language=language, name=language)
+    except (CatalogError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
+    notes = translator_notes(directory / f"{source}.yaml")
+    text = (export_po if fmt == "po" else export_csv)(source_catalog, target, notes)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+
+
+@locales_group.command("import")
+@click.argument("language")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--source", default="en", show_default=True)
+def locales_import(language: str, file: Path, source: str) -> None:
+    """Take translations from a PO or CSV FILE into LANGUAGE's catalog (which must exist)."""
+    from grievance.language.catalog import CatalogError, load_catalog
+    from grievance.language.exchange import ImportError_, apply_entries, check_entries, read_entries
+
+    directory = _locales_dir()
+    path = directory / f"{language}.yaml"
+    if not path.exists():
+        raise click.ClickException(
+            f"{path} does not exist: create it with language, name, direction and reviewed: false, "
+            "and messages: {{}}, then import"
+        )
+    try:
+        found = read_entries(file)
+        problems = check_entries(file, found, load_catalog(directory / f"{source}.yaml"))
+    except (ImportError_, CatalogError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        raise click.ClickException(f"{len(problems)} problem(s); nothing was imported")
+    changed = apply_entries(path, found)
+    click.echo(
+        f"{changed} message(s) updated in {path}; run `grievance flows check` before committing"
+    )
+
+
 # -- flows ----------------------------------------------------------------------
 
 
