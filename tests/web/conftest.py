@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from grievance.config import PROJECT_ROOT
 
@@ -142,13 +143,13 @@ class Server:
 
 
 @contextmanager
-def run_server(instance: Path) -> Iterator[Server]:
+def run_server(instance: Path, **settings: str) -> Iterator[Server]:
     """Start ``grievance serve`` on ``instance``, wait until it answers, and always stop it."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "grievance.cli", "serve", "--port", str(port)],
         cwd=instance.parent,
-        env=server_environment(instance),
+        env=server_environment(instance) | settings,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -228,3 +229,45 @@ def say(key: str, channel: str = "sms") -> str:
     """The English text of ``key`` as the worker reads it on ``channel``."""
     text = english()[key]
     return str(text[channel] if isinstance(text, dict) else text)
+
+
+# -- the browser ------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+TIMEOUT_MS = int(WAIT * 1000)
+SCREENSHOT_DIR = Path("/tmp")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, with nothing that calls home."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; CI=true requires it", pytrace=False)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def replies(page: Page) -> Locator:
+    """The line's messages in the conversation."""
+    return page.get_by_role("log", name="Conversation").locator(".bubble.them")
+
+
+def mine(page: Page) -> Locator:
+    """The worker's own messages in the conversation."""
+    return page.get_by_role("log", name="Conversation").locator(".bubble.me")

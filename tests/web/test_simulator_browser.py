@@ -6,47 +6,18 @@ browser download is not used. Without it the tests skip, except under CI=true.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.web.conftest import WAIT, Server, say
+from tests.web.conftest import SCREENSHOT_DIR, TIMEOUT_MS, Server, mine, replies, say
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-TIMEOUT_MS = int(WAIT * 1000)
-SCREENSHOT = Path("/tmp/simulator.png")
+SCREENSHOT = SCREENSHOT_DIR / "simulator.png"
 DEVANAGARI = re.compile("[\u0900-\u097f]")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, with nothing that calls home."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + "; CI=true requires it", pytrace=False)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
@@ -70,16 +41,6 @@ def page(browser: Browser, live_server: Server) -> Iterator[Page]:
         assert not errors, f"JavaScript errors on the page: {errors}"
     finally:
         context.close()
-
-
-def replies(page: Page) -> Locator:
-    """The line's messages in the conversation."""
-    return page.get_by_role("log", name="Conversation").locator(".bubble.them")
-
-
-def mine(page: Page) -> Locator:
-    """The worker's own messages in the conversation."""
-    return page.get_by_role("log", name="Conversation").locator(".bubble.me")
 
 
 def test_worker_reports_changes_language_and_starts_over(page: Page) -> None:
