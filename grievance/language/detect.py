@@ -193,12 +193,73 @@ _MARKERS: dict[str, frozenset[str]] = {
     "ne": frozenset(["छ", "छैन", "हो", "मलाई", "मेरो", "गर्नु", "हुन्छ", "भयो", "गरेको", "हजुर", "पनि"]),
     "hi": frozenset(["है", "हैं", "मुझे", "मेरा", "मेरी", "नहीं", "का", "की", "के", "और", "भी", "था"]),
 }
-# Words that set Malay apart from Indonesian (and back), the commonest confusion in Latin script.
+# Words that set Malay apart from Indonesian (and back), the commonest confusion in Latin script:
+# standard spelling and vocabulary differences (bahwa/bahawa, karena/kerana, uang/wang, ...).
 _ONLY = {
-    "ms": frozenset(["tak", "nak", "boleh", "macam", "mana", "majikan", "awak", "kenapa", "sikit"]),
-    "id": frozenset(["tidak", "bisa", "gimana", "kenapa", "mau", "sedikit", "majikan", "bapak"])
-    - {"majikan", "kenapa"},
+    "ms": frozenset(
+        [
+            "tak",
+            "nak",
+            "boleh",
+            "mahu",
+            "kerana",
+            "bahawa",
+            "wang",
+            "sahaja",
+            "tiada",
+            "sebarang",
+            "sesiapa",
+            "hendaklah",
+            "antarabangsa",
+            "kebangsaan",
+            "perkahwinan",
+            "kahwin",
+            "lelaki",
+            "kerajaan",
+            "mahkamah",
+            "pejabat",
+            "polis",
+            "doktor",
+            "pasport",
+            "ejen",
+            "peratus",
+            "bilik",
+            "awak",
+            "macam",
+            "sikit",
+        ]
+    ),
+    "id": frozenset(
+        [
+            "tidak",
+            "bisa",
+            "karena",
+            "bahwa",
+            "harus",
+            "uang",
+            "mau",
+            "nggak",
+            "gak",
+            "pemerintah",
+            "pengadilan",
+            "internasional",
+            "nasional",
+            "perkawinan",
+            "kantor",
+            "polisi",
+            "dokter",
+            "paspor",
+            "agen",
+            "persen",
+            "kamar",
+            "mobil",
+            "libur",
+            "gimana",
+        ]
+    ),
 }
+# Loanword endings: Indonesian -itas (kualitas) against Malay -iti (kualiti).
+_SUFFIXES = {"id": ("itas",), "ms": ("iti",)}
 _ROMANIZED_WORDS = frozenset(
     [
         "malai",
@@ -322,9 +383,11 @@ def _marker_scores(words: list[str], candidates: Sequence[str]) -> Counter[str]:
     scores: Counter[str] = Counter()
     for lang in candidates:
         markers = _MARKERS.get(lang, frozenset())
-        scores[lang] = sum(w in markers for w in words) + 2 * sum(
-            w in _ONLY.get(lang, frozenset()) for w in words
-        )
+        only = _ONLY.get(lang, frozenset())
+        suffixes = _SUFFIXES.get(lang)
+        scores[lang] = sum(w in markers for w in words) + 2 * sum(w in only for w in words)
+        if suffixes:
+            scores[lang] += 2 * sum(len(w) > 5 and w.endswith(suffixes) for w in words)
     return scores
 
 
