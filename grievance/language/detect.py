@@ -426,8 +426,11 @@ def detect(
         # Romanized Nepali, Hindi, Urdu or Bengali: certainly not English; ask which.
         return Detection(None, 0.0, script, tuple(romanized))
     markers = _marker_scores(words, same_script)
-    statistical = _langdetect(text, same_script) if len(words) >= 2 or len(text) >= 12 else {}
     marked = sum(markers.values())
+    # Marker words that point one way only settle it: langdetect costs ~1 ms a call.
+    decisive = marked >= 2 and max(markers.values()) == marked
+    wants_statistics = (len(words) >= 2 or len(text) >= 12) and not decisive
+    statistical = _langdetect(text, same_script) if wants_statistics else {}
     if statistical and marked:
         combined = {
             lang: 0.5 * statistical.get(lang, 0.0) + 0.5 * markers[lang] / marked
