@@ -15,41 +15,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grievance.conversation import Message, Send, new_session  # noqa: E402
-from grievance.conversation.render import render_send  # noqa: E402
 from grievance.language import count_segments  # noqa: E402
-from tests.support.golden import FAKE_CODE, Harness  # noqa: E402
+from tests.support.golden import Harness, play_intake  # noqa: E402
 
 
 def intake_cost(harness: Harness, language: str, channel: str = "sms") -> tuple[int, int, int]:
-    """(messages, segments, characters) of one intake in ``language``."""
-    engine = harness.engine
-    catalog = engine.catalogs[language]
-    session = new_session(language, confirmed=True)
-    answers = [
-        "hello",
-        catalog.yes[0],
-        "3",
-        "Factory 7, Penang",
-        "They keep our pay",
-        catalog.no[0],
-        catalog.yes[0],
-    ]
-    messages = segments = characters = 0
-    for text in answers:
-        step = engine.resume(session, Message(text), harness.now)
-        session = step.session
-        parts = [
-            render_send(engine.catalogs, "en", e, channel, {"case.code": FAKE_CODE})
-            for e in step.effects
-            if isinstance(e, Send)
-        ]
-        if parts:
-            body = "\n\n".join(parts)
-            messages += 1
-            segments += count_segments(body).segments
-            characters += len(body)
-    return messages, segments, characters
+    """(messages, segments, characters) of one intake in ``language``; a step's replies are one message."""
+    bodies = ["\n\n".join(step) for step in play_intake(harness, language, channel).steps if step]
+    return len(bodies), sum(count_segments(b).segments for b in bodies), sum(len(b) for b in bodies)
 
 
 def main() -> None:

@@ -158,3 +158,43 @@ def write_case(path: Path, case: dict[str, Any], observed: list[dict[str, Any]])
         header | {"steps": steps}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120
     )
     path.write_text(text, encoding="utf-8")
+
+
+@dataclass
+class IntakeRun:
+    """One standard intake: what the worker received per step, and the cases opened."""
+
+    steps: list[list[str]]
+    opened: list[OpenCase]
+    languages_sent: set[str]
+
+
+def play_intake(harness: Harness, language: str, channel: str = "sms") -> IntakeRun:
+    """Play the same intake in ``language`` (its own yes/no words): FL-DEBT, not in danger, updates."""
+    engine = harness.engine
+    catalog = engine.catalogs[language]
+    session = new_session(language, confirmed=True)
+    answers = [
+        "hello",
+        catalog.yes[0],
+        "3",
+        "Factory 7, Penang",
+        "They keep our pay",
+        catalog.no[0],
+        catalog.yes[0],
+    ]
+    run = IntakeRun([], [], set())
+    for text in answers:
+        step = engine.resume(session, Message(text), harness.now)
+        session = step.session
+        sent = []
+        for effect in step.effects:
+            if isinstance(effect, Send):
+                run.languages_sent.add(effect.language)
+                sent.append(
+                    render_send(engine.catalogs, "en", effect, channel, {"case.code": FAKE_CODE})
+                )
+            elif isinstance(effect, OpenCase):
+                run.opened.append(effect)
+        run.steps.append(sent)
+    return run

@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from grievance.conversation import Message, OpenCase, Send, new_session
-from grievance.conversation.render import render_send
 from grievance.language import load_catalogs
-from tests.support.golden import FAKE_CODE, Harness
+from tests.support.golden import FAKE_CODE, Harness, play_intake
 
 LANGUAGES = tuple(
     sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "locales").glob("*.yaml"))
@@ -23,33 +21,10 @@ def harness() -> Harness:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_full_intake_in_language(harness: Harness, language: str) -> None:
-    engine = harness.engine
-    catalog = engine.catalogs[language]
-    session = new_session(language, confirmed=True)
-    answers = [
-        "hello",
-        catalog.yes[0],
-        "3",
-        "Factory 7, Penang",
-        "They keep our pay",
-        catalog.no[0],
-        catalog.yes[0],
-    ]
-    replies: list[str] = []
-    opened: list[OpenCase] = []
-    for text in answers:
-        step = engine.resume(session, Message(text), harness.now)
-        session = step.session
-        for effect in step.effects:
-            if isinstance(effect, Send):
-                assert effect.language == language
-                replies.append(
-                    render_send(engine.catalogs, "en", effect, "sms", {"case.code": FAKE_CODE})
-                )
-            elif isinstance(effect, OpenCase):
-                opened.append(effect)
-    assert len(opened) == 1, replies
-    case = opened[0]
+    run = play_intake(harness, language)
+    replies = [text for step in run.steps for text in step]
+    assert len(run.opened) == 1, replies
+    case = run.opened[0]
     assert (case.category, case.in_danger, case.wants_updates, case.language) == (
         "FL-DEBT",
         False,
@@ -57,6 +32,7 @@ def test_full_intake_in_language(harness: Harness, language: str) -> None:
         language,
     )
     assert case.workplace == "Factory 7, Penang"
+    assert run.languages_sent == {language}
     assert FAKE_CODE in replies[-1]
     # Every reply is the catalog's own text, never English filler (except in English).
     english = load_catalogs(Path(__file__).resolve().parents[2] / "locales", ["en"])["en"]
