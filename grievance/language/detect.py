@@ -408,8 +408,11 @@ def detect(
             return Detection(None, 0.0, script, tuple(lang for lang in pool if lang in ROMANIZED))
         return Detection(None, 0.0, script)
     if prior in same_script and len(same_script) > 1 and len(words) <= 2:
-        # "yes", "help", "1": too short to overrule what the worker chose before.
-        return Detection(prior, 0.9, script)
+        # "हो", "ok": too short to overrule what the worker chose before, unless its
+        # words belong to another language of the script ("है" after choosing Nepali).
+        short = _marker_scores(words, same_script)
+        if short[prior] >= max(short.values()):
+            return Detection(prior, 0.9, script)
     if len(same_script) == 1 and script != "Latn":
         return Detection(same_script[0], round(0.5 + 0.45 * share, 2), script)
     # Letters that only one language of the script uses.

@@ -114,3 +114,8 @@ def test_zawgyi_is_converted_and_unicode_left_alone() -> None:
     assert to_unicode(UNICODE_BURMESE) == (UNICODE_BURMESE, False)
     assert to_unicode("hello 123") == ("hello 123", False)
     assert to_unicode("") == ("", False)
+
+
+def test_a_prior_holds_for_short_messages_unless_the_words_say_otherwise() -> None:
+    assert detect("हो", ["ne", "hi"], prior="ne").language == "ne"
+    assert detect("ठीक है", ["ne", "hi"], prior="ne").language != "ne"
