@@ -43,8 +43,5 @@ def create_app(
         app.register_blueprint(simulator.bp)
     errors.register(app)
 
-    from grievance.cli import register_commands
-
-    register_commands(app)
     logging.getLogger(__name__).debug("app created with the %s channel", runtime.channel_name)
     return app

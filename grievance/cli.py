@@ -39,10 +39,6 @@ def main() -> None:
     """grievance: a grievance mechanism workers reach from any phone."""
 
 
-def register_commands(app: Flask) -> None:
-    """Commands are on the group itself; kept for the app factory's symmetry with extensions."""
-
-
 # -- database -----------------------------------------------------------------
 
 

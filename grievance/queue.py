@@ -119,11 +119,6 @@ class InProcessQueue:
         timer.daemon = True
         timer.start()
 
-    def join(self) -> None:
-        """Wait until the background thread has finished every job so far."""
-        if self._thread is not None:
-            self._queue.join()
-
     def _inline_pending(self) -> list[tuple[str, tuple[int, ...]]]:
         if not hasattr(self._local, "pending"):
             self._local.pending = []

@@ -1,4 +1,4 @@
-"""Channels: the protocol and its implementations (Twilio, console, fake)."""
+"""Channels: the protocol and its implementations (Twilio, console)."""
 
 from grievance.channels.base import Channel, DeliveryError, MediaError, OutboundMessage, SendResult
 

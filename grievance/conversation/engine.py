@@ -311,11 +311,6 @@ class Engine:
                 self._route(turn, self._node(run), NO_RESPONSE)
         return self._finish(turn)
 
-    def keyword_of(self, text: str) -> str | None:
-        """The global keyword ``text`` invokes (whole message or first word), if any."""
-        match = self._keyword_match(clean_text(text))
-        return match[0] if match else None
-
     # -- keywords ---------------------------------------------------------------
 
     def _keyword_table(self) -> dict[str, str]:

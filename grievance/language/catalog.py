@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -13,7 +12,6 @@ from grievance.yamlsource import LineDict, YamlError, load_file
 
 KEYWORDS = ("help", "status", "stop", "start", "menu", "language", "appeal")
 CHANNELS = ("sms", "whatsapp")
-_PLACEHOLDER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 class CatalogError(Exception):
@@ -186,8 +184,3 @@ def load_catalogs(directory: Path, languages: Iterable[str] | None = None) -> di
             )
         catalogs[lang] = catalog
     return catalogs
-
-
-def is_placeholder_name(name: str) -> bool:
-    """True when ``name`` is a valid ``{placeholder}`` name."""
-    return bool(_PLACEHOLDER.match(name))

@@ -54,248 +54,50 @@ _RANGES = (
 
 # langdetect has no Malay profile; statistically Malay reads as Indonesian, and marker words decide.
 _STATISTICAL_ALIAS = {"ms": "id"}
+
+
+def _words(text: str) -> frozenset[str]:
+    """A word list written as one space-separated string."""
+    return frozenset(text.split())
+
+
 _MARKERS: dict[str, frozenset[str]] = {
-    "en": frozenset(
-        [
-            "a",
-            "an",
-            "and",
-            "are",
-            "at",
-            "be",
-            "but",
-            "can",
-            "do",
-            "for",
-            "from",
-            "have",
-            "help",
-            "hello",
-            "hi",
-            "how",
-            "i",
-            "im",
-            "i'm",
-            "is",
-            "it",
-            "me",
-            "my",
-            "need",
-            "no",
-            "not",
-            "of",
-            "on",
-            "please",
-            "problem",
-            "report",
-            "the",
-            "there",
-            "they",
-            "this",
-            "to",
-            "want",
-            "was",
-            "we",
-            "what",
-            "when",
-            "where",
-            "who",
-            "why",
-            "with",
-            "work",
-            "yes",
-            "you",
-            "your",
-        ]
+    "en": _words(
+        "a an and are at be but can do for from have hello help hi how i i'm im is it me my "
+        "need no not of on please problem report the there they this to want was we what when "
+        "where who why with work yes you your"
     ),
-    "es": frozenset(
-        [
-            "hola",
-            "ayuda",
-            "necesito",
-            "el",
-            "la",
-            "los",
-            "las",
-            "que",
-            "de",
-            "y",
-            "mi",
-            "me",
-            "no",
-            "por",
-            "favor",
-            "trabajo",
-            "pago",
-            "es",
-            "una",
-            "un",
-        ]
+    "es": _words(
+        "ayuda de el es favor hola la las los me mi necesito no pago por que trabajo un una y"
     ),
-    "id": frozenset(
-        [
-            "saya",
-            "tidak",
-            "bisa",
-            "mau",
-            "apa",
-            "yang",
-            "dan",
-            "gaji",
-            "kerja",
-            "tolong",
-            "bantuan",
-            "ini",
-            "itu",
-            "ada",
-            "dengan",
-        ]
+    "id": _words("ada apa bantuan bisa dan dengan gaji ini itu kerja mau saya tidak tolong yang"),
+    "ms": _words(
+        "ada apa bantuan boleh dan dengan gaji ini itu kerja majikan nak saya tak tolong yang"
     ),
-    "ms": frozenset(
-        [
-            "saya",
-            "tak",
-            "boleh",
-            "nak",
-            "apa",
-            "yang",
-            "dan",
-            "gaji",
-            "kerja",
-            "tolong",
-            "bantuan",
-            "ini",
-            "itu",
-            "ada",
-            "dengan",
-            "majikan",
-        ]
-    ),
-    "tl": frozenset(
-        [
-            "ako",
-            "po",
-            "hindi",
-            "ang",
-            "mga",
-            "ng",
-            "sa",
-            "ko",
-            "tulong",
-            "trabaho",
-            "sahod",
-            "amo",
-            "namin",
-            "kami",
-            "ito",
-        ]
-    ),
-    "ne": frozenset(["छ", "छैन", "हो", "मलाई", "मेरो", "गर्नु", "हुन्छ", "भयो", "गरेको", "हजुर", "पनि"]),
-    "hi": frozenset(["है", "हैं", "मुझे", "मेरा", "मेरी", "नहीं", "का", "की", "के", "और", "भी", "था"]),
+    "tl": _words("ako amo ang hindi ito kami ko mga namin ng po sa sahod trabaho tulong"),
+    "ne": _words("गरेको गर्नु छ छैन पनि भयो मलाई मेरो हजुर हुन्छ हो"),
+    "hi": _words("और का की के था नहीं भी मुझे मेरा मेरी है हैं"),
 }
 # Words that set Malay apart from Indonesian (and back), the commonest confusion in Latin script:
 # standard spelling and vocabulary differences (bahwa/bahawa, karena/kerana, uang/wang, ...).
 _ONLY = {
-    "ms": frozenset(
-        [
-            "tak",
-            "nak",
-            "boleh",
-            "mahu",
-            "kerana",
-            "bahawa",
-            "wang",
-            "sahaja",
-            "tiada",
-            "sebarang",
-            "sesiapa",
-            "hendaklah",
-            "antarabangsa",
-            "kebangsaan",
-            "perkahwinan",
-            "kahwin",
-            "lelaki",
-            "kerajaan",
-            "mahkamah",
-            "pejabat",
-            "polis",
-            "doktor",
-            "pasport",
-            "ejen",
-            "peratus",
-            "bilik",
-            "awak",
-            "macam",
-            "sikit",
-        ]
+    "ms": _words(
+        "antarabangsa awak bahawa bilik boleh doktor ejen hendaklah kahwin kebangsaan "
+        "kerajaan kerana lelaki macam mahkamah mahu nak pasport pejabat peratus perkahwinan "
+        "polis sahaja sebarang sesiapa sikit tak tiada wang"
     ),
-    "id": frozenset(
-        [
-            "tidak",
-            "bisa",
-            "karena",
-            "bahwa",
-            "harus",
-            "uang",
-            "mau",
-            "nggak",
-            "gak",
-            "pemerintah",
-            "pengadilan",
-            "internasional",
-            "nasional",
-            "perkawinan",
-            "kantor",
-            "polisi",
-            "dokter",
-            "paspor",
-            "agen",
-            "persen",
-            "kamar",
-            "mobil",
-            "libur",
-            "gimana",
-        ]
+    "id": _words(
+        "agen bahwa bisa dokter gak gimana harus internasional kamar kantor karena libur mau "
+        "mobil nasional nggak paspor pemerintah pengadilan perkawinan persen polisi tidak "
+        "uang"
     ),
 }
 # Loanword endings: Indonesian -itas (kualitas) against Malay -iti (kualiti).
 _SUFFIXES = {"id": ("itas",), "ms": ("iti",)}
-_ROMANIZED_WORDS = frozenset(
-    [
-        "malai",
-        "mero",
-        "sahayog",
-        "chahiyo",
-        "chaiyo",
-        "garnu",
-        "huncha",
-        "hunchha",
-        "chha",
-        "chaina",
-        "hajur",
-        "mujhe",
-        "mera",
-        "meri",
-        "madad",
-        "chahiye",
-        "nahi",
-        "nahin",
-        "hai",
-        "hain",
-        "kya",
-        "kaam",
-        "paisa",
-        "mujhay",
-        "kia",
-        "hay",
-        "ami",
-        "amar",
-        "amake",
-        "kaj",
-        "taka",
-        "sahajjo",
-        "dorkar",
-    ]
+_ROMANIZED_WORDS = _words(
+    "amake amar ami chahiye chahiyo chaina chaiyo chha dorkar garnu hai hain hajur hay huncha "
+    "hunchha kaam kaj kia kya madad malai mera meri mero mujhay mujhe nahi nahin paisa "
+    "sahajjo sahayog taka"
 )
 _URDU_LETTERS = frozenset("ٹڈڑںےۓھ")
 _VIETNAMESE = frozenset("ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")

@@ -28,12 +28,7 @@ MESSAGE_KEYS = (
 
 log = logging.getLogger(__name__)
 
-SYSTEM = "system"
 WORKER = "worker"
-
-
-class CaseNotFoundError(Exception):
-    """No case has that id (or the caller may not see it)."""
 
 
 @dataclass(frozen=True)

@@ -90,32 +90,25 @@ def _lock_conversation(session: Session, runtime: Runtime, contact_id: int) -> C
 
 
 def process_inbound(runtime: Runtime, message_id: int) -> int:
-    """Process every unprocessed inbound message of this message's contact, in arrival order.
+    """Process every unprocessed inbound message of this message's sender, in arrival order.
 
     Returns how many messages were processed (0 when another job got there first).
     """
-    return process_contact(runtime, message_id=message_id)
-
-
-def process_contact(
-    runtime: Runtime, contact_id: int | None = None, *, message_id: int | None = None
-) -> int:
-    """Step the contact's conversation (given, or the sender of ``message_id``) through its waiting messages."""
     outbox_ids: list[int] = []
     processed = 0
     with runtime.sessions() as session:
+        contact_id = session.scalar(select(Message.contact_id).where(Message.id == message_id))
         if contact_id is None:
-            contact_id = session.scalar(select(Message.contact_id).where(Message.id == message_id))
-            if contact_id is None:
-                return 0
+            return 0
+        # Lock first: the contact read after it reflects the previous job's changes.
         conversation = _lock_conversation(session, runtime, contact_id)
         contact = session.get(Contact, contact_id)
-        if conversation is None or contact is None:
+        if contact is None:
             return 0
         pending = session.scalars(
             select(Message)
             .where(
-                Message.contact_id == contact_id,
+                Message.contact_id == contact.id,
                 Message.direction == INBOUND,
                 Message.processed_at.is_(None),
             )
@@ -131,7 +124,7 @@ def process_contact(
                 _session_for(conversation, contact),
                 event,
                 utcnow(),
-                facts=_facts(session, contact),
+                facts=_Facts(session, contact),
                 channel=contact.channel,
             )
             applied = _apply(session, runtime, contact, conversation, step)
@@ -154,7 +147,7 @@ def process_timers(runtime: Runtime, conversation_id: int) -> bool:
             return False
         conversation = _lock_conversation(session, runtime, contact_id)
         contact = session.get(Contact, contact_id)
-        if conversation is None or contact is None:
+        if contact is None:
             return False
         now = utcnow()
         event = due_timer(conversation.state, now)
@@ -166,7 +159,7 @@ def process_timers(runtime: Runtime, conversation_id: int) -> bool:
             _session_for(conversation, contact),
             event,
             now,
-            facts=_facts(session, contact),
+            facts=_Facts(session, contact),
             channel=contact.channel,
         )
         outbox_ids = _apply(session, runtime, contact, conversation, step).outbox_ids
@@ -212,10 +205,6 @@ class _Facts(Mapping[str, bool]):
 
     def __len__(self) -> int:
         return 2
-
-
-def _facts(session: Session, contact: Contact) -> Mapping[str, bool]:
-    return _Facts(session, contact)
 
 
 def deliver_now(runtime: Runtime, outbox_ids: list[int]) -> None:
