@@ -23,7 +23,7 @@ def create_app(
     """Build the Flask app; nothing is read from the environment before this is called."""
     if runtime is None:
         settings = settings or Settings.from_env()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         runtime = build_runtime(settings, channel)
     install(runtime)
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")

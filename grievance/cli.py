@@ -9,12 +9,17 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
 from grievance.config import PROJECT_ROOT, ConfigError, Settings
+from grievance.logs import log_failure
+
+if TYPE_CHECKING:
+    from grievance.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +211,7 @@ def flows_check(
     from grievance.conversation import load_flowset
     from grievance.conversation.inspect import check, prompt_sizes
     from grievance.language import CatalogError, load_catalogs
-    from grievance.services.cases import MESSAGE_KEYS
+    from grievance.services import cases, outbox
 
     flows_dir = flows_dir or Path(os.environ.get("GRIEVANCE_FLOWS_DIR") or PROJECT_ROOT / "flows")
     locales_dir = locales_dir or Path(
@@ -222,7 +227,7 @@ def flows_check(
         sys.exit(1)
     langs = langs or list(catalogs)
     if flowset is not None:
-        problems += check(flowset, catalogs, langs, MESSAGE_KEYS)
+        problems += check(flowset, catalogs, langs, (*cases.MESSAGE_KEYS, *outbox.MESSAGE_KEYS))
     for problem in sorted(set(problems)):
         click.echo(str(problem), err=True)
     if segments and flowset is not None:
@@ -258,7 +263,7 @@ def serve(host: str, port: int, threads: int) -> None:
     from grievance.runtime import build_runtime
 
     settings = _settings(generate_missing_secrets=True)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     for path in filter(None, settings.extra.get("generated", "").split(",")):
         click.echo(f"generated a new secret in {path} (keep it; back it up with the database)")
     if settings.is_sqlite:
@@ -294,24 +299,92 @@ def _safe_url(url: str | None) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _start_sweeper(runtime: object, interval: int, lock: object | None = None) -> threading.Thread:
-    """Sweep every ``interval`` seconds in a daemon thread (with a Redis lock across workers)."""
+RETENTION_EVERY = 24 * 3600
+
+
+def _start_sweeper(runtime: Runtime, interval: int, redis: Any | None = None) -> threading.Thread:
+    """Sweep every ``interval`` seconds, and run retention once a day, in a daemon thread.
+
+    With Redis, locks make one worker of many do each: the sweep lock expires
+    just before the next sweep, the retention lock after a day.
+    """
+    from grievance.logs import job_context
+    from grievance.services import retention
     from grievance.services.sweeper import sweep
 
+    def claim(name: str, seconds: int) -> bool:
+        return redis is None or bool(redis.set(f"grievance:{name}", "1", nx=True, ex=seconds))
+
     def loop() -> None:
+        last_retention = 0.0
         while True:
             time.sleep(interval)
-            try:
-                if lock is None or lock.set(
-                    "grievance:sweep", "1", nx=True, ex=max(interval - 1, 1)
-                ):  # type: ignore[attr-defined]
-                    sweep(runtime)  # type: ignore[arg-type]
-            except Exception as exc:
-                log.warning("sweep failed: %s", type(exc).__name__)
+            with job_context():
+                try:
+                    if claim("sweep", max(interval - 1, 1)):
+                        sweep(runtime)
+                    if time.monotonic() - last_retention >= RETENTION_EVERY or not last_retention:
+                        last_retention = time.monotonic()
+                        if claim("retention", RETENTION_EVERY - 60):
+                            retention.run(runtime)
+                except Exception as exc:
+                    log_failure(log, "sweep or retention", exc)
 
     thread = threading.Thread(target=loop, name="grievance-sweeper", daemon=True)
     thread.start()
     return thread
+
+
+# -- retention and deliveries -------------------------------------------------------
+
+
+@main.group("retention", cls=click.Group)
+def retention_group() -> None:
+    """Erasing personal data past its retention period."""
+
+
+@retention_group.command("run")
+def retention_run() -> None:
+    """Erase what has passed its retention period now (workers also do this daily)."""
+    from grievance.runtime import build_runtime
+    from grievance.services import retention
+
+    runtime = build_runtime(_settings())
+    try:
+        report = retention.run(runtime)
+        with runtime.sessions() as session:
+            due = retention.due_at_provider(session, runtime)
+        deleted = sum(retention.delete_at_provider(runtime, message_id) for message_id in due)
+    finally:
+        runtime.close()
+    click.echo(f"retention: {report}; {deleted} messages deleted at the provider")
+
+
+@main.group("deliveries", cls=click.Group)
+def deliveries_group() -> None:
+    """Messages that did not reach workers."""
+
+
+@deliveries_group.command("failed")
+@click.option("--limit", default=50, show_default=True, type=int)
+def deliveries_failed(limit: int) -> None:
+    """List failed or undelivered messages to workers with an open case, with the reason."""
+    from grievance.runtime import build_runtime
+    from grievance.services.deliveries import failed_deliveries
+
+    runtime = build_runtime(_settings())
+    try:
+        with runtime.sessions() as session:
+            failures = failed_deliveries(session, limit)
+    finally:
+        runtime.close()
+    if not failures:
+        click.echo("no failed deliveries to workers with an open case")
+    for f in failures:
+        click.echo(
+            f"case {f.case_id} ({f.case_status}) {f.at:%Y-%m-%d %H:%M} UTC "
+            f"{f.channel} {f.status}: {f.reason}"
+        )
 
 
 # -- worker ---------------------------------------------------------------------
@@ -332,6 +405,7 @@ def worker(burst: bool, no_sweeper: bool, fork: bool) -> None:
     and forking per job would cost more than the job itself and drop the
     connection pool every time.
     """
+    from redis.exceptions import RedisError
     from rq import SimpleWorker, Worker
 
     from grievance.logs import configure_logging
@@ -343,16 +417,25 @@ def worker(burst: bool, no_sweeper: bool, fork: bool) -> None:
         raise click.ClickException(
             "REDIS_URL is not set: without Redis, jobs run inside `grievance serve`."
         )
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     runtime = build_runtime(settings)
     install(runtime)
     queue = runtime.queue
     assert isinstance(queue, RQQueue)
     if not no_sweeper and not burst:
-        _start_sweeper(runtime, settings.sweep_interval_seconds, lock=queue.redis)
+        _start_sweeper(runtime, settings.sweep_interval_seconds, redis=queue.redis)
     worker_class = Worker if fork else SimpleWorker
-    rq_worker = worker_class([queue.rq], connection=queue.redis)
-    rq_worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+    delay = 1.0
+    while True:
+        # RQ gives up when Redis goes away; the worker waits for it to come back.
+        try:
+            rq_worker = worker_class(queue.queues, connection=queue.redis)
+            rq_worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+            return
+        except RedisError as exc:
+            log.warning("Redis unavailable (%s); retrying in %.0fs", type(exc).__name__, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 # -- simulate -------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -45,7 +46,27 @@ class Settings:
     wrong_codes_per_sender_per_hour: int = 5
     wrong_codes_global_per_minute: int = 60
     sweep_interval_seconds: int = 30
+    # Work younger than this is left to the job enqueued for it.
+    sweep_grace_seconds: int = 30
     log_level: str = "INFO"
+    log_format: str = "text"
+    # Pacing: messages per second per sender (0 = unpaced). A US long code sends 1/s.
+    sms_rate: float = 1.0
+    whatsapp_rate: float = 10.0
+    # Retries: backoff starts at this many seconds and doubles up to 5 minutes; a
+    # message still undelivered this long after it was written is given up.
+    send_retry_base_seconds: float = 2.0
+    send_give_up_seconds: int = 12 * 3600
+    # A send claimed this long ago and never finished is sent again (a worker died).
+    stuck_send_seconds: int = 120
+    # WhatsApp templates for messages outside the 24-hour window: key -> language -> ContentSid.
+    whatsapp_templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Retention (see docs/privacy.md): personal data of closed cases, of contacts
+    # that never opened one, and inbound messages kept at Twilio.
+    retention_closed_days: int = 180
+    retention_no_case_days: int = 30
+    twilio_delete_after_minutes: int = 60
+    failed_job_ttl_days: int = 7
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -159,7 +180,19 @@ class Settings:
             inline_jobs=inline,
             code_hash_n=_int(env, "GRIEVANCE_CODE_HASH_N", 2**14),
             sweep_interval_seconds=_int(env, "GRIEVANCE_SWEEP_INTERVAL", 30),
+            sweep_grace_seconds=_int(env, "GRIEVANCE_SWEEP_GRACE", 30),
             log_level=env.get("GRIEVANCE_LOG_LEVEL", "INFO").upper(),
+            log_format=_choice(env, "GRIEVANCE_LOG_FORMAT", ("text", "json")),
+            sms_rate=_float(env, "GRIEVANCE_SMS_RATE", 1.0),
+            whatsapp_rate=_float(env, "GRIEVANCE_WHATSAPP_RATE", 10.0),
+            send_retry_base_seconds=_float(env, "GRIEVANCE_SEND_RETRY_BASE", 2.0),
+            send_give_up_seconds=int(_float(env, "GRIEVANCE_SEND_GIVE_UP_HOURS", 12.0) * 3600),
+            stuck_send_seconds=_int(env, "GRIEVANCE_STUCK_SEND_SECONDS", 120),
+            whatsapp_templates=_templates(env.get("GRIEVANCE_WHATSAPP_TEMPLATES")),
+            retention_closed_days=_int(env, "GRIEVANCE_RETENTION_CLOSED_DAYS", 180),
+            retention_no_case_days=_int(env, "GRIEVANCE_RETENTION_NO_CASE_DAYS", 30),
+            twilio_delete_after_minutes=_int(env, "GRIEVANCE_TWILIO_DELETE_AFTER_MINUTES", 60),
+            failed_job_ttl_days=_int(env, "GRIEVANCE_FAILED_JOB_TTL_DAYS", 7),
             extra={"generated": ",".join(notes)} if notes else {},
         )
 
@@ -172,6 +205,64 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or choices[0]).lower()
+    if raw not in choices:
+        raise ConfigError(f"{name} is one of {', '.join(choices)}; got {raw!r}")
+    return raw
+
+
+_CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
+
+
+def _templates(path: str | None) -> dict[str, dict[str, str]]:
+    """Read the WhatsApp template map, a YAML file of ``key: {language: ContentSid}``."""
+    if not path:
+        return {}
+    from grievance.yamlsource import LineDict, YamlError, load_file
+
+    try:
+        data = load_file(Path(path))
+    except OSError as exc:
+        raise ConfigError(
+            f"GRIEVANCE_WHATSAPP_TEMPLATES: cannot read {path} ({exc.strerror})"
+        ) from None
+    except YamlError as exc:
+        raise ConfigError(str(exc)) from None
+    if not isinstance(data, LineDict):
+        raise ConfigError(
+            f"{path}:1: expected template keys, each mapping languages to ContentSids"
+        )
+    templates: dict[str, dict[str, str]] = {}
+    for key, languages in data.items():
+        if not isinstance(languages, LineDict):
+            raise ConfigError(
+                f"{path}:{data.line_of(key)}: template {key!r} must map language codes "
+                "to ContentSids, e.g. `en: HX0123...`"
+            )
+        for language, sid in languages.items():
+            if not isinstance(sid, str) or not _CONTENT_SID.match(sid):
+                raise ConfigError(
+                    f"{path}:{languages.line_of(language)}: {sid!r} is not a ContentSid "
+                    "(HX and 32 hex digits, from Twilio's Content Template Builder)"
+                )
+        templates[key] = dict(languages)
+    return templates
 
 
 def _stored_secret(instance: Path, name: str, fresh: str, generate: bool, notes: list[str]) -> str:

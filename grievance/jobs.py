@@ -2,19 +2,55 @@
 
 ``runtime`` is passed by the in-process queue; under ``rq worker`` it is None
 and the process's runtime is built from the environment.
+
+A job that fails raises :class:`~grievance.logs.JobFailed` naming only the
+error type: RQ stores the traceback in Redis and logs it, and the original
+message may quote personal data.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
 from grievance import runtime as runtime_module
+from grievance.logs import JobFailed, job_context, log_failure
 from grievance.runtime import Runtime
-from grievance.services import conversations, media, outbox, sweeper
+from grievance.services import conversations, media, outbox, retention, sweeper
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _rt(runtime: Runtime | None) -> Runtime:
     return runtime if runtime is not None else runtime_module.current()
 
 
+def _scrubbed(job: Callable[P, R]) -> Callable[P, R]:
+    """Run ``job`` with a job id in every log line and no personal data in its failure."""
+
+    @functools.wraps(job)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            from rq import get_current_job
+
+            current = get_current_job()
+        except Exception:  # not under RQ
+            current = None
+        with job_context(current.id if current is not None else None):
+            try:
+                return job(*args, **kwargs)
+            except Exception as exc:
+                log_failure(log, f"job {job.__name__}", exc)
+                raise JobFailed(f"{job.__name__} failed: {type(exc).__name__}") from None
+
+    return run
+
+
+@_scrubbed
 def process_inbound(message_id: int, runtime: Runtime | None = None) -> int:
     """Run the conversation for this message's contact.
 
@@ -25,6 +61,7 @@ def process_inbound(message_id: int, runtime: Runtime | None = None) -> int:
     return conversations.process_inbound(_rt(runtime), message_id)
 
 
+@_scrubbed
 def deliver(outbox_id: int, runtime: Runtime | None = None) -> str:
     """Send one outbox row.
 
@@ -34,6 +71,7 @@ def deliver(outbox_id: int, runtime: Runtime | None = None) -> str:
     return outbox.deliver(_rt(runtime), outbox_id)
 
 
+@_scrubbed
 def fetch_media(attachment_id: int, runtime: Runtime | None = None) -> str:
     """Download and encrypt one inbound attachment.
 
@@ -42,6 +80,7 @@ def fetch_media(attachment_id: int, runtime: Runtime | None = None) -> str:
     return media.fetch_media(_rt(runtime), attachment_id)
 
 
+@_scrubbed
 def process_timers(conversation_id: int, runtime: Runtime | None = None) -> bool:
     """Give the engine a due timeout or expiry.
 
@@ -50,6 +89,25 @@ def process_timers(conversation_id: int, runtime: Runtime | None = None) -> bool
     return conversations.process_timers(_rt(runtime), conversation_id)
 
 
+@_scrubbed
+def forget_at_provider(message_id: int, runtime: Runtime | None = None) -> bool:
+    """Delete the provider's copy of a message and its media.
+
+    Idempotent: a message already deleted there is skipped.
+    """
+    return retention.delete_at_provider(_rt(runtime), message_id)
+
+
+@_scrubbed
+def retention_run(runtime: Runtime | None = None) -> str:
+    """Erase personal data past its retention period.
+
+    Idempotent: what is erased is marked and not counted again.
+    """
+    return str(retention.run(_rt(runtime)))
+
+
+@_scrubbed
 def sweep(runtime: Runtime | None = None) -> int:
     """Re-enqueue work left behind.
 

@@ -3,10 +3,15 @@
 Jobs are named functions of :mod:`grievance.jobs` that take ids only. If
 enqueueing fails (Redis is down) the work is not lost: the rows it refers to
 stay unprocessed and the sweeper enqueues them again.
+
+Two priorities: everything a worker is waiting for goes on the main queue, and
+broadcasts (``bulk=True``) on a second queue that workers take from only when
+the first is empty.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue as stdlib_queue
 import threading
@@ -18,18 +23,27 @@ from grievance.logs import log_failure
 
 log = logging.getLogger(__name__)
 
-JOBS = ("process_inbound", "deliver", "fetch_media", "process_timers", "sweep")
-FAILED_JOB_TTL = int(timedelta(days=7).total_seconds())
+JOBS = (
+    "process_inbound",
+    "deliver",
+    "fetch_media",
+    "process_timers",
+    "forget_at_provider",
+    "retention_run",
+    "sweep",
+)
+QUEUE_NAME = "grievance"
+BULK_QUEUE_NAME = "grievance-bulk"
 
 
 class JobQueue(Protocol):
     """Where services put work to be done after their transaction commits."""
 
-    def enqueue(self, job: str, *args: int) -> None:
-        """Run ``job(*args)`` soon."""
+    def enqueue(self, job: str, *args: int, bulk: bool = False) -> None:
+        """Run ``job(*args)`` soon; ``bulk`` jobs wait until nothing else is queued."""
         ...
 
-    def enqueue_in(self, delay: timedelta, job: str, *args: int) -> None:
+    def enqueue_in(self, delay: timedelta, job: str, *args: int, bulk: bool = False) -> None:
         """Run ``job(*args)`` after ``delay``."""
         ...
 
@@ -42,23 +56,35 @@ def _check(job: str) -> None:
 class RQQueue:
     """Jobs on a real Redis through RQ; workers run ``grievance worker``."""
 
-    def __init__(self, redis_url: str, name: str = "grievance") -> None:
+    def __init__(self, redis_url: str, failed_job_ttl: timedelta = timedelta(days=7)) -> None:
         from redis import Redis
         from rq import Queue
 
         self.redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
-        self.rq = Queue(name, connection=self.redis)
+        self.rq = Queue(QUEUE_NAME, connection=self.redis)
+        self.bulk = Queue(BULK_QUEUE_NAME, connection=self.redis)
+        # A failed job's record (its traceback) is kept this long, then Redis drops it.
+        self.failure_ttl = int(failed_job_ttl.total_seconds())
 
-    def enqueue(self, job: str, *args: int) -> None:
+    @property
+    def queues(self) -> list[Any]:
+        """The RQ queues in the order workers take from them."""
+        return [self.rq, self.bulk]
+
+    def depth(self) -> int:
+        """Jobs waiting on both queues (raises if Redis is down)."""
+        return sum(q.count for q in self.queues)
+
+    def enqueue(self, job: str, *args: int, bulk: bool = False) -> None:
         """Enqueue on Redis; on a Redis failure log and rely on the sweeper."""
         _check(job)
         try:
             # One round trip instead of RQ's two: the webhook pays for every one.
             with self.redis.pipeline() as pipe:
-                self.rq.enqueue(
+                (self.bulk if bulk else self.rq).enqueue(
                     f"grievance.jobs.{job}",
                     *args,
-                    failure_ttl=FAILED_JOB_TTL,
+                    failure_ttl=self.failure_ttl,
                     result_ttl=0,
                     pipeline=pipe,
                 )
@@ -68,12 +94,16 @@ class RQQueue:
                 "could not enqueue %s (%s); the sweeper will retry", job, type(exc).__name__
             )
 
-    def enqueue_in(self, delay: timedelta, job: str, *args: int) -> None:
+    def enqueue_in(self, delay: timedelta, job: str, *args: int, bulk: bool = False) -> None:
         """Schedule on Redis (needs a worker started with the scheduler)."""
         _check(job)
         try:
-            self.rq.enqueue_in(
-                delay, f"grievance.jobs.{job}", *args, failure_ttl=FAILED_JOB_TTL, result_ttl=0
+            (self.bulk if bulk else self.rq).enqueue_in(
+                delay,
+                f"grievance.jobs.{job}",
+                *args,
+                failure_ttl=self.failure_ttl,
+                result_ttl=0,
             )
         except Exception as exc:
             log.warning(
@@ -93,11 +123,18 @@ class InProcessQueue:
         self.mode = mode
         self._local = threading.local()  # inline mode: each request thread drains its own jobs
         self.delayed: list[tuple[timedelta, str, tuple[int, ...]]] = []
-        self._queue: stdlib_queue.Queue[tuple[str, tuple[int, ...]] | None] = stdlib_queue.Queue()
+        # (bulk?, arrival, job): broadcasts run only when nothing else waits.
+        self._queue: stdlib_queue.PriorityQueue[tuple[int, int, tuple[str, tuple[int, ...]] | None]]
+        self._queue = stdlib_queue.PriorityQueue()
+        self._arrivals = itertools.count()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def enqueue(self, job: str, *args: int) -> None:
+    def depth(self) -> int:
+        """Jobs waiting for the background thread."""
+        return self._queue.qsize()
+
+    def enqueue(self, job: str, *args: int, bulk: bool = False) -> None:
         """Run the job inline or hand it to the background thread."""
         _check(job)
         if self.mode == "sync":
@@ -107,15 +144,17 @@ class InProcessQueue:
                 self._drain_inline(pending)
             return
         self._ensure_thread()
-        self._queue.put((job, args))
+        self._queue.put((int(bulk), next(self._arrivals), (job, args)))
 
-    def enqueue_in(self, delay: timedelta, job: str, *args: int) -> None:
+    def enqueue_in(self, delay: timedelta, job: str, *args: int, bulk: bool = False) -> None:
         """Inline: keep it for the sweeper; threaded: run it after ``delay``."""
         _check(job)
         if self.mode == "sync":
             self.delayed.append((delay, job, args))
             return
-        timer = threading.Timer(delay.total_seconds(), self.enqueue, args=(job, *args))
+        timer = threading.Timer(
+            delay.total_seconds(), self.enqueue, args=(job, *args), kwargs={"bulk": bulk}
+        )
         timer.daemon = True
         timer.start()
 
@@ -151,7 +190,7 @@ class InProcessQueue:
 
     def _loop(self) -> None:
         while True:
-            item = self._queue.get()
+            _, _, item = self._queue.get()
             try:
                 if item is None:
                     return

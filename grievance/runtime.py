@@ -10,6 +10,7 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine as DbEngine
@@ -21,6 +22,7 @@ from grievance.conversation import Engine, FlowError, load_flowset
 from grievance.crypto import DataProtector
 from grievance.db import make_engine, make_session_factory
 from grievance.language import Catalog, load_catalogs
+from grievance.pacing import LocalPacer, Pacer, RedisPacer
 from grievance.queue import InProcessQueue, JobQueue, RQQueue
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ class Runtime:
     engine: Engine
     catalogs: dict[str, Catalog]
     queue: JobQueue = field(init=False)
+    pacer: Pacer = field(init=False)
 
     @property
     def channel_name(self) -> str:
@@ -95,11 +98,13 @@ def build_runtime(settings: Settings, channel: Channel | None = None) -> Runtime
         catalogs=catalogs,
     )
     if settings.redis_url:
-        runtime.queue = RQQueue(settings.redis_url)
+        queue = RQQueue(settings.redis_url, timedelta(days=settings.failed_job_ttl_days))
+        runtime.queue, runtime.pacer = queue, RedisPacer(queue.redis)
     else:
         runtime.queue = InProcessQueue(
             lambda job, args: run_job(runtime, job, args), settings.inline_jobs
         )
+        runtime.pacer = LocalPacer()
     return runtime
 
 

@@ -166,6 +166,9 @@ def environment(
         "GRIEVANCE_LANGUAGES": "en,ne,my",
         "GRIEVANCE_INLINE_JOBS": "sync",
         "GRIEVANCE_CODE_HASH_N": "1024",
+        # Pacing has its own tests; elsewhere it would only make tests wait.
+        "GRIEVANCE_SMS_RATE": "0",
+        "GRIEVANCE_WHATSAPP_RATE": "0",
     }
     if fake is not None:
         env |= {

@@ -15,6 +15,9 @@ class OutboundMessage:
     channel: str  # "sms" | "whatsapp" | "console"
     from_address: str | None = None
     status_callback: str | None = None
+    # An approved WhatsApp template sent instead of ``body`` (which then only
+    # shows what the template says, for channels without templates).
+    content_sid: str | None = None
 
     def __repr__(self) -> str:  # keep the address and body out of tracebacks and logs
         return f"OutboundMessage(channel={self.channel!r}, chars={len(self.body)})"
@@ -60,4 +63,8 @@ class Channel(Protocol):
 
     def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
         """Download one inbound media file: (data, content type)."""
+        ...
+
+    def delete_message(self, provider_sid: str) -> bool:
+        """Delete the provider's copy of a message and its media; False if it was already gone."""
         ...

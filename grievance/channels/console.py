@@ -40,6 +40,10 @@ class ConsoleChannel:
         """The console channel has no media server."""
         raise MediaError("the console channel cannot fetch media")
 
+    def delete_message(self, provider_sid: str) -> bool:
+        """The console keeps nothing beyond its in-memory mailboxes."""
+        return False
+
     def mailbox(self, address: str, after: int = 0) -> list[tuple[int, str]]:
         """Messages sent to ``address`` with a sequence number above ``after``."""
         with self._lock:

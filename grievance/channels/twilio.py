@@ -87,7 +87,11 @@ class TwilioChannel:
 
     def send(self, message: OutboundMessage) -> SendResult:
         """Create the message at Twilio; map failures to retryable or terminal errors."""
-        kwargs: dict[str, str] = {"to": message.to, "body": message.body}
+        kwargs: dict[str, str] = {"to": message.to}
+        if message.content_sid:
+            kwargs["content_sid"] = message.content_sid
+        else:
+            kwargs["body"] = message.body
         if message.status_callback:
             kwargs["status_callback"] = message.status_callback
         if message.channel == "whatsapp":
@@ -115,6 +119,19 @@ class TwilioChannel:
                 f"Twilio unreachable ({type(exc).__name__})", retryable=True
             ) from None
         return SendResult(provider_sid=str(created.sid), status=str(created.status or "queued"))
+
+    def delete_message(self, provider_sid: str) -> bool:
+        """Delete a message (and with it its media) at Twilio; False if Twilio no longer has it."""
+        try:
+            return bool(self._client.messages(provider_sid).delete())
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return False
+            raise _rest_error(exc) from None
+        except (TwilioException, requests.RequestException) as exc:
+            raise DeliveryError(
+                f"Twilio unreachable ({type(exc).__name__})", retryable=True
+            ) from None
 
     def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
         """Download inbound media with the account credentials, refusing other hosts."""

@@ -2,17 +2,31 @@
 
 from grievance.models.cases import Case, CaseEvent, CodeAttempt
 from grievance.models.contacts import Contact, Conversation
-from grievance.models.messages import INBOUND, OUTBOUND, Attachment, Message, OutboxItem
+from grievance.models.messages import (
+    BULK,
+    INBOUND,
+    NOTICE,
+    OUTBOUND,
+    REPLY,
+    Attachment,
+    DeliveryEvent,
+    Message,
+    OutboxItem,
+)
 
 __all__ = [
+    "BULK",
     "INBOUND",
+    "NOTICE",
     "OUTBOUND",
+    "REPLY",
     "Attachment",
     "Case",
     "CaseEvent",
     "CodeAttempt",
     "Contact",
     "Conversation",
+    "DeliveryEvent",
     "Message",
     "OutboxItem",
 ]

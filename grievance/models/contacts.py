@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import JSON
 
@@ -27,6 +27,8 @@ class Contact(Base):
     language_confirmed: Mapped[bool] = mapped_column(default=False)
     opted_out: Mapped[bool] = mapped_column(default=False)
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # WhatsApp only: the worker agreed to an SMS when WhatsApp cannot reach them.
+    sms_fallback: Mapped[bool] = mapped_column(default=False, server_default=false())
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     handover_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

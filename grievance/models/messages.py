@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import JSON
 
@@ -13,6 +22,9 @@ from grievance.db import Base, UTCDateTime
 
 INBOUND = "in"
 OUTBOUND = "out"
+
+# Outbox priorities: a reply in a conversation, a notice about a case, a broadcast.
+REPLY, NOTICE, BULK = 0, 1, 2
 
 
 class Message(Base):
@@ -38,10 +50,27 @@ class Message(Base):
     catalog_key: Mapped[str | None] = mapped_column(String(100))
     # Outbound only: the body shows a case code and is erased once handed to the channel.
     sensitive: Mapped[bool] = mapped_column(default=False)
+    # Outbound only: the approved WhatsApp template sent instead outside the 24-hour window.
+    template_key: Mapped[str | None] = mapped_column(String(40))
     delivery_status: Mapped[str | None] = mapped_column(String(20))
     error_code: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the copy kept by the provider was deleted there (retention).
+    provider_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DeliveryEvent(Base):
+    """One delivery status of an outbound message, recorded once per (message, status)."""
+
+    __tablename__ = "delivery_events"
+    __table_args__ = (UniqueConstraint("message_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Attachment(Base):
@@ -77,6 +106,8 @@ class OutboxItem(Base):
         ForeignKey("messages.id", ondelete="CASCADE"), unique=True
     )
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    # REPLY, NOTICE or BULK: replies to a worker mid-conversation go first.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=REPLY, server_default="0")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(200))

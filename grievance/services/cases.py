@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from grievance import casecode
 from grievance.clock import utcnow
 from grievance.conversation import OpenCase
-from grievance.models import Attachment, Case, CaseEvent, CodeAttempt, Contact, Message
+from grievance.models import NOTICE, Attachment, Case, CaseEvent, CodeAttempt, Contact, Message
 from grievance.models.cases import DEFAULT_SEVERITY, OPEN_STATUSES, STATUSES
 from grievance.runtime import Runtime
+from grievance.services.outbox import NOTICE_KEY, queue_message
 
 # Catalog keys this module sends; `grievance flows check` makes sure every catalog has them.
 MESSAGE_KEYS = (
@@ -172,3 +173,63 @@ def _report(runtime: Runtime, case: Case) -> Reply:
         {"date": case.created_at.date().isoformat()},
         {"stage": f"status.stage.{case.status}"},
     )
+
+
+# Stages a worker hears about; the others (triage steps) change nothing they can act on.
+WORKER_VISIBLE = frozenset(
+    {
+        "acknowledged",
+        "with_supplier",
+        "remediation_in_progress",
+        "awaiting_worker",
+        "resolved",
+        "closed",
+        "referred",
+        "out_of_scope",
+    }
+)
+
+
+def change_status(
+    session: Session, runtime: Runtime, case: Case, status: str, actor: str
+) -> int | None:
+    """Move a case to ``status`` and tell the worker, in the caller's transaction.
+
+    The worker gets one content-free notice ("there is an update, reply
+    STATUS") in their language, written to the outbox with the change itself.
+    Returns the outbox id of that notice, if one was written.
+    """
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+    if status == case.status:
+        return None
+    previous, case.status = case.status, status
+    if status not in OPEN_STATUSES and case.closed_at is None:
+        case.closed_at = utcnow()
+    session.add(
+        CaseEvent(
+            case_id=case.id, kind="status", actor=actor, data={"from": previous, "to": status}
+        )
+    )
+    if status not in WORKER_VISIBLE or case.contact_id is None:
+        return None
+    return notify_worker(session, runtime, case)
+
+
+def notify_worker(session: Session, runtime: Runtime, case: Case) -> int | None:
+    """Write the content-free update notice for the case's worker; None if it cannot reach them."""
+    contact = session.get(Contact, case.contact_id) if case.contact_id else None
+    if contact is None:
+        return None
+    language = contact.language or case.language
+    catalog = runtime.catalogs.get(language) or runtime.catalogs[runtime.settings.languages[0]]
+    item = queue_message(
+        session,
+        runtime,
+        contact,
+        catalog.messages[NOTICE_KEY],
+        catalog_key=NOTICE_KEY,
+        case_id=case.id,
+        priority=NOTICE,
+    )
+    return item.id if item is not None else None

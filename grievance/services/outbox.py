@@ -1,31 +1,56 @@
 """The outbox: every outbound message is a row written with the change that caused it.
 
-``deliver`` claims a row atomically, sends it once, stores the provider's id,
-and schedules retries with backoff for temporary failures. A row whose send
-may or may not have reached the provider (the process died mid-send) is marked
-``unknown`` rather than sent twice.
+``deliver`` claims a row atomically, waits for the sender's pacing slot, sends
+it once, and stores the provider's id in the same step as marking it sent.
+Temporary failures are retried with exponential backoff and jitter until the
+message is too old to matter. A send interrupted by a crash is sent again by the
+sweeper: that may deliver it twice, never zero times.
+
+WhatsApp allows free-form messages only within 24 hours of the worker's last
+message. Outside that window the approved, content-free "update" template goes
+instead, or an SMS if the worker allowed it.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from datetime import timedelta
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, null, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from grievance.channels.base import DeliveryError, OutboundMessage
+from grievance.channels.base import DeliveryError, OutboundMessage, SendResult
 from grievance.clock import utcnow
-from grievance.models import OUTBOUND, Contact, Message, OutboxItem
+from grievance.db import dialect_insert
+from grievance.models import (
+    BULK,
+    OUTBOUND,
+    REPLY,
+    Contact,
+    DeliveryEvent,
+    Message,
+    OutboxItem,
+)
 from grievance.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
-BASE_DELAY = 2.0
 MAX_DELAY = 300.0
+# The longest a reply waits in the worker for its pacing slot; beyond it the job is rescheduled.
+MAX_PACING_WAIT = 10.0
+WHATSAPP_WINDOW = timedelta(hours=24)
+# Sent as a template a little before the window closes: clocks and queues are not exact.
+WINDOW_MARGIN = timedelta(minutes=5)
+WINDOW_CLOSED = "63016"
+# The content-free notice, and the template that carries it on WhatsApp.
+NOTICE_KEY = "notice.update"
+UPDATE_TEMPLATE = "update"
+MESSAGE_KEYS = (NOTICE_KEY,)
 # Keys that may reach a contact who opted out: the confirmations themselves.
 ALWAYS_ALLOWED = frozenset({"stop.confirmed", "start.confirmed"})
 # Provider statuses in the order they happen; a callback never moves a message backwards.
@@ -51,6 +76,7 @@ def queue_message(
     catalog_key: str | None = None,
     case_id: int | None = None,
     sensitive: bool = False,
+    priority: int = REPLY,
 ) -> OutboxItem | None:
     """Write an outbound message and its outbox row in the caller's transaction.
 
@@ -70,20 +96,87 @@ def queue_message(
     )
     session.add(message)
     session.flush()
-    item = OutboxItem(message_id=message.id)
+    item = OutboxItem(message_id=message.id, priority=priority)
     session.add(item)
     session.flush()
     return item
 
 
-def backoff(attempt: int, rng: random.Random | None = None) -> timedelta:
-    """Exponential backoff with full jitter: up to 2 s, 4 s, 8 s ... capped at 5 minutes."""
-    ceiling = min(MAX_DELAY, BASE_DELAY * 2 ** max(attempt - 1, 0))
+def enqueue_delivery(runtime: Runtime, outbox_id: int, priority: int) -> None:
+    """Enqueue the deliver job on the queue its priority belongs to."""
+    runtime.queue.enqueue("deliver", outbox_id, bulk=priority >= BULK)
+
+
+def backoff(attempt: int, base: float = 2.0, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with jitter: about base, 2x, 4x ... seconds, capped at 5 minutes."""
+    ceiling = min(MAX_DELAY, base * 2 ** max(attempt - 1, 0))
     return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
+
+
+@dataclass(frozen=True)
+class _Row:
+    """What deliver needs of a claimed outbox row, read in the claiming transaction."""
+
+    message_id: int
+    priority: int
+    created_at: datetime
+    body_encrypted: bytes | None
+    catalog_key: str | None
+    address_encrypted: bytes | None
+    channel: str | None
+    our_address: str | None
+    opted_out: bool
+    language: str | None
+    last_inbound_at: datetime | None
+    sms_fallback: bool
 
 
 def deliver(runtime: Runtime, outbox_id: int) -> str:
     """Send one outbox row if nobody else has; returns the row's status afterwards."""
+    claimed = _claim(runtime, outbox_id)
+    if isinstance(claimed, str):
+        return claimed
+    attempts, row = claimed
+    if row.address_encrypted is None or row.body_encrypted is None:
+        return _settle(runtime, outbox_id, "failed", "no address or body left (purged)")
+    if row.opted_out and row.catalog_key not in ALWAYS_ALLOWED:
+        return _settle(runtime, outbox_id, "cancelled", "the worker opted out before it was sent")
+    address = runtime.protector.decrypt(row.address_encrypted)
+    body = runtime.protector.decrypt(row.body_encrypted)
+    outbound = OutboundMessage(
+        to=address,
+        body=body,
+        channel=row.channel or "sms",
+        from_address=row.our_address,
+        status_callback=runtime.status_callback_url(),
+    )
+    if outbound.channel == "whatsapp" and not _in_window(row.last_inbound_at):
+        replacement, reason = _outside_window(runtime, row, outbound)
+        if replacement is None:
+            return _settle(runtime, outbox_id, "failed", reason)
+        outbound = replacement
+    if _pace(runtime, outbox_id, row, outbound) is not None:
+        return "pending"
+    try:
+        try:
+            result = runtime.channel.send(outbound)
+        except DeliveryError as exc:
+            if exc.code != WINDOW_CLOSED or outbound.content_sid or outbound.channel != "whatsapp":
+                raise
+            # Our clock said the window was open; Twilio's did not.
+            replacement, reason = _outside_window(runtime, row, outbound)
+            if replacement is None:
+                raise DeliveryError(reason, retryable=False, code=exc.code) from None
+            outbound = replacement
+            result = runtime.channel.send(outbound)
+    except DeliveryError as exc:
+        return _failed(runtime, outbox_id, attempts, row, exc)
+    _sent(runtime, outbox_id, row.message_id, result, outbound)
+    return "sent"
+
+
+def _claim(runtime: Runtime, outbox_id: int) -> str | tuple[int, _Row]:
+    """Take the row from 'pending' to 'sending' atomically; a str is the status someone else left."""
     now = utcnow()
     outbox, messages, contacts = OutboxItem.__table__, Message.__table__, Contact.__table__
     with runtime.db.begin() as connection:
@@ -102,36 +195,116 @@ def deliver(runtime: Runtime, outbox_id: int) -> str:
                 select(outbox.c.status).where(outbox.c.id == outbox_id)
             ).scalar()
             return status or "missing"
-        row = connection.execute(
+        found = connection.execute(
             select(
-                messages.c.id,
+                messages.c.id.label("message_id"),
+                outbox.c.priority,
+                outbox.c.created_at,
                 messages.c.body_encrypted,
                 messages.c.catalog_key,
                 contacts.c.address_encrypted,
                 contacts.c.channel,
                 contacts.c.our_address,
                 contacts.c.opted_out,
+                contacts.c.language,
+                contacts.c.last_inbound_at,
+                contacts.c.sms_fallback,
             )
             .select_from(outbox.join(messages, messages.c.id == outbox.c.message_id))
             .outerjoin(contacts, contacts.c.id == messages.c.contact_id)
             .where(outbox.c.id == outbox_id)
         ).one()
-    attempts = int(claimed)
-    if row.address_encrypted is None or row.body_encrypted is None:
-        return _settle(runtime, outbox_id, "failed", "no address or body left (purged)")
-    if row.opted_out and row.catalog_key not in ALWAYS_ALLOWED:
-        return _settle(runtime, outbox_id, "cancelled", "the worker opted out before it was sent")
-    outbound = OutboundMessage(
-        to=runtime.protector.decrypt(row.address_encrypted),
-        body=runtime.protector.decrypt(row.body_encrypted),
-        channel=row.channel,
-        from_address=row.our_address,
-        status_callback=runtime.status_callback_url(),
+    fields = found._asdict()
+    fields["opted_out"] = bool(fields["opted_out"])
+    fields["sms_fallback"] = bool(fields["sms_fallback"])
+    return int(claimed), _Row(**fields)
+
+
+def _in_window(last_inbound_at: datetime | None) -> bool:
+    if last_inbound_at is None:
+        return False
+    return utcnow() - last_inbound_at < WHATSAPP_WINDOW - WINDOW_MARGIN
+
+
+def _outside_window(
+    runtime: Runtime, row: _Row, outbound: OutboundMessage
+) -> tuple[OutboundMessage | None, str]:
+    """The template, or an SMS the worker allowed; else (None, the reason in words)."""
+    templates = runtime.settings.whatsapp_templates.get(UPDATE_TEMPLATE, {})
+    language = row.language or runtime.settings.languages[0]
+    content_sid = templates.get(language)
+    notice = _notice_text(runtime, language)
+    if content_sid:
+        return OutboundMessage(
+            to=outbound.to,
+            body=notice,
+            channel="whatsapp",
+            from_address=outbound.from_address,
+            status_callback=outbound.status_callback,
+            content_sid=content_sid,
+        ), "template"
+    number = outbound.to.removeprefix("whatsapp:")
+    if row.sms_fallback and number.startswith("+"):
+        return OutboundMessage(
+            to=number, body=notice, channel="sms", status_callback=outbound.status_callback
+        ), "sms fallback"
+    return None, (
+        "outside the WhatsApp 24-hour window, and no approved template for "
+        f"{language!r} is configured (GRIEVANCE_WHATSAPP_TEMPLATES) nor SMS allowed"
     )
-    try:
-        result = runtime.channel.send(outbound)
-    except DeliveryError as exc:
-        return _failed(runtime, outbox_id, attempts, exc)
+
+
+def _notice_text(runtime: Runtime, language: str) -> str:
+    catalog = runtime.catalogs.get(language) or runtime.catalogs[runtime.settings.languages[0]]
+    return catalog.messages.get(NOTICE_KEY) or NOTICE_KEY
+
+
+def _sender(runtime: Runtime, outbound: OutboundMessage) -> tuple[str, float]:
+    """The key of the sender a message goes out from, and its rate (0 = unpaced)."""
+    settings = runtime.settings
+    if outbound.channel == "whatsapp":
+        return "wa:" + (outbound.from_address or settings.twilio_whatsapp_from or ""), (
+            settings.whatsapp_rate
+        )
+    sender = (
+        settings.twilio_messaging_service_sid or outbound.from_address or settings.twilio_sms_from
+    )
+    return "sms:" + (sender or runtime.channel_name), settings.sms_rate
+
+
+def _pace(runtime: Runtime, outbox_id: int, row: _Row, outbound: OutboundMessage) -> float | None:
+    """Wait for the sender's slot: None to send now, or the delay after which the job runs again."""
+    sender, rate = _sender(runtime, outbound)
+    if rate <= 0 or runtime.channel_name == "console":
+        return None
+    bulk = row.priority >= BULK
+    reserved, wait = runtime.pacer.reserve(sender, rate, 0.0 if bulk else MAX_PACING_WAIT)
+    if reserved:
+        if wait > 0:
+            time.sleep(wait)
+        return None
+    # Give the row back untouched (the attempt did not happen) and come back for the slot.
+    delay = timedelta(seconds=wait + random.uniform(0, 1.0 / rate))  # noqa: S311 - jitter
+    outbox = OutboxItem.__table__
+    with runtime.db.begin() as connection:
+        connection.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(
+                status="pending",
+                attempts=outbox.c.attempts - 1,
+                next_attempt_at=utcnow() + delay,
+                claimed_at=None,
+            )
+        )
+    runtime.queue.enqueue_in(delay, "deliver", outbox_id, bulk=bulk)
+    return delay.total_seconds()
+
+
+def _sent(
+    runtime: Runtime, outbox_id: int, message_id: int, result: SendResult, sent: OutboundMessage
+) -> None:
+    outbox, messages = OutboxItem.__table__, Message.__table__
     with runtime.db.begin() as connection:
         connection.execute(
             update(outbox)
@@ -140,9 +313,11 @@ def deliver(runtime: Runtime, outbox_id: int) -> str:
         )
         connection.execute(
             update(messages)
-            .where(messages.c.id == row.id)
+            .where(messages.c.id == message_id)
             .values(
                 provider_sid=result.provider_sid,
+                channel=sent.channel,
+                template_key=UPDATE_TEMPLATE if sent.content_sid else None,
                 delivery_status=_later_sql(messages.c.delivery_status, result.status),
                 # A message that showed a case code keeps no body: the code lives on only as a slow hash.
                 body_encrypted=case(
@@ -150,7 +325,17 @@ def deliver(runtime: Runtime, outbox_id: int) -> str:
                 ),
             )
         )
-    return "sent"
+        _record_event(connection, message_id, result.status, None)
+
+
+def _record_event(connection: Connection, message_id: int, status: str, code: str | None) -> None:
+    """Remember one (message, status) once; a repeated callback adds nothing."""
+    insert = dialect_insert(connection.dialect.name)
+    connection.execute(
+        insert(DeliveryEvent.__table__)
+        .values(message_id=message_id, status=status, error_code=code, at=utcnow())
+        .on_conflict_do_nothing(index_elements=["message_id", "status"])
+    )
 
 
 def _settle(runtime: Runtime, outbox_id: int, status: str, reason: str) -> str:
@@ -167,7 +352,8 @@ def _later_sql(current: Any, new: str) -> Any:
     return case((current.in_(ahead), current), else_=new)
 
 
-def _failed(runtime: Runtime, outbox_id: int, attempts: int, exc: DeliveryError) -> str:
+def _failed(runtime: Runtime, outbox_id: int, attempts: int, row: _Row, exc: DeliveryError) -> str:
+    settings = runtime.settings
     with runtime.sessions() as session:
         item = session.get(OutboxItem, outbox_id)
         assert item is not None
@@ -177,8 +363,9 @@ def _failed(runtime: Runtime, outbox_id: int, attempts: int, exc: DeliveryError)
             if contact is not None and not contact.opted_out:
                 contact.opted_out = True
                 contact.opted_out_at = utcnow()
-        if exc.retryable and attempts < MAX_ATTEMPTS:
-            delay = backoff(attempts)
+        age = (utcnow() - row.created_at).total_seconds()
+        if exc.retryable and age < settings.send_give_up_seconds:
+            delay = backoff(attempts, settings.send_retry_base_seconds)
             item.status = "pending"
             item.next_attempt_at = utcnow() + delay
             item.last_error = exc.reason[:200]
@@ -190,7 +377,7 @@ def _failed(runtime: Runtime, outbox_id: int, attempts: int, exc: DeliveryError)
                 exc.reason,
                 delay.total_seconds(),
             )
-            runtime.queue.enqueue_in(delay, "deliver", outbox_id)
+            runtime.queue.enqueue_in(delay, "deliver", outbox_id, bulk=row.priority >= BULK)
             return "pending"
         if message is not None:
             message.error_code = exc.code
@@ -218,10 +405,15 @@ def _later(current: str | None, new: str) -> str:
 
 
 def record_status(runtime: Runtime, provider_sid: str, status: str, error_code: str | None) -> bool:
-    """Apply a delivery status callback; duplicates and out-of-order callbacks change nothing."""
+    """Apply a delivery status callback; duplicates and out-of-order callbacks change nothing.
+
+    Every (message, status) is kept once as a delivery event for the case
+    timeline; the message's own status only ever moves forward.
+    """
     status = status.lower()
     if status not in STATUS_RANK:
         return False
+    code = error_code[:10] if error_code else None
     with runtime.sessions() as session:
         message = session.scalar(
             select(Message).where(
@@ -230,10 +422,11 @@ def record_status(runtime: Runtime, provider_sid: str, status: str, error_code: 
         )
         if message is None:
             return False
+        _record_event(session.connection(), message.id, status, code)
         newer = _later(message.delivery_status, status)
         changed = newer != message.delivery_status
         message.delivery_status = newer
-        if error_code and newer == status:
-            message.error_code = error_code[:10]
+        if code and newer == status:
+            message.error_code = code
         session.commit()
         return changed

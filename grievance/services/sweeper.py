@@ -1,8 +1,14 @@
-"""The sweeper: finds work left behind and enqueues it again. Nothing is lost, nothing runs twice.
+"""The sweeper: finds work left behind and enqueues it again. Nothing is lost.
 
-Inbound messages still unprocessed a while after arrival (Redis was down, a
-worker died), outbox rows due for a retry, media not yet fetched, and
-conversations whose timers are due. Every job it enqueues is idempotent.
+Inbound messages still unprocessed a while after arrival (Redis was down or
+lost its data, a worker died), outbox rows due for a retry, media not yet
+fetched, and conversations whose timers are due. Every job it enqueues is
+idempotent.
+
+A send claimed long ago and never finished belongs to a worker that died
+between claiming and recording it. Twilio may or may not have it; the sweeper
+gives it back to be sent again, because a worker would rather get a message
+twice than not at all.
 """
 
 from __future__ import annotations
@@ -14,13 +20,12 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from grievance.clock import utcnow
-from grievance.models import INBOUND, Attachment, Conversation, Message, OutboxItem
+from grievance.models import BULK, INBOUND, Attachment, Conversation, Message, OutboxItem
 from grievance.runtime import Runtime
+from grievance.services import retention
 
 log = logging.getLogger(__name__)
 
-GRACE = timedelta(seconds=30)  # leave fresh work to the job that was enqueued for it
-STUCK_SENDING = timedelta(minutes=10)
 BATCH = 500
 
 
@@ -32,7 +37,8 @@ class SweepReport:
     outbox: int
     media: int
     timers: int
-    unknown: int
+    resent: int
+    provider_deletions: int = 0
 
     @property
     def total(self) -> int:
@@ -40,10 +46,27 @@ class SweepReport:
         return self.inbound + self.outbox + self.media + self.timers
 
 
-def sweep(runtime: Runtime, grace: timedelta = GRACE) -> SweepReport:
-    """Enqueue every job that should have run by now and did not."""
+def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
+    """Enqueue every job that should have run by now and did not.
+
+    ``grace`` (default: the sweep_grace_seconds setting) leaves fresh work to
+    the job that was enqueued for it.
+    """
     now = utcnow()
+    if grace is None:
+        grace = timedelta(seconds=runtime.settings.sweep_grace_seconds)
+    stuck = timedelta(seconds=runtime.settings.stuck_send_seconds)
     with runtime.sessions() as session:
+        resent = session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.status == "sending", OutboxItem.claimed_at <= now - stuck)
+            .values(
+                status="pending",
+                next_attempt_at=None,
+                claimed_at=None,
+                last_error="interrupted while sending; sent again (it may arrive twice)",
+            )
+        ).rowcount
         contacts = session.scalars(
             select(Message.contact_id)
             .where(
@@ -68,8 +91,8 @@ def sweep(runtime: Runtime, grace: timedelta = GRACE) -> SweepReport:
             )
             for contact_id in contacts
         ]
-        outbox = session.scalars(
-            select(OutboxItem.id)
+        outbox = session.execute(
+            select(OutboxItem.id, OutboxItem.priority)
             .where(
                 OutboxItem.status == "pending",
                 ((OutboxItem.next_attempt_at.is_(None)) & (OutboxItem.created_at <= now - grace))
@@ -78,16 +101,6 @@ def sweep(runtime: Runtime, grace: timedelta = GRACE) -> SweepReport:
             .order_by(OutboxItem.id)
             .limit(BATCH)
         ).all()
-        # A send that started long ago and never finished may have reached the
-        # provider: mark it unknown for a person to check rather than risk a duplicate.
-        unknown = session.execute(
-            update(OutboxItem)
-            .where(OutboxItem.status == "sending", OutboxItem.claimed_at <= now - STUCK_SENDING)
-            .values(
-                status="unknown",
-                last_error="interrupted while sending; not retried to avoid a duplicate",
-            )
-        ).rowcount
         media = session.scalars(
             select(Attachment.id)
             .join(Message, Message.id == Attachment.message_id)
@@ -100,24 +113,35 @@ def sweep(runtime: Runtime, grace: timedelta = GRACE) -> SweepReport:
             .order_by(Conversation.wake_at)
             .limit(BATCH)
         ).all()
+        provider_deletions = retention.due_at_provider(session, runtime, now)
         session.commit()
     for message_id in first_messages:
         if message_id is not None:
             runtime.queue.enqueue("process_inbound", message_id)
-    for outbox_id in outbox:
-        runtime.queue.enqueue("deliver", outbox_id)
+    for outbox_id, priority in outbox:
+        runtime.queue.enqueue("deliver", outbox_id, bulk=priority >= BULK)
     for attachment_id in media:
         runtime.queue.enqueue("fetch_media", attachment_id)
     for conversation_id in timers:
         runtime.queue.enqueue("process_timers", conversation_id)
-    report = SweepReport(len(first_messages), len(outbox), len(media), len(timers), unknown or 0)
-    if report.total or report.unknown:
+    for message_id in provider_deletions:
+        runtime.queue.enqueue("forget_at_provider", message_id, bulk=True)
+    report = SweepReport(
+        len(first_messages),
+        len(outbox),
+        len(media),
+        len(timers),
+        resent or 0,
+        len(provider_deletions),
+    )
+    if report.total or report.resent:
         log.info(
-            "sweep: %s inbound, %s outbox, %s media, %s timers re-enqueued; %s sends marked unknown",
+            "sweep: %s inbound, %s outbox, %s media, %s timers re-enqueued; "
+            "%s interrupted sends given back",
             report.inbound,
             report.outbox,
             report.media,
             report.timers,
-            report.unknown,
+            report.resent,
         )
     return report

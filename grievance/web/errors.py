@@ -1,20 +1,44 @@
-"""Errors mapped to HTTP in one place; no page ever shows internals or personal data."""
+"""Errors mapped to HTTP in one place (no page ever shows internals or personal data), request ids."""
 
 from __future__ import annotations
 
 import logging
+import re
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from grievance.logs import log_failure
+from grievance import logs
+from grievance.logs import log_failure, new_id
 
 log = logging.getLogger(__name__)
 
 
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
 def register(app: Flask) -> None:
-    """Install the error handlers on ``app``."""
+    """Install the error handlers and the request id on ``app``."""
+
+    @app.before_request
+    def tag_request() -> None:
+        # A proxy's id is kept so its logs and ours line up; anything odd is replaced.
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _REQUEST_ID.match(given) else new_id()
+        g.request_token = logs.request_id.set(g.request_id)
+
+    @app.after_request
+    def echo_request_id(response: Response) -> Response:
+        if "request_id" in g:
+            response.headers["X-Request-Id"] = g.request_id
+        return response
+
+    @app.teardown_request
+    def untag_request(_exc: BaseException | None) -> None:
+        token = g.pop("request_token", None)
+        if token is not None:
+            logs.request_id.reset(token)
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:

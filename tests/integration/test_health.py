@@ -2,22 +2,55 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask.testing import FlaskClient
+from sqlalchemy import update
 from werkzeug.test import TestResponse
 
 from grievance.app import create_app
+from grievance.clock import utcnow
 from grievance.config import Settings
-from grievance.runtime import build_runtime
-from tests.conftest import environment
-from tests.support.fake_twilio import FakeTwilio
+from grievance.models import OutboxItem
+from grievance.runtime import Runtime, build_runtime
+from tests.conftest import Phone, environment
+from tests.support.fake_twilio import Failure, FakeTwilio
+from tests.support.intake import report
 
 
 def test_healthy(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "checks": {"database": "ok", "channel": "twilio"}}
+    assert response.json == {
+        "status": "ok",
+        "checks": {
+            "channel": "twilio",
+            "database": "ok",
+            "failed_deliveries": 0,
+            "oldest_pending_outbox_seconds": 0,
+            "queue_depth": 0,
+        },
+    }
+
+
+def test_backlog_and_failures_show_in_the_figures(
+    client: FlaskClient, phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    report(phone)  # an open case
+    fake_twilio.misbehave((60, Failure(503, None, "unavailable")))
+    phone.send("STATUS")  # the reply waits for a retry
+    with runtime.sessions() as session:
+        session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.status == "pending")
+            .values(created_at=utcnow() - timedelta(minutes=20))
+        )
+        session.commit()
+    checks = client.get("/healthz").json["checks"]
+    assert checks["oldest_pending_outbox_seconds"] >= 20 * 60
+    # Retrying for more than 15 minutes to a worker with an open case counts as failing.
+    assert checks["failed_deliveries"] == 1
 
 
 def health(env: dict[str, str]) -> TestResponse:

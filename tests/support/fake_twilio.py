@@ -2,8 +2,10 @@
 
 It speaks enough of the Messages API for the real twilio client: basic auth,
 form-encoded creates, JSON answers and Twilio's JSON error format. Failures
-are scripted with :meth:`FakeTwilio.fail_next`. Media files are served with
-basic auth, as Twilio serves MediaUrl.
+are scripted with :meth:`FakeTwilio.fail_next` (the next creates) or
+:meth:`FakeTwilio.misbehave` (every create for a while: 429s, then 500s, then
+timeouts...). Media files are served with basic auth, as Twilio serves
+MediaUrl. ``DELETE`` of a message is recorded in ``deleted``.
 
 Each created message also gets the wall-clock time it arrived
 (``FakeTwilio.received_at``, parallel to ``messages``). Benchmarks running the
@@ -51,6 +53,10 @@ class FakeTwilio:
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     media_requests: int = 0
     failures: deque[Failure] = field(default_factory=deque)
+    # (until monotonic time, failure): every create answers the failure of the current phase.
+    phases: list[tuple[float, Failure]] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    failed_creates: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     received: threading.Condition = field(init=False)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -63,6 +69,15 @@ class FakeTwilio:
         """Answer the next creates with these failures, in order."""
         with self.lock:
             self.failures.extend(failures)
+
+    def misbehave(self, *phases: tuple[float, Failure]) -> None:
+        """From now, answer every create with each failure for its number of seconds, in turn."""
+        start = time.monotonic()
+        with self.lock:
+            self.phases.clear()
+            for seconds, failure in phases:
+                start += seconds
+                self.phases.append((start, failure))
 
     def add_media(self, name: str, data: bytes, content_type: str) -> str:
         """Serve ``data`` at a media URL on this server and return the URL."""
@@ -91,6 +106,9 @@ class FakeTwilio:
             self.messages.clear()
             self.received_at.clear()
             self.failures.clear()
+            self.phases.clear()
+            self.deleted.clear()
+            self.failed_creates = 0
             self.media.clear()
             self.media_requests = 0
 
@@ -112,6 +130,10 @@ class FakeTwilio:
             return self._bench_messages(request)
         if request.method == "POST" and request.path.endswith("/Messages.json"):
             return self._create(request)
+        if request.method == "DELETE" and "Messages" in parts and "Media" not in parts:
+            with self.lock:
+                self.deleted.append(parts[-1].removesuffix(".json"))
+            return Response("", status=204)
         if request.method == "GET" and "Media" in parts:
             name = parts[-1].removeprefix("ME")
             with self.lock:
@@ -150,9 +172,17 @@ class FakeTwilio:
         payload = {"total": total, "messages": items}
         return Response(json.dumps(payload), status=200, content_type="application/json")
 
+    def _current_phase(self) -> Failure | None:
+        now = time.monotonic()
+        while self.phases and self.phases[0][0] <= now:
+            self.phases.pop(0)
+        return self.phases[0][1] if self.phases else None
+
     def _create(self, request: Request) -> Response:
         with self.lock:
-            failure = self.failures.popleft() if self.failures else None
+            failure = self.failures.popleft() if self.failures else self._current_phase()
+            if failure is not None:
+                self.failed_creates += 1
         if failure is not None:
             if failure.delay:
                 time.sleep(failure.delay)

@@ -1,0 +1,201 @@
+"""Retention: personal data is erased when its purpose has ended.
+
+- A closed case keeps its record (category, severity, dates, the handler's
+  summary, its timeline of events) for reporting, but the worker's own words,
+  attachments and, once none of their cases needs it, their contact are erased
+  ``retention_closed_days`` after closing.
+- A contact who never opened a case (a question, an abandoned intake) is erased
+  ``retention_no_case_days`` after their last message.
+- Twilio keeps every message body and media file until it is deleted there: each
+  message is deleted at Twilio ``twilio_delete_after_minutes`` after we have
+  processed it (inbound, media downloaded) or after its final delivery status
+  (outbound).
+
+``grievance retention run`` runs the first two; workers run it once a day.
+The sweeper enqueues the Twilio deletions as they fall due.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, delete, exists, or_, select, update
+from sqlalchemy.orm import Session
+
+from grievance.channels.base import DeliveryError
+from grievance.clock import utcnow
+from grievance.models import (
+    INBOUND,
+    OUTBOUND,
+    Attachment,
+    Case,
+    CodeAttempt,
+    Contact,
+    Conversation,
+    Message,
+)
+from grievance.models.cases import OPEN_STATUSES
+from grievance.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+FINAL_STATUSES = ("delivered", "undelivered", "failed", "read", "cancelled")
+# An outbound message with no final status after this long is deleted at Twilio anyway.
+OUTBOUND_SETTLED_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    """What one retention run erased."""
+
+    cases: int
+    contacts: int
+    messages: int
+    attachments: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.cases} closed cases purged, {self.contacts} contacts erased, "
+            f"{self.messages} message bodies and {self.attachments} attachments erased"
+        )
+
+
+def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
+    """Erase what has passed its retention period. Idempotent; safe to run at any time."""
+    now = now or utcnow()
+    settings = runtime.settings
+    closed_before = now - timedelta(days=settings.retention_closed_days)
+    idle_before = now - timedelta(days=settings.retention_no_case_days)
+    cases = contacts = messages = attachments = 0
+    with runtime.sessions() as session:
+        due = session.scalars(
+            select(Case)
+            .where(
+                Case.status.not_in(OPEN_STATUSES),
+                Case.closed_at <= closed_before,
+                Case.purged_at.is_(None),
+            )
+            .limit(BATCH)
+        ).all()
+        for case in due:
+            messages += _erase_messages(session, Message.case_id == case.id)
+            attachments += _erase_attachments(session, Attachment.case_id == case.id)
+            case.description_encrypted = None
+            case.purged_at = now
+            cases += 1
+        session.flush()
+        for contact in _contacts_to_erase(session, idle_before):
+            messages += _erase_messages(session, Message.contact_id == contact.id)
+            attachments += _erase_attachments(
+                session,
+                Attachment.message_id.in_(
+                    select(Message.id).where(Message.contact_id == contact.id)
+                ),
+            )
+            session.execute(
+                update(Case).where(Case.contact_id == contact.id).values(contact_id=None)
+            )
+            session.execute(
+                update(Message).where(Message.contact_id == contact.id).values(contact_id=None)
+            )
+            session.execute(delete(Conversation).where(Conversation.contact_id == contact.id))
+            session.execute(delete(CodeAttempt).where(CodeAttempt.contact_id == contact.id))
+            session.delete(contact)
+            contacts += 1
+        session.commit()
+    report = RetentionReport(cases, contacts, messages, attachments)
+    log.info("retention: %s", report)
+    return report
+
+
+def _erase_messages(session: Session, which: ColumnElement[bool]) -> int:
+    erased = session.execute(
+        update(Message)
+        .where(which, Message.body_encrypted.is_not(None))
+        .values(body_encrypted=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.execute(
+        update(Message).where(which).values(fields={}).execution_options(synchronize_session=False)
+    )
+    return erased
+
+
+def _erase_attachments(session: Session, which: ColumnElement[bool]) -> int:
+    return session.execute(
+        update(Attachment)
+        .where(which, Attachment.status != "purged")
+        .values(data_encrypted=None, source_url=None, status="purged")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def _contacts_to_erase(session: Session, idle_before: datetime) -> list[Contact]:
+    """Contacts quiet for long enough whose cases, if they had any, are all purged."""
+    needed = exists().where(Case.contact_id == Contact.id, Case.purged_at.is_(None))
+    idle = or_(
+        Contact.last_inbound_at <= idle_before,
+        Contact.last_inbound_at.is_(None) & (Contact.created_at <= idle_before),
+    )
+    return list(session.scalars(select(Contact).where(~needed, idle).limit(BATCH)))
+
+
+def due_at_provider(session: Session, runtime: Runtime, now: datetime | None = None) -> list[int]:
+    """Messages whose copy at the provider should now be deleted (ids, oldest first)."""
+    minutes = runtime.settings.twilio_delete_after_minutes
+    if minutes < 0:
+        return []
+    now = now or utcnow()
+    cutoff = now - timedelta(minutes=minutes)
+    media_pending = exists().where(
+        Attachment.message_id == Message.id, Attachment.status == "pending"
+    )
+    inbound_done = (
+        (Message.direction == INBOUND)
+        & Message.processed_at.is_not(None)
+        & (Message.processed_at <= cutoff)
+        & ~media_pending
+    )
+    outbound_done = (Message.direction == OUTBOUND) & (
+        (Message.delivery_status.in_(FINAL_STATUSES) & (Message.created_at <= cutoff))
+        | (Message.created_at <= now - OUTBOUND_SETTLED_AFTER)
+    )
+    return list(
+        session.scalars(
+            select(Message.id)
+            .where(
+                Message.provider_sid.is_not(None),
+                Message.provider_deleted_at.is_(None),
+                inbound_done | outbound_done,
+            )
+            .order_by(Message.id)
+            .limit(BATCH)
+        )
+    )
+
+
+def delete_at_provider(runtime: Runtime, message_id: int) -> bool:
+    """Delete one message (and its media) at the provider. Idempotent; False if nothing to do."""
+    with runtime.sessions() as session:
+        message = session.get(Message, message_id)
+        if message is None or message.provider_sid is None or message.provider_deleted_at:
+            return False
+        sid = message.provider_sid
+    try:
+        runtime.channel.delete_message(sid)
+    except DeliveryError as exc:
+        log.info(
+            "message %s: deletion at the provider failed (%s); retried later",
+            message_id,
+            exc.reason,
+        )
+        return False
+    with runtime.sessions() as session:
+        session.execute(
+            update(Message).where(Message.id == message_id).values(provider_deleted_at=utcnow())
+        )
+        session.commit()
+    return True

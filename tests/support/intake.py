@@ -1,0 +1,28 @@
+"""A worker's intake through the signed webhook, for tests that need an open case."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.conftest import Phone
+
+CODE = re.compile(r"\b(\d{4} \d{4} \d{4})\b")
+
+
+def report(phone: Phone, *, danger: str = "2") -> str:
+    """Walk through intake in English; return the case code shown to the worker."""
+    replies = phone.send("hello I need help")
+    assert "confidential" in replies[0]
+    assert "Reply 1 for yes" in replies[-1]
+    assert "1 Passport or ID kept" in phone.send("1")[0]
+    assert "Where do you work" in phone.send("2")[0]
+    assert "What happened" in phone.send("Sunrise Garments, Penang")[0]
+    assert "danger" in phone.send("The agent took 3000 dollars for this job")[0]
+    replies = phone.send(danger)
+    assert "news" in replies[-1]
+    final = phone.send("1")
+    match = CODE.search(final[0])
+    assert match, final
+    return match.group(1)
