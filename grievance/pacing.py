@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 # KEYS[1]: the sender's next free slot (seconds, Redis clock). ARGV: interval, max wait.
@@ -48,13 +49,14 @@ class Pacer(Protocol):
 class LocalPacer:
     """The schedule in this process (in-process jobs, no Redis)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._slots: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._clock = clock
 
     def reserve(self, sender: str, rate: float, max_wait: float) -> tuple[bool, float]:
         """See :meth:`Pacer.reserve`."""
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             slot = max(self._slots.get(sender, 0.0), now)
             wait = slot - now

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from grievance import casecode
 from grievance.clock import utcnow
 from grievance.conversation import OpenCase
+from grievance.language.catalog import render
 from grievance.models import NOTICE, Attachment, Case, CaseEvent, CodeAttempt, Contact, Message
 from grievance.models.cases import DEFAULT_SEVERITY, OPEN_STATUSES, STATUSES
 from grievance.runtime import Runtime
-from grievance.services.outbox import NOTICE_KEY, queue_message
+from grievance.services.outbox import NOTICE_KEY, enqueue_delivery, queue_message
 
 # Catalog keys this module sends; `grievance flows check` makes sure every catalog has them.
 MESSAGE_KEYS = (
@@ -227,9 +228,25 @@ def notify_worker(session: Session, runtime: Runtime, case: Case) -> int | None:
         session,
         runtime,
         contact,
-        catalog.messages[NOTICE_KEY],
+        render(catalog, NOTICE_KEY, {}, contact.channel),
         catalog_key=NOTICE_KEY,
         case_id=case.id,
         priority=NOTICE,
     )
     return item.id if item is not None else None
+
+
+def update_status(runtime: Runtime, case_id: int, status: str, actor: str) -> bool:
+    """Change a case's status in its own transaction and send the worker's notice after the commit.
+
+    Returns False when the case does not exist.
+    """
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id, with_for_update=not runtime.settings.is_sqlite)
+        if case is None:
+            return False
+        outbox_id = change_status(session, runtime, case, status, actor)
+        session.commit()
+    if outbox_id is not None:
+        enqueue_delivery(runtime, outbox_id, NOTICE)
+    return True

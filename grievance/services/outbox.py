@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from grievance.channels.base import DeliveryError, OutboundMessage, SendResult
 from grievance.clock import utcnow
 from grievance.db import dialect_insert
+from grievance.language.catalog import render
 from grievance.models import (
     BULK,
     OUTBOUND,
@@ -256,7 +257,7 @@ def _outside_window(
 
 def _notice_text(runtime: Runtime, language: str) -> str:
     catalog = runtime.catalogs.get(language) or runtime.catalogs[runtime.settings.languages[0]]
-    return catalog.messages.get(NOTICE_KEY) or NOTICE_KEY
+    return render(catalog, NOTICE_KEY, {}, "sms")
 
 
 def _sender(runtime: Runtime, outbound: OutboundMessage) -> tuple[str, float]:

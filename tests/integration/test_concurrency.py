@@ -61,10 +61,10 @@ class HeldQueue:
     def __init__(self) -> None:
         self.jobs: list[tuple[str, tuple[int, ...]]] = []
 
-    def enqueue(self, job: str, *args: int) -> None:
+    def enqueue(self, job: str, *args: int, bulk: bool = False) -> None:
         self.jobs.append((job, args))
 
-    def enqueue_in(self, delay: timedelta, job: str, *args: int) -> None:
+    def enqueue_in(self, delay: timedelta, job: str, *args: int, bulk: bool = False) -> None:
         self.jobs.append((job, args))
 
 
