@@ -56,6 +56,9 @@ class Settings:
     # Retries: backoff starts at this many seconds and doubles up to 5 minutes; a
     # message still undelivered this long after it was written is given up.
     send_retry_base_seconds: float = 2.0
+    send_retry_max_seconds: float = 300.0
+    # How long to wait for Twilio's API before treating a send as failed (and retrying it).
+    twilio_timeout_seconds: float = 10.0
     send_give_up_seconds: int = 12 * 3600
     # A send claimed this long ago and never finished is sent again (a worker died).
     stuck_send_seconds: int = 120
@@ -186,6 +189,8 @@ class Settings:
             sms_rate=_float(env, "GRIEVANCE_SMS_RATE", 1.0),
             whatsapp_rate=_float(env, "GRIEVANCE_WHATSAPP_RATE", 10.0),
             send_retry_base_seconds=_float(env, "GRIEVANCE_SEND_RETRY_BASE", 2.0),
+            send_retry_max_seconds=_float(env, "GRIEVANCE_SEND_RETRY_MAX", 300.0),
+            twilio_timeout_seconds=_float(env, "GRIEVANCE_TWILIO_TIMEOUT", 10.0),
             send_give_up_seconds=int(_float(env, "GRIEVANCE_SEND_GIVE_UP_HOURS", 12.0) * 3600),
             stuck_send_seconds=_int(env, "GRIEVANCE_STUCK_SEND_SECONDS", 120),
             whatsapp_templates=_templates(env.get("GRIEVANCE_WHATSAPP_TEMPLATES")),

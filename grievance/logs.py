@@ -18,8 +18,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# Anything that looks like a phone number: + and 7 or more digits, spaces and dashes allowed.
-_PHONE = re.compile(r"(?:whatsapp:)?\+?\d[\d \-]{6,}\d")
+# Anything that looks like a phone number: + and 7 or more digits, spaces and dashes allowed,
+# standing on its own (not the digits inside a job id such as 5f3a-6777678d).
+_PHONE = re.compile(r"(?<![\w.-])(?:whatsapp:)?\+?\d[\d \-]{6,}\d(?![\w])")
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)

@@ -74,6 +74,7 @@ def build_channel(settings: Settings) -> Channel:
             messaging_service_sid=settings.twilio_messaging_service_sid,
             whatsapp_from=settings.twilio_whatsapp_from,
             api_base_url=settings.twilio_api_base_url,
+            timeout=settings.twilio_timeout_seconds,
         )
     from grievance.channels.console import ConsoleChannel
 

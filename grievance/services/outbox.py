@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from grievance.channels.base import DeliveryError, OutboundMessage, SendResult
 from grievance.clock import utcnow
 from grievance.db import dialect_insert
+from grievance.faults import failpoint
 from grievance.language.catalog import render
 from grievance.models import (
     BULK,
@@ -108,9 +109,11 @@ def enqueue_delivery(runtime: Runtime, outbox_id: int, priority: int) -> None:
     runtime.queue.enqueue("deliver", outbox_id, bulk=priority >= BULK)
 
 
-def backoff(attempt: int, base: float = 2.0, rng: random.Random | None = None) -> timedelta:
-    """Exponential backoff with jitter: about base, 2x, 4x ... seconds, capped at 5 minutes."""
-    ceiling = min(MAX_DELAY, base * 2 ** max(attempt - 1, 0))
+def backoff(
+    attempt: int, base: float = 2.0, cap: float = MAX_DELAY, rng: random.Random | None = None
+) -> timedelta:
+    """Exponential backoff with jitter: about base, 2x, 4x ... seconds, up to ``cap``."""
+    ceiling = min(cap, base * 2 ** max(attempt - 1, 0))
     return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
 
 
@@ -158,6 +161,7 @@ def deliver(runtime: Runtime, outbox_id: int) -> str:
         outbound = replacement
     if _pace(runtime, outbox_id, row, outbound) is not None:
         return "pending"
+    failpoint("deliver.before_send")
     try:
         try:
             result = runtime.channel.send(outbound)
@@ -172,6 +176,7 @@ def deliver(runtime: Runtime, outbox_id: int) -> str:
             result = runtime.channel.send(outbound)
     except DeliveryError as exc:
         return _failed(runtime, outbox_id, attempts, row, exc)
+    failpoint("deliver.after_send")
     _sent(runtime, outbox_id, row.message_id, result, outbound)
     return "sent"
 
@@ -366,7 +371,9 @@ def _failed(runtime: Runtime, outbox_id: int, attempts: int, row: _Row, exc: Del
                 contact.opted_out_at = utcnow()
         age = (utcnow() - row.created_at).total_seconds()
         if exc.retryable and age < settings.send_give_up_seconds:
-            delay = backoff(attempts, settings.send_retry_base_seconds)
+            delay = backoff(
+                attempts, settings.send_retry_base_seconds, settings.send_retry_max_seconds
+            )
             item.status = "pending"
             item.next_attempt_at = utcnow() + delay
             item.last_error = exc.reason[:200]

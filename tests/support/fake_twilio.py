@@ -39,6 +39,8 @@ class Failure:
     code: int | None = None
     message: str = "error"
     delay: float = 0.0
+    # A body sent as it is instead of Twilio's JSON error (a broken proxy, say).
+    raw: str | None = None
 
 
 @dataclass
@@ -186,6 +188,8 @@ class FakeTwilio:
         if failure is not None:
             if failure.delay:
                 time.sleep(failure.delay)
+            if failure.raw is not None:
+                return Response(failure.raw, status=failure.status, content_type="text/html")
             return _error(failure.status, failure.code, failure.message)
         form = request.form.to_dict()
         sid = f"SM{next(self._ids):032x}"

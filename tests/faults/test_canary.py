@@ -1,0 +1,129 @@
+"""The canary: a unique number goes through intake, retries, a Twilio 400 that echoes it and a
+job that crashes on a garbled answer; then it is searched for everywhere it must not be."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from rq.job import Job
+from rq.registry import FailedJobRegistry
+from sqlalchemy import select
+
+from grievance.models import Case, OutboxItem
+from grievance.queue import QUEUE_NAME
+from grievance.services import cases
+from tests.conftest import Phone
+from tests.faults.conftest import Rig, wait_until
+from tests.support.fake_twilio import Failure
+
+CANARY = "+9779812345678"
+FORMS = [CANARY, CANARY[1:], "9812345678", "981 234 5678", "981-234-5678"]
+
+
+def say(rig: Rig, phone: Phone, text: str, replies: int = 1) -> list[str]:
+    assert phone.post(phone.params(text)).status_code == 200
+    got: list[str] = []
+
+    def arrived() -> bool:
+        got.extend(phone.replies())
+        return len(got) >= replies
+
+    wait_until(f"a reply to {text!r}", arrived, timeout=30)
+    return got
+
+
+def redis_everything(rig: Rig) -> bytes:
+    """Every key and value in Redis, and every RQ job's arguments, result and failure."""
+    client = rig.redis.client()
+    chunks: list[bytes] = []
+    for key in client.scan_iter():
+        chunks.append(key)
+        kind = client.type(key)
+        if kind == b"string":
+            chunks.append(client.get(key) or b"")
+        elif kind == b"hash":
+            chunks.extend(b"%s=%s" % kv for kv in client.hgetall(key).items())
+        elif kind == b"list":
+            chunks.extend(client.lrange(key, 0, -1))
+        elif kind == b"set":
+            chunks.extend(client.smembers(key))
+        elif kind == b"zset":
+            chunks.extend(client.zrange(key, 0, -1))
+        elif kind == b"stream":
+            for _, fields in client.xrange(key):
+                chunks.extend(b"%s=%s" % kv for kv in fields.items())
+    for key in client.scan_iter("rq:job:*"):
+        job_id = key.decode().removeprefix("rq:job:")
+        if ":" in job_id:
+            continue
+        job = Job.fetch(job_id, connection=client)
+        chunks.append(repr((job.func_name, job.args, job.kwargs)).encode())
+        result = job.latest_result()
+        if result is not None:
+            chunks.append(repr((result.return_value, result.exc_string)).encode())
+    return b"\n".join(chunks)
+
+
+def assert_absent(haystack: bytes, where: str) -> None:
+    for form in FORMS:
+        assert form.encode() not in haystack, f"{form!r} found in {where}"
+
+
+def test_canary_number_appears_nowhere(rig: Rig, postgres_url: str) -> None:
+    rig.start_worker()
+    rig.start_worker()
+    phone = rig.phone(CANARY)
+    assert "confidential" in say(rig, phone, "hello I need help")[0]
+    say(rig, phone, "1")
+    say(rig, phone, "2")
+    say(rig, phone, "Sunrise Garments, Penang")
+    say(rig, phone, f"The agent took my passport, call me on {CANARY}")
+    say(rig, phone, "2")
+    assert "Your case code is" in say(rig, phone, "1")[0]
+    with rig.runtime.sessions() as session:
+        case_id = session.scalars(select(Case.id)).one()
+
+    # Retries, then a 400 that echoes the number: a terminal failure.
+    rig.fake.fail_next(
+        Failure(500, None, "Internal Server Error"),
+        Failure(429, 20429, "Too Many Requests"),
+        Failure(400, 21211, f"The 'To' number {CANARY} is not a valid phone number."),
+    )
+    cases.update_status(rig.runtime, case_id, "acknowledged", "handler:1")
+    wait_until("the failure to be recorded", lambda: failed_rows(rig) == 1, timeout=60)
+
+    # A garbled answer quoting the number crashes the job: RQ keeps a failure record.
+    rig.fake.fail_next(Failure(201, raw=f"<html>message to {CANARY} accepted</html>"))
+    cases.update_status(rig.runtime, case_id, "in_triage", "handler:1")
+    cases.update_status(rig.runtime, case_id, "with_supplier", "handler:1")
+    failed = FailedJobRegistry(QUEUE_NAME, connection=rig.redis.client())
+    wait_until("a failed job record", lambda: failed.count >= 1, timeout=60)
+    rig.settle()  # the crashed send is given back and delivered
+    assert phone.replies().count("There is an update on your report. Reply STATUS to read it.") >= 1
+    rig.client.get("/healthz")
+    time.sleep(1)  # let the workers flush their logs
+
+    assert len(rig.fake.bodies_to(CANARY)) >= 8  # it really went through Twilio
+    dump = subprocess.run(
+        ["pg_dump", "--data-only", "--no-owner", postgres_url.replace("+psycopg", "")],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert b"COPY public.messages" in dump
+    assert_absent(dump, "pg_dump")
+    assert_absent(redis_everything(rig), "Redis")
+    for log in rig.logs.iterdir():
+        text = log.read_bytes()
+        assert b"DEBUG" in text  # the workers did log at DEBUG
+        assert_absent(text, f"worker log {log.name}")
+    for status, body in rig.responses:
+        assert status < 500
+        assert_absent(body, "an HTTP response")
+
+
+def failed_rows(rig: Rig) -> int:
+    with rig.runtime.sessions() as session:
+        return len(
+            session.scalars(select(OutboxItem.id).where(OutboxItem.status == "failed")).all()
+        )
