@@ -6,12 +6,16 @@ Evidence, strongest first:
    deployment language; Devanagari (Nepali, Hindi), Arabic script (Arabic,
    Urdu) and Latin letters are shared.
 2. **Marker words and letters** that tell apart languages sharing a script on
-   short texts: Nepali ``छ``/``मलाई`` against Hindi ``है``/``मुझे``; Urdu's own
-   letters (ٹ ڈ ڑ ں ے) against Arabic; Vietnamese diacritics; common words of
-   Malay against Indonesian; romanized Nepali, Hindi, Urdu and Bengali, which
+   short texts: Nepali ``छ``/``मलाई`` and endings (``-हरू``, ``-लाई``, ``-को``)
+   against Hindi ``है``/``मुझे``/``-ों``; Urdu's own letters (ٹ ڈ ڑ ں ے) against
+   Arabic; Vietnamese diacritics; function words of Spanish, Tagalog and of
+   Indonesian/Malay together; romanized Nepali, Hindi, Urdu and Bengali, which
    is "not English" even when we cannot say which.
 3. **langdetect** (made deterministic), restricted to the candidates.
-4. **The prior**: a language the worker confirmed before wins unless the
+4. **A word table for Indonesian against Malay** (``data/id_ms.tsv``, from
+   wordfreq's word lists): the two are first found as one language, then told
+   apart only when the table's words lean clearly one way.
+5. **The prior**: a language the worker confirmed before wins unless the
    evidence points elsewhere.
 
 The answer is ``None`` unless the evidence is strong; ``alternatives`` then
@@ -21,11 +25,14 @@ names the few languages it is between, so a flow can ask a narrow question
 
 from __future__ import annotations
 
+import math
 import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
 # ISO 15924 script of each language the project knows how to serve.
@@ -52,7 +59,7 @@ _RANGES = (
     (0x0E00, 0x0E7F, "Thai"),
 )
 
-# langdetect has no Malay profile; statistically Malay reads as Indonesian, and marker words decide.
+# langdetect has no Malay profile: Malay reads as Indonesian to it, and the word table splits them.
 _STATISTICAL_ALIAS = {"ms": "id"}
 
 
@@ -67,33 +74,59 @@ _MARKERS: dict[str, frozenset[str]] = {
         "need no not of on please problem report the there they this to want was we what when "
         "where who why with work yes you your"
     ),
+    # Spanish and Tagalog: function words, leaving out those both share (para, pero) or that
+    # another candidate uses (si, ni, o, ya, din, may, mula).
     "es": _words(
-        "ayuda de el es favor hola la las los me mi necesito no pago por que trabajo un una y"
+        "al ayuda con como cuando de del donde el en es esta esto está están favor han hola la las "
+        "le les lo los me mi muy más necesito no nos pago por que se sin sobre su sus también "
+        "tengo tiene trabajo un una y yo"
     ),
-    "id": _words("ada apa bantuan bisa dan dengan gaji ini itu kerja mau saya tidak tolong yang"),
-    "ms": _words(
-        "ada apa bantuan boleh dan dengan gaji ini itu kerja majikan nak saya tak tolong yang"
+    "tl": _words(
+        "ako amo ang dahil dito doon hindi ito iyan iyon kami kayo ko kung lahat lang mga mo na "
+        "naman namin nang natin ng nila ninyo niya opo pa po rin sa sahod sila siya tayo trabaho "
+        "tulong wala yung"
     ),
-    "tl": _words("ako amo ang hindi ito kami ko mga namin ng po sa sahod trabaho tulong"),
-    "ne": _words("गरेको गर्नु छ छैन पनि भयो मलाई मेरो हजुर हुन्छ हो"),
-    "hi": _words("और का की के था नहीं भी मुझे मेरा मेरी है हैं"),
-}
-# Words that set Malay apart from Indonesian (and back), the commonest confusion in Latin script:
-# standard spelling and vocabulary differences (bahwa/bahawa, karena/kerana, uang/wang, ...).
-_ONLY = {
-    "ms": _words(
-        "antarabangsa awak bahawa bilik boleh doktor ejen hendaklah kahwin kebangsaan "
-        "kerajaan kerana lelaki macam mahkamah mahu nak pasport pejabat peratus perkahwinan "
-        "polis sahaja sebarang sesiapa sikit tak tiada wang"
+    # Nepali and Hindi: function words and common verb forms the other language lacks.
+    "ne": _words(
+        "अनि आफ्नो उनी कुनै गरेको गर्न गर्नु गर्ने छ छन् छैन तपाई तपाईं तर त्यो थियो नै पनि भएको "
+        "भन्दा भयो म मलाई मेरो यो र सबै हजुर हामी हुन हुन्छ हुने हो"
     ),
-    "id": _words(
-        "agen bahwa bisa dokter gak gimana harus internasional kamar kantor karena libur mau "
-        "mobil nasional nggak paspor pemerintah pengadilan perkawinan persen polisi tidak "
-        "uang"
+    "hi": _words(
+        "अपना अपनी अपने आप इस उस और कि किया को गया गई गए था थी थे तक नहीं ने पर भी मुझे मेरा मेरी "
+        "मैं में यह या रहा रही रहे लिए वह सकता सकते सकती से हम हूँ हूं है हैं"
     ),
 }
-# Loanword endings: Indonesian -itas (kualitas) against Malay -iti (kualiti).
-_SUFFIXES = {"id": ("itas",), "ms": ("iti",)}
+# Word endings of the same kind. Nepali writes its postpositions and plural onto the noun
+# (कामको, मालिकलाई, घरबाट, साथीहरू) and has verb endings in -छ (गर्छ, हुन्छ, आउँछ); Hindi writes
+# them as separate words, and has the oblique plural -ों (लोगों) and the future -ेगा/-ेगी/-ेंगे.
+_ENDINGS: dict[str, tuple[str, ...]] = {
+    "ne": ("को", "लाई", "बाट", "हरू", "हरु", "नुहोस्", "न्छ", "र्छ", "ँछ", "छन्", "दैन", "थ्यो"),
+    "hi": ("ों", "ेगा", "ेगी", "ेंगे", "ूँगा", "ूंगा"),
+}
+# Hindi also joins को to pronouns (उसको, आपको), and some imperatives end in it (रोको).
+_HINDI_KO = _words("आपको इनको इसको उनको उसको किनको किसको जिनको जिसको तुझको तुमको मुझको रोको सबको हमको")
+# Indonesian and Malay share most words, so their markers are one list: it tells the pair from
+# other languages of the script (common and function words that are not also Tagalog, Spanish
+# or English words). The word table below then splits the pair.
+_MARKERS["id"] = _MARKERS["ms"] = _words(
+    "ada adalah akan apa atau bahawa bahwa bantuan belum bisa boleh dalam dan dari dengan gaji "
+    "harus ini itu juga jika kalau karena kepada kerana kerja majikan mahu mau mereka nak oleh "
+    "pada perlu saja sahaja saya sebab sudah supaya tak telah tetapi tiada tidak tolong untuk yang"
+)
+_PAIR = ("id", "ms")
+# The Indonesian/Malay word table (``data/id_ms.tsv``, built from wordfreq's word lists by
+# ``scripts/build_language_data.py``) weighs each word by how much commoner it is in one language
+# (ln(ratio / 2), capped at 4). Their sum over a message must reach this margin before we say
+# which; below it, the worker gets the narrow question. It is the lowest margin (in steps of 0.5)
+# at which about 1% of a development set was answered wrongly: Debian's gettext translations into
+# Indonesian and Malay (``build_language_data.py --check``), never the benchmark text.
+ID_MS_MARGIN = 2.0
+# A worker who confirmed Indonesian or Malay keeps it unless the words say otherwise this strongly.
+ID_MS_AGAINST_PRIOR = 6.0
+# Loanword endings for words the table lacks: Indonesian -itas (kualitas), Malay -iti (kualiti).
+# Half the margin, as some verbs end in -iti too (menyakiti, peneliti): those with the verb
+# prefixes me-/di- or the root teliti are left out.
+_SUFFIXES = (("itas", 1.0), ("iti", -1.0))
 _ROMANIZED_WORDS = _words(
     "amake amar ami chahiye chahiyo chaina chaiyo chha dorkar garnu hai hain hajur hay huncha "
     "hunchha kaam kaj kia kya madad malai mera meri mero mujhay mujhe nahi nahin paisa "
@@ -185,12 +218,74 @@ def _marker_scores(words: list[str], candidates: Sequence[str]) -> Counter[str]:
     scores: Counter[str] = Counter()
     for lang in candidates:
         markers = _MARKERS.get(lang, frozenset())
-        only = _ONLY.get(lang, frozenset())
-        suffixes = _SUFFIXES.get(lang)
-        scores[lang] = sum(w in markers for w in words) + 2 * sum(w in only for w in words)
-        if suffixes:
-            scores[lang] += 2 * sum(len(w) > 5 and w.endswith(suffixes) for w in words)
+        scores[lang] = sum(w in markers for w in words)
+        endings = _ENDINGS.get(lang)
+        if endings:
+            scores[lang] += sum(
+                len(w) > len(end) + 1
+                and w.endswith(end)
+                and w not in markers
+                and w not in _HINDI_KO
+                for w in words
+                for end in endings
+            )
     return scores
+
+
+@cache
+def _id_ms_table() -> dict[str, float]:
+    """The Indonesian/Malay word table, read once on first use."""
+    table: dict[str, float] = {}
+    text = files("grievance.language").joinpath("data/id_ms.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            word, weight = line.split("\t")
+            table[word] = float(weight)
+    return table
+
+
+def id_ms_score(text: str) -> float:
+    """How far ``text`` leans Indonesian (positive) or Malay (negative); near 0: no evidence.
+
+    The sum of its words' weights in the word table (discounted log-ratios of frequency);
+    words the table lacks count nothing, except loanwords ending in -itas or -iti.
+    """
+    table = _id_ms_table()
+    score = 0.0
+    for word in words_of(text):
+        for part in word.split("-"):  # reduplication: hak-hak, anak-anak
+            weight = table.get(part)
+            if (
+                weight is None
+                and len(part) > 5
+                and not part.startswith(("me", "di"))
+                and not part.endswith("teliti")
+            ):
+                weight = next((w for end, w in _SUFFIXES if part.endswith(end)), None)
+            score += weight or 0.0
+    return score
+
+
+def _split_id_ms(found: Detection, text: str, prior: str | None) -> Detection:
+    """Turn an answer about "Indonesian or Malay" (reported as ``id``) into one about either."""
+    if found.language != "id" and "id" not in found.alternatives:
+        return found
+    score = id_ms_score(text)
+    lean, other = ("id", "ms") if score >= 0 else ("ms", "id")
+    if found.language == "id":
+        if prior in _PAIR:
+            against = -score if prior == "id" else score
+            chosen = prior if against < ID_MS_AGAINST_PRIOR else ("ms" if prior == "id" else "id")
+            return Detection(chosen, found.confidence, found.script)
+        if abs(score) >= ID_MS_MARGIN:
+            sure = 1 / (1 + math.exp(-abs(score)))
+            return Detection(lean, round(found.confidence * sure, 2), found.script)
+        # Sure it is one of the two, not which: half the confidence.
+        return Detection(None, round(found.confidence / 2, 2), found.script, (lean, other))
+    # Unsure between the pair and other languages: ask about the pair too, unless it is clear.
+    pair = (lean,) if abs(score) >= ID_MS_MARGIN else (lean, other)
+    alternatives = tuple(x for a in found.alternatives for x in (pair if a == "id" else (a,)))
+    return replace(found, alternatives=alternatives if len(alternatives) <= 3 else ())
 
 
 def detect(
@@ -209,6 +304,26 @@ def detect(
         if script == "Latn" and any(w in _ROMANIZED_WORDS for w in words):
             return Detection(None, 0.0, script, tuple(lang for lang in pool if lang in ROMANIZED))
         return Detection(None, 0.0, script)
+    if all(lang in same_script for lang in _PAIR):
+        # Indonesian and Malay are first told from the rest as one language (``id``, whose
+        # langdetect profile both use), then apart by the word table.
+        group = [lang for lang in same_script if lang != "ms"]
+        group_prior = "id" if prior in _PAIR else prior
+        found = _detect_in_script(text, words, script, share, group, pool, group_prior)
+        return _split_id_ms(found, text, prior)
+    return _detect_in_script(text, words, script, share, same_script, pool, prior)
+
+
+def _detect_in_script(
+    text: str,
+    words: list[str],
+    script: str,
+    share: float,
+    same_script: list[str],
+    pool: list[str],
+    prior: str | None,
+) -> Detection:
+    """Choose among the candidates written in ``script`` (at least one)."""
     if prior in same_script and len(same_script) > 1 and len(words) <= 2:
         # "हो", "ok": too short to overrule what the worker chose before, unless its
         # words belong to another language of the script ("है" after choosing Nepali).

@@ -119,3 +119,98 @@ def test_zawgyi_is_converted_and_unicode_left_alone() -> None:
 def test_a_prior_holds_for_short_messages_unless_the_words_say_otherwise() -> None:
     assert detect("हो", ["ne", "hi"], prior="ne").language == "ne"
     assert detect("ठीक है", ["ne", "hi"], prior="ne").language != "ne"
+
+
+# All fourteen languages the project serves, as a deployment in Malaysia might offer them.
+EVERY_LANGUAGE = [
+    "en",
+    "ne",
+    "my",
+    "bn",
+    "hi",
+    "ur",
+    "km",
+    "th",
+    "vi",
+    "id",
+    "ms",
+    "tl",
+    "ar",
+    "es",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("majikan ambil pasport saya, gaji belum bayar", "ms"),
+        ("saya kerja di kilang, majikan tak bagi cuti", "ms"),
+        ("saya mahu balik kampung tapi ejen simpan pasport", "ms"),
+        ("kenapa gaji saya kena potong", "ms"),
+        ("agen minta biaya, paspor saya ditahan", "id"),
+        ("saya bekerja di pabrik, majikan tidak kasih libur", "id"),
+        ("saya mau pulang tapi agen tahan paspor", "id"),
+        ("saya sakit, majikan tidak mau bawa ke dokter", "id"),
+    ],
+)
+def test_malay_and_indonesian_are_told_apart_when_the_words_say_which(
+    text: str, expected: str
+) -> None:
+    found = detect(text, EVERY_LANGUAGE)
+    assert found.language == expected
+    assert found.confidence >= 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["saya perlu bantuan", "tolong saya", "gaji belum dibayar", "majikan tak bayar gaji"],
+)
+def test_words_both_use_get_the_narrow_question(text: str) -> None:
+    found = detect(text, EVERY_LANGUAGE)
+    assert found.language is None
+    assert set(found.alternatives) == {"id", "ms"}
+
+
+def test_a_confirmed_malay_or_indonesian_holds_unless_the_words_clearly_say_otherwise() -> None:
+    assert detect("saya perlu bantuan", EVERY_LANGUAGE, prior="ms").language == "ms"
+    assert detect("saya perlu bantuan", EVERY_LANGUAGE, prior="id").language == "id"
+    # One Indonesian word does not overrule a worker who chose Malay ...
+    assert detect("saya tidak bisa keluar", EVERY_LANGUAGE, prior="ms").language == "ms"
+    # ... a message full of them does.
+    text = "saya mau pulang tapi agen tahan paspor, tidak bisa kerja karena sakit"
+    assert detect(text, EVERY_LANGUAGE, prior="ms").language == "id"
+
+
+def test_a_deployment_with_only_one_of_malay_and_indonesian_answers_it() -> None:
+    assert detect("saya mau pulang tapi agen tahan paspor", ["en", "ms"]).language == "ms"
+    assert detect("majikan tak bayar gaji", ["en", "id"]).language == "id"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("साथीहरूलाई तलब दिइएन", "ne"),  # plural and postposition written onto the noun
+        ("मालिकले पासपोर्ट लियो", "ne"),
+        ("लोगों को पैसे नहीं मिले", "hi"),  # oblique plural, separate postposition
+        ("मालिक ने पासपोर्ट ले लिया", "hi"),
+        ("wala pa po ang sahod namin", "tl"),
+        ("el patrón no paga", "es"),
+    ],
+)
+def test_short_messages_sharing_a_script(text: str, expected: str) -> None:
+    assert detect(text, EVERY_LANGUAGE).language == expected
+
+
+def test_the_malay_indonesian_table_ships_with_its_source_and_licence() -> None:
+    from importlib.resources import files
+
+    text = files("grievance.language").joinpath("data/id_ms.tsv").read_text(encoding="utf-8")
+    header = [line for line in text.splitlines() if line.startswith("#")]
+    rows = [line.split("\t") for line in text.splitlines() if not line.startswith("#")]
+    assert any("wordfreq" in line for line in header)
+    assert any("CC BY-SA 4.0" in line for line in header)
+    assert any("scripts/build_language_data.py" in line for line in header)
+    assert 1000 <= len(rows) <= 5000
+    weights = {word: float(weight) for word, weight in rows}
+    assert weights["bisa"] > 0 > weights["boleh"]  # Indonesian "can" against Malay "can"
+    assert weights["karena"] > 0 > weights["kerana"]
