@@ -72,6 +72,15 @@ def deliver(outbox_id: int, runtime: Runtime | None = None) -> str:
 
 
 @_scrubbed
+def deliver_batch(*outbox_ids: int, runtime: Runtime | None = None) -> dict[str, int]:
+    """Send several outbox rows on one connection (broadcasts, sweeps).
+
+    Idempotent: each row is claimed as in ``deliver``.
+    """
+    return outbox.deliver_batch(_rt(runtime), outbox_ids)
+
+
+@_scrubbed
 def fetch_media(attachment_id: int, runtime: Runtime | None = None) -> str:
     """Download and encrypt one inbound attachment.
 

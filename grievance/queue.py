@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 JOBS = (
     "process_inbound",
     "deliver",
+    "deliver_batch",
     "fetch_media",
     "process_timers",
     "forget_at_provider",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +44,8 @@ from grievance.runtime import Runtime
 log = logging.getLogger(__name__)
 
 MAX_DELAY = 300.0
+# Rows per deliver_batch job: big enough to spread a job's cost, small enough to share out.
+BATCH_SIZE = 50
 # The longest a reply waits in the worker for its pacing slot; beyond it the job is rescheduled.
 MAX_PACING_WAIT = 10.0
 WHATSAPP_WINDOW = timedelta(hours=24)
@@ -136,20 +139,72 @@ class _Row:
 
 
 def deliver(runtime: Runtime, outbox_id: int) -> str:
-    """Send one outbox row if nobody else has; returns the row's status afterwards."""
-    claimed = _claim(runtime, outbox_id)
-    if isinstance(claimed, str):
-        return claimed
-    attempts, row = claimed
+    """Send one outbox row if nobody else has; returns the row's status afterwards.
+
+    A row that must wait for its sender's pacing slot is given back and
+    scheduled again; the status is then "paced".
+    """
+    with runtime.db.connect() as connection:
+        claimed = _claim(connection, [outbox_id])
+        if outbox_id not in claimed:
+            status = connection.execute(
+                select(OutboxItem.status).where(OutboxItem.id == outbox_id)
+            ).scalar()
+            connection.commit()
+            return status or "missing"
+        attempts, row = claimed[outbox_id]
+        status, delay = _send_claimed(runtime, connection, outbox_id, attempts, row)
+        if delay is not None:
+            _give_back(connection, [outbox_id], delay)
+            runtime.queue.enqueue_in(delay, "deliver", outbox_id, bulk=row.priority >= BULK)
+        return status
+
+
+def deliver_batch(runtime: Runtime, outbox_ids: Sequence[int]) -> dict[str, int]:
+    """Send several rows on one connection: claimed together, sent and recorded one by one.
+
+    Rows are recorded as sent one at a time, right after Twilio accepts each,
+    so a crash costs at most one duplicate (the row in flight); the other
+    claimed rows are given back by the sweeper and sent once. When a row has
+    to wait for its pacing slot, it and the rest are scheduled for then.
+    """
+    counts: dict[str, int] = {}
+    with runtime.db.connect() as connection:
+        claimed = _claim(connection, outbox_ids)
+        order = [outbox_id for outbox_id in outbox_ids if outbox_id in claimed]
+        counts["taken elsewhere"] = len(outbox_ids) - len(order)
+        for i, outbox_id in enumerate(order):
+            attempts, row = claimed[outbox_id]
+            status, delay = _send_claimed(runtime, connection, outbox_id, attempts, row)
+            counts[status] = counts.get(status, 0) + 1
+            if delay is not None:
+                rest = order[i:]
+                _give_back(connection, rest, delay)
+                runtime.queue.enqueue_in(delay, "deliver_batch", *rest, bulk=row.priority >= BULK)
+                counts["paced"] = len(rest)
+                break
+    return {k: v for k, v in counts.items() if v}
+
+
+def enqueue_deliveries(runtime: Runtime, outbox_ids: Sequence[int], priority: int) -> None:
+    """Enqueue many rows as batch jobs of :data:`BATCH_SIZE` (a broadcast, a sweep)."""
+    bulk = priority >= BULK
+    for start in range(0, len(outbox_ids), BATCH_SIZE):
+        runtime.queue.enqueue("deliver_batch", *outbox_ids[start : start + BATCH_SIZE], bulk=bulk)
+
+
+def _send_claimed(
+    runtime: Runtime, connection: Connection, outbox_id: int, attempts: int, row: _Row
+) -> tuple[str, timedelta | None]:
+    """Send one claimed row; (status, None), or ("paced", delay) when it must wait for its slot."""
     if row.address_encrypted is None or row.body_encrypted is None:
-        return _settle(runtime, outbox_id, "failed", "no address or body left (purged)")
+        return _settle(runtime, outbox_id, "failed", "no address or body left (purged)"), None
     if row.opted_out and row.catalog_key not in ALWAYS_ALLOWED:
-        return _settle(runtime, outbox_id, "cancelled", "the worker opted out before it was sent")
-    address = runtime.protector.decrypt(row.address_encrypted)
-    body = runtime.protector.decrypt(row.body_encrypted)
+        reason = "the worker opted out before it was sent"
+        return _settle(runtime, outbox_id, "cancelled", reason), None
     outbound = OutboundMessage(
-        to=address,
-        body=body,
+        to=runtime.protector.decrypt(row.address_encrypted),
+        body=runtime.protector.decrypt(row.body_encrypted),
         channel=row.channel or "sms",
         from_address=row.our_address,
         status_callback=runtime.status_callback_url(),
@@ -157,10 +212,11 @@ def deliver(runtime: Runtime, outbox_id: int) -> str:
     if outbound.channel == "whatsapp" and not _in_window(row.last_inbound_at):
         replacement, reason = _outside_window(runtime, row, outbound)
         if replacement is None:
-            return _settle(runtime, outbox_id, "failed", reason)
+            return _settle(runtime, outbox_id, "failed", reason), None
         outbound = replacement
-    if _pace(runtime, outbox_id, row, outbound) is not None:
-        return "pending"
+    delay = _pace(runtime, row, outbound)
+    if delay is not None:
+        return "paced", delay
     failpoint("deliver.before_send")
     try:
         try:
@@ -175,55 +231,81 @@ def deliver(runtime: Runtime, outbox_id: int) -> str:
             outbound = replacement
             result = runtime.channel.send(outbound)
     except DeliveryError as exc:
-        return _failed(runtime, outbox_id, attempts, row, exc)
+        return _failed(runtime, outbox_id, attempts, row, exc), None
     failpoint("deliver.after_send")
-    _sent(runtime, outbox_id, row.message_id, result, outbound)
-    return "sent"
+    _sent(connection, outbox_id, row.message_id, result, outbound)
+    return "sent", None
 
 
-def _claim(runtime: Runtime, outbox_id: int) -> str | tuple[int, _Row]:
-    """Take the row from 'pending' to 'sending' atomically; a str is the status someone else left."""
+_ROW_COLUMNS = (
+    Message.__table__.c.id.label("message_id"),
+    OutboxItem.__table__.c.priority,
+    OutboxItem.__table__.c.created_at,
+    Message.__table__.c.body_encrypted,
+    Message.__table__.c.catalog_key,
+    Contact.__table__.c.address_encrypted,
+    Contact.__table__.c.channel,
+    Contact.__table__.c.our_address,
+    Contact.__table__.c.opted_out,
+    Contact.__table__.c.language,
+    Contact.__table__.c.last_inbound_at,
+    Contact.__table__.c.sms_fallback,
+)
+
+
+def _claim(connection: Connection, outbox_ids: Sequence[int]) -> dict[int, tuple[int, _Row]]:
+    """Take the due rows among ``outbox_ids`` from 'pending' to 'sending', atomically, in one go.
+
+    Returns {outbox id: (attempts, row)} for the rows this call claimed; rows
+    another worker holds, or that are sent or not yet due, are left alone.
+    """
     now = utcnow()
     outbox, messages, contacts = OutboxItem.__table__, Message.__table__, Contact.__table__
-    with runtime.db.begin() as connection:
-        claimed = connection.execute(
-            update(outbox)
-            .where(
-                outbox.c.id == outbox_id,
-                outbox.c.status == "pending",
-                (outbox.c.next_attempt_at.is_(None)) | (outbox.c.next_attempt_at <= now),
-            )
-            .values(status="sending", attempts=outbox.c.attempts + 1, claimed_at=now)
-            .returning(outbox.c.attempts)
-        ).scalar()
-        if claimed is None:
-            status = connection.execute(
-                select(outbox.c.status).where(outbox.c.id == outbox_id)
-            ).scalar()
-            return status or "missing"
+    with connection.begin():
+        attempts = dict(
+            connection.execute(
+                update(outbox)
+                .where(
+                    outbox.c.id.in_(outbox_ids),
+                    outbox.c.status == "pending",
+                    (outbox.c.next_attempt_at.is_(None)) | (outbox.c.next_attempt_at <= now),
+                )
+                .values(status="sending", attempts=outbox.c.attempts + 1, claimed_at=now)
+                .returning(outbox.c.id, outbox.c.attempts)
+            ).all()
+        )
+        if not attempts:
+            return {}
         found = connection.execute(
-            select(
-                messages.c.id.label("message_id"),
-                outbox.c.priority,
-                outbox.c.created_at,
-                messages.c.body_encrypted,
-                messages.c.catalog_key,
-                contacts.c.address_encrypted,
-                contacts.c.channel,
-                contacts.c.our_address,
-                contacts.c.opted_out,
-                contacts.c.language,
-                contacts.c.last_inbound_at,
-                contacts.c.sms_fallback,
-            )
+            select(outbox.c.id, *_ROW_COLUMNS)
             .select_from(outbox.join(messages, messages.c.id == outbox.c.message_id))
             .outerjoin(contacts, contacts.c.id == messages.c.contact_id)
-            .where(outbox.c.id == outbox_id)
-        ).one()
-    fields = found._asdict()
-    fields["opted_out"] = bool(fields["opted_out"])
-    fields["sms_fallback"] = bool(fields["sms_fallback"])
-    return int(claimed), _Row(**fields)
+            .where(outbox.c.id.in_(list(attempts)))
+        ).all()
+    claimed = {}
+    for record in found:
+        fields = record._asdict()
+        outbox_id = fields.pop("id")
+        fields["opted_out"] = bool(fields["opted_out"])
+        fields["sms_fallback"] = bool(fields["sms_fallback"])
+        claimed[outbox_id] = (int(attempts[outbox_id]), _Row(**fields))
+    return claimed
+
+
+def _give_back(connection: Connection, outbox_ids: Sequence[int], delay: timedelta) -> None:
+    """Return claimed rows untouched (no attempt happened) to be taken again after ``delay``."""
+    outbox = OutboxItem.__table__
+    with connection.begin():
+        connection.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(outbox_ids), outbox.c.status == "sending")
+            .values(
+                status="pending",
+                attempts=outbox.c.attempts - 1,
+                next_attempt_at=utcnow() + delay,
+                claimed_at=None,
+            )
+        )
 
 
 def _in_window(last_inbound_at: datetime | None) -> bool:
@@ -278,8 +360,8 @@ def _sender(runtime: Runtime, outbound: OutboundMessage) -> tuple[str, float]:
     return "sms:" + (sender or runtime.channel_name), settings.sms_rate
 
 
-def _pace(runtime: Runtime, outbox_id: int, row: _Row, outbound: OutboundMessage) -> float | None:
-    """Wait for the sender's slot: None to send now, or the delay after which the job runs again."""
+def _pace(runtime: Runtime, row: _Row, outbound: OutboundMessage) -> timedelta | None:
+    """Wait for the sender's slot: None to send now, or how long until the row may try again."""
     sender, rate = _sender(runtime, outbound)
     if rate <= 0 or runtime.channel_name == "console":
         return None
@@ -289,29 +371,18 @@ def _pace(runtime: Runtime, outbox_id: int, row: _Row, outbound: OutboundMessage
         if wait > 0:
             time.sleep(wait)
         return None
-    # Give the row back untouched (the attempt did not happen) and come back for the slot.
-    delay = timedelta(seconds=wait + random.uniform(0, 1.0 / rate))  # noqa: S311 - jitter
-    outbox = OutboxItem.__table__
-    with runtime.db.begin() as connection:
-        connection.execute(
-            update(outbox)
-            .where(outbox.c.id == outbox_id)
-            .values(
-                status="pending",
-                attempts=outbox.c.attempts - 1,
-                next_attempt_at=utcnow() + delay,
-                claimed_at=None,
-            )
-        )
-    runtime.queue.enqueue_in(delay, "deliver", outbox_id, bulk=bulk)
-    return delay.total_seconds()
+    return timedelta(seconds=wait + random.uniform(0, 1.0 / rate))  # noqa: S311 - jitter
 
 
 def _sent(
-    runtime: Runtime, outbox_id: int, message_id: int, result: SendResult, sent: OutboundMessage
+    connection: Connection,
+    outbox_id: int,
+    message_id: int,
+    result: SendResult,
+    sent: OutboundMessage,
 ) -> None:
     outbox, messages = OutboxItem.__table__, Message.__table__
-    with runtime.db.begin() as connection:
+    with connection.begin():
         connection.execute(
             update(outbox)
             .where(outbox.c.id == outbox_id)
@@ -331,7 +402,6 @@ def _sent(
                 ),
             )
         )
-        _record_event(connection, message_id, result.status, None)
 
 
 def _record_event(connection: Connection, message_id: int, status: str, code: str | None) -> None:

@@ -20,9 +20,10 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from grievance.clock import utcnow
-from grievance.models import BULK, INBOUND, Attachment, Conversation, Message, OutboxItem
+from grievance.models import INBOUND, Attachment, Conversation, Message, OutboxItem
 from grievance.runtime import Runtime
 from grievance.services import retention
+from grievance.services.outbox import enqueue_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +119,9 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
     for message_id in first_messages:
         if message_id is not None:
             runtime.queue.enqueue("process_inbound", message_id)
-    for outbox_id, priority in outbox:
-        runtime.queue.enqueue("deliver", outbox_id, bulk=priority >= BULK)
+    for priority in sorted({priority for _, priority in outbox}):
+        ids = [outbox_id for outbox_id, p in outbox if p == priority]
+        enqueue_deliveries(runtime, ids, priority)
     for attachment_id in media:
         runtime.queue.enqueue("fetch_media", attachment_id)
     for conversation_id in timers:

@@ -165,6 +165,7 @@ class FakeTwilio:
                     "index": i,
                     "sid": m.get("Sid"),
                     "to": m.get("To"),
+                    "from": m.get("From"),
                     "body": m.get("Body", ""),
                     "received_at": self.received_at[i],
                 }
