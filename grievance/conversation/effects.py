@@ -48,6 +48,8 @@ class OpenCase:
     in_danger: bool
     wants_updates: bool
     message_refs: tuple[int | str, ...] = ()
+    # WhatsApp: the worker agreed to an SMS when WhatsApp cannot reach them.
+    sms_fallback: bool = False
 
 
 @dataclass(frozen=True)

@@ -395,6 +395,15 @@ class Engine:
     def _node(self, run: _Run) -> Node:
         return self._flow(run).nodes[run.node]
 
+    def _exists(self, run: _Run) -> bool:
+        """True when ``run``'s flow and node are still in the flowset (flows change on deploys)."""
+        flow = self.flowset.flows.get(run.flow)
+        return flow is not None and run.node in flow.nodes
+
+    def _resumable(self, run: _Run, now: datetime) -> bool:
+        """True when an interrupted ``run`` can be taken up again at ``now``."""
+        return run.expires_at > now and self._exists(run)
+
     def _language(self, turn: _Turn) -> str:
         lang = turn.session.language
         return lang if lang is not None and lang in self.catalogs else self.default_language
@@ -445,7 +454,7 @@ class Engine:
         s.run = None
         if s.parent is not None:
             parent, s.parent = s.parent, None
-            if parent.expires_at > turn.now and parent.flow in self.flowset.flows:
+            if self._resumable(parent, turn.now):
                 s.run = parent
                 node = self._node(parent)
                 self._say(turn, node)
@@ -604,7 +613,8 @@ class Engine:
             "language_confirmed": s.language_confirmed,
             "whatsapp": turn.channel == "whatsapp",
             "has_draft": s.draft is not None,
-            "interrupted": s.parent is not None,
+            # Only a flow that can be taken up again counts: otherwise nobody would answer.
+            "interrupted": s.parent is not None and self._resumable(s.parent, turn.now),
         }
         if name in facts:
             return facts[name]
@@ -662,6 +672,10 @@ class Engine:
                     )
                     == "yes",
                     message_refs=refs,
+                    sms_fallback=self._value(
+                        turn, params.get("sms_fallback", "results.sms_fallback")
+                    )
+                    == "yes",
                 )
             )
         elif name == "lookup_status":

@@ -33,7 +33,9 @@ KEYWORDS_FILE = "keywords.yaml"
 ACTIONS: dict[str, frozenset[str]] = {
     "detect_language": frozenset(),
     "set_language": frozenset({"from"}),
-    "open_case": frozenset({"category", "workplace", "description", "in_danger", "wants_updates"}),
+    "open_case": frozenset(
+        {"category", "workplace", "description", "in_danger", "wants_updates", "sms_fallback"}
+    ),
     "lookup_status": frozenset({"code"}),
     "opt_out": frozenset(),
     "opt_in": frozenset(),

@@ -84,6 +84,8 @@ def open_case(
             continue  # a code collision: 1 in 10^11 per pair, but never give two cases one code
     else:
         raise RuntimeError("could not draw a unique case code")
+    if effect.sms_fallback and contact.channel == "whatsapp":
+        contact.sms_fallback = True
     message_ids = [int(ref) for ref in effect.message_refs if str(ref).isdigit()]
     if message_ids:
         session.execute(update(Message).where(Message.id.in_(message_ids)).values(case_id=case.id))

@@ -114,11 +114,10 @@ def test_outside_the_whatsapp_window_the_approved_template_goes(
 def test_without_a_template_the_worker_who_allowed_sms_gets_one(
     whatsapp: Phone, runtime: Runtime, fake_twilio: FakeTwilio
 ) -> None:
-    report(whatsapp)
-    outside_window(runtime)
+    report(whatsapp, sms_fallback="1")  # "yes, an SMS may reach me"
     with runtime.sessions() as session:
-        session.execute(update(Contact).values(sms_fallback=True))
-        session.commit()
+        assert session.scalars(select(Contact.sms_fallback)).one()
+    outside_window(runtime)
     cases.update_status(runtime, the_case(runtime).id, "acknowledged", "handler:1")
     sent = fake_twilio.messages[-1]
     assert sent["To"] == whatsapp.number  # the plain number: an SMS

@@ -66,7 +66,8 @@ def describe(effect: object) -> str | None:
     if isinstance(effect, OpenCase):
         return (
             f"open_case category={effect.category} danger={effect.in_danger} updates={effect.wants_updates} "
-            f"workplace={effect.workplace!r} description={effect.description!r}"
+            + ("sms_fallback=True " if effect.sms_fallback else "")
+            + f"workplace={effect.workplace!r} description={effect.description!r}"
         )
     if isinstance(effect, LookupStatus):
         return f"lookup_status code={effect.code}"

@@ -11,8 +11,11 @@ if TYPE_CHECKING:
 CODE = re.compile(r"\b(\d{4} \d{4} \d{4})\b")
 
 
-def report(phone: Phone, *, danger: str = "2") -> str:
-    """Walk through intake in English; return the case code shown to the worker."""
+def report(phone: Phone, *, danger: str = "2", sms_fallback: str = "2") -> str:
+    """Walk through intake in English; return the case code shown to the worker.
+
+    On WhatsApp the worker is also asked whether an SMS may reach them instead.
+    """
     replies = phone.send("hello I need help")
     assert "confidential" in replies[0]
     assert "Reply 1 for yes" in replies[-1]
@@ -23,6 +26,9 @@ def report(phone: Phone, *, danger: str = "2") -> str:
     replies = phone.send(danger)
     assert "news" in replies[-1]
     final = phone.send("1")
+    if phone.channel == "whatsapp":
+        assert "by SMS to this number" in final[0]
+        final = phone.send(sms_fallback)
     match = CODE.search(final[0])
     assert match, final
     return match.group(1)
