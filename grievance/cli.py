@@ -79,6 +79,121 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database is at {revision}")
 
 
+# -- organisations, users, tokens ------------------------------------------------------
+
+
+def _accounts_session():  # type: ignore[no-untyped-def]
+    """A database session for account commands (no flows or Twilio needed)."""
+    from grievance.db import make_engine, make_session_factory
+
+    settings = _settings()
+    return make_session_factory(make_engine(settings.database_url))()
+
+
+@main.group("orgs", cls=click.Group)
+def orgs_group() -> None:
+    """Supplier and buyer organisations."""
+
+
+@orgs_group.command("create")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["supplier", "buyer"]), required=True)
+def orgs_create(name: str, kind: str) -> None:
+    """Create an organisation."""
+    from grievance.auth.accounts import AccountError, create_organisation
+
+    with _accounts_session() as session:
+        try:
+            org = create_organisation(session, name, kind)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(f"created {kind} organisation {org.name!r} (id {org.id})")
+
+
+@main.group("users", cls=click.Group)
+def users_group() -> None:
+    """People who sign in."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "handler", "supplier", "buyer"]), required=True)
+@click.option(
+    "--org", "organisation", default=None, help="The organisation of a supplier or buyer user."
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(email: str, role: str, organisation: str | None, password_stdin: bool) -> None:
+    """Create a user; prints a one-time password (to be changed at first sign-in) unless one is read."""
+    from grievance.auth.accounts import AccountError, create_user, generate_password
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
+    with _accounts_session() as session:
+        try:
+            user = create_user(
+                session,
+                email,
+                role,
+                password,
+                organisation,
+                must_change_password=not password_stdin,
+            )
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(f"created {role} {user.email} (id {user.id})")
+        if not password_stdin:
+            click.echo(
+                f"one-time password (shown once; to be changed at first sign-in): {password}"
+            )
+
+
+@main.group("tokens", cls=click.Group)
+def tokens_group() -> None:
+    """API tokens for /api/v1."""
+
+
+@tokens_group.command("create")
+@click.argument("email")
+@click.option("--name", default="cli", show_default=True, help="What the token is for.")
+def tokens_create(email: str, name: str) -> None:
+    """Create a bearer token for a user; the token is the last line printed, shown once."""
+    from sqlalchemy import select
+
+    from grievance.auth.accounts import AccountError, create_token, normalize_email
+    from grievance.models import User
+
+    with _accounts_session() as session:
+        try:
+            user = session.scalar(select(User).where(User.email == normalize_email(email)))
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        if user is None:
+            raise click.ClickException(f"no user {email}; create one with `grievance users create`")
+        token = create_token(session, user, name)
+        session.commit()
+        click.echo(f"token for {user.email} ({user.role}); keep it secret, it is shown once:")
+        click.echo(token)
+
+
+def _first_admin(database_url: str) -> tuple[str, str] | None:
+    """Create the first admin when there are no users; (email, one-time password)."""
+    from grievance.auth.accounts import count_users, create_user, generate_password
+    from grievance.db import make_engine, make_session_factory
+
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            if count_users(session):
+                return None
+            password = generate_password()
+            user = create_user(session, "admin@localhost", "admin", password)
+            session.commit()
+            return user.email, password
+    finally:
+        engine.dispose()
+
+
 # -- keys -----------------------------------------------------------------------
 
 
@@ -269,6 +384,12 @@ def serve(host: str, port: int, threads: int) -> None:
     if settings.is_sqlite:
         settings.instance_path.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
+    admin = _first_admin(settings.database_url)
+    if admin is not None:
+        click.echo(
+            f"created the first admin: {admin[0]} with the one-time password {admin[1]} "
+            "(sign in at /login, then choose a password and set up two-step sign-in)"
+        )
     if settings.public_base_url == "http://localhost:5000" and port != 5000:
         settings = settings.with_overrides(public_base_url=f"http://{host}:{port}")
     runtime = build_runtime(settings, None if settings.twilio_enabled else stdout_console())

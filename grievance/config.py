@@ -70,6 +70,11 @@ class Settings:
     retention_no_case_days: int = 30
     twilio_delete_after_minutes: int = 60
     failed_job_ttl_days: int = 7
+    # Web sessions: signed out after this long idle (at most 60 minutes), and after this long at all.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    # TOTP is always required for admins and handlers; this requires it of suppliers and buyers too.
+    mfa_all_roles: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -198,6 +203,9 @@ class Settings:
             retention_no_case_days=_int(env, "GRIEVANCE_RETENTION_NO_CASE_DAYS", 30),
             twilio_delete_after_minutes=_int(env, "GRIEVANCE_TWILIO_DELETE_AFTER_MINUTES", 60),
             failed_job_ttl_days=_int(env, "GRIEVANCE_FAILED_JOB_TTL_DAYS", 7),
+            session_idle_minutes=_bounded(env, "GRIEVANCE_SESSION_IDLE_MINUTES", 30, 1, 60),
+            session_max_hours=_bounded(env, "GRIEVANCE_SESSION_MAX_HOURS", 12, 1, 24),
+            mfa_all_roles=_choice(env, "GRIEVANCE_MFA_ALL_ROLES", ("false", "true")) == "true",
             extra={"generated": ",".join(notes)} if notes else {},
         )
 
@@ -210,6 +218,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _int(env, name, default)
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -308,7 +308,10 @@ class Engine:
                 and run.timeout_at is not None
                 and run.timeout_at <= now
             ):
-                self._route(turn, self._node(run), NO_RESPONSE)
+                if self._exists(run):
+                    self._route(turn, self._node(run), NO_RESPONSE)
+                else:
+                    self._end_run(turn)  # its flow or node is gone since; nobody waits any more
         return self._finish(turn)
 
     # -- keywords ---------------------------------------------------------------

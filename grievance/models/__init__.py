@@ -1,5 +1,6 @@
 """The data model: state only, no I/O. Import from here so every table is registered."""
 
+from grievance.models.accounts import ApiToken, AuditEvent, Organisation, Site, User
 from grievance.models.cases import Case, CaseEvent, CodeAttempt
 from grievance.models.contacts import Contact, Conversation
 from grievance.models.messages import (
@@ -20,7 +21,9 @@ __all__ = [
     "NOTICE",
     "OUTBOUND",
     "REPLY",
+    "ApiToken",
     "Attachment",
+    "AuditEvent",
     "Case",
     "CaseEvent",
     "CodeAttempt",
@@ -28,5 +31,8 @@ __all__ = [
     "Conversation",
     "DeliveryEvent",
     "Message",
+    "Organisation",
     "OutboxItem",
+    "Site",
+    "User",
 ]

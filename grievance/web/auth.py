@@ -1,0 +1,199 @@
+"""Sign-in: password, then TOTP (or enrolment with a QR code and recovery codes), then the queue.
+
+A password alone never signs anyone in when a second factor is required: it
+only opens a five-minute window to give the code. A session is created fresh
+(cleared) at the moment sign-in completes, so nothing from before survives it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_user, logout_user
+from markupsafe import Markup
+
+from grievance.auth import accounts
+from grievance.models import User
+from grievance.runtime import Runtime
+from grievance.web.security import Principal, safe_next
+
+bp = Blueprint("auth", __name__)
+PENDING_SECONDS = 300
+
+
+def _runtime() -> Runtime:
+    runtime: Runtime = current_app.extensions["grievance"]
+    return runtime
+
+
+def _pending_user(db) -> User | None:  # type: ignore[no-untyped-def]
+    pending = session.get("pending") or {}
+    if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        return None
+    user = db.get(User, pending.get("uid"))
+    if user is None or not user.active or user.session_version != pending.get("v"):
+        return None
+    return user
+
+
+def _complete(db, user: User, target: str | None) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    """Sign in for real: a fresh session, the failure count reset, an audit entry."""
+    session.clear()
+    accounts.signed_in(user)
+    accounts.audit(db, user, "login")
+    db.commit()
+    login_user(Principal(user))
+    now = int(time.time())
+    session.permanent = True
+    session["iat"] = session["seen"] = now
+    return redirect(safe_next(target))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """Email and password."""
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    error = None
+    if request.method == "POST":
+        runtime = _runtime()
+        with runtime.sessions() as db:
+            result = accounts.check_password(
+                db, request.form.get("email", ""), request.form.get("password", "")
+            )
+            db.commit()
+            if result.user is not None:
+                user = result.user
+                target = request.args.get("next")
+                session.clear()
+                session["pending"] = {"uid": user.id, "v": user.session_version, "at": time.time()}
+                session["next"] = target
+                if user.totp_enabled_at is not None:
+                    return redirect(url_for("auth.second_factor"))
+                if accounts.mfa_required(user, runtime.settings.mfa_all_roles):
+                    return redirect(url_for("auth.mfa_setup"))
+                return _complete(db, user, target)
+            error = result.reason
+    return render_template("auth/login.html", error=error), 401 if error else 200
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor() -> ResponseReturnValue:
+    """The six-digit code from the authenticator app, or a recovery code."""
+    runtime = _runtime()
+    error = None
+    with runtime.sessions() as db:
+        user = _pending_user(db)
+        if user is None:
+            session.clear()
+            return redirect(url_for("auth.login"))
+        if request.method == "POST":
+            if accounts.verify_totp(user, runtime.protector, request.form.get("code", "")):
+                return _complete(db, user, session.get("next"))
+            user.failed_logins += 1
+            db.commit()
+            error = "That code did not work. Use the newest code, or a recovery code."
+    return render_template("auth/code.html", error=error), 401 if error else 200
+
+
+@bp.route("/login/setup", methods=["GET", "POST"])
+def mfa_setup() -> ResponseReturnValue:
+    """Enrol an authenticator app: scan the QR code, confirm one code, keep the recovery codes."""
+    runtime = _runtime()
+    error = None
+    with runtime.sessions() as db:
+        user = _pending_user(db)
+        if user is None or user.totp_enabled_at is not None:
+            session.clear()
+            return redirect(url_for("auth.login"))
+        if "totp_setup" not in session:
+            session["totp_setup"] = runtime.protector.encrypt(accounts.new_totp_secret()).decode()
+        secret = runtime.protector.decrypt(session["totp_setup"].encode())
+        if request.method == "POST":
+            step = accounts.totp_step(secret, request.form.get("code", ""), None, _now())
+            if step is not None:
+                codes = accounts.enable_totp(user, runtime.protector, secret)
+                user.totp_last_step = step
+                accounts.audit(db, user, "mfa_enrolled")
+                target = session.get("next")
+                _complete(db, user, target)
+                return render_template(
+                    "auth/recovery_codes.html", codes=codes, next=safe_next(target)
+                )
+            error = "That code did not match. Check the phone's clock and try the newest code."
+        uri = accounts.provisioning_uri(secret, user.email)
+        qr = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+        # Only path data: the URI is encoded as QR modules, no text of it reaches the markup.
+        svg = Markup(qr.to_string(encoding="unicode"))  # noqa: S704
+    return render_template(
+        "auth/setup.html", qr=svg, secret=_grouped(secret), error=error
+    ), 401 if error else 200
+
+
+@bp.route("/login/recovery-codes")
+def recovery_codes() -> ResponseReturnValue:
+    """Codes are shown once, right after enrolment; afterwards this page only explains."""
+    return redirect(
+        url_for("cases.queue") if current_user.is_authenticated else url_for("auth.login")
+    )
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """Sign out of this browser."""
+    if current_user.is_authenticated:
+        with _runtime().sessions() as db:
+            accounts.audit(db, db.get(User, current_user.user_id), "logout")
+            db.commit()
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def password() -> ResponseReturnValue:
+    """Replace a one-time password, or change one's password."""
+    error = None
+    forced = current_user.must_change_password
+    if request.method == "POST":
+        new, again = request.form.get("new_password", ""), request.form.get("confirm", "")
+        with _runtime().sessions() as db:
+            user = db.get(User, current_user.user_id)
+            assert user is not None
+            if (
+                not forced
+                and accounts.check_password(
+                    db, user.email, request.form.get("current_password", "")
+                ).user
+                is None
+            ):
+                error = "The current password is not right."
+            elif new != again:
+                error = "The two new passwords are not the same."
+            else:
+                try:
+                    accounts.set_password(user, new)
+                except accounts.AccountError as exc:
+                    error = f"{str(exc)[0].upper()}{str(exc)[1:]}."
+            if error is None:
+                accounts.audit(db, user, "password_changed")
+                db.commit()
+                login_user(Principal(user))  # the new session version; other sessions end
+                session["iat"] = session["seen"] = int(time.time())
+                return redirect(url_for("cases.queue"))
+            db.commit()
+    return render_template("auth/password.html", error=error, forced=forced), 400 if error else 200
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from grievance.clock import utcnow
+
+    return utcnow()
+
+
+def _grouped(secret: str) -> str:
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))

@@ -1,0 +1,177 @@
+"""Web security in one place: deny by default, sessions with idle and absolute limits, CSRF,
+and the headers every response carries.
+
+Deny by default as SecureDrop does: a ``before_request`` lets through only the
+endpoints listed as public; everything else needs a complete sign-in
+(password and, where required, TOTP). Flask-Talisman is unmaintained, so the
+headers are set here and tested.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, current_app, redirect, request, session, url_for
+from flask_login import LoginManager, UserMixin, current_user, logout_user
+from flask_wtf.csrf import CSRFProtect
+
+from grievance.models import User
+from grievance.runtime import Runtime
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Endpoints anyone may reach. Twilio's webhooks are protected by their signature,
+# the API by bearer tokens, the simulator exists only on the console channel.
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "static",
+        "health.healthz",
+        "webhooks.messaging",
+        "webhooks.status",
+        "auth.login",
+        "auth.second_factor",
+        "auth.mfa_setup",
+        "auth.recovery_codes",
+        "auth.logout",
+    }
+)
+PUBLIC_BLUEPRINTS = frozenset({"simulator", "api", "procedure"})
+# Reachable while a one-time password must still be replaced.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "static"})
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+class Principal(UserMixin):
+    """The signed-in user as the web layer sees them (no secrets)."""
+
+    def __init__(self, user: User) -> None:
+        self.user_id = user.id
+        self.email = user.email
+        self.role = user.role
+        self.organisation_id = user.organisation_id
+        self.must_change_password = user.must_change_password
+        self.session_version = user.session_version
+
+    def get_id(self) -> str:
+        # The version ends every session when the password changes or the user signs out everywhere.
+        return f"{self.user_id}:{self.session_version}"
+
+
+def _runtime() -> Runtime:
+    runtime: Runtime = current_app.extensions["grievance"]
+    return runtime
+
+
+@login_manager.user_loader
+def _load(identity: str) -> Principal | None:
+    try:
+        user_id, version = (int(x) for x in identity.split(":"))
+    except ValueError:
+        return None
+    with _runtime().sessions() as db:
+        user = db.get(User, user_id)
+        if user is None or not user.active or user.session_version != version:
+            return None
+        return Principal(user)
+
+
+def install(app: Flask, runtime: Runtime) -> None:
+    """Sessions, CSRF, deny-by-default and security headers on ``app``."""
+    settings = runtime.settings
+    secure = settings.public_base_url.startswith("https://")
+    app.config.update(
+        SESSION_COOKIE_NAME="__Host-grievance" if secure else "grievance_session",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_REFRESH_EACH_REQUEST=True,
+        PERMANENT_SESSION_LIFETIME=settings.session_max_hours * 3600,
+        WTF_CSRF_TIME_LIMIT=settings.session_max_hours * 3600,
+        WTF_CSRF_SSL_STRICT=secure,
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # sessions are bound by version and timeouts instead
+    login_manager.login_view = "auth.login"
+    idle = settings.session_idle_minutes * 60
+    absolute = settings.session_max_hours * 3600
+
+    @app.before_request
+    def deny_by_default() -> Response | None:
+        endpoint = request.endpoint
+        if endpoint is None:
+            return None  # a 404 or 405 follows
+        now = int(time.time())
+        if current_user.is_authenticated:
+            started, seen = session.get("iat", 0), session.get("seen", 0)
+            if now - seen > idle or now - started > absolute:
+                logout_user()
+                session.clear()
+                if endpoint not in PUBLIC_ENDPOINTS:
+                    return redirect(url_for("auth.login", next=_local(request.full_path)))
+            else:
+                session["seen"] = now
+        if endpoint in PUBLIC_ENDPOINTS or endpoint.split(".", 1)[0] in PUBLIC_BLUEPRINTS:
+            return None
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=_local(request.full_path)))
+        if current_user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            return redirect(url_for("auth.password"))
+        return None
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if secure:
+            response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        if current_user.is_authenticated or request.endpoint not in ("static", "health.healthz"):
+            # Nothing a signed-in person sees may stay in a shared computer's cache.
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _local(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after sign-in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target.rstrip("?")
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after sign-in: a local path, or the queue."""
+    return _local(target) or url_for("cases.queue")
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Only these roles may use the view; others get 404 (no hint that it exists)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated or current_user.role not in roles:
+                abort(404)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
