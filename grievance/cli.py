@@ -326,7 +326,7 @@ def flows_check(
     from grievance.conversation import load_flowset
     from grievance.conversation.inspect import check, prompt_sizes
     from grievance.language import CatalogError, load_catalogs
-    from grievance.services import cases, outbox
+    from grievance.services import cases, outbox, triage
 
     flows_dir = flows_dir or Path(os.environ.get("GRIEVANCE_FLOWS_DIR") or PROJECT_ROOT / "flows")
     locales_dir = locales_dir or Path(
@@ -342,7 +342,12 @@ def flows_check(
         sys.exit(1)
     langs = langs or list(catalogs)
     if flowset is not None:
-        problems += check(flowset, catalogs, langs, (*cases.MESSAGE_KEYS, *outbox.MESSAGE_KEYS))
+        problems += check(
+            flowset,
+            catalogs,
+            langs,
+            (*cases.MESSAGE_KEYS, *outbox.MESSAGE_KEYS, *triage.MESSAGE_KEYS),
+        )
     for problem in sorted(set(problems)):
         click.echo(str(problem), err=True)
     if segments and flowset is not None:

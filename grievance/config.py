@@ -75,6 +75,8 @@ class Settings:
     session_max_hours: int = 12
     # TOTP is always required for admins and handlers; this requires it of suppliers and buyers too.
     mfa_all_roles: bool = False
+    # Time frames per stage clock and severity (grievance.sla.DEFAULT_FRAMES unless configured).
+    sla_frames: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -206,6 +208,7 @@ class Settings:
             session_idle_minutes=_bounded(env, "GRIEVANCE_SESSION_IDLE_MINUTES", 30, 1, 60),
             session_max_hours=_bounded(env, "GRIEVANCE_SESSION_MAX_HOURS", 12, 1, 24),
             mfa_all_roles=_choice(env, "GRIEVANCE_MFA_ALL_ROLES", ("false", "true")) == "true",
+            sla_frames=_sla(env.get("GRIEVANCE_SLA_FILE")),
             extra={"generated": ",".join(notes)} if notes else {},
         )
 
@@ -283,6 +286,35 @@ def _templates(path: str | None) -> dict[str, dict[str, str]]:
                 )
         templates[key] = dict(languages)
     return templates
+
+
+def _sla(path: str | None) -> dict[str, dict[str, str]]:
+    """Read time frames from a YAML file of ``clock: {severity: duration}``; defaults otherwise."""
+    from grievance import sla
+
+    if not path:
+        return {k: dict(v) for k, v in sla.DEFAULT_FRAMES.items()}
+    from grievance.yamlsource import LineDict, YamlError, load_file
+
+    try:
+        data = load_file(Path(path))
+    except OSError as exc:
+        raise ConfigError(f"GRIEVANCE_SLA_FILE: cannot read {path} ({exc.strerror})") from None
+    except YamlError as exc:
+        raise ConfigError(str(exc)) from None
+    if not isinstance(data, LineDict):
+        raise ConfigError(f"{path}:1: expected time frames, e.g. `triage: {{P0: 1h, P1: 24h}}`")
+    frames = {k: dict(v) for k, v in sla.DEFAULT_FRAMES.items()}
+    for clock, per_severity in data.items():
+        line = data.line_of(clock)
+        if not isinstance(per_severity, LineDict):
+            raise ConfigError(f"{path}:{line}: {clock}: map severities to durations (P1: 24h)")
+        try:
+            sla.validate({clock: {k: str(v) for k, v in per_severity.items()}})
+        except sla.SlaError as exc:
+            raise ConfigError(f"{path}:{line}: {exc}") from None
+        frames[clock].update({k: str(v) for k, v in per_severity.items()})
+    return frames
 
 
 def _stored_secret(instance: Path, name: str, fresh: str, generate: bool, notes: list[str]) -> str:

@@ -1,7 +1,7 @@
 """The data model: state only, no I/O. Import from here so every table is registered."""
 
 from grievance.models.accounts import ApiToken, AuditEvent, Organisation, Site, User
-from grievance.models.cases import Case, CaseEvent, CodeAttempt
+from grievance.models.cases import Case, CaseEvent, CaseNote, CodeAttempt, ReferralOrg
 from grievance.models.contacts import Contact, Conversation
 from grievance.models.messages import (
     BULK,
@@ -26,6 +26,7 @@ __all__ = [
     "AuditEvent",
     "Case",
     "CaseEvent",
+    "CaseNote",
     "CodeAttempt",
     "Contact",
     "Conversation",
@@ -33,6 +34,7 @@ __all__ = [
     "Message",
     "Organisation",
     "OutboxItem",
+    "ReferralOrg",
     "Site",
     "User",
 ]

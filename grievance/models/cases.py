@@ -50,7 +50,10 @@ class Case(Base):
     """A grievance. Anonymous: linked to a contact only until the contact is purged."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_queue", "status", "severity", "id"),)
+    __table_args__ = (
+        Index("ix_cases_queue", "status", "severity", "id"),
+        Index("ix_cases_queue_due", "status", "severity", "due_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int | None] = mapped_column(
@@ -75,6 +78,29 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Triage (issue 5): who has it, where it happened, what the handler found.
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    supplier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    site_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="SET NULL"), index=True
+    )
+    # ILO forced-labour indicators the handler found (codes of INDICATORS).
+    indicators: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the current stage's clock started (triage runs from receipt).
+    stage_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the current stage's time frame ends (None when the stage has none).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # The handler's summary, and the redacted one a supplier sees: never the worker's words.
+    summary: Mapped[str | None] = mapped_column(Text)
+    supplier_summary: Mapped[str | None] = mapped_column(Text)
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    # A lowering of a P0/P1 waiting for a second reviewer: {"severity", "by", "reason"}.
+    pending_severity: Mapped[dict[str, object] | None] = mapped_column(JSON)
     # When retention erased the worker's words, attachments and contact from this case.
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -103,3 +129,46 @@ class CodeAttempt(Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     succeeded: Mapped[bool] = mapped_column(default=False)
+
+
+# The ILO's eleven indicators of forced labour, as handlers tick them.
+INDICATORS = {
+    "vulnerability": "abuse of vulnerability",
+    "deception": "deception",
+    "movement": "restriction of movement",
+    "isolation": "isolation",
+    "violence": "physical and sexual violence",
+    "threats": "intimidation and threats",
+    "documents": "retention of identity documents",
+    "wages": "withholding of wages",
+    "debt": "debt bondage",
+    "conditions": "abusive working and living conditions",
+    "overtime": "excessive overtime",
+}
+
+
+class CaseNote(Base):
+    """An internal note by a handler; encrypted, never shown to suppliers or buyers."""
+
+    __tablename__ = "case_notes"
+    __table_args__ = (Index("ix_case_notes_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    text_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReferralOrg(Base):
+    """An organisation a worker can be referred to: a union, an NGO, legal aid. Admins keep the list."""
+
+    __tablename__ = "referral_orgs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(2))
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    how_to_reach: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from grievance import casecode
+from grievance import casecode, sla
 from grievance.clock import utcnow
 from grievance.conversation import OpenCase
 from grievance.language.catalog import render
@@ -56,8 +56,10 @@ def open_case(
     """Create a case from an intake; returns it and its code (shown once, then forgotten)."""
     category = effect.category if effect.category in DEFAULT_SEVERITY else None
     description = (effect.description or "").strip()
+    now = utcnow()
     for _ in range(5):
         code = casecode.generate()
+        severity = severity_for(category, effect.in_danger)
         case = Case(
             contact_id=contact.id,
             code_hash=runtime.protector.code_hash(code),
@@ -65,7 +67,7 @@ def open_case(
             status="received",
             reported_category=effect.category,
             category=category,
-            severity=severity_for(category, effect.in_danger),
+            severity=severity,
             language=effect.language,
             channel=contact.channel,
             workplace=(effect.workplace or "").strip() or None,
@@ -74,6 +76,9 @@ def open_case(
             wants_updates=effect.wants_updates,
             flow_id=effect.flow,
             flow_version=effect.flow_version,
+            created_at=now,
+            stage_started_at=now,
+            due_at=sla.due_at("received", severity, now, runtime.settings.sla_frames),
         )
         try:
             with session.begin_nested():
@@ -110,15 +115,9 @@ def open_case(
     return case, code
 
 
-def has_open_case(session: Session, contact_id: int) -> bool:
-    """True when the contact has a case that is not finished."""
-    return bool(
-        session.scalar(
-            select(func.count(Case.id)).where(
-                Case.contact_id == contact_id, Case.status.in_(OPEN_STATUSES)
-            )
-        )
-    )
+def has_case(session: Session, contact_id: int) -> bool:
+    """True when the contact has a case, open or closed, that STATUS can report on."""
+    return session.scalar(select(Case.id).where(Case.contact_id == contact_id).limit(1)) is not None
 
 
 def status_replies(
@@ -207,8 +206,17 @@ def change_status(
     if status == case.status:
         return None
     previous, case.status = case.status, status
+    now = utcnow()
+    if (
+        sla.STAGE_CLOCK.get(status) != sla.STAGE_CLOCK.get(previous)
+        or case.stage_started_at is None
+    ):
+        case.stage_started_at = now
+    case.due_at = sla.due_at(
+        status, case.severity, case.stage_started_at, runtime.settings.sla_frames
+    )
     if status not in OPEN_STATUSES and case.closed_at is None:
-        case.closed_at = utcnow()
+        case.closed_at = now
     session.add(
         CaseEvent(
             case_id=case.id, kind="status", actor=actor, data={"from": previous, "to": status}

@@ -197,7 +197,7 @@ class _Facts(Mapping[str, bool]):
 
     def __getitem__(self, name: str) -> bool:
         if name == "has_case" and name not in self._known:
-            self._known[name] = case_service.has_open_case(self._session, self._contact.id)
+            self._known[name] = case_service.has_case(self._session, self._contact.id)
         return self._known[name]
 
     def __iter__(self) -> Iterator[str]:

@@ -1,25 +1,57 @@
-"""The case handlers' queue, ``/cases``, and a case's page, ``/cases/<id>``.
+"""The case handlers' queue, ``/cases``, and a case's page, ``/cases/<id>`` with its actions.
 
-Work in progress (issue 5): the queue lists open cases, most severe first;
-filters, SLA due times, keyset pagination and the case actions follow.
+Views read input, call one service and render or redirect. Every view and
+change of a case is audited. Works without JavaScript; htmx (vendored) only
+swaps the queue table when the filters change.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import case as when
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
-from grievance.models import Case, User
-from grievance.models.cases import OPEN_STATUSES, SEVERITIES
+from grievance.clock import utcnow
+from grievance.models import (
+    INBOUND,
+    REPLY,
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseNote,
+    Contact,
+    DeliveryEvent,
+    Message,
+    Organisation,
+    ReferralOrg,
+    Site,
+    User,
+)
+from grievance.models.cases import DEFAULT_SEVERITY, INDICATORS, OPEN_STATUSES, SEVERITIES, STATUSES
 from grievance.runtime import Runtime
+from grievance.services import queue as queue_service
+from grievance.services import triage
+from grievance.services.outbox import enqueue_delivery
 from grievance.web.security import roles_required
 
 bp = Blueprint("cases", __name__)
-PAGE = 50
+HANDLERS = ("admin", "handler")
 
 
 def _runtime() -> Runtime:
@@ -27,31 +59,335 @@ def _runtime() -> Runtime:
     return runtime
 
 
-@bp.get("/cases")
-@roles_required("admin", "handler")
-def queue() -> ResponseReturnValue:
-    """Open cases, P0 first, oldest first within a severity."""
-    rank = when(
-        {s: i for i, s in enumerate(SEVERITIES)}, value=Case.severity, else_=len(SEVERITIES)
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _filter() -> queue_service.QueueFilter:
+    args = request.args
+    return queue_service.QueueFilter(
+        status=args.get("status") or None,
+        category=args.get("category") or None,
+        severity=args.get("severity") or None,
+        site_id=_int(args.get("site")),
+        supplier_id=_int(args.get("supplier")),
+        language=args.get("language") or None,
+        assignee_id=current_user.user_id if args.get("mine") else None,
+        overdue=bool(args.get("overdue")),
+        query=args.get("q", "")[:200],
     )
-    with _runtime().sessions() as db:
-        cases = db.scalars(
-            select(Case)
-            .where(Case.status.in_(OPEN_STATUSES))
-            .order_by(rank, Case.created_at, Case.id)
-            .limit(PAGE)
-        ).all()
-    return render_template("cases/queue.html", cases=cases)
+
+
+@bp.get("/cases")
+@roles_required(*HANDLERS)
+def queue() -> ResponseReturnValue:
+    """Open cases, most urgent first, with filters, search and keyset pagination."""
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        result = queue_service.page(db, _filter(), request.args.get("after"))
+        options = _options(db)
+        context: dict[str, Any] = {
+            "page": result,
+            "now": utcnow(),
+            "args": request.args,
+            "statuses": STATUSES,
+            "categories": sorted(DEFAULT_SEVERITY),
+            "severities": SEVERITIES,
+            "languages": runtime.settings.languages,
+            **options,
+        }
+        accounts.audit(db, _me(db), "queue_viewed", None, f"{result.total} cases")
+        db.commit()
+        template = "cases/_table.html" if request.headers.get("HX-Request") else "cases/queue.html"
+        return render_template(template, **context)
+
+
+def _options(db: Session) -> dict[str, Any]:
+    return {
+        "suppliers": db.scalars(
+            select(Organisation).where(Organisation.kind == "supplier").order_by(Organisation.name)
+        ).all(),
+        "sites": db.scalars(select(Site).order_by(Site.name)).all(),
+        "handlers": db.scalars(
+            select(User).where(User.role.in_(HANDLERS), User.active).order_by(User.email)
+        ).all(),
+        "referrals": db.scalars(
+            select(ReferralOrg).where(ReferralOrg.active).order_by(ReferralOrg.name)
+        ).all(),
+    }
+
+
+def _me(db: Session) -> User:
+    user = db.get(User, current_user.user_id)
+    assert user is not None
+    return user
+
+
+def _case(db: Session, case_id: int) -> Case:
+    case = db.get(
+        Case,
+        case_id,
+        with_for_update=request.method == "POST" and db.bind.dialect.name == "postgresql",
+    )  # type: ignore[union-attr]
+    if case is None:
+        abort(404)
+    return case
 
 
 @bp.get("/cases/<int:case_id>")
-@roles_required("admin", "handler")
+@roles_required(*HANDLERS)
 def detail(case_id: int) -> ResponseReturnValue:
-    """One case; every view is recorded in the audit log."""
-    with _runtime().sessions() as db:
-        case = db.get(Case, case_id)
-        if case is None:
-            abort(404)
-        accounts.audit(db, db.get(User, current_user.user_id), "case_viewed", case_id)
+    """One case: facts, the worker's own words, the timeline, attachments and actions."""
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        case = _case(db, case_id)
+        accounts.audit(db, _me(db), "case_viewed", case.id)
         db.commit()
-        return render_template("cases/detail.html", case=case)
+        contact = db.get(Contact, case.contact_id) if case.contact_id else None
+        catalog = runtime.catalogs.get(case.language)
+        context = {
+            "case": case,
+            "now": utcnow(),
+            "timeline": _timeline(db, runtime, case),
+            "attachments": db.scalars(
+                select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
+            ).all(),
+            "description": runtime.protector.decrypt(case.description_encrypted)
+            if case.description_encrypted
+            else None,
+            "direction": catalog.direction if catalog else "ltr",
+            "reachable": contact is not None and contact.address_encrypted is not None,
+            "opted_out": contact is not None and contact.opted_out,
+            "contact_language": (contact.language if contact else None) or case.language,
+            "canned": [
+                (key, _canned_text(runtime, case, contact, key)) for key in triage.CANNED_REPLIES
+            ],
+            "indicators": INDICATORS,
+            "categories": sorted(DEFAULT_SEVERITY),
+            "severities": SEVERITIES,
+            "open": case.status in OPEN_STATUSES,
+            "assignee": db.get(User, case.assignee_id) if case.assignee_id else None,
+            "supplier": db.get(Organisation, case.supplier_id) if case.supplier_id else None,
+            "site": db.get(Site, case.site_id) if case.site_id else None,
+            "messages": get_flashed_messages(with_categories=True),
+            **_options(db),
+        }
+        return render_template("cases/detail.html", **context)
+
+
+def _canned_text(runtime: Runtime, case: Case, contact: Contact | None, key: str) -> str:
+    from grievance.language.catalog import render
+
+    language = (contact.language if contact else None) or case.language
+    catalog = runtime.catalogs.get(language) or runtime.catalogs[runtime.settings.languages[0]]
+    return render(catalog, key, {}, contact.channel if contact else "sms")
+
+
+def _timeline(db: Session, runtime: Runtime, case: Case) -> list[dict[str, Any]]:
+    """Messages in and out (with delivery state), events and notes, oldest first."""
+    items: list[dict[str, Any]] = []
+    messages = db.scalars(
+        select(Message).where(Message.case_id == case.id).order_by(Message.id)
+    ).all()
+    events: dict[int, list[str]] = {}
+    if messages:
+        for message_id, status in db.execute(
+            select(DeliveryEvent.message_id, DeliveryEvent.status)
+            .where(DeliveryEvent.message_id.in_([m.id for m in messages]))
+            .order_by(DeliveryEvent.id)
+        ):
+            events.setdefault(message_id, []).append(status)
+    for m in messages:
+        body = runtime.protector.decrypt(m.body_encrypted) if m.body_encrypted else None
+        items.append(
+            {
+                "at": m.created_at,
+                "kind": "in" if m.direction == INBOUND else "out",
+                "body": body,
+                "key": m.catalog_key,
+                "state": m.delivery_status,
+                "error": m.error_code,
+                "history": events.get(m.id, []),
+                "media": m.num_media,
+            }
+        )
+    for e in db.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)):
+        items.append(
+            {"at": e.at, "kind": "event", "event": e.kind, "actor": e.actor, "data": e.data}
+        )
+    for n in db.scalars(select(CaseNote).where(CaseNote.case_id == case.id)):
+        author = db.get(User, n.author_id) if n.author_id else None
+        items.append(
+            {
+                "at": n.at,
+                "kind": "note",
+                "body": runtime.protector.decrypt(n.text_encrypted),
+                "author": author.email if author else "a former user",
+            }
+        )
+    return sorted(items, key=lambda item: item["at"])
+
+
+@bp.get("/cases/<int:case_id>/attachments/<int:attachment_id>")
+@roles_required(*HANDLERS)
+def attachment(case_id: int, attachment_id: int) -> ResponseReturnValue:
+    """A worker's photo or voice note, decrypted, always as a download (never rendered inline)."""
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        item = db.get(Attachment, attachment_id)
+        if item is None or item.case_id != case_id or item.data_encrypted is None:
+            abort(404)
+        accounts.audit(db, _me(db), "attachment_downloaded", case_id, f"attachment={item.id}")
+        db.commit()
+        data = runtime.protector.decrypt_bytes(item.data_encrypted)
+        extension = _EXTENSIONS.get(item.content_type, "bin")
+        return Response(
+            data,
+            mimetype="application/octet-stream",
+            headers={
+                "Content-Disposition": f'attachment; filename="case-{case_id}-{item.id}.{extension}"',
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+            },
+        )
+
+
+_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "audio/ogg": "ogg",
+    "audio/mpeg": "mp3",
+    "audio/amr": "amr",
+    "video/mp4": "mp4",
+    "application/pdf": "pdf",
+}
+
+
+# -- actions ---------------------------------------------------------------------------
+
+
+def _act(case_id: int, action: str, **kwargs: Any) -> ResponseReturnValue:
+    """Run one triage action in its own transaction; deliver its messages after the commit."""
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        case = _case(db, case_id)
+        try:
+            outcome = getattr(triage, action)(db, runtime, case, _me(db), **kwargs)
+        except triage.TriageError as exc:
+            db.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("cases.detail", case_id=case_id)), 303
+        db.commit()
+    for outbox_id in outcome.outbox_ids:
+        enqueue_delivery(runtime, outbox_id, REPLY)
+    flash(_DONE.get(action, "Saved."), "ok")
+    return redirect(url_for("cases.detail", case_id=case_id)), 303
+
+
+_DONE = {
+    "assign": "Assigned.",
+    "categorise": "Category saved.",
+    "set_severity": "Severity saved (a lowering of P0 or P1 waits for a second reviewer).",
+    "review_severity": "Review recorded.",
+    "acknowledge": "Acknowledged; the worker is told.",
+    "add_note": "Note added.",
+    "message_worker": "Message queued for the worker.",
+    "attach_referral": "Referral attached.",
+    "refer_to_supplier": "Referred to the supplier; the worker is told.",
+    "close_out_of_scope": "Closed as out of scope; the worker is told.",
+}
+
+
+@bp.post("/cases/<int:case_id>/assign")
+@roles_required(*HANDLERS)
+def assign(case_id: int) -> ResponseReturnValue:
+    """Give the case to a handler."""
+    return _act(case_id, "assign", assignee_id=_int(request.form.get("assignee")))
+
+
+@bp.post("/cases/<int:case_id>/categorise")
+@roles_required(*HANDLERS)
+def categorise(case_id: int) -> ResponseReturnValue:
+    """Set category and forced-labour indicators."""
+    return _act(
+        case_id,
+        "categorise",
+        category=request.form.get("category", ""),
+        indicators=request.form.getlist("indicators"),
+    )
+
+
+@bp.post("/cases/<int:case_id>/severity")
+@roles_required(*HANDLERS)
+def severity(case_id: int) -> ResponseReturnValue:
+    """Set the severity (lowering a P0 or P1 asks for a second reviewer)."""
+    return _act(
+        case_id,
+        "set_severity",
+        severity=request.form.get("severity", ""),
+        reason=request.form.get("reason", ""),
+    )
+
+
+@bp.post("/cases/<int:case_id>/severity-review")
+@roles_required(*HANDLERS)
+def severity_review(case_id: int) -> ResponseReturnValue:
+    """Approve or reject a pending lowering."""
+    return _act(case_id, "review_severity", approve=request.form.get("decision") == "approve")
+
+
+@bp.post("/cases/<int:case_id>/acknowledge")
+@roles_required(*HANDLERS)
+def acknowledge(case_id: int) -> ResponseReturnValue:
+    """Tell the worker a person has the case."""
+    return _act(case_id, "acknowledge")
+
+
+@bp.post("/cases/<int:case_id>/notes")
+@roles_required(*HANDLERS)
+def note(case_id: int) -> ResponseReturnValue:
+    """Add an internal note."""
+    return _act(case_id, "add_note", text=request.form.get("text", ""))
+
+
+@bp.post("/cases/<int:case_id>/message")
+@roles_required(*HANDLERS)
+def message(case_id: int) -> ResponseReturnValue:
+    """Send the worker a canned reply or free text, through the outbox."""
+    key = request.form.get("canned") or None
+    return _act(
+        case_id, "message_worker", key=key, text=None if key else request.form.get("text", "")
+    )
+
+
+@bp.post("/cases/<int:case_id>/referral")
+@roles_required(*HANDLERS)
+def referral(case_id: int) -> ResponseReturnValue:
+    """Attach a referral from the directory."""
+    return _act(
+        case_id,
+        "attach_referral",
+        referral_id=_int(request.form.get("referral")) or 0,
+        tell_worker=bool(request.form.get("tell_worker")),
+    )
+
+
+@bp.post("/cases/<int:case_id>/supplier")
+@roles_required(*HANDLERS)
+def supplier(case_id: int) -> ResponseReturnValue:
+    """Refer the case to its supplier with a redacted summary."""
+    return _act(
+        case_id,
+        "refer_to_supplier",
+        supplier_id=_int(request.form.get("supplier")) or 0,
+        site_id=_int(request.form.get("site")),
+        supplier_summary=request.form.get("summary", ""),
+    )
+
+
+@bp.post("/cases/<int:case_id>/out-of-scope")
+@roles_required(*HANDLERS)
+def out_of_scope(case_id: int) -> ResponseReturnValue:
+    """Close as out of scope with a reason."""
+    return _act(case_id, "close_out_of_scope", reason=request.form.get("reason", ""))

@@ -1,0 +1,128 @@
+"""The handlers' queue as a query: filters, search, keyset pagination and counts.
+
+Most urgent first: severity (P0 before P1, the strings sort that way), then the
+due time of the current stage (cases without one last), then the id. A page
+continues after the last row of the previous one (keyset), so page 500 costs
+what page 1 costs, and the indexes ``ix_cases_queue_due`` serve the order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from grievance.clock import utcnow
+from grievance.models import Case
+from grievance.models.cases import OPEN_STATUSES
+
+PAGE_SIZE = 50
+# Cases with no due time sort after every real one.
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the handler asked to see."""
+
+    status: str | None = None  # a status, "open" (default) or "all"
+    category: str | None = None
+    severity: str | None = None
+    site_id: int | None = None
+    supplier_id: int | None = None
+    language: str | None = None
+    assignee_id: int | None = None
+    overdue: bool = False
+    query: str = ""
+
+
+@dataclass
+class QueuePage:
+    """One page of the queue and how many cases match in all."""
+
+    cases: list[Case]
+    total: int
+    next_cursor: str | None
+    by_severity: dict[str, int] = field(default_factory=dict)
+
+
+def _filtered(f: QueueFilter, now: datetime) -> list[object]:
+    conditions: list[object] = []
+    if f.status in (None, "", "open"):
+        conditions.append(Case.status.in_(OPEN_STATUSES))
+    elif f.status != "all":
+        conditions.append(Case.status == f.status)
+    for column, value in (
+        (Case.category, f.category),
+        (Case.severity, f.severity),
+        (Case.site_id, f.site_id),
+        (Case.supplier_id, f.supplier_id),
+        (Case.language, f.language),
+        (Case.assignee_id, f.assignee_id),
+    ):
+        if value not in (None, ""):
+            conditions.append(column == value)
+    if f.overdue:
+        conditions.append(Case.due_at < now)
+    query = f.query.strip()
+    if query:
+        digits = re.sub(r"[#\s]", "", query)
+        if digits.isdigit():
+            conditions.append(Case.id == int(digits))
+        else:
+            escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conditions.append(Case.workplace.ilike(f"%{escaped}%", escape="\\"))
+    return conditions
+
+
+def _after(cursor: str | None) -> object | None:
+    """The keyset condition for rows after ``cursor`` ("P1|2026-11-27T10:00:00+00:00|42")."""
+    if not cursor:
+        return None
+    try:
+        severity, due, raw_id = cursor.split("|")
+        case_id = int(raw_id)
+        due_at = datetime.fromisoformat(due) if due else None
+    except ValueError:
+        return None
+    due_key = func.coalesce(Case.due_at, NEVER)
+    due_value = due_at or NEVER
+    return or_(
+        Case.severity > severity,
+        and_(Case.severity == severity, due_key > due_value),
+        and_(Case.severity == severity, due_key == due_value, Case.id > case_id),
+    )
+
+
+def page(
+    session: Session, f: QueueFilter, cursor: str | None = None, size: int = PAGE_SIZE
+) -> QueuePage:
+    """The page of the queue after ``cursor``, with the total and counts per severity."""
+    now = utcnow()
+    conditions = _filtered(f, now)
+    after = _after(cursor)
+    statement: Select[tuple[Case]] = select(Case).where(*conditions)
+    if after is not None:
+        statement = statement.where(after)
+    rows = list(
+        session.scalars(
+            statement.order_by(Case.severity, Case.due_at.asc().nulls_last(), Case.id).limit(
+                size + 1
+            )
+        )
+    )
+    more = len(rows) > size
+    rows = rows[:size]
+    counts = dict(
+        session.execute(
+            select(Case.severity, func.count(Case.id)).where(*conditions).group_by(Case.severity)
+        ).all()
+    )
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        next_cursor = f"{last.severity}|{last.due_at.isoformat() if last.due_at else ''}|{last.id}"
+    return QueuePage(rows, sum(counts.values()), next_cursor, counts)

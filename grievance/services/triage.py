@@ -1,0 +1,348 @@
+"""What case handlers do to a case: assign, categorise, set severity, acknowledge, note,
+message the worker, refer, close. Each action checks DOMAIN.md's rules, records a
+timeline event and an audit entry, and changes the case in the caller's transaction.
+
+Rules: two or more forced-labour indicators make a case at least P1; a
+category raises the severity to its default, never lowers it; lowering a P0 or
+P1 needs a second person to approve it; messages to the worker go through the
+outbox in the worker's language, and the worker's number is never shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from grievance import sla
+from grievance.auth.accounts import audit
+from grievance.clock import utcnow
+from grievance.language.catalog import render
+from grievance.models import (
+    REPLY,
+    Case,
+    CaseEvent,
+    CaseNote,
+    Contact,
+    Organisation,
+    ReferralOrg,
+    Site,
+    User,
+)
+from grievance.models.cases import DEFAULT_SEVERITY, INDICATORS, OPEN_STATUSES, SEVERITIES
+from grievance.runtime import Runtime
+from grievance.services.cases import change_status
+from grievance.services.outbox import queue_message
+
+CANNED_REPLIES = (
+    "handler.ask_more",
+    "handler.working_on_it",
+    "handler.call_offer",
+    "handler.evidence_received",
+    "handler.are_you_safe",
+)
+MESSAGE_KEYS = (*CANNED_REPLIES, "handler.referral")
+HANDLER_ROLES = ("admin", "handler")
+MAX_TEXT = 1000
+
+
+class TriageError(ValueError):
+    """An action that breaks a rule; the message says why, for the handler."""
+
+
+@dataclass
+class Outcome:
+    """What an action left to do after the commit: outbox rows to deliver."""
+
+    outbox_ids: list[int]
+
+
+def _event(session: Session, case: Case, actor: User, kind: str, **data: object) -> None:
+    session.add(CaseEvent(case_id=case.id, kind=kind, actor=f"user:{actor.id}", data=data))
+    audit(
+        session,
+        actor,
+        kind,
+        case.id,
+        ",".join(f"{k}={v}" for k, v in data.items() if v is not None) or None,
+    )
+
+
+def _touch_due(runtime: Runtime, case: Case) -> None:
+    if case.stage_started_at is not None:
+        case.due_at = sla.due_at(
+            case.status, case.severity, case.stage_started_at, runtime.settings.sla_frames
+        )
+
+
+def _open(case: Case) -> None:
+    if case.status not in OPEN_STATUSES:
+        raise TriageError(f"case #{case.id} is {case.status.replace('_', ' ')}; reopen it first")
+
+
+def assign(
+    session: Session, runtime: Runtime, case: Case, actor: User, assignee_id: int | None
+) -> Outcome:
+    """Give the case to a handler (or to nobody)."""
+    if assignee_id is not None:
+        assignee = session.get(User, assignee_id)
+        if assignee is None or not assignee.active or assignee.role not in HANDLER_ROLES:
+            raise TriageError("cases can be assigned only to active handlers and admins")
+    case.assignee_id = assignee_id
+    _event(session, case, actor, "assigned", to=assignee_id)
+    return Outcome([])
+
+
+def categorise(
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    actor: User,
+    category: str,
+    indicators: list[str],
+) -> Outcome:
+    """Set the category and forced-labour indicators; the severity rises to what they require."""
+    _open(case)
+    if category not in DEFAULT_SEVERITY:
+        raise TriageError(f"unknown category {category!r}")
+    unknown = [i for i in indicators if i not in INDICATORS]
+    if unknown:
+        raise TriageError(f"unknown indicators: {', '.join(unknown)}")
+    case.category = category
+    case.indicators = sorted(set(indicators))
+    floor = DEFAULT_SEVERITY[category]
+    if len(case.indicators) >= 2:
+        floor = min(floor, "P1")  # "P0" < "P1" < ...: the more urgent of the two
+    raised = None
+    if floor < case.severity:
+        raised, case.severity = case.severity, floor
+        _touch_due(runtime, case)
+    _event(
+        session,
+        case,
+        actor,
+        "categorised",
+        category=category,
+        indicators=len(case.indicators),
+        severity_from=raised,
+        severity=case.severity,
+    )
+    outbox_ids = []
+    if case.status in ("received", "acknowledged"):
+        outbox_ids += _move(session, runtime, case, actor, "in_triage")
+    return Outcome(outbox_ids)
+
+
+def set_severity(
+    session: Session, runtime: Runtime, case: Case, actor: User, severity: str, reason: str
+) -> Outcome:
+    """Raise at once; lowering a P0 or P1 waits for a second reviewer."""
+    _open(case)
+    if severity not in SEVERITIES:
+        raise TriageError(f"severity is one of {', '.join(SEVERITIES)}")
+    if severity == case.severity:
+        return Outcome([])
+    reason = reason.strip()[:MAX_TEXT]
+    lowering = severity > case.severity
+    if lowering and case.severity in ("P0", "P1"):
+        if not reason:
+            raise TriageError("say why the severity should be lowered")
+        case.pending_severity = {"severity": severity, "by": actor.id, "reason": reason}
+        _event(session, case, actor, "severity_review_requested", to=severity)
+        return Outcome([])
+    previous, case.severity = case.severity, severity
+    case.pending_severity = None
+    _touch_due(runtime, case)
+    _event(session, case, actor, "severity", severity_from=previous, severity=severity)
+    return Outcome([])
+
+
+def review_severity(
+    session: Session, runtime: Runtime, case: Case, actor: User, approve: bool
+) -> Outcome:
+    """A second handler approves or rejects a pending lowering of a P0 or P1."""
+    pending = case.pending_severity
+    if not pending:
+        raise TriageError("no change of severity is waiting for review")
+    if pending.get("by") == actor.id:
+        raise TriageError("a second person must review this; you asked for it")
+    case.pending_severity = None
+    if not approve:
+        _event(session, case, actor, "severity_review_rejected")
+        return Outcome([])
+    previous, case.severity = case.severity, str(pending["severity"])
+    _touch_due(runtime, case)
+    _event(
+        session,
+        case,
+        actor,
+        "severity",
+        severity_from=previous,
+        severity=case.severity,
+        reviewed=True,
+    )
+    return Outcome([])
+
+
+def acknowledge(session: Session, runtime: Runtime, case: Case, actor: User) -> Outcome:
+    """Tell the worker a person has their case."""
+    if case.status != "received":
+        raise TriageError(f"case #{case.id} is already {case.status.replace('_', ' ')}")
+    case.acknowledged_at = utcnow()
+    return Outcome(_move(session, runtime, case, actor, "acknowledged"))
+
+
+def add_note(session: Session, runtime: Runtime, case: Case, actor: User, text: str) -> Outcome:
+    """An internal note, encrypted; suppliers and buyers never see notes."""
+    text = text.strip()
+    if not text:
+        raise TriageError("the note is empty")
+    session.add(
+        CaseNote(
+            case_id=case.id,
+            author_id=actor.id,
+            text_encrypted=runtime.protector.encrypt(text[:5000]),
+        )
+    )
+    _event(session, case, actor, "note")
+    return Outcome([])
+
+
+def message_worker(
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    actor: User,
+    *,
+    key: str | None = None,
+    text: str | None = None,
+) -> Outcome:
+    """A canned reply in the worker's language, or free text sent exactly as written."""
+    contact = _contact(session, case)
+    catalog = (
+        runtime.catalogs.get(contact.language or case.language)
+        or runtime.catalogs[runtime.settings.languages[0]]
+    )
+    if key is not None:
+        if key not in CANNED_REPLIES:
+            raise TriageError(f"unknown canned reply {key!r}")
+        body = render(catalog, key, {}, contact.channel)
+    else:
+        body = (text or "").strip()
+        if not body:
+            raise TriageError("the message is empty")
+        if len(body) > MAX_TEXT:
+            raise TriageError(f"the message is longer than {MAX_TEXT} characters")
+    item = queue_message(
+        session,
+        runtime,
+        contact,
+        body,
+        catalog_key=key or "handler.free_text",
+        case_id=case.id,
+        priority=REPLY,
+    )
+    if item is None:
+        raise TriageError("the worker sent STOP: nothing reaches them until they send START")
+    _event(
+        session,
+        case,
+        actor,
+        "message_sent",
+        catalog_key=key or "free text",
+        language=catalog.language,
+    )
+    return Outcome([item.id])
+
+
+def attach_referral(
+    session: Session, runtime: Runtime, case: Case, actor: User, referral_id: int, tell_worker: bool
+) -> Outcome:
+    """Record a referral from the directory; optionally send its details to the worker."""
+    referral = session.get(ReferralOrg, referral_id)
+    if referral is None or not referral.active:
+        raise TriageError("choose an organisation from the referral directory")
+    _event(session, case, actor, "referral_attached", referral=referral.id)
+    if not tell_worker:
+        return Outcome([])
+    contact = _contact(session, case)
+    catalog = (
+        runtime.catalogs.get(contact.language or case.language)
+        or runtime.catalogs[runtime.settings.languages[0]]
+    )
+    body = render(
+        catalog,
+        "handler.referral",
+        {"name": referral.name, "how": referral.how_to_reach},
+        contact.channel,
+    )
+    item = queue_message(
+        session,
+        runtime,
+        contact,
+        body,
+        catalog_key="handler.referral",
+        case_id=case.id,
+        priority=REPLY,
+    )
+    if item is None:
+        raise TriageError("the worker sent STOP: nothing reaches them until they send START")
+    return Outcome([item.id])
+
+
+def refer_to_supplier(
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    actor: User,
+    supplier_id: int,
+    site_id: int | None,
+    supplier_summary: str,
+) -> Outcome:
+    """Hand the case to the supplier for remediation, with a summary that identifies nobody."""
+    _open(case)
+    supplier = session.get(Organisation, supplier_id)
+    if supplier is None or supplier.kind != "supplier":
+        raise TriageError("choose a supplier organisation")
+    if site_id is not None:
+        site = session.get(Site, site_id)
+        if site is None or site.supplier_id != supplier.id:
+            raise TriageError("that site does not belong to this supplier")
+    summary = supplier_summary.strip()
+    if len(summary) < 20:
+        raise TriageError(
+            "write a summary for the supplier (at least 20 characters) that names no worker "
+            "and quotes nothing the worker wrote"
+        )
+    if case.category is None:
+        raise TriageError("categorise the case before referring it to the supplier")
+    case.supplier_id, case.site_id = supplier.id, site_id
+    case.supplier_summary = summary[: MAX_TEXT * 4]
+    _event(session, case, actor, "referred_to_supplier", supplier=supplier.id, site=site_id)
+    return Outcome(_move(session, runtime, case, actor, "with_supplier"))
+
+
+def close_out_of_scope(
+    session: Session, runtime: Runtime, case: Case, actor: User, reason: str
+) -> Outcome:
+    """Close a case the mechanism cannot handle, saying why (the worker is told the stage)."""
+    _open(case)
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise TriageError("give the reason the case is out of scope (at least 10 characters)")
+    case.close_reason = reason[:MAX_TEXT]
+    return Outcome(_move(session, runtime, case, actor, "out_of_scope"))
+
+
+def _move(session: Session, runtime: Runtime, case: Case, actor: User, status: str) -> list[int]:
+    previous = case.status
+    outbox_id = change_status(session, runtime, case, status, f"user:{actor.id}")
+    audit(session, actor, "status", case.id, f"{previous}->{status}")
+    return [outbox_id] if outbox_id is not None else []
+
+
+def _contact(session: Session, case: Case) -> Contact:
+    contact = session.get(Contact, case.contact_id) if case.contact_id else None
+    if contact is None or contact.address_encrypted is None:
+        raise TriageError("the worker's contact was erased (retention); no message can reach them")
+    return contact

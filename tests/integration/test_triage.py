@@ -1,0 +1,274 @@
+"""Case handlers triage in the web queue: order, filters, search, pages; the case page with the
+worker's words and the timeline; acknowledge, categorise, severity review, notes, messages,
+referral to the supplier, out of scope. The worker hears about every stage in their language."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+import pyotp
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from grievance.auth import accounts
+from grievance.clock import utcnow
+from grievance.models import Case, Site
+from grievance.runtime import Runtime
+from tests.conftest import Phone
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.intake import report
+
+PASSWORD = "correct horse battery staple"
+
+
+def handler(
+    app: Flask, runtime: Runtime, email: str = "h@example.org", role: str = "handler"
+) -> FlaskClient:
+    """A signed-in handler (TOTP enrolled) in their own browser."""
+    secret = accounts.new_totp_secret()
+    with runtime.sessions() as session:
+        user = accounts.create_user(session, email, role, PASSWORD, must_change_password=False)
+        accounts.enable_totp(user, runtime.protector, secret)
+        session.commit()
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    token = token_of(client, "/login")
+    assert (
+        client.post(
+            "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+        ).status_code
+        == 302
+    )
+    token = token_of(client, "/login/code")
+    done = client.post("/login/code", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token})
+    assert done.status_code == 302
+    return client
+
+
+def token_of(client: FlaskClient, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, page[:500]
+    return match.group(1)
+
+
+def act(client: FlaskClient, case_id: int, action: str, **form: object) -> str:
+    """Post a case action as the page's form would; return the page shown afterwards."""
+    token = token_of(client, f"/cases/{case_id}")
+    response = client.post(f"/cases/{case_id}/{action}", data={"csrf_token": token, **form})
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    return client.get(f"/cases/{case_id}").get_data(as_text=True)
+
+
+def the_case(runtime: Runtime) -> Case:
+    with runtime.sessions() as session:
+        return session.scalars(select(Case)).one()
+
+
+def make_cases(runtime: Runtime, specs: list[tuple[str, str, int]]) -> list[int]:
+    """Cases (severity, workplace, hours until due) as an intake would leave them."""
+    ids = []
+    now = utcnow()
+    with runtime.sessions() as session:
+        for severity, workplace, due_in in specs:
+            case = Case(
+                code_hash=uuid.uuid4().hex,
+                code_key_id="k",
+                severity=severity,
+                language="en",
+                channel="sms",
+                workplace=workplace,
+                flow_id="intake",
+                flow_version=1,
+                stage_started_at=now,
+                due_at=now + timedelta(hours=due_in),
+            )
+            session.add(case)
+            session.flush()
+            ids.append(case.id)
+        session.commit()
+    return ids
+
+
+def queue_ids(page: str) -> list[int]:
+    return [int(x) for x in re.findall(r'href="/cases/(\d+)"', page)]
+
+
+def test_the_queue_puts_the_most_urgent_first_and_filters(app: Flask, runtime: Runtime) -> None:
+    p3, p0, p1_late, p1_soon = make_cases(
+        runtime,
+        [
+            ("P3", "Blue Farm", 100),
+            ("P0", "Sunrise Garments", 1),
+            ("P1", "Sunrise Garments", 48),
+            ("P1", "Hill Estate", -2),
+        ],
+    )
+    client = handler(app, runtime)
+    page = client.get("/cases").get_data(as_text=True)
+    assert queue_ids(page) == [p0, p1_soon, p1_late, p3]
+    assert "overdue" in page  # the P1 due two hours ago
+    assert "4 cases: P0 1, P1 2, P3 1" in page
+    assert queue_ids(client.get("/cases?severity=P1").get_data(as_text=True)) == [p1_soon, p1_late]
+    assert queue_ids(client.get("/cases?overdue=1").get_data(as_text=True)) == [p1_soon]
+    assert queue_ids(client.get("/cases?q=sunrise").get_data(as_text=True)) == [p0, p1_late]
+    assert queue_ids(client.get(f"/cases?q=%23{p3}").get_data(as_text=True)) == [p3]
+    # htmx asks for the table alone
+    partial = client.get("/cases?severity=P0", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
+    assert "<form" not in partial
+    assert queue_ids(partial) == [p0]
+
+
+def test_pages_follow_each_other_without_gaps_or_repeats(app: Flask, runtime: Runtime) -> None:
+    ids = make_cases(runtime, [("P2", f"Site {i}", i) for i in range(57)])
+    client = handler(app, runtime)
+    first = client.get("/cases").get_data(as_text=True)
+    link = re.search(r'href="(/cases\?[^"]*after=[^"]+)"', first).group(1).replace("&amp;", "&")
+    second = client.get(link).get_data(as_text=True)
+    assert queue_ids(first) + queue_ids(second) == ids
+    assert "after=" not in second
+
+
+def test_a_handler_triages_a_report_and_the_worker_hears_each_stage(
+    app: Flask, runtime: Runtime, phone: Phone, fake_twilio: FakeTwilio
+) -> None:
+    report(phone)
+    case = the_case(runtime)
+    client = handler(app, runtime)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "The agent took 3000 dollars for this job" in page  # the worker's own words
+    assert phone.number not in page
+    assert phone.number[1:] not in page
+    assert "Your case code" not in page or "text not kept" in page  # the code message keeps no body
+    assert 'lang="en"' in page
+
+    phone.replies()
+    page = act(client, case.id, "acknowledge")
+    assert phone.replies() == ["There is an update on your report. Reply STATUS to read it."]
+    assert "acknowledged" in page
+
+    page = act(client, case.id, "categorise", category="FL-FEE", indicators=["deception", "debt"])
+    assert the_case(runtime).severity == "P1"
+    assert the_case(runtime).status == "in_triage"
+
+    page = act(client, case.id, "message", canned="handler.ask_more")
+    assert phone.replies() == [
+        "Thank you for your report. Can you tell us more about what happened? Reply to this message."
+    ]
+    act(client, case.id, "message", canned="", text="We will call the agency this week.")
+    assert phone.replies() == ["We will call the agency this week."]
+
+    act(client, case.id, "notes", text="Agency licence checked: expired.")
+    with runtime.sessions() as session:
+        supplier = accounts.create_organisation(session, "Sunrise Garments Sdn Bhd", "supplier")
+        site = Site(supplier_id=supplier.id, name="Penang plant 2", country="MY")
+        session.add(site)
+        session.commit()
+        supplier_id, site_id = supplier.id, site.id
+    page = act(client, case.id, "supplier", supplier=supplier_id, site=site_id, summary="short")
+    assert "write a summary for the supplier" in page
+    page = act(
+        client,
+        case.id,
+        "supplier",
+        supplier=supplier_id,
+        site=site_id,
+        summary="A worker reports paying recruitment fees to an agency in the home country.",
+    )
+    done = the_case(runtime)
+    assert done.status == "with_supplier"
+    assert done.due_at is not None
+    assert done.due_at - utcnow() > timedelta(days=6)
+    assert phone.replies() == ["There is an update on your report. Reply STATUS to read it."]
+    assert "Agency licence checked: expired." in page  # the note, in the timeline
+    assert "referred to supplier" in page
+
+
+def test_lowering_a_p1_needs_a_second_reviewer(app: Flask, runtime: Runtime, phone: Phone) -> None:
+    report(phone)  # FL-FEE: P1
+    case = the_case(runtime)
+    first = handler(app, runtime, "first@example.org")
+    second = handler(app, runtime, "second@example.org")
+    page = act(first, case.id, "severity", severity="P3", reason="the fee was refunded already")
+    assert the_case(runtime).severity == "P1"
+    assert "Severity review waiting" in page
+    page = act(first, case.id, "severity-review", decision="approve")
+    assert "a second person must review this" in page
+    assert the_case(runtime).severity == "P1"
+    act(second, case.id, "severity-review", decision="approve")
+    assert the_case(runtime).severity == "P3"
+
+
+def test_out_of_scope_needs_a_reason_and_tells_the_worker(
+    app: Flask, runtime: Runtime, phone: Phone
+) -> None:
+    report(phone)
+    case = the_case(runtime)
+    client = handler(app, runtime)
+    assert "give the reason" in act(client, case.id, "out-of-scope", reason="no")
+    phone.replies()
+    act(client, case.id, "out-of-scope", reason="A question about a visa; referred to the embassy.")
+    assert the_case(runtime).status == "out_of_scope"
+    assert phone.replies() == ["There is an update on your report. Reply STATUS to read it."]
+    assert "closed: we cannot handle this" in phone.send("STATUS")[0]
+
+
+def test_attachments_are_downloads_for_handlers_only(
+    app: Flask, runtime: Runtime, phone: Phone, fake_twilio: FakeTwilio
+) -> None:
+    url = fake_twilio.add_media("p1", b"<html><script>alert(1)</script>", "image/jpeg")
+    phone.send("hello I need help")
+    phone.send("1")
+    phone.send("2")
+    phone.send("Sunrise Garments, Penang")
+    phone.send("photo", NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg")
+    phone.send("2")
+    phone.send("1")
+    case = the_case(runtime)
+    client = handler(app, runtime)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    link = re.search(r'href="(/cases/\d+/attachments/\d+)"', page).group(1)
+    response = client.get(link)
+    assert response.data == b"<html><script>alert(1)</script>"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.mimetype == "application/octet-stream"
+    with runtime.sessions() as session:
+        accounts.create_organisation(session, "Sunrise", "supplier")
+        accounts.create_user(
+            session, "s@example.org", "supplier", PASSWORD, "Sunrise", must_change_password=False
+        )
+        session.commit()
+    supplier = app.test_client()
+    supplier.environ_base["wsgi.url_scheme"] = "https"
+    supplier.post(
+        "/login",
+        data={
+            "email": "s@example.org",
+            "password": PASSWORD,
+            "csrf_token": token_of(supplier, "/login"),
+        },
+    )
+    assert supplier.get(link).status_code == 404
+    assert supplier.get(f"/cases/{case.id}").status_code == 404
+
+
+def test_canned_replies_go_in_the_workers_language(
+    app: Flask, runtime: Runtime, phone: Phone, fake_twilio: FakeTwilio
+) -> None:
+    report(phone)
+    phone.send("LANGUAGE")
+    phone.send("2")  # नेपाली in the menu of en, ne, my
+    case = the_case(runtime)
+    client = handler(app, runtime)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    nepali = runtime.catalogs["ne"].messages["handler.ask_more"].sms
+    assert nepali in page  # the handler sees what will be sent
+    phone.replies()
+    act(client, case.id, "message", canned="handler.ask_more")
+    assert phone.replies() == [nepali]
