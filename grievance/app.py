@@ -35,18 +35,20 @@ def create_app(
     )
     app.extensions["grievance"] = runtime
 
-    from grievance.web import auth, cases, errors, health, security, simulator, webhooks
+    from grievance.web import api, auth, cases, errors, health, security, simulator, webhooks
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(api.bp)
     if runtime.channel_name == "console":
         app.register_blueprint(simulator.bp)
     security.install(app, runtime)
     # Signed by Twilio, driven by a test page on the console channel only.
     security.csrf.exempt(webhooks.bp)
     security.csrf.exempt(simulator.bp)
+    security.csrf.exempt(api.bp)  # bearer tokens, never cookies
     errors.register(app)
 
     logging.getLogger(__name__).debug("app created with the %s channel", runtime.channel_name)

@@ -176,6 +176,30 @@ def tokens_create(email: str, name: str) -> None:
         click.echo(token)
 
 
+@main.command("demo", with_appcontext=False)
+@click.option("--cases", default=200, show_default=True, type=int)
+@click.option("--seed", default=7, show_default=True, type=int)
+def demo(cases: int, seed: int) -> None:
+    """Fill an empty database with realistic demo organisations, sites, users and cases."""
+    from grievance.demo import DemoDataExistsError, create_demo
+    from grievance.migrate import upgrade
+    from grievance.runtime import build_runtime
+
+    settings = _settings(generate_missing_secrets=True)
+    if settings.is_sqlite:
+        settings.instance_path.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    runtime = build_runtime(settings)
+    try:
+        report = create_demo(runtime, cases=cases, seed=seed)
+    except (DemoDataExistsError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        runtime.close()
+    for line in report.lines():
+        click.echo(line)
+
+
 def _first_admin(database_url: str) -> tuple[str, str] | None:
     """Create the first admin when there are no users; (email, one-time password)."""
     from grievance.auth.accounts import count_users, create_user, generate_password

@@ -71,22 +71,31 @@ def _filtered(f: QueueFilter, now: datetime) -> list[object]:
     if query:
         digits = re.sub(r"[#\s]", "", query)
         if digits.isdigit():
-            conditions.append(Case.id == int(digits))
+            # A case number; one beyond the 32-bit ids matches nothing.
+            conditions.append(Case.id == (int(digits) if int(digits) < 2**31 else 0))
         else:
             escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             conditions.append(Case.workplace.ilike(f"%{escaped}%", escape="\\"))
     return conditions
 
 
+def _cursor(case: Case) -> str:
+    """Where the next page starts, URL-safe: severity, due time in microseconds, id."""
+    due = int(case.due_at.timestamp() * 1_000_000) if case.due_at else ""
+    return f"{case.severity}.{due}.{case.id}"
+
+
 def _after(cursor: str | None) -> object | None:
-    """The keyset condition for rows after ``cursor`` ("P1|2026-11-27T10:00:00+00:00|42")."""
+    """The keyset condition for rows after ``cursor`` (``P1.1795000000000000.42``)."""
     if not cursor:
         return None
     try:
-        severity, due, raw_id = cursor.split("|")
+        severity, due, raw_id = cursor.split(".")
         case_id = int(raw_id)
-        due_at = datetime.fromisoformat(due) if due else None
-    except ValueError:
+        due_at = datetime.fromtimestamp(int(due) / 1_000_000, UTC) if due else None
+    except (ValueError, OverflowError, OSError):
+        return None
+    if severity not in ("P0", "P1", "P2", "P3"):
         return None
     due_key = func.coalesce(Case.due_at, NEVER)
     due_value = due_at or NEVER
@@ -124,5 +133,5 @@ def page(
     next_cursor = None
     if more and rows:
         last = rows[-1]
-        next_cursor = f"{last.severity}|{last.due_at.isoformat() if last.due_at else ''}|{last.id}"
+        next_cursor = _cursor(last)
     return QueuePage(rows, sum(counts.values()), next_cursor, counts)

@@ -60,7 +60,8 @@ def _runtime() -> Runtime:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    """A database id from a form or query, or None (ids are 32-bit)."""
+    return int(value) if value and value.isdigit() and 0 < int(value) < 2**31 else None
 
 
 def _filter() -> queue_service.QueueFilter:
@@ -234,7 +235,7 @@ def attachment(case_id: int, attachment_id: int) -> ResponseReturnValue:
     """A worker's photo or voice note, decrypted, always as a download (never rendered inline)."""
     runtime = _runtime()
     with runtime.sessions() as db:
-        item = db.get(Attachment, attachment_id)
+        item = db.get(Attachment, attachment_id) if attachment_id < 2**31 else None
         if item is None or item.case_id != case_id or item.data_encrypted is None:
             abort(404)
         accounts.audit(db, _me(db), "attachment_downloaded", case_id, f"attachment={item.id}")
