@@ -35,13 +35,14 @@ def create_app(
     )
     app.extensions["grievance"] = runtime
 
-    from grievance.web import api, auth, cases, errors, health, security, simulator, webhooks
+    from grievance.web import admin, api, auth, cases, errors, health, security, simulator, webhooks
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(admin.bp)
     if runtime.channel_name == "console":
         app.register_blueprint(simulator.bp)
     security.install(app, runtime)

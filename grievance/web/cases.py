@@ -160,6 +160,9 @@ def detail(case_id: int) -> ResponseReturnValue:
             "reachable": contact is not None and contact.address_encrypted is not None,
             "opted_out": contact is not None and contact.opted_out,
             "contact_language": (contact.language if contact else None) or case.language,
+            "language_name": _language_name(
+                runtime, (contact.language if contact else None) or case.language
+            ),
             "canned": [
                 (key, _canned_text(runtime, case, contact, key)) for key in triage.CANNED_REPLIES
             ],
@@ -174,6 +177,11 @@ def detail(case_id: int) -> ResponseReturnValue:
             **_options(db),
         }
         return render_template("cases/detail.html", **context)
+
+
+def _language_name(runtime: Runtime, language: str) -> str:
+    catalog = runtime.catalogs.get(language)
+    return f"{catalog.name} ({language})" if catalog else language
 
 
 def _canned_text(runtime: Runtime, case: Case, contact: Contact | None, key: str) -> str:

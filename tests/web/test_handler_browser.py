@@ -1,0 +1,642 @@
+"""The case handlers' web UI in a real browser (Debian's Chromium), used as a handler works.
+
+A real ``grievance serve`` runs on a fresh instance directory (conftest's ``live_server``).
+Users and organisations are created with the ``grievance`` CLI against that instance, as an
+operator would. Workers report through the phone simulator, which goes through the real
+inbox, flows and outbox on the console channel, and the handler answers from the case page.
+
+The run also rewrites ``docs/screenshots/queue.png`` and ``docs/screenshots/case.png``.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+import yaml
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+
+from grievance.config import PROJECT_ROOT
+from tests.web.conftest import (
+    TIMEOUT_MS,
+    WAIT,
+    Server,
+    SimPhone,
+    mine,
+    replies,
+    server_environment,
+)
+
+pytestmark = pytest.mark.browser
+
+HANDLER = "triage@example.org"
+HANDLER_PASSWORD = "correct horse battery staple"
+SUPPLIER = "Hill Garments Ltd"
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 420, "height": 860}
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+# -- the line's words, from the catalogs ------------------------------------------------
+
+
+@cache
+def catalog(language: str) -> dict[str, Any]:
+    """A catalog's messages, so the tests follow wording changes in locales/*.yaml."""
+    path = PROJECT_ROOT / "locales" / f"{language}.yaml"
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8"))["messages"])
+
+
+def text(language: str, key: str, channel: str = "sms") -> str:
+    """The text of ``key`` as a worker on ``channel`` reads it."""
+    value = catalog(language)[key]
+    return str(value[channel] if isinstance(value, dict) else value)
+
+
+def fixed_part(language: str, key: str) -> str:
+    """The text of ``key`` up to its first {placeholder} (a case code differs every time)."""
+    return text(language, key).split("{", 1)[0].strip()
+
+
+# -- operator commands -----------------------------------------------------------------
+
+
+def grievance(server: Server, *args: str, stdin: str | None = None) -> str:
+    """Run the ``grievance`` CLI on the server's instance (same SQLite, same keys); its stdout."""
+    result = subprocess.run(
+        [sys.executable, "-m", "grievance.cli", *args],
+        cwd=server.instance.parent,
+        env=server_environment(server.instance),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=WAIT * 3,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"grievance {' '.join(args)} exited with {result.returncode}\n"
+        f"{result.stdout}\n{result.stderr}"
+    )
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def supplier(live_server: Server) -> str:
+    """A supplier organisation cases can be referred to."""
+    out = grievance(live_server, "orgs", "create", SUPPLIER, "--kind", "supplier")
+    assert SUPPLIER in out, out
+    return SUPPLIER
+
+
+# -- signing in ---------------------------------------------------------------------
+
+
+def new_context(
+    browser: Browser, server: Server, viewport: dict[str, int] = DESKTOP, **options: Any
+) -> BrowserContext:
+    expect.set_options(timeout=TIMEOUT_MS)
+    context = browser.new_context(
+        base_url=server.base_url, viewport=viewport, locale="en-GB", **options
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+def sign_in_with_password(page: Page, email: str, password: str) -> None:
+    page.goto("/login")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def enrol_totp(page: Page) -> pyotp.TOTP:
+    """Set up two-step sign-in as a handler does: type the key shown into an app, confirm a code."""
+    expect(page).to_have_url(re.compile(r"/login/setup$"))
+    expect(page.get_by_role("heading", name="Set up two-step sign-in")).to_be_visible()
+    expect(page.locator(".qr svg")).to_be_visible()
+    shown = page.locator("#secret").inner_text()
+    assert re.fullmatch(r"[A-Z2-7]{4}( [A-Z2-7]{1,4})+", shown), shown  # grouped in fours
+    app = pyotp.TOTP(shown.replace(" ", ""))
+    page.get_by_label("The six-digit code the app now shows").fill(app.now())
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    codes = page.locator("#recovery-codes li")
+    expect(codes).to_have_count(10)
+    texts = codes.all_inner_texts()
+    assert len(set(texts)) == 10, texts
+    assert all(re.fullmatch(r"[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}", t.strip()) for t in texts), (
+        texts
+    )
+    page.get_by_role("link", name="I have kept them; continue").click()
+    return app
+
+
+def expect_queue(page: Page) -> None:
+    expect(page).to_have_url(re.compile(r"/cases(\?.*)?$"))
+    expect(page.get_by_role("heading", name="Cases", exact=True)).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def handler_state(browser: Browser, live_server: Server) -> dict[str, Any]:
+    """A handler (own password, via --password-stdin) signed in once with TOTP: the cookies."""
+    out = grievance(
+        live_server,
+        "users",
+        "create",
+        HANDLER,
+        "--role",
+        "handler",
+        "--password-stdin",
+        stdin=HANDLER_PASSWORD + "\n",
+    )
+    assert "one-time password" not in out, out
+    context = new_context(browser, live_server)
+    try:
+        page = context.new_page()
+        sign_in_with_password(page, HANDLER, HANDLER_PASSWORD)
+        enrol_totp(page)
+        expect_queue(page)
+        return context.storage_state()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def handler(browser: Browser, live_server: Server, handler_state: dict[str, Any]) -> Iterator[Page]:
+    """The signed-in handler's browser tab at a desktop size; fails on script or CSP errors."""
+    context = new_context(browser, live_server, storage_state=handler_state)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
+    try:
+        yield page
+        assert not errors, f"script or CSP errors on the handler's pages: {errors}"
+    finally:
+        context.close()
+
+
+# -- the worker's phone --------------------------------------------------------------
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server: Server) -> Iterator[Page]:
+    """The worker's phone: the simulator in its own browser context (not the handler's)."""
+    context = new_context(browser, live_server, viewport=PHONE)
+    page = context.new_page()
+    try:
+        response = page.goto("/simulator")
+        assert response is not None
+        assert response.status == 200, live_server.describe()
+        yield page
+    finally:
+        context.close()
+
+
+def send(phone: Page, message: str, reply: str) -> None:
+    """Type ``message`` on the phone and wait for the line's next reply, which contains ``reply``."""
+    before = replies(phone).count()
+    box = phone.get_by_label("Message")
+    box.fill(message)
+    box.press("Enter")
+    expect(mine(phone).last).to_have_text(message)
+    expect(replies(phone)).to_have_count(before + 1)
+    expect(replies(phone).nth(before)).to_contain_text(reply)
+
+
+def report(
+    phone: Page, language: str, greeting: str, category: str, workplace: str, words: str
+) -> None:
+    """Walk the intake on SMS: consent, category, workplace, words, not in danger, updates."""
+    send(phone, greeting, text(language, "intake.who_sees_what"))
+    send(phone, "1", fixed_part(language, "intake.choose_category"))
+    send(phone, category, text(language, "intake.ask_workplace"))
+    send(phone, workplace, text(language, "intake.ask_what_happened"))
+    send(phone, words, text(language, "intake.ask_danger_now"))
+    send(phone, "2", text(language, "intake.ask_updates"))
+    # SMS: no question about an SMS fallback; the case opens at once.
+    send(phone, "1", fixed_part(language, "intake.case_opened"))
+
+
+def from_line(phone: Page, message: str) -> Locator:
+    """The line's messages on the phone that are exactly ``message``."""
+    return replies(phone).filter(has_text=re.compile("^" + re.escape(message) + "$"))
+
+
+# -- cases reported beforehand, for the queue ----------------------------------------
+
+SEEDED = (
+    # (category number, workplace, what happened, in danger?)
+    ("1", "Riverside Apparel, Dhaka", "The manager keeps our passports in his office.", "2"),
+    ("5", "Lakeview Plastics, Penang", "The guard on the cutting machine is broken.", "2"),
+    ("8", "Sunrise Farms dormitory", "Twelve of us sleep in one room with no water.", "1"),
+)
+
+
+@pytest.fixture(scope="module")
+def seeded_cases(live_server: Server) -> list[str]:
+    """Three cases from three phones (P1, P2 and P0), reported through the simulator's JSON API."""
+    for n, (category, workplace, words, danger) in enumerate(SEEDED):
+        worker = SimPhone(live_server, f"seeded-phone-{n:04d}")
+        for message, reply in (
+            ("hello", "intake.who_sees_what"),
+            ("1", "intake.choose_category"),
+            (category, "intake.ask_workplace"),
+            (workplace, "intake.ask_what_happened"),
+            (words, "intake.ask_danger_now"),
+            (danger, "intake.ask_updates"),
+            ("1", "intake.case_opened"),
+        ):
+            worker.send(message)
+            worker.replies_until(fixed_part("en", reply))
+    return [workplace for _, workplace, _, _ in SEEDED]
+
+
+# -- the handler's pages -----------------------------------------------------------------
+
+
+def queue_row(page: Page, workplace: str) -> Locator:
+    return page.locator("table.queue tbody tr").filter(has_text=workplace)
+
+
+def open_case(page: Page, workplace: str) -> int:
+    """From the queue, open the case reported from ``workplace``; its number."""
+    page.goto("/cases")
+    expect_queue(page)
+    row = queue_row(page, workplace)
+    expect(row).to_have_count(1)
+    link = row.get_by_role("link", name=re.compile(r"^#\d+$"))
+    case_id = int(link.inner_text().lstrip("#"))
+    link.click()
+    expect(page).to_have_url(re.compile(rf"/cases/{case_id}$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Case #{case_id}")
+    return case_id
+
+
+def fact(page: Page, name: str) -> Locator:
+    """The value of a fact on the case page (the <dd> after <dt>name</dt>)."""
+    return page.locator(
+        f"xpath=//dl[@class='facts']/dt[normalize-space(.)='{name}']/following-sibling::dd[1]"
+    )
+
+
+def severity_badge(page: Page) -> Locator:
+    return page.get_by_role("heading", level=1).locator(".badge")
+
+
+# -- 1. sign-in --------------------------------------------------------------------
+
+
+def test_handler_signs_in_with_totp_replaces_one_time_password_and_signs_in_again(
+    browser: Browser, live_server: Server
+) -> None:
+    email = "new.handler@example.org"
+    out = grievance(live_server, "users", "create", email, "--role", "handler")
+    found = re.search(r"one-time password[^:]*: (\S+)", out)
+    assert found, out
+    one_time = found.group(1)
+    chosen = "a kettle of purple lanterns"
+
+    context = new_context(browser, live_server)
+    try:
+        page = context.new_page()
+        # Nothing but the sign-in page without signing in.
+        page.goto("/cases")
+        expect(page).to_have_url(re.compile(r"/login\?next=(%2F|/)cases$"))
+
+        sign_in_with_password(page, email, one_time)
+        app = enrol_totp(page)
+
+        # Created without --password-stdin: the one-time password must be replaced first.
+        expect(page).to_have_url(re.compile(r"/account/password$"))
+        expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
+        page.goto("/cases")  # no way round it
+        expect(page).to_have_url(re.compile(r"/account/password$"))
+        page.get_by_label("New password", exact=True).fill(chosen)
+        page.get_by_label("New password again", exact=True).fill(chosen)
+        page.get_by_role("button", name="Save").click()
+        expect_queue(page)
+
+        sign_out = page.get_by_role("button", name=f"Sign out ({email})")
+        expect(sign_out).to_be_visible()
+        sign_out.click()
+        expect(page).to_have_url(re.compile(r"/login$"))
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        page.goto("/cases")
+        expect(page).to_have_url(re.compile(r"/login\?next="))
+
+        # The one-time password is gone.
+        sign_in_with_password(page, email, one_time)
+        expect(page.get_by_role("alert")).to_have_text("wrong email or password")
+
+        # The chosen password and a fresh code from the app. The code just used to enrol
+        # cannot be replayed within its 30-second step; the server also accepts the next
+        # step (clock drift), so the app's next code is used instead of waiting.
+        sign_in_with_password(page, email, chosen)
+        expect(page).to_have_url(re.compile(r"/login/code$"))
+        expect(page.get_by_role("heading", name="Authentication code")).to_be_visible()
+        page.get_by_label("Code", exact=True).fill(app.at(time.time() + app.interval))
+        page.get_by_role("button", name="Continue").click()
+        expect_queue(page)
+        expect(page.get_by_role("button", name=f"Sign out ({email})")).to_be_visible()
+    finally:
+        context.close()
+
+
+# -- 2. triage ------------------------------------------------------------------------
+
+
+def test_triage_from_intake_to_supplier(handler: Page, phone: Page, supplier: str) -> None:
+    workplace = "Northgate Knitwear, Tiruppur"
+    words = "We worked all month and the owner paid us nothing."
+    report(phone, "en", "hello", "6", workplace, words)  # 6: wrong pay, a P2 category
+
+    handler.goto("/cases")
+    expect_queue(handler)
+    row = queue_row(handler, workplace)
+    expect(row).to_have_count(1)
+    expect(row.locator("td").nth(1)).to_have_text("P2")
+    expect(row.locator("td").nth(2)).to_have_text("received")
+    expect(row.locator("td").nth(4)).to_have_text("WAGE")
+    expect(row.locator("td").nth(6)).to_have_text("en")
+
+    case_id = open_case(handler, workplace)
+    expect(handler.locator("blockquote.words")).to_have_text(words)
+    expect(fact(handler, "Stage")).to_have_text("received")
+    expect(fact(handler, "Workplace")).to_have_text(workplace)
+    expect(severity_badge(handler)).to_have_text("P2")
+
+    update = text("en", "notice.update")
+    handler.get_by_role("button", name="Acknowledge (the worker is told a person has it)").click()
+    expect(handler).to_have_url(re.compile(rf"/cases/{case_id}$"))
+    expect(handler.locator("p.flash.ok")).to_have_text("Acknowledged; the worker is told.")
+    expect(fact(handler, "Stage")).to_have_text("acknowledged")
+    expect(from_line(phone, update)).to_have_count(1)
+
+    handler.get_by_label("Category", exact=True).select_option("WAGE")
+    handler.get_by_label("withholding of wages", exact=True).check()
+    handler.get_by_label("debt bondage", exact=True).check()
+    handler.get_by_role("button", name="Save category").click()
+    expect(handler.locator("p.flash.ok")).to_have_text("Category saved.")
+    expect(severity_badge(handler)).to_have_text("P1")  # two indicators make it P1
+    indicators = fact(handler, "Indicators")
+    expect(indicators).to_contain_text("withholding of wages")
+    expect(indicators).to_contain_text("debt bondage")
+    expect(fact(handler, "Stage")).to_have_text("in triage")
+
+    handler.get_by_label("Refer to supplier", exact=True).select_option(label=supplier)
+    handler.get_by_label(re.compile("^Summary for the supplier")).fill(
+        "A worker reports that a month of wages was not paid at this site."
+    )
+    handler.get_by_role("button", name="Refer to supplier").click()
+    expect(handler.locator("p.flash.ok")).to_have_text(
+        "Referred to the supplier; the worker is told."
+    )
+    expect(fact(handler, "Stage")).to_have_text("with supplier")
+    expect(fact(handler, "Supplier")).to_have_text(supplier)
+    expect(from_line(phone, update)).to_have_count(2)
+
+    handler.goto("/cases")
+    row = queue_row(handler, workplace)
+    expect(row.locator("td").nth(1)).to_have_text("P1")
+    expect(row.locator("td").nth(2)).to_have_text("with supplier")
+
+
+# -- 3. messages to the worker ----------------------------------------------------------
+
+
+def test_handler_messages_a_nepali_worker(handler: Page, phone: Page) -> None:
+    workplace = "Pokhara Knitwear, Pokhara"
+    report(phone, "ne", "नमस्ते, मलाई मद्दत चाहिन्छ", "3", workplace, "मालिकले तलब रोकेको छ।")
+
+    open_case(handler, workplace)
+    expect(fact(handler, "Language")).to_have_text("ne")
+    messaging = handler.locator("fieldset").filter(has_text="Message the worker")
+    expect(messaging.locator("legend")).to_contain_text("in नेपाली (ne)")
+
+    ask_more = text("ne", "handler.ask_more")
+    assert ask_more != text("en", "handler.ask_more")
+    canned = messaging.get_by_role("radio", name=ask_more, exact=True)
+    expect(canned).to_be_visible()
+    canned.check()
+    handler.get_by_role("button", name="Send", exact=True).click()
+    expect(handler.locator("p.flash.ok")).to_have_text("Message queued for the worker.")
+    expect(from_line(phone, ask_more)).to_have_count(1)
+
+    free = "भोलि बिहान १० बजे हामी फेरि लेख्नेछौं।"  # free text is sent exactly as written
+    free_radio = handler.get_by_role("radio", name="Free text:")
+    expect(free_radio).to_be_checked()  # the default again after sending
+    handler.get_by_label("Free text", exact=True).fill(free)
+    handler.get_by_role("button", name="Send", exact=True).click()
+    expect(handler.locator("p.flash.ok")).to_have_text("Message queued for the worker.")
+    expect(replies(phone).last).to_have_text(free)
+
+    timeline = handler.locator("ol.timeline li.t-out")
+    expect(timeline.filter(has_text=ask_more)).to_have_count(1)
+    expect(timeline.filter(has_text=free)).to_have_count(1)
+
+
+# -- 4. keyboard only ---------------------------------------------------------------
+
+
+def focused(page: Page) -> dict[str, str]:
+    """What has focus, and how its focus indicator is drawn."""
+    result: dict[str, str] = page.evaluate(
+        """() => {
+          const e = document.activeElement;
+          const s = getComputedStyle(e);
+          return {tag: e.tagName, id: e.id, text: (e.innerText || e.value || '').trim().slice(0, 40),
+                  outlineStyle: s.outlineStyle, outlineWidth: s.outlineWidth,
+                  outlineColor: s.outlineColor};
+        }"""
+    )
+    return result
+
+
+def assert_focus_visible(page: Page) -> dict[str, str]:
+    now = focused(page)
+    assert now["tag"] != "BODY", "focus was lost to the page"
+    assert now["outlineStyle"] != "none", f"no visible focus indicator on {now}"
+    assert now["outlineWidth"] != "0px", f"no visible focus indicator on {now}"
+    return now
+
+
+def test_queue_by_keyboard_only(handler: Page, seeded_cases: list[str]) -> None:
+    handler.goto("/cases")
+    expect_queue(handler)
+    keys = handler.keyboard
+
+    keys.press("Tab")
+    skip = handler.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    assert_focus_visible(handler)
+    box = skip.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0, f"skip link off screen: {box}"
+    assert box["y"] >= 0, f"skip link off screen: {box}"
+    keys.press("Enter")
+    expect(handler.locator("main")).to_be_focused()
+
+    keys.press("Tab")
+    expect(handler.get_by_label("Case number or workplace")).to_be_focused()
+    assert_focus_visible(handler)
+    keys.press("Tab")
+    expect(handler.get_by_label("Stage", exact=True)).to_be_focused()
+    keys.press("Tab")
+    severity = handler.get_by_label("Severity", exact=True)
+    expect(severity).to_be_focused()
+    assert_focus_visible(handler)
+    keys.press("ArrowDown")  # Any -> P0
+    keys.press("ArrowDown")  # P0 -> P1
+    expect(severity).to_have_value("P1")
+
+    # Through the other filters to the Show button, and one step back.
+    show = handler.get_by_role("button", name="Show")
+    path = []
+    for _ in range(12):
+        keys.press("Tab")
+        path.append(assert_focus_visible(handler))
+        if path[-1]["tag"] == "BUTTON":
+            break
+    expect(show).to_be_focused()
+    keys.press("Shift+Tab")
+    expect(handler.get_by_label("Overdue")).to_be_focused()
+    assert_focus_visible(handler)
+    keys.press("Tab")
+    expect(show).to_be_focused()
+
+    # Space submits; htmx swaps the table and puts the filter in the address.
+    with handler.expect_response(lambda r: "/cases?" in r.url and "severity=P1" in r.url):
+        keys.press("Space")
+    expect(handler).to_have_url(re.compile(r"severity=P1"))
+    handler.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling')")
+    rows = handler.locator("table.queue tbody tr")
+    expect(rows.first).to_be_visible()
+    expect(
+        handler.locator("table.queue tbody td:nth-child(2)").filter(has_not_text="P1")
+    ).to_have_count(0)
+    expect(show).to_be_focused()  # the swap did not throw focus away
+
+    keys.press("Tab")
+    first_case = rows.first.get_by_role("link")
+    expect(first_case).to_be_focused()
+    assert_focus_visible(handler)
+    number = first_case.inner_text().lstrip("#")
+    keys.press("Enter")
+    expect(handler).to_have_url(re.compile(rf"/cases/{number}$"))
+    expect(handler.get_by_role("heading", level=1)).to_contain_text(f"Case #{number}")
+    expect(severity_badge(handler)).to_have_text("P1")
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two CSS rgb()/rgba() colours."""
+
+    def luminance(colour: str) -> float:
+        r, g, b = (int(x) / 255 for x in re.findall(r"[\d.]+", colour)[:3])
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_focus_indicator_contrasts_with_the_page(handler: Page, seeded_cases: list[str]) -> None:
+    handler.goto("/cases")
+    expect_queue(handler)
+    page_colour = handler.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    weak = []
+    for _ in range(8):  # skip link, the header's links and sign-out button, the first filters
+        handler.keyboard.press("Tab")
+        now = assert_focus_visible(handler)
+        ratio = contrast(now["outlineColor"], page_colour)
+        if ratio < 3:
+            weak.append(f"{now['tag']} {now['id'] or now['text']!r}: {ratio:.2f}:1")
+    assert not weak, "focus indicators under 3:1 against the page:\n" + "\n".join(weak)
+
+
+def test_filtering_announces_the_new_count(handler: Page, seeded_cases: list[str]) -> None:
+    handler.goto("/cases")
+    expect_queue(handler)
+    live = handler.locator("[aria-live], [role=status]").filter(has_text=re.compile(r"\d+ cases?"))
+    expect(live).to_have_count(1)
+    live.evaluate("e => { e.dataset.before = 'yes'; }")
+    handler.get_by_label("Severity", exact=True).select_option("P0")
+    expect(handler).to_have_url(re.compile(r"severity=P0"))
+    expect(live).to_have_text(re.compile(r"^1 case: P0 1$"))
+    # A live region is announced when its content changes, not when it is inserted anew.
+    assert live.evaluate("e => e.dataset.before") == "yes", (
+        "the live region with the count was replaced, not updated"
+    )
+
+
+# -- 5. axe-core -----------------------------------------------------------------------
+
+
+def axe_violations(page: Page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG
+    )
+    assert results["passes"], "axe-core checked nothing"
+    found = []
+    for violation in results["violations"]:
+        targets = [" ".join(map(str, node["target"])) for node in violation["nodes"]]
+        found.append(f"{violation['id']} ({violation['impact']}): {violation['help']} -> {targets}")
+    return found
+
+
+def test_axe_finds_no_wcag_violations(
+    browser: Browser, live_server: Server, handler_state: dict[str, Any], seeded_cases: list[str]
+) -> None:
+    # axe is injected as an inline script, which the app's CSP (script-src 'self') rightly
+    # refuses; this context alone bypasses the CSP, only to run the checker.
+    context = new_context(browser, live_server, storage_state=handler_state, bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.goto("/cases")
+        expect_queue(page)
+        expect(page.locator("table.queue tbody tr")).not_to_have_count(0)
+        problems = {"/cases": axe_violations(page)}
+        open_case(page, seeded_cases[0])
+        problems[page.url.removeprefix(live_server.base_url)] = axe_violations(page)
+    finally:
+        context.close()
+    report_lines = [f"{url}: {v}" for url, found in problems.items() for v in found]
+    assert not report_lines, "axe-core WCAG 2.1 A/AA violations:\n" + "\n".join(report_lines)
+
+
+# -- 6. screenshots for the docs ---------------------------------------------------------
+
+
+def test_screenshots_for_the_docs(handler: Page, seeded_cases: list[str]) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assert handler.viewport_size == DESKTOP
+    handler.goto("/cases")
+    expect_queue(handler)
+    expect(handler.locator("table.queue tbody tr")).not_to_have_count(0)
+    handler.screenshot(path=str(SCREENSHOTS / "queue.png"), full_page=True)
+
+    open_case(handler, seeded_cases[0])
+    expect(handler.locator("blockquote.words")).to_be_visible()
+    handler.screenshot(path=str(SCREENSHOTS / "case.png"), full_page=True)
+    for name in ("queue.png", "case.png"):
+        assert (SCREENSHOTS / name).stat().st_size > 10_000, name
