@@ -450,6 +450,7 @@ def _safe_url(url: str | None) -> str:
 
 
 RETENTION_EVERY = 24 * 3600
+ESCALATE_EVERY = 300
 
 
 def _start_sweeper(runtime: Runtime, interval: int, redis: Any | None = None) -> threading.Thread:
@@ -459,20 +460,25 @@ def _start_sweeper(runtime: Runtime, interval: int, redis: Any | None = None) ->
     just before the next sweep, the retention lock after a day.
     """
     from grievance.logs import job_context
-    from grievance.services import retention
+    from grievance.services import escalation, retention
     from grievance.services.sweeper import sweep
 
     def claim(name: str, seconds: int) -> bool:
         return redis is None or bool(redis.set(f"grievance:{name}", "1", nx=True, ex=seconds))
 
     def loop() -> None:
-        last_retention = 0.0
+        last_retention = last_escalation = 0.0
         while True:
             time.sleep(interval)
             with job_context():
                 try:
                     if claim("sweep", max(interval - 1, 1)):
                         sweep(runtime)
+                    if time.monotonic() - last_escalation >= ESCALATE_EVERY:
+                        last_escalation = time.monotonic()
+                        if claim("escalate", ESCALATE_EVERY - 5):
+                            escalation.escalate_overdue(runtime)
+                            escalation.raise_site_alerts(runtime)
                     if time.monotonic() - last_retention >= RETENTION_EVERY or not last_retention:
                         last_retention = time.monotonic()
                         if claim("retention", RETENTION_EVERY - 60):

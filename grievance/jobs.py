@@ -18,7 +18,7 @@ from typing import ParamSpec, TypeVar
 from grievance import runtime as runtime_module
 from grievance.logs import JobFailed, job_context, log_failure
 from grievance.runtime import Runtime
-from grievance.services import conversations, media, outbox, retention, sweeper
+from grievance.services import conversations, escalation, media, outbox, retention, sweeper
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -114,6 +114,18 @@ def retention_run(runtime: Runtime | None = None) -> str:
     Idempotent: what is erased is marked and not counted again.
     """
     return str(retention.run(_rt(runtime)))
+
+
+@_scrubbed
+def escalate(runtime: Runtime | None = None) -> int:
+    """Email about overdue cases and raise site alerts.
+
+    Idempotent: a case is escalated once per stage, an alert once per 30 days.
+    """
+    rt = _rt(runtime)
+    sent = escalation.escalate_overdue(rt)
+    escalation.raise_site_alerts(rt)
+    return sent
 
 
 @_scrubbed

@@ -31,6 +31,7 @@ JOBS = (
     "process_timers",
     "forget_at_provider",
     "retention_run",
+    "escalate",
     "sweep",
 )
 QUEUE_NAME = "grievance"

@@ -22,6 +22,7 @@ from grievance.conversation import Engine, FlowError, load_flowset
 from grievance.crypto import DataProtector
 from grievance.db import make_engine, make_session_factory
 from grievance.language import Catalog, load_catalogs
+from grievance.mail import ConsoleMailer, Mailer, SmtpMailer
 from grievance.pacing import LocalPacer, Pacer, RedisPacer
 from grievance.queue import InProcessQueue, JobQueue, RQQueue
 
@@ -41,6 +42,7 @@ class Runtime:
     catalogs: dict[str, Catalog]
     queue: JobQueue = field(init=False)
     pacer: Pacer = field(init=False)
+    mailer: Mailer = field(init=False)
 
     @property
     def channel_name(self) -> str:
@@ -98,6 +100,10 @@ def build_runtime(settings: Settings, channel: Channel | None = None) -> Runtime
         engine=engine,
         catalogs=catalogs,
     )
+    if settings.smtp_url:
+        runtime.mailer = SmtpMailer(settings.smtp_url, settings.mail_from)
+    else:
+        runtime.mailer = ConsoleMailer()
     if settings.redis_url:
         queue = RQQueue(settings.redis_url, timedelta(days=settings.failed_job_ttl_days))
         runtime.queue, runtime.pacer = queue, RedisPacer(queue.redis)

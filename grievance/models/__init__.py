@@ -1,7 +1,7 @@
 """The data model: state only, no I/O. Import from here so every table is registered."""
 
 from grievance.models.accounts import ApiToken, AuditEvent, Organisation, Site, User
-from grievance.models.cases import Case, CaseEvent, CaseNote, CodeAttempt, ReferralOrg
+from grievance.models.cases import Case, CaseEvent, CaseNote, CodeAttempt, ReferralOrg, SiteAlert
 from grievance.models.contacts import Contact, Conversation
 from grievance.models.messages import (
     BULK,
@@ -36,5 +36,6 @@ __all__ = [
     "OutboxItem",
     "ReferralOrg",
     "Site",
+    "SiteAlert",
     "User",
 ]

@@ -93,6 +93,8 @@ class Case(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When the current stage's clock started (triage runs from receipt).
     stage_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the overdue current stage was escalated (at most once per stage).
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When the current stage's time frame ends (None when the stage has none).
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # The handler's summary, and the redacted one a supplier sees: never the worker's words.
@@ -172,3 +174,17 @@ class ReferralOrg(Base):
     how_to_reach: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SiteAlert(Base):
+    """Three or more similar cases from one site within 30 days: a pattern, not an incident."""
+
+    __tablename__ = "site_alerts"
+    __table_args__ = (Index("ix_site_alerts_site_category", "site_id", "category", "raised_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(16))
+    cases: Mapped[int]
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -45,8 +45,8 @@ from grievance.models import (
 )
 from grievance.models.cases import DEFAULT_SEVERITY, INDICATORS, OPEN_STATUSES, SEVERITIES, STATUSES
 from grievance.runtime import Runtime
+from grievance.services import escalation, triage
 from grievance.services import queue as queue_service
-from grievance.services import triage
 from grievance.services.outbox import enqueue_delivery
 from grievance.web.security import roles_required
 
@@ -88,6 +88,7 @@ def queue() -> ResponseReturnValue:
         result = queue_service.page(db, _filter(), request.args.get("after"))
         options = _options(db)
         context: dict[str, Any] = {
+            "alerts": escalation.active_alerts(db),
             "page": result,
             "now": utcnow(),
             "args": request.args,

@@ -1,0 +1,108 @@
+"""Overdue cases are escalated by email (case number and link only), once per stage;
+three similar cases from one site within 30 days raise a site alert on the queue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from sqlalchemy import update
+
+from grievance.auth import accounts
+from grievance.clock import utcnow
+from grievance.mail import ConsoleMailer, SmtpMailer
+from grievance.models import Case, Site
+from grievance.runtime import Runtime
+from grievance.services import cases, escalation
+from tests.faults.conftest import free_port
+from tests.integration.test_accounts import PASSWORD
+from tests.integration.test_triage import handler, make_cases
+
+
+def overdue(runtime: Runtime, case_id: int) -> None:
+    with runtime.sessions() as session:
+        session.execute(
+            update(Case).where(Case.id == case_id).values(due_at=utcnow() - timedelta(minutes=1))
+        )
+        session.commit()
+
+
+def test_an_overdue_case_is_escalated_once_per_stage(runtime: Runtime) -> None:
+    (case_id,) = make_cases(runtime, [("P1", "Sunrise Garments", 5)])
+    with runtime.sessions() as session:
+        accounts.create_user(session, "admin@example.org", "admin", PASSWORD)
+        owner = accounts.create_user(session, "h@example.org", "handler", PASSWORD)
+        accounts.create_user(session, "other@example.org", "handler", PASSWORD)
+        session.execute(update(Case).values(assignee_id=owner.id))
+        session.commit()
+    mailer = runtime.mailer
+    assert isinstance(mailer, ConsoleMailer)
+    assert escalation.escalate_overdue(runtime) == 0  # not due yet
+    overdue(runtime, case_id)
+    assert escalation.escalate_overdue(runtime) == 1
+    (to, subject, body) = mailer.sent[-1]
+    assert to == ["admin@example.org", "h@example.org"]  # the assignee and the admins, not everyone
+    assert subject == f"Case #{case_id} is overdue"
+    assert (
+        body
+        == f"Case #{case_id} (P1) is past the time frame of its stage.\nhttps://grievance.example.org/cases/{case_id}\n"
+    )
+    assert escalation.escalate_overdue(runtime) == 0  # once per stage
+    cases.update_status(runtime, case_id, "acknowledged", "handler:1")  # same triage clock
+    assert escalation.escalate_overdue(runtime) == 0
+    cases.update_status(runtime, case_id, "with_supplier", "handler:1")  # a new stage, a new clock
+    overdue(runtime, case_id)
+    assert escalation.escalate_overdue(runtime) == 1
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, list[object]]]:
+    received: list[object] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            received.append(envelope)
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, received
+    finally:
+        controller.stop()
+
+
+def test_escalation_email_goes_through_smtp(smtp_server: tuple[int, list[object]]) -> None:
+    port, received = smtp_server
+    mailer = SmtpMailer(f"smtp://127.0.0.1:{port}?starttls=0", "grievance@example.org")
+    mailer.send(["a@example.org", "b@example.org"], "Case #7 is overdue", "Case #7 (P1) ...")
+    (envelope,) = received
+    assert sorted(envelope.rcpt_tos) == ["a@example.org", "b@example.org"]  # type: ignore[attr-defined]
+    content = envelope.content.decode()  # type: ignore[attr-defined]
+    assert "Subject: Case #7 is overdue" in content
+    assert "a@example.org" not in content  # staff addresses are not shared with each other
+
+
+def test_three_similar_cases_at_a_site_raise_an_alert(app: Flask, runtime: Runtime) -> None:
+    ids = make_cases(runtime, [("P1", "Penang plant 2", 5)] * 3 + [("P2", "Penang plant 2", 5)])
+    with runtime.sessions() as session:
+        supplier = accounts.create_organisation(session, "Sunrise", "supplier")
+        site = Site(supplier_id=supplier.id, name="Penang plant 2")
+        session.add(site)
+        session.flush()
+        session.execute(
+            update(Case).where(Case.id.in_(ids[:3])).values(site_id=site.id, category="FL-FEE")
+        )
+        session.execute(
+            update(Case).where(Case.id == ids[3]).values(site_id=site.id, category="WAGE")
+        )
+        session.commit()
+    (alert,) = escalation.raise_site_alerts(runtime)
+    assert (alert.category, alert.cases) == ("FL-FEE", 3)
+    assert escalation.raise_site_alerts(runtime) == []  # one alert per 30 days
+    page = handler(app, runtime).get("/cases").get_data(as_text=True)
+    assert "3 FL-FEE cases from Penang plant 2" in page
