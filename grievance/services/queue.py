@@ -12,12 +12,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from grievance.clock import utcnow
 from grievance.models import Case
-from grievance.models.cases import OPEN_STATUSES
+from grievance.models.cases import OPEN_STATUSES, SEVERITIES
 
 PAGE_SIZE = 50
 # Cases with no due time sort after every real one.
@@ -47,6 +47,8 @@ class QueuePage:
     total: int
     next_cursor: str | None
     by_severity: dict[str, int] = field(default_factory=dict)
+    # Severities with more than COUNT_CAP cases: shown as "10,000+".
+    capped: set[str] = field(default_factory=set)
 
 
 def _filtered(f: QueueFilter, now: datetime) -> list[object]:
@@ -106,32 +108,62 @@ def _after(cursor: str | None) -> object | None:
     )
 
 
+COUNT_CAP = 10_000
+
+
+def page_statement(
+    f: QueueFilter, cursor: str | None = None, size: int = PAGE_SIZE
+) -> Select[tuple[Case]]:
+    """The query of one page (``size`` + 1 rows, to know whether another follows)."""
+    statement: Select[tuple[Case]] = select(Case).where(*_filtered(f, utcnow()))
+    after = _after(cursor)
+    if after is not None:
+        statement = statement.where(after)
+    # Open cases always have a due time, so the plain order is the index's order on both
+    # databases; other views may hold cases without one, which go last.
+    open_only = f.status in (None, "", "open")
+    due_order = Case.due_at.asc() if open_only else Case.due_at.asc().nulls_last()
+    return statement.order_by(Case.severity, due_order, Case.id).limit(size + 1)
+
+
 def page(
     session: Session, f: QueueFilter, cursor: str | None = None, size: int = PAGE_SIZE
 ) -> QueuePage:
-    """The page of the queue after ``cursor``, with the total and counts per severity."""
-    now = utcnow()
-    conditions = _filtered(f, now)
-    after = _after(cursor)
-    statement: Select[tuple[Case]] = select(Case).where(*conditions)
-    if after is not None:
-        statement = statement.where(after)
-    rows = list(
-        session.scalars(
-            statement.order_by(Case.severity, Case.due_at.asc().nulls_last(), Case.id).limit(
-                size + 1
-            )
-        )
-    )
+    """The page of the queue after ``cursor``, with counts per severity (capped at 10,000 each)."""
+    rows = list(session.scalars(page_statement(f, cursor, size)))
     more = len(rows) > size
     rows = rows[:size]
-    counts = dict(
-        session.execute(
-            select(Case.severity, func.count(Case.id)).where(*conditions).group_by(Case.severity)
-        ).all()
-    )
-    next_cursor = None
-    if more and rows:
-        last = rows[-1]
-        next_cursor = _cursor(last)
-    return QueuePage(rows, sum(counts.values()), next_cursor, counts)
+    counts = _capped_counts(session, _filtered(f, utcnow()))
+    next_cursor = _cursor(rows[-1]) if more and rows else None
+    capped = {severity for severity, n in counts.items() if n > COUNT_CAP}
+    by_severity = {severity: min(n, COUNT_CAP) for severity, n in counts.items() if n}
+    return QueuePage(rows, sum(by_severity.values()), next_cursor, by_severity, capped)
+
+
+def count_statement(f: QueueFilter) -> Select[tuple[str, int]]:
+    """The capped counts per severity, as one query."""
+    conditions = _filtered(f, utcnow())
+    parts = [
+        select(literal(severity).label("severity"), func.count().label("n")).select_from(
+            select(Case.id)
+            .where(*conditions, Case.severity == severity)
+            .limit(COUNT_CAP + 1)
+            .subquery()
+        )
+        for severity in SEVERITIES
+    ]
+    return union_all(*parts)  # type: ignore[return-value]
+
+
+def _capped_counts(session: Session, conditions: list[object]) -> dict[str, int]:
+    """Cases per severity, counting at most COUNT_CAP + 1 of each: a queue of a million stays fast."""
+    parts = [
+        select(literal(severity).label("severity"), func.count().label("n")).select_from(
+            select(Case.id)
+            .where(*conditions, Case.severity == severity)
+            .limit(COUNT_CAP + 1)
+            .subquery()
+        )
+        for severity in SEVERITIES
+    ]
+    return {severity: int(n) for severity, n in session.execute(union_all(*parts)).all()}
