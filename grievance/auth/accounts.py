@@ -4,7 +4,7 @@ Choices (docs/security.md says why): argon2-cffi's argon2id with its RFC 9106
 low-memory defaults; passwords of 8 to 256 characters with no composition
 rules (NIST SP 800-63B, ASVS 2.1); pyotp for RFC 6238 TOTP, a code never
 accepted twice; ten single-use recovery codes stored as SHA-256 (they are
-random, 50 bits each, so a slow hash adds nothing); throttling per account
+random, about 59 bits each, so a slow hash adds nothing); throttling per account
 with a lock that doubles from one minute, never a global lock an attacker
 could use to keep everyone out.
 """
