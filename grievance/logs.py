@@ -26,9 +26,9 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
 
 
-def redact(text: str) -> str:
+def redact(text: str, mask: str = "[redacted]") -> str:
     """Mask phone-number-like runs."""
-    return _PHONE.sub("[redacted]", text)
+    return _PHONE.sub(mask, text)
 
 
 class RedactingFilter(logging.Filter):

@@ -79,7 +79,6 @@ SELECT md5(g::text), 'k',
        1 + (g % 50), (SELECT id FROM organisations LIMIT 1)
 FROM generate_series(1, :n) g
 CROSS JOIN LATERAL (SELECT (ARRAY['FL-MOV','FL-FEE','FL-DEBT','VIO','CHILD','RET','OSH','HRS','WAGE','LIV','ABUSE','FOA','EMP','INFO'])[1 + (g * 3) % 14] AS cat) c;
-ANALYZE;
 """
 
 

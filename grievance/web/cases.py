@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
 from grievance.clock import utcnow
+from grievance.logs import redact
 from grievance.models import (
     INBOUND,
     REPLY,
@@ -154,7 +155,7 @@ def detail(case_id: int) -> ResponseReturnValue:
             "attachments": db.scalars(
                 select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
             ).all(),
-            "description": runtime.protector.decrypt(case.description_encrypted)
+            "description": _words(runtime.protector.decrypt(case.description_encrypted))
             if case.description_encrypted
             else None,
             "direction": catalog.direction if catalog else "ltr",
@@ -178,6 +179,15 @@ def detail(case_id: int) -> ResponseReturnValue:
             **_options(db),
         }
         return render_template("cases/detail.html", **context)
+
+
+def _words(text: str) -> str:
+    """A worker's words as shown to staff: a phone number they typed is hidden too.
+
+    Workers sometimes write a number ("call me on ..."); no page ever shows one
+    (DESIGN.md). A handler who needs to talk offers a call with a canned reply.
+    """
+    return redact(text, "[phone number hidden]")
 
 
 def _language_name(runtime: Runtime, language: str) -> str:
@@ -209,6 +219,8 @@ def _timeline(db: Session, runtime: Runtime, case: Case) -> list[dict[str, Any]]
             events.setdefault(message_id, []).append(status)
     for m in messages:
         body = runtime.protector.decrypt(m.body_encrypted) if m.body_encrypted else None
+        if body is not None and m.direction == INBOUND:
+            body = _words(body)
         items.append(
             {
                 "at": m.created_at,
@@ -401,3 +413,16 @@ def supplier(case_id: int) -> ResponseReturnValue:
 def out_of_scope(case_id: int) -> ResponseReturnValue:
     """Close as out of scope with a reason."""
     return _act(case_id, "close_out_of_scope", reason=request.form.get("reason", ""))
+
+
+@bp.get("/deliveries/failed")
+@roles_required(*HANDLERS)
+def failed_deliveries() -> ResponseReturnValue:
+    """Messages that did not reach workers with an open case, with the reason in words."""
+    from grievance.services.deliveries import failed_deliveries as failures
+
+    with _runtime().sessions() as db:
+        rows = failures(db)
+        accounts.audit(db, _me(db), "failed_deliveries_viewed", None, f"{len(rows)} messages")
+        db.commit()
+    return render_template("cases/failed_deliveries.html", failures=rows)

@@ -22,7 +22,8 @@ bp = Blueprint("webhooks", __name__)
 # Inbound fields kept besides From (hashed, encrypted) and Body (encrypted).
 # Profile names, WaId and geo fields are dropped: Twilio adds fields without notice.
 KEPT_FIELDS = ("AccountSid", "MessagingServiceSid", "MessageType", "ButtonPayload", "NumSegments")
-_SID = re.compile(r"^[A-Za-z]{2}[0-9a-fA-F]{32}$")
+# fullmatch: "$" alone would also accept a trailing newline ("SM...\n" is another sid).
+_SID = re.compile(r"[A-Za-z]{2}[0-9a-fA-F]{32}")
 _MEDIA_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
 
 
@@ -48,7 +49,8 @@ def _verified_form() -> dict[str, str]:
     if not SignatureValidator(token).is_valid(url, form, request.headers.get("X-Twilio-Signature")):
         log.warning("rejected a %s request with a bad or missing signature", request.path)
         abort(403)
-    return {key: form.get(key, "") for key in form}
+    # NUL after the signature check: PostgreSQL text cannot hold it (a 5xx), and no real value has one.
+    return {key: form.get(key, "").replace("\x00", "") for key in form}
 
 
 @bp.post("/twilio/messaging")
@@ -58,7 +60,7 @@ def messaging() -> Response:
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     sender = form.get("From", "").strip()
     external_id = form.get("ExternalUserId", "").strip()
-    if not _SID.match(sid) or not (sender or external_id):
+    if not _SID.fullmatch(sid) or not (sender or external_id):
         log.warning("inbound request without a valid MessageSid or From; ignored")
         return _twiml(400)
     channel = "whatsapp" if sender.startswith("whatsapp:") else "sms"
@@ -96,7 +98,7 @@ def status() -> Response:
     form = _verified_form()
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     state = form.get("MessageStatus") or form.get("SmsStatus") or ""
-    if not _SID.match(sid) or not state:
+    if not _SID.fullmatch(sid) or not state:
         return Response("", status=400)
     outbox.record_status(_runtime(), sid, state, form.get("ErrorCode") or None)
     return Response("", status=204)

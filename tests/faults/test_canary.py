@@ -120,6 +120,74 @@ def test_canary_number_appears_nowhere(rig: Rig, postgres_url: str) -> None:
     for status, body in rig.responses:
         assert status < 500
         assert_absent(body, "an HTTP response")
+    for role, body in pages_for_every_role(rig, case_id):
+        assert_absent(body, f"a page seen by the {role}")
+
+
+def pages_for_every_role(rig: Rig, case_id: int) -> list[tuple[str, bytes]]:
+    """Every page and API answer about the case, as each role sees it (or is refused it)."""
+    import re
+
+    import pyotp
+
+    from grievance.auth import accounts
+
+    runtime, app = rig.runtime, rig.client.application
+    seen: list[tuple[str, bytes]] = []
+    with runtime.sessions() as session:
+        accounts.create_organisation(session, "Canary Supplier", "supplier")
+        accounts.create_organisation(session, "Canary Buyer", "buyer")
+        session.commit()
+    for role, org in (
+        ("admin", None),
+        ("handler", None),
+        ("supplier", "Canary Supplier"),
+        ("buyer", "Canary Buyer"),
+    ):
+        email, password, secret = (
+            f"{role}@canary.example",
+            "canary password 1",
+            accounts.new_totp_secret(),
+        )
+        with runtime.sessions() as session:
+            user = accounts.create_user(
+                session, email, role, password, org, must_change_password=False
+            )
+            if role in ("admin", "handler"):
+                accounts.enable_totp(user, runtime.protector, secret)
+            token = accounts.create_token(session, user)
+            session.commit()
+        browser = app.test_client()
+        browser.environ_base["wsgi.url_scheme"] = "https"
+        csrf = (
+            re.search(rb'name="csrf_token" value="([^"]+)"', browser.get("/login").data)
+            .group(1)
+            .decode()
+        )
+        browser.post("/login", data={"email": email, "password": password, "csrf_token": csrf})
+        if role in ("admin", "handler"):
+            csrf = (
+                re.search(rb'name="csrf_token" value="([^"]+)"', browser.get("/login/code").data)
+                .group(1)
+                .decode()
+            )
+            browser.post("/login/code", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf})
+        for path in (
+            "/cases",
+            f"/cases/{case_id}",
+            "/deliveries/failed",
+            "/admin/audit",
+            f"/admin/audit?case={case_id}",
+        ):
+            response = browser.get(path)
+            assert response.status_code < 500
+            seen.append((role, response.data))
+        for path in ("/api/v1/cases?status=all", f"/api/v1/cases/{case_id}"):
+            response = browser.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code < 500
+            seen.append((role, response.data))
+    assert any(b"The agent took my passport" in body for role, body in seen if role == "handler")
+    return seen
 
 
 def failed_rows(rig: Rig) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
@@ -243,3 +244,19 @@ def test_a_reply_takes_its_senders_slot(phone: Phone, runtime: Runtime) -> None:
     reserved, wait = runtime.pacer.reserve("sms:" + phone.to, 0.5, 0.0)
     assert not reserved
     assert 1.0 < wait <= 2.0
+
+
+def test_handlers_see_failed_deliveries_on_a_page(
+    app: Flask, phone: Phone, runtime: Runtime
+) -> None:
+    from tests.integration.test_triage import handler
+
+    report(phone)
+    case = the_case(runtime)
+    cases.update_status(runtime, case.id, "acknowledged", "handler:1")
+    status_callback(phone, last_outbound(runtime).provider_sid or "", "undelivered", "30005")
+    page = handler(app, runtime).get("/deliveries/failed").get_data(as_text=True)
+    assert f"#{case.id}" in page
+    assert "the number is unknown to the carrier or no longer exists" in page
+    assert phone.number not in page
+    assert phone.number[1:] not in page

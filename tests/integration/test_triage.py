@@ -272,3 +272,18 @@ def test_canned_replies_go_in_the_workers_language(
     phone.replies()
     act(client, case.id, "message", canned="handler.ask_more")
     assert phone.replies() == [nepali]
+
+
+def test_a_number_the_worker_typed_is_hidden_on_the_case_page(
+    app: Flask, runtime: Runtime, phone: Phone
+) -> None:
+    phone.send("hello I need help")
+    phone.send("1")
+    phone.send("2")
+    phone.send("Sunrise Garments, Penang")
+    phone.send("The agent took my passport. Call me on +977 984 131 5926 after 6pm")
+    phone.send("2")
+    phone.send("1")
+    page = handler(app, runtime).get(f"/cases/{the_case(runtime).id}").get_data(as_text=True)
+    assert "The agent took my passport. Call me on [phone number hidden] after 6pm" in page
+    assert "984 131 5926" not in page
