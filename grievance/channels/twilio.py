@@ -135,7 +135,8 @@ class TwilioChannel:
 
     def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
         """Download inbound media with the account credentials, refusing other hosts."""
-        if _origin(url) != _origin(self._api_base_url):
+        origin = _origin(url)
+        if origin is None or origin != _origin(self._api_base_url):
             raise MediaError(
                 "media URL is not on the Twilio API host; refusing to send credentials there"
             )
@@ -157,8 +158,11 @@ class TwilioChannel:
             raise MediaError(f"media download failed ({type(exc).__name__})") from None
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
+def _origin(url: str) -> tuple[str, str] | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[": not a URL, so not on the API host either
+        return None
     return parts.scheme, parts.netloc
 
 
