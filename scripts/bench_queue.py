@@ -24,35 +24,9 @@ from pathlib import Path
 
 import benchlib as bl
 
-STATUSES = (
-    "received",
-    "acknowledged",
-    "in_triage",
-    "with_supplier",
-    "remediation_in_progress",
-    "awaiting_worker",
-    "resolved",
-    "closed",
-    "referred",
-    "out_of_scope",
-    "withdrawn",
-)
-CATEGORIES = (
-    "FL-MOV",
-    "FL-FEE",
-    "FL-DEBT",
-    "VIO",
-    "CHILD",
-    "RET",
-    "OSH",
-    "HRS",
-    "WAGE",
-    "LIV",
-    "ABUSE",
-    "FOA",
-    "EMP",
-    "INFO",
-)
+from grievance.models.cases import DEFAULT_SEVERITY, STATUSES
+
+CATEGORIES = tuple(DEFAULT_SEVERITY)
 PAGES = {
     "first page": "/cases",
     "filtered (P1, FL-FEE)": "/cases?severity=P1&category=FL-FEE",
