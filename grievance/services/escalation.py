@@ -58,7 +58,7 @@ def escalate_overdue(runtime: Runtime, now: datetime | None = None) -> int:
                 runtime.mailer.send(
                     sorted(recipients),
                     f"Case #{case.id} is overdue",
-                    f"Case #{case.id} ({case.severity}) is past the time frame of its stage.\n"
+                    f"Case #{case.id} is past the time frame of its stage.\n"
                     f"{runtime.settings.public_base_url}/cases/{case.id}\n",
                 )
                 sent += 1

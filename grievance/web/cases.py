@@ -218,7 +218,9 @@ def _timeline(db: Session, runtime: Runtime, case: Case) -> list[dict[str, Any]]
         ):
             events.setdefault(message_id, []).append(status)
     for m in messages:
-        body = runtime.protector.decrypt(m.body_encrypted) if m.body_encrypted else None
+        # The message that showed the case code is never displayed, even before it is erased.
+        shown = m.body_encrypted is not None and not m.sensitive
+        body = runtime.protector.decrypt(m.body_encrypted) if shown and m.body_encrypted else None
         if body is not None and m.direction == INBOUND:
             body = _words(body)
         items.append(

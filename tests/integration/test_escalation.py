@@ -48,7 +48,7 @@ def test_an_overdue_case_is_escalated_once_per_stage(runtime: Runtime) -> None:
     assert subject == f"Case #{case_id} is overdue"
     assert (
         body
-        == f"Case #{case_id} (P1) is past the time frame of its stage.\nhttps://grievance.example.org/cases/{case_id}\n"
+        == f"Case #{case_id} is past the time frame of its stage.\nhttps://grievance.example.org/cases/{case_id}\n"
     )
     assert escalation.escalate_overdue(runtime) == 0  # once per stage
     cases.update_status(runtime, case_id, "acknowledged", "handler:1")  # same triage clock
