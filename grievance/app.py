@@ -35,7 +35,18 @@ def create_app(
     )
     app.extensions["grievance"] = runtime
 
-    from grievance.web import admin, api, auth, cases, errors, health, security, simulator, webhooks
+    from grievance.web import (
+        admin,
+        api,
+        auth,
+        cases,
+        errors,
+        health,
+        security,
+        simulator,
+        supplier,
+        webhooks,
+    )
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
@@ -43,6 +54,7 @@ def create_app(
     app.register_blueprint(cases.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(supplier.bp)
     if runtime.channel_name == "console":
         app.register_blueprint(simulator.bp)
     security.install(app, runtime)

@@ -158,8 +158,13 @@ def _local(target: str | None) -> str | None:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after sign-in: a local path, or the queue."""
-    return _local(target) or url_for("cases.queue")
+    """Where to go after sign-in: a local path, or the role's home page."""
+    home = (
+        "supplier.cases"
+        if current_user.is_authenticated and current_user.role in ("supplier", "buyer")
+        else "cases.queue"
+    )
+    return _local(target) or url_for(home)
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:

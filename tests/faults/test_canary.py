@@ -178,6 +178,8 @@ def pages_for_every_role(rig: Rig, case_id: int) -> list[tuple[str, bytes]]:
             "/deliveries/failed",
             "/admin/audit",
             f"/admin/audit?case={case_id}",
+            "/supplier/cases",
+            f"/supplier/cases/{case_id}",
         ):
             response = browser.get(path)
             assert response.status_code < 500

@@ -131,7 +131,7 @@ def test_one_time_password_must_be_replaced_first(web: FlaskClient, runtime: Run
         org = accounts.create_organisation(session, "Sunrise Garments", "supplier")
         accounts.create_user(session, "s@example.org", "supplier", PASSWORD, org.name)
         session.commit()
-    assert sign_in_password(web, "s@example.org").headers["Location"] == "/cases"
+    assert sign_in_password(web, "s@example.org").headers["Location"] == "/supplier/cases"
     assert web.get("/cases").headers["Location"] == "/account/password"
     token = csrf(web, "/account/password")
     short = web.post(

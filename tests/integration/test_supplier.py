@@ -1,0 +1,94 @@
+"""The supplier portal's isolation: a supplier sees only its own referred cases, and only the
+handler's summary; a buyer sees its linked suppliers' cases; every other id is a 404."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import insert
+
+from grievance.auth import accounts
+from grievance.models import Case, Site
+from grievance.models.accounts import buyer_suppliers
+from grievance.runtime import Runtime
+from grievance.services import triage
+from tests.integration.test_triage import handler, make_cases, token_of
+
+PASSWORD = "correct horse battery staple"
+SUMMARY = "Workers report recruitment fees of about 4,000 MYR deducted from wages."
+
+
+def sign_in(app: Flask, email: str) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    token = token_of(client, "/login")
+    client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    return client
+
+
+def setup(runtime: Runtime) -> dict[str, int]:
+    """Suppliers A and B with a referred case each, a case of A not yet referred, a buyer of A."""
+    ids = make_cases(
+        runtime, [("P1", "Factory A", 5), ("P2", "Factory B", 5), ("P1", "Factory A", 5)]
+    )
+    with runtime.sessions() as session:
+        a = accounts.create_organisation(session, "Supplier A", "supplier")
+        b = accounts.create_organisation(session, "Supplier B", "supplier")
+        buyer = accounts.create_organisation(session, "Buyer", "buyer")
+        session.execute(insert(buyer_suppliers).values(buyer_id=buyer.id, supplier_id=a.id))
+        site_a = Site(supplier_id=a.id, name="Plant A1")
+        session.add(site_a)
+        session.flush()
+        staff = accounts.create_user(
+            session, "h@example.org", "handler", PASSWORD, must_change_password=False
+        )
+        for email, role, org in (
+            ("a@example.org", "supplier", a.name),
+            ("b@example.org", "supplier", b.name),
+            ("buyer@example.org", "buyer", buyer.name),
+        ):
+            accounts.create_user(session, email, role, PASSWORD, org, must_change_password=False)
+        for case_id, supplier, site in ((ids[0], a.id, site_a.id), (ids[1], b.id, None)):
+            case = session.get(Case, case_id)
+            case.description_encrypted = runtime.protector.encrypt("my supervisor took my passport")
+            triage.categorise(session, runtime, case, staff, "FL-FEE", [])
+            triage.refer_to_supplier(session, runtime, case, staff, supplier, site, SUMMARY)
+        session.commit()
+    return {"a": ids[0], "b": ids[1], "a_unreferred": ids[2]}
+
+
+def test_a_supplier_sees_its_own_referred_cases_and_only_the_summary(
+    app: Flask, runtime: Runtime
+) -> None:
+    ids = setup(runtime)
+    a = sign_in(app, "a@example.org")
+    listing = a.get("/supplier/cases").get_data(as_text=True)
+    assert re.findall(r'href="/supplier/cases/(\d+)"', listing) == [str(ids["a"])]
+    page = a.get(f"/supplier/cases/{ids['a']}").get_data(as_text=True)
+    assert SUMMARY in page
+    assert "Plant A1" in page
+    assert "passport" not in page  # never the worker's words
+    assert not re.search(r"\d\d:\d\d", page)  # dates to the day, never exact times
+    assert "Factory A" not in page  # the worker's own naming of the workplace stays with handlers
+    for other in (ids["b"], ids["a_unreferred"], 999999, 2**40):
+        assert a.get(f"/supplier/cases/{other}").status_code == 404
+    assert a.get("/cases").status_code == 404
+    assert a.get(f"/cases/{ids['a']}").status_code == 404
+
+
+def test_a_buyer_sees_its_suppliers_cases_only(app: Flask, runtime: Runtime) -> None:
+    ids = setup(runtime)
+    buyer = sign_in(app, "buyer@example.org")
+    listing = buyer.get("/supplier/cases").get_data(as_text=True)
+    assert re.findall(r'href="/supplier/cases/(\d+)"', listing) == [str(ids["a"])]
+    assert buyer.get(f"/supplier/cases/{ids['b']}").status_code == 404
+
+
+def test_handlers_do_not_use_the_portal(app: Flask, runtime: Runtime) -> None:
+    ids = setup(runtime)
+    staff = handler(app, runtime, "h2@example.org")  # fully signed in, with TOTP
+    assert staff.get("/cases").status_code == 200
+    assert staff.get("/supplier/cases").status_code == 404
+    assert staff.get(f"/supplier/cases/{ids['a']}").status_code == 404
