@@ -49,7 +49,15 @@ class DeliveryError(Exception):
 
 
 class MediaError(Exception):
-    """A media file that could not be fetched; the message names no person."""
+    """A media file that could not be fetched; the message names no person.
+
+    ``retryable`` is False when trying again cannot help (a refused host, a file
+    too large, a 4xx answer): the attachment is then given up, not retried forever.
+    """
+
+    def __init__(self, reason: str, *, retryable: bool = True) -> None:
+        super().__init__(reason)
+        self.retryable = retryable
 
 
 class Channel(Protocol):

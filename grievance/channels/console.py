@@ -38,7 +38,7 @@ class ConsoleChannel:
 
     def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
         """The console channel has no media server."""
-        raise MediaError("the console channel cannot fetch media")
+        raise MediaError("the console channel cannot fetch media", retryable=False)
 
     def delete_message(self, provider_sid: str) -> bool:
         """The console keeps nothing beyond its in-memory mailboxes."""

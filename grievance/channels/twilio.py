@@ -138,19 +138,23 @@ class TwilioChannel:
         origin = _origin(url)
         if origin is None or origin != _origin(self._api_base_url):
             raise MediaError(
-                "media URL is not on the Twilio API host; refusing to send credentials there"
+                "media URL is not on the Twilio API host; refusing to send credentials there",
+                retryable=False,
             )
         try:
             with requests.get(
                 url, auth=(self._account_sid, self._auth_token), timeout=self._timeout, stream=True
             ) as response:
                 if response.status_code != 200:
-                    raise MediaError(f"media download answered HTTP {response.status_code}")
+                    raise MediaError(
+                        f"media download answered HTTP {response.status_code}",
+                        retryable=response.status_code == 429 or response.status_code >= 500,
+                    )
                 chunks, total = [], 0
                 for chunk in response.iter_content(64 * 1024):
                     total += len(chunk)
                     if total > max_bytes:
-                        raise MediaError(f"media larger than {max_bytes} bytes")
+                        raise MediaError(f"media larger than {max_bytes} bytes", retryable=False)
                     chunks.append(chunk)
                 content_type = response.headers.get("Content-Type", "application/octet-stream")
                 return b"".join(chunks), content_type.split(";")[0].strip()

@@ -38,9 +38,16 @@ def fetch_media(runtime: Runtime, attachment_id: int) -> str:
         with runtime.sessions() as session:
             attachment = session.get(Attachment, attachment_id)
             assert attachment is not None
-            attachment.status = "pending"  # the sweeper tries again later
+            if exc.retryable:
+                attachment.status = "pending"  # the sweeper tries again later
+            else:
+                # Trying again cannot help; the handler sees "failed" on the case page.
+                attachment.status = "failed"
+                attachment.source_url = None
             session.commit()
-        raise
+        if exc.retryable:
+            raise
+        return "failed"
     with runtime.sessions() as session:
         attachment = session.get(Attachment, attachment_id)
         assert attachment is not None

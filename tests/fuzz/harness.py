@@ -143,7 +143,8 @@ def check_logs(records: Iterable[logging.LogRecord], form: dict[str, str]) -> No
         for value in secrets_of(form):
             assert value not in message, f"log line quotes the sender: {message[:200]!r}"
         if record.levelno >= logging.ERROR and record.name == "grievance.jobs":
-            # "job fetch_media: MediaError": the sweeper retries media the channel refused.
+            # "job fetch_media: MediaError": a download that may work later (5xx, timeout);
+            # the sweeper retries it. Media that can never be fetched is marked failed.
             assert message.endswith(": MediaError"), message
 
 

@@ -236,3 +236,34 @@ def test_zawgyi_burmese_is_stored_as_unicode_and_answered_in_burmese(
         assert runtime.protector.decrypt(message.body_encrypted or b"") == UNICODE_BURMESE
         assert message.fields.get("converted_from") == "zawgyi"
         assert session.scalars(select(Contact)).one().language == "my"
+
+
+def test_media_that_can_never_be_fetched_is_given_up_not_retried_forever(
+    phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    from datetime import timedelta
+
+    from grievance.services.sweeper import sweep
+
+    phone.channel = "whatsapp"
+    for text in ("hi I need help", "1", "1", "Factory"):
+        phone.send(text)
+    missing = fake_twilio.add_media("gone", b"x", "image/png").replace("MEgone", "MEnothere")
+    elsewhere = (
+        "https://media.example.com/photo.jpg"  # not Twilio: credentials are never sent there
+    )
+    replies = phone.send(
+        "",
+        NumMedia="2",
+        MediaUrl0=missing,
+        MediaContentType0="image/png",
+        MediaUrl1=elsewhere,
+        MediaContentType1="image/jpeg",
+    )
+    assert "danger" in replies[0]  # the worker's report goes on
+    with runtime.sessions() as session:
+        statuses = session.scalars(select(Attachment.status).order_by(Attachment.id)).all()
+        assert statuses == ["failed", "failed"]
+    requests_before = fake_twilio.media_requests
+    assert sweep(runtime, grace=timedelta(0)).media == 0  # nothing left to retry
+    assert fake_twilio.media_requests == requests_before
