@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from grievance.clock import utcnow
@@ -63,31 +64,15 @@ def reason_in_words(status: str, error_code: str | None, last_error: str | None)
     return "the carrier reported it undelivered without a reason"
 
 
-def failed_deliveries(session: Session, limit: int = 200) -> list[FailedDelivery]:
-    """Failed, undelivered or long-retrying messages to workers who have an open case, newest first."""
-    now = utcnow()
-    open_case = (
-        select(Case.id, Case.status, Case.contact_id)
-        .where(Case.status.in_(OPEN_STATUSES), Case.contact_id.is_not(None))
-        .subquery()
-    )
+def _failed(statement: Select[Any], open_case: Any) -> Select[Any]:
+    """``statement`` over messages to workers with an open case that failed or still retry."""
     problem = or_(
         Message.delivery_status.in_(("failed", "undelivered")),
         OutboxItem.status == "failed",
-        and_(OutboxItem.status == "pending", OutboxItem.created_at <= now - RETRYING_FOR),
+        and_(OutboxItem.status == "pending", OutboxItem.created_at <= utcnow() - RETRYING_FOR),
     )
-    rows = session.execute(
-        select(
-            Message.id,
-            func.coalesce(Message.case_id, open_case.c.id).label("case_id"),
-            open_case.c.status,
-            Message.channel,
-            Message.delivery_status,
-            Message.error_code,
-            OutboxItem.status.label("outbox_status"),
-            OutboxItem.last_error,
-            Message.created_at,
-        )
+    return (
+        statement.select_from(Message)
         .join(OutboxItem, OutboxItem.message_id == Message.id)
         .join(open_case, open_case.c.contact_id == Message.contact_id)
         .where(
@@ -95,8 +80,33 @@ def failed_deliveries(session: Session, limit: int = 200) -> list[FailedDelivery
             problem,
             or_(Message.case_id.is_(None), Message.case_id == open_case.c.id),
         )
-        .order_by(Message.id.desc())
-        .limit(limit)
+    )
+
+
+def _open_cases() -> Any:
+    return (
+        select(Case.id, Case.status, Case.contact_id)
+        .where(Case.status.in_(OPEN_STATUSES), Case.contact_id.is_not(None))
+        .subquery("open_case")
+    )
+
+
+def failed_deliveries(session: Session, limit: int = 200) -> list[FailedDelivery]:
+    """Failed, undelivered or long-retrying messages to workers who have an open case, newest first."""
+    open_case = _open_cases()
+    columns = select(
+        Message.id,
+        func.coalesce(Message.case_id, open_case.c.id).label("case_id"),
+        open_case.c.status,
+        Message.channel,
+        Message.delivery_status,
+        Message.error_code,
+        OutboxItem.status.label("outbox_status"),
+        OutboxItem.last_error,
+        Message.created_at,
+    )
+    rows = session.execute(
+        _failed(columns, open_case).order_by(Message.id.desc()).limit(limit)
     ).all()
     seen: set[int] = set()
     failures = []
@@ -120,5 +130,6 @@ def failed_deliveries(session: Session, limit: int = 200) -> list[FailedDelivery
 
 
 def count_failed(session: Session) -> int:
-    """How many messages :func:`failed_deliveries` would list (for /healthz)."""
-    return len(failed_deliveries(session, limit=10_000))
+    """How many messages :func:`failed_deliveries` would list (for /healthz), counted in SQL."""
+    open_case = _open_cases()
+    return session.scalar(_failed(select(func.count(distinct(Message.id))), open_case)) or 0

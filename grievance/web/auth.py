@@ -17,6 +17,7 @@ from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
 from grievance.auth import accounts
+from grievance.clock import utcnow
 from grievance.models import User
 from grievance.runtime import Runtime
 from grievance.web.security import Principal, safe_next
@@ -114,7 +115,7 @@ def mfa_setup() -> ResponseReturnValue:
             session["totp_setup"] = runtime.protector.encrypt(accounts.new_totp_secret()).decode()
         secret = runtime.protector.decrypt(session["totp_setup"].encode())
         if request.method == "POST":
-            step = accounts.totp_step(secret, request.form.get("code", ""), None, _now())
+            step = accounts.totp_step(secret, request.form.get("code", ""), None, utcnow())
             if step is not None:
                 codes = accounts.enable_totp(user, runtime.protector, secret)
                 user.totp_last_step = step
@@ -132,14 +133,6 @@ def mfa_setup() -> ResponseReturnValue:
     return render_template(
         "auth/setup.html", qr=svg, secret=_grouped(secret), error=error
     ), 401 if error else 200
-
-
-@bp.route("/login/recovery-codes")
-def recovery_codes() -> ResponseReturnValue:
-    """Codes are shown once, right after enrolment; afterwards this page only explains."""
-    return redirect(
-        url_for("cases.queue") if current_user.is_authenticated else url_for("auth.login")
-    )
 
 
 @bp.post("/logout")
@@ -187,12 +180,6 @@ def password() -> ResponseReturnValue:
                 return redirect(url_for("cases.queue"))
             db.commit()
     return render_template("auth/password.html", error=error, forced=forced), 400 if error else 200
-
-
-def _now():  # type: ignore[no-untyped-def]
-    from grievance.clock import utcnow
-
-    return utcnow()
 
 
 def _grouped(secret: str) -> str:

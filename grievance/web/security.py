@@ -35,7 +35,6 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.login",
         "auth.second_factor",
         "auth.mfa_setup",
-        "auth.recovery_codes",
         "auth.logout",
     }
 )

@@ -16,7 +16,6 @@ other Hypothesis test stay as they are.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,11 +26,8 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from sqlalchemy import delete, inspect
 
 import grievance.models  # noqa: F401  (registers every table on Base.metadata)
-from grievance.app import create_app
-from grievance.config import Settings
 from grievance.db import Base
-from grievance.runtime import Runtime, build_runtime
-from tests.conftest import environment
+from grievance.runtime import Runtime
 from tests.support.fake_twilio import FakeTwilio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,31 +80,10 @@ def fuzz_settings(examples: int, *, steps: int | None = None) -> settings:
 
 
 @pytest.fixture
-def fuzz_settings_env(sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio) -> Settings:
-    """A Twilio deployment on SQLite with in-line (sync) jobs."""
-    return Settings.from_env(environment(sqlite_url, tmp_path / "instance", fake_twilio))
-
-
-@pytest.fixture
-def fuzz_runtime(fuzz_settings_env: Settings) -> Iterator[Runtime]:
-    """The runtime built from ``fuzz_settings_env``."""
-    runtime = build_runtime(fuzz_settings_env)
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture
-def fuzz_app(fuzz_runtime: Runtime) -> Flask:
-    """The Flask app on ``fuzz_runtime``."""
-    app = create_app(runtime=fuzz_runtime)
-    app.testing = True
-    return app
-
-
-@pytest.fixture
-def fuzz_client(fuzz_app: Flask) -> FlaskClient:
-    """A test client for ``fuzz_app``."""
-    return fuzz_app.test_client()
+def database_url(sqlite_url: str) -> str:
+    """SQLite only: the shared ``settings``, ``runtime``, ``app`` and ``client`` fixtures
+    (tests/conftest.py) then build a Twilio deployment with in-line jobs on it."""
+    return sqlite_url
 
 
 def wipe(runtime: Runtime, fake: FakeTwilio) -> None:
@@ -147,8 +122,6 @@ class Line:
 
 
 @pytest.fixture
-def line(
-    fuzz_app: Flask, fuzz_client: FlaskClient, fuzz_runtime: Runtime, fake_twilio: FakeTwilio
-) -> Line:
+def line(app: Flask, client: FlaskClient, runtime: Runtime, fake_twilio: FakeTwilio) -> Line:
     """The grievance line under fuzzing."""
-    return Line(fuzz_app, fuzz_client, fuzz_runtime, fake_twilio)
+    return Line(app, client, runtime, fake_twilio)
