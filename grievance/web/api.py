@@ -21,6 +21,7 @@ from grievance.runtime import Runtime
 from grievance.services import queue as queue_service
 from grievance.services import triage
 from grievance.services.outbox import enqueue_delivery
+from grievance.web.cases import worker_words
 from grievance.web.openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -95,7 +96,7 @@ def _case_json(db: Session, case: Case, full: bool = False) -> dict[str, Any]:
             "reported_category": case.reported_category,
             "indicators": list(case.indicators or []),
             "assignee": assignee.email if assignee else None,
-            "workplace": case.workplace,
+            "workplace": worker_words(case.workplace),
             "acknowledged_at": case.acknowledged_at.isoformat() if case.acknowledged_at else None,
             "pending_severity": (case.pending_severity or {}).get("severity"),
             "closed_at": case.closed_at.isoformat() if case.closed_at else None,

@@ -190,6 +190,12 @@ def _words(text: str) -> str:
     return redact(text, "[phone number hidden]")
 
 
+@bp.app_template_filter("worker_words")
+def worker_words(text: str | None) -> str | None:
+    """The same for templates: anything the worker typed (a workplace, say)."""
+    return _words(text) if text else text
+
+
 def _language_name(runtime: Runtime, language: str) -> str:
     catalog = runtime.catalogs.get(language)
     return f"{catalog.name} ({language})" if catalog else language

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from grievance.auth import accounts
 from grievance.clock import utcnow
-from grievance.models import Case, Site
+from grievance.models import Case, Site, User
 from grievance.runtime import Runtime
 from tests.conftest import Phone
 from tests.support.fake_twilio import FakeTwilio
@@ -288,3 +288,20 @@ def test_a_number_the_worker_typed_is_hidden_on_the_case_page(
     page = handler(app, runtime).get(f"/cases/{the_case(runtime).id}").get_data(as_text=True)
     assert "The agent took my passport. Call me on [phone number hidden] after 6pm" in page
     assert "984 131 5926" not in page
+
+
+def test_a_number_typed_as_the_workplace_is_hidden_in_the_queue_and_the_api(
+    app: Flask, runtime: Runtime
+) -> None:
+    (case_id,) = make_cases(runtime, [("P1", "Plant 2, boss +60 12 345 6789", 5)])
+    client = handler(app, runtime)
+    for path in ("/cases", f"/cases/{case_id}"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Plant 2, boss [phone number hidden]" in page
+        assert "345 6789" not in page
+    with runtime.sessions() as session:
+        user = session.scalars(select(User).where(User.email == "h@example.org")).one()
+        token = accounts.create_token(session, user)
+        session.commit()
+    answer = client.get(f"/api/v1/cases/{case_id}", headers={"Authorization": f"Bearer {token}"})
+    assert answer.json["workplace"] == "Plant 2, boss [phone number hidden]"
