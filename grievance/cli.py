@@ -242,7 +242,9 @@ def keys_rotate() -> None:
         runtime.close()
     click.echo(
         f"rewritten under the newest key: {report.contacts} contacts, {report.messages} messages, "
-        f"{report.cases} case descriptions, {report.attachments} attachments"
+        f"{report.cases} case descriptions, {report.attachments} attachments, {report.notes} notes, "
+        f"{report.evidence} evidence files, {report.comments} plan comments, "
+        f"{report.totp_secrets} TOTP secrets"
     )
     if report.pending_codes:
         click.echo(
@@ -347,10 +349,11 @@ def flows_check(
     segments: bool, flows_dir: Path | None, locales_dir: Path | None, languages: str | None
 ) -> None:
     """Validate every flow and catalog; print problems as file:line: message."""
+    from grievance import playbooks
     from grievance.conversation import load_flowset
     from grievance.conversation.inspect import check, prompt_sizes
     from grievance.language import CatalogError, load_catalogs
-    from grievance.services import cases, outbox, triage
+    from grievance.services import cases, outbox, remediation, triage
 
     flows_dir = flows_dir or Path(os.environ.get("GRIEVANCE_FLOWS_DIR") or PROJECT_ROOT / "flows")
     locales_dir = locales_dir or Path(
@@ -370,9 +373,19 @@ def flows_check(
             flowset,
             catalogs,
             langs,
-            (*cases.MESSAGE_KEYS, *outbox.MESSAGE_KEYS, *triage.MESSAGE_KEYS),
+            (
+                *cases.MESSAGE_KEYS,
+                *outbox.MESSAGE_KEYS,
+                *triage.MESSAGE_KEYS,
+                *remediation.MESSAGE_KEYS,
+            ),
         )
-    for problem in sorted(set(problems)):
+    try:
+        books = len(playbooks.load())
+    except playbooks.PlaybookError as exc:
+        books = 0
+        problems += str(exc).splitlines()
+    for problem in sorted(set(problems), key=str):
         click.echo(str(problem), err=True)
     if segments and flowset is not None:
         for size in prompt_sizes(flowset, catalogs, langs):
@@ -386,7 +399,10 @@ def flows_check(
             err=True,
         )
         sys.exit(1)
-    click.echo(f"ok: {n_flows} flows, {len(catalogs)} catalogs ({', '.join(catalogs)})")
+    click.echo(
+        f"ok: {n_flows} flows, {len(catalogs)} catalogs ({', '.join(catalogs)}), "
+        f"{books} remediation playbooks"
+    )
 
 
 # -- serve ----------------------------------------------------------------------

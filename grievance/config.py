@@ -77,6 +77,10 @@ class Settings:
     mfa_all_roles: bool = False
     # Time frames per stage clock and severity (grievance.sla.DEFAULT_FRAMES unless configured).
     sla_frames: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # APPEAL reopens a case closed at most this many days ago.
+    appeal_days: int = 90
+    # Evidence files suppliers upload: the largest accepted.
+    evidence_max_bytes: int = 10 * 1024 * 1024
     # Staff email (escalations): unset writes emails to the log.
     smtp_url: str | None = None
     mail_from: str = "grievance@localhost"
@@ -212,6 +216,8 @@ class Settings:
             session_max_hours=_bounded(env, "GRIEVANCE_SESSION_MAX_HOURS", 12, 1, 24),
             mfa_all_roles=_choice(env, "GRIEVANCE_MFA_ALL_ROLES", ("false", "true")) == "true",
             sla_frames=_sla(env.get("GRIEVANCE_SLA_FILE")),
+            appeal_days=_int(env, "GRIEVANCE_APPEAL_DAYS", 90),
+            evidence_max_bytes=_int(env, "GRIEVANCE_EVIDENCE_MAX_MB", 10) * 1024 * 1024,
             smtp_url=env.get("GRIEVANCE_SMTP_URL") or None,
             mail_from=env.get("GRIEVANCE_MAIL_FROM") or "grievance@localhost",
             extra={"generated": ",".join(notes)} if notes else {},

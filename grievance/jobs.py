@@ -18,7 +18,15 @@ from typing import ParamSpec, TypeVar
 from grievance import runtime as runtime_module
 from grievance.logs import JobFailed, job_context, log_failure
 from grievance.runtime import Runtime
-from grievance.services import conversations, escalation, media, outbox, retention, sweeper
+from grievance.services import (
+    conversations,
+    escalation,
+    media,
+    outbox,
+    prompts,
+    retention,
+    sweeper,
+)
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -135,3 +143,12 @@ def sweep(runtime: Runtime | None = None) -> int:
     Idempotent: it only enqueues jobs that are themselves idempotent.
     """
     return sweeper.sweep(_rt(runtime)).total
+
+
+@_scrubbed
+def send_prompts(runtime: Runtime | None = None) -> int:
+    """Ask workers the questions due: remedy confirmation, satisfaction, check-ins.
+
+    Idempotent: a prompt is marked sent in the transaction that writes its message.
+    """
+    return prompts.send_due_prompts(_rt(runtime))

@@ -33,6 +33,7 @@ JOBS = (
     "retention_run",
     "escalate",
     "sweep",
+    "send_prompts",
 )
 QUEUE_NAME = "grievance"
 BULK_QUEUE_NAME = "grievance-bulk"

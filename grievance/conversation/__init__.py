@@ -5,6 +5,8 @@ no clock and no randomness except what the host passes in.
 """
 
 from grievance.conversation.effects import (
+    Answer,
+    Appeal,
     Effect,
     Handover,
     LookupStatus,
@@ -23,6 +25,7 @@ from grievance.conversation.engine import (
     Message,
     Step,
     TimedOut,
+    busy,
     clean_text,
     due_timer,
     new_session,
@@ -32,6 +35,8 @@ from grievance.conversation.loader import FlowError, Problem, load_flowset
 from grievance.conversation.model import Flow, FlowSet
 
 __all__ = [
+    "Answer",
+    "Appeal",
     "Effect",
     "Engine",
     "Expired",
@@ -52,6 +57,7 @@ __all__ = [
     "Step",
     "TimedOut",
     "WaitUntil",
+    "busy",
     "clean_text",
     "due_timer",
     "load_flowset",

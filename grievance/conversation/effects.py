@@ -84,4 +84,30 @@ class WaitUntil:
     at: datetime
 
 
-Effect = Send | SetLanguage | OpenCase | LookupStatus | OptOut | OptIn | Handover | WaitUntil
+@dataclass(frozen=True)
+class Answer:
+    """The worker answered a question the mechanism asked about a case (``prompt`` names it)."""
+
+    prompt: int | None
+    value: str
+
+
+@dataclass(frozen=True)
+class Appeal:
+    """The worker sent APPEAL: reopen their latest closed case if the window allows."""
+
+    language: str
+
+
+Effect = (
+    Send
+    | SetLanguage
+    | OpenCase
+    | LookupStatus
+    | OptOut
+    | OptIn
+    | Handover
+    | WaitUntil
+    | Answer
+    | Appeal
+)

@@ -16,6 +16,8 @@ from typing import Any
 
 from grievance import casecode
 from grievance.conversation.effects import (
+    Answer,
+    Appeal,
     Effect,
     Handover,
     LookupStatus,
@@ -211,6 +213,12 @@ def due_timer(session: Mapping[str, Any], now: datetime) -> Input | None:
     return None
 
 
+def busy(session: Mapping[str, Any] | None, now: datetime) -> bool:
+    """True while the contact is in the middle of a flow that waits for them (a report)."""
+    run = _Run.from_dict((session or {}).get("run"))
+    return run is not None and run.waiting and run.expires_at > now
+
+
 def wake_at(session: Mapping[str, Any]) -> datetime | None:
     """When the engine next needs a timer input for ``session``."""
     run = _Run.from_dict(session.get("run"))
@@ -263,11 +271,15 @@ class Engine:
         now: datetime,
         facts: Mapping[str, bool] | None = None,
         channel: str = "sms",
+        results: Mapping[str, Any] | None = None,
     ) -> Step:
-        """Start ``flow_id`` for a contact (a broadcast, a check-in), ending any flow in progress."""
+        """Start ``flow_id`` for a contact (a broadcast, a check-in), ending any flow in progress.
+
+        ``results`` seed the run's results (``results.prompt``, ``results.date``).
+        """
         turn = _Turn(_Session.from_dict(session), now, facts or {}, channel)
         turn.session.parent = None
-        self._start_flow(turn, flow_id)
+        self._start_flow(turn, flow_id, dict(results or {}))
         return self._finish(turn)
 
     def resume(
@@ -689,6 +701,14 @@ class Engine:
             turn.effects.append(OptOut())
         elif name == "opt_in":
             turn.effects.append(OptIn())
+        elif name == "answer":
+            prompt = run.results.get("prompt")
+            value = self._value(turn, params.get("value", "results.answer"))
+            turn.effects.append(
+                Answer(int(prompt) if isinstance(prompt, int) else None, str(value or ""))
+            )
+        elif name == "appeal":
+            turn.effects.append(Appeal(lang))
         elif name == "handover":
             turn.effects.append(Handover(str(params.get("reason", run.flow))))
         elif name == "start_flow":

@@ -40,6 +40,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "opt_out": frozenset(),
     "opt_in": frozenset(),
     "handover": frozenset({"reason"}),
+    "answer": frozenset({"value"}),
+    "appeal": frozenset(),
     "start_flow": frozenset({"flow"}),
     "restore_draft": frozenset(),
     "discard_draft": frozenset(),

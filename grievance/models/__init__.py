@@ -14,6 +14,13 @@ from grievance.models.messages import (
     Message,
     OutboxItem,
 )
+from grievance.models.remediation import (
+    Evidence,
+    PlanComment,
+    RemediationPlan,
+    RemediationStep,
+    WorkerPrompt,
+)
 
 __all__ = [
     "BULK",
@@ -31,11 +38,16 @@ __all__ = [
     "Contact",
     "Conversation",
     "DeliveryEvent",
+    "Evidence",
     "Message",
     "Organisation",
     "OutboxItem",
+    "PlanComment",
     "ReferralOrg",
+    "RemediationPlan",
+    "RemediationStep",
     "Site",
     "SiteAlert",
     "User",
+    "WorkerPrompt",
 ]

@@ -125,6 +125,17 @@ class Case(Base):
     pending_severity: Mapped[dict[str, object] | None] = mapped_column(JSON)
     # When retention erased the worker's words, attachments and contact from this case.
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The worker's last word on the remedy (models.remediation.WORKER_ANSWERS).
+    worker_answer: Mapped[str | None] = mapped_column(String(16))
+    # How it was closed: outcome, the remedy types given, and a closing awaiting a second reviewer.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    remedy_types: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    pending_close: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    # The worker's 1-5 answer to the closing question.
+    satisfaction: Mapped[int | None]
+    reopened: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A case opened from another: a retaliation check-in answered "yes".
+    linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
 
 
 class CaseEvent(Base):

@@ -25,6 +25,7 @@ MESSAGE_KEYS = (
     "status.not_found",
     "status.rate_limited",
     "status.report",
+    "status.due",
     *(f"status.stage.{s}" for s in STATUSES),
 )
 
@@ -131,7 +132,7 @@ def status_replies(
         ).all()
         if not cases:
             return [Reply("status.none", {})]
-        return [_report(runtime, case) for case in cases]
+        return [reply for case in cases for reply in _report(runtime, case)]
     if _rate_limited(session, runtime, contact.id, now):
         return [Reply("status.rate_limited", {})]
     normalized = casecode.normalize(code)
@@ -147,7 +148,7 @@ def status_replies(
     if case is None:
         return [Reply("status.not_found", {})]
     session.add(CaseEvent(case_id=case.id, kind="status_checked", actor=WORKER, data={}))
-    return [_report(runtime, case)]
+    return _report(runtime, case)
 
 
 def _rate_limited(session: Session, runtime: Runtime, contact_id: int, now: datetime) -> bool:
@@ -169,12 +170,18 @@ def _rate_limited(session: Session, runtime: Runtime, contact_id: int, now: date
     return (overall or 0) >= settings.wrong_codes_global_per_minute
 
 
-def _report(runtime: Runtime, case: Case) -> Reply:
-    return Reply(
-        "status.report",
-        {"date": case.created_at.date().isoformat()},
-        {"stage": f"status.stage.{case.status}"},
-    )
+def _report(runtime: Runtime, case: Case) -> list[Reply]:
+    """The stage in words, what happens next, and by when (the day the stage is due)."""
+    replies = [
+        Reply(
+            "status.report",
+            {"date": case.created_at.date().isoformat()},
+            {"stage": f"status.stage.{case.status}"},
+        )
+    ]
+    if case.due_at is not None and case.status in OPEN_STATUSES:
+        replies.append(Reply("status.due", {"date": max(case.due_at, utcnow()).date().isoformat()}))
+    return replies
 
 
 # Stages a worker hears about; the others (triage steps) change nothing they can act on.
@@ -193,13 +200,20 @@ WORKER_VISIBLE = frozenset(
 
 
 def change_status(
-    session: Session, runtime: Runtime, case: Case, status: str, actor: str
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    status: str,
+    actor: str,
+    notify: bool = True,
 ) -> int | None:
     """Move a case to ``status`` and tell the worker, in the caller's transaction.
 
-    The worker gets one content-free notice ("there is an update, reply
-    STATUS") in their language, written to the outbox with the change itself.
-    Returns the outbox id of that notice, if one was written.
+    A worker who asked for news gets one content-free notice ("there is an
+    update, reply STATUS") in their language, written to the outbox with the
+    change itself; ``notify=False`` when the stage has its own message (the
+    remedy question, the closing message). A worker who declined news is told
+    nothing unasked, and the timeline says so. Returns the notice's outbox id.
     """
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
@@ -222,9 +236,27 @@ def change_status(
             case_id=case.id, kind="status", actor=actor, data={"from": previous, "to": status}
         )
     )
-    if status not in WORKER_VISIBLE or case.contact_id is None:
+    if status not in WORKER_VISIBLE or not notify:
         return None
-    return notify_worker(session, runtime, case)
+    if not case.wants_updates or case.contact_id is None:
+        reason = "declined_updates" if case.contact_id else "no_contact"
+        session.add(
+            CaseEvent(
+                case_id=case.id, kind="worker_not_told", actor="system", data={"reason": reason}
+            )
+        )
+        return None
+    outbox_id = notify_worker(session, runtime, case)
+    if outbox_id is None:
+        session.add(
+            CaseEvent(
+                case_id=case.id,
+                kind="worker_not_told",
+                actor="system",
+                data={"reason": "unreachable"},
+            )
+        )
+    return outbox_id
 
 
 def notify_worker(session: Session, runtime: Runtime, case: Case) -> int | None:

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from grievance import casecode
 from grievance.clock import utcnow
 from grievance.conversation import (
+    Answer,
+    Appeal,
     Handover,
     LookupStatus,
     OpenCase,
@@ -23,6 +25,7 @@ from grievance.conversation import (
     SetLanguage,
     Step,
     WaitUntil,
+    busy,
     due_timer,
     wake_at,
 )
@@ -41,9 +44,11 @@ from grievance.models import (
     Contact,
     Conversation,
     Message,
+    WorkerPrompt,
 )
 from grievance.runtime import Runtime
 from grievance.services import cases as case_service
+from grievance.services import remediation
 from grievance.services.inbox import inbound_body
 from grievance.services.outbox import deliver, queue_message
 
@@ -168,6 +173,35 @@ def process_timers(runtime: Runtime, conversation_id: int) -> bool:
     return True
 
 
+def start_flow(
+    runtime: Runtime,
+    session: Session,
+    contact: Contact,
+    flow_id: str,
+    results: dict[str, Any],
+    case_id: int | None,
+) -> list[int] | None:
+    """Start ``flow_id`` for the contact in the caller's transaction (a question about a case).
+
+    Returns the outbox ids to deliver after the commit, or None when the worker
+    is in the middle of another flow (a report): the caller asks again later
+    rather than cut into what they are writing.
+    """
+    conversation = _lock_conversation(session, runtime, contact.id)
+    now = utcnow()
+    if busy(conversation.state, now):
+        return None
+    step = runtime.engine.start(
+        _session_for(conversation, contact),
+        flow_id,
+        now,
+        facts=_Facts(session, contact),
+        channel=contact.channel,
+        results=results,
+    )
+    return _apply(session, runtime, contact, conversation, step, case_id).outbox_ids
+
+
 def _media_kinds(session: Session, message: Message) -> tuple[str, ...]:
     if not message.num_media:
         return ()
@@ -222,10 +256,15 @@ def deliver_now(runtime: Runtime, outbox_ids: list[int]) -> None:
 
 
 def _apply(
-    session: Session, runtime: Runtime, contact: Contact, conversation: Conversation, step: Step
+    session: Session,
+    runtime: Runtime,
+    contact: Contact,
+    conversation: Conversation,
+    step: Step,
+    case_id: int | None = None,
 ) -> _Applied:
     """Apply the engine's effects in order, inside the caller's transaction."""
-    applied = _Applied()
+    applied = _Applied(case_id=case_id)
     conversation.wake_at = None
     for effect in step.effects:
         if isinstance(effect, OptOut | OptIn):
@@ -290,6 +329,57 @@ def _apply_one(
             )
     elif isinstance(effect, WaitUntil):
         conversation.wake_at = effect.at
+    elif isinstance(effect, Answer):
+        _answer(session, runtime, contact, effect, applied)
+    elif isinstance(effect, Appeal):
+        result, case = remediation.appeal(session, runtime, contact)
+        params = {"days": str(runtime.settings.appeal_days)}
+        if case is not None:
+            params["date"] = case.created_at.date().isoformat()
+            applied.case_id = case.id
+        _send(session, runtime, contact, Send(f"appeal.{result}", effect.language, params), applied)
+
+
+def _answer(
+    session: Session, runtime: Runtime, contact: Contact, answer: Answer, applied: _Applied
+) -> None:
+    """The worker's answer to a question about a case; a retaliation "yes" opens a RET case."""
+    if answer.prompt is None:
+        return
+    case, _ = remediation.record_answer(session, runtime, contact, answer.prompt, answer.value)
+    if case is None:
+        return
+    applied.case_id = case.id
+    prompt = session.get(WorkerPrompt, answer.prompt)
+    if prompt is not None and prompt.kind.startswith("checkin") and answer.value == "yes":
+        new_case, code = case_service.open_case(
+            session,
+            runtime,
+            contact,
+            OpenCase(
+                flow="checkin",
+                flow_version=1,
+                language=contact.language or case.language,
+                category="RET",
+                workplace=case.workplace,
+                description=None,
+                in_danger=False,
+                wants_updates=case.wants_updates,
+            ),
+        )
+        new_case.linked_case_id = case.id
+        new_case.site_id, new_case.supplier_id = case.site_id, case.supplier_id
+        session.add(
+            CaseEvent(
+                case_id=case.id,
+                kind="retaliation_reported",
+                actor="worker",
+                data={"case": new_case.id},
+            )
+        )
+        applied.case_id = new_case.id
+        applied.refs["case.code"] = casecode.display(code)
+        applied.sensitive_refs.add("case.code")
 
 
 def _send(

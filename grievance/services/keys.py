@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from grievance.models import Attachment, Case, Contact, Message
+from grievance.models import (
+    Attachment,
+    Case,
+    CaseNote,
+    Contact,
+    Evidence,
+    Message,
+    PlanComment,
+    User,
+)
 from grievance.runtime import Runtime
 
 BATCH = 500
@@ -27,13 +36,29 @@ class RotationReport:
     messages: int
     cases: int
     attachments: int
+    notes: int
+    evidence: int
+    comments: int
+    totp_secrets: int
     pending_codes: int
 
 
 def rotate_keys(runtime: Runtime) -> RotationReport:
     """Re-encrypt and re-hash every row under the newest key, in batches."""
     protector = runtime.protector
-    counts = {"contacts": 0, "messages": 0, "cases": 0, "attachments": 0}
+    counts = dict.fromkeys(
+        (
+            "contacts",
+            "messages",
+            "cases",
+            "attachments",
+            "notes",
+            "evidence",
+            "comments",
+            "totp_secrets",
+        ),
+        0,
+    )
     with runtime.sessions() as session:
         last = 0
         while True:
@@ -54,6 +79,10 @@ def rotate_keys(runtime: Runtime) -> RotationReport:
             (Message, Message.body_encrypted, "messages"),
             (Case, Case.description_encrypted, "cases"),
             (Attachment, Attachment.data_encrypted, "attachments"),
+            (CaseNote, CaseNote.text_encrypted, "notes"),
+            (Evidence, Evidence.data_encrypted, "evidence"),
+            (PlanComment, PlanComment.text_encrypted, "comments"),
+            (User, User.totp_secret_encrypted, "totp_secrets"),
         ):
             last = 0
             while True:

@@ -20,7 +20,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from grievance.clock import utcnow
-from grievance.models import INBOUND, Attachment, Conversation, Message, OutboxItem
+from grievance.models import INBOUND, Attachment, Conversation, Message, OutboxItem, WorkerPrompt
 from grievance.runtime import Runtime
 from grievance.services import retention
 from grievance.services.outbox import enqueue_deliveries
@@ -115,6 +115,15 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
             .limit(BATCH)
         ).all()
         provider_deletions = retention.due_at_provider(session, runtime, now)
+        prompts_due = session.scalar(
+            select(WorkerPrompt.id)
+            .where(
+                WorkerPrompt.sent_at.is_(None),
+                WorkerPrompt.skipped.is_(None),
+                WorkerPrompt.due_at <= now,
+            )
+            .limit(1)
+        )
         session.commit()
     for message_id in first_messages:
         if message_id is not None:
@@ -128,6 +137,8 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
         runtime.queue.enqueue("process_timers", conversation_id)
     for message_id in provider_deletions:
         runtime.queue.enqueue("forget_at_provider", message_id, bulk=True)
+    if prompts_due is not None:
+        runtime.queue.enqueue("send_prompts")
     report = SweepReport(
         len(first_messages),
         len(outbox),

@@ -45,8 +45,9 @@ from grievance.models import (
     User,
 )
 from grievance.models.cases import DEFAULT_SEVERITY, INDICATORS, OPEN_STATUSES, SEVERITIES, STATUSES
+from grievance.models.remediation import REMEDY_TYPES, Evidence
 from grievance.runtime import Runtime
-from grievance.services import escalation, triage
+from grievance.services import escalation, remediation, triage
 from grievance.services import queue as queue_service
 from grievance.services.outbox import enqueue_delivery
 from grievance.web.security import roles_required
@@ -176,6 +177,8 @@ def detail(case_id: int) -> ResponseReturnValue:
             "supplier": db.get(Organisation, case.supplier_id) if case.supplier_id else None,
             "site": db.get(Site, case.site_id) if case.site_id else None,
             "messages": get_flashed_messages(with_categories=True),
+            "remediation": remediation.plan_view(db, runtime, case),
+            "remedy_types": REMEDY_TYPES,
             **_options(db),
         }
         return render_template("cases/detail.html", **context)
@@ -298,19 +301,24 @@ _EXTENSIONS = {
 
 
 def _act(case_id: int, action: str, **kwargs: Any) -> ResponseReturnValue:
-    """Run one triage action in its own transaction; deliver its messages after the commit."""
+    """Run one triage or remediation action in its own transaction; deliver its messages,
+    questions and emails after the commit."""
     runtime = _runtime()
+    module = remediation if action in REMEDIATION_ACTIONS else triage
     with runtime.sessions() as db:
         case = _case(db, case_id)
         try:
-            outcome = getattr(triage, action)(db, runtime, case, _me(db), **kwargs)
+            outcome = getattr(module, action)(db, runtime, case, _me(db), **kwargs)
         except triage.TriageError as exc:
             db.rollback()
             flash(str(exc), "error")
             return redirect(url_for("cases.detail", case_id=case_id)), 303
         db.commit()
-    for outbox_id in outcome.outbox_ids:
-        enqueue_delivery(runtime, outbox_id, REPLY)
+    if module is remediation:
+        remediation.after_commit(runtime, outcome)
+    else:
+        for outbox_id in outcome.outbox_ids:
+            enqueue_delivery(runtime, outbox_id, REPLY)
     flash(_DONE.get(action, "Saved."), "ok")
     return redirect(url_for("cases.detail", case_id=case_id)), 303
 
@@ -326,7 +334,25 @@ _DONE = {
     "attach_referral": "Referral attached.",
     "refer_to_supplier": "Referred to the supplier; the worker is told.",
     "close_out_of_scope": "Closed as out of scope; the worker is told.",
+    "review_plan": "Review recorded; the supplier is told by email.",
+    "verify_plan": "Verification recorded.",
+    "propose_to_worker": "The worker is asked whether the problem is solved.",
+    "return_to_supplier": "Sent back to the supplier.",
+    "comment": "Comment added; the supplier is told by email.",
+    "close": "Closed, or sent to a second reviewer where the rules need one.",
+    "review_close": "Review recorded.",
 }
+REMEDIATION_ACTIONS = frozenset(
+    {
+        "review_plan",
+        "verify_plan",
+        "propose_to_worker",
+        "return_to_supplier",
+        "comment",
+        "close",
+        "review_close",
+    }
+)
 
 
 @bp.post("/cases/<int:case_id>/assign")
@@ -421,6 +447,107 @@ def supplier(case_id: int) -> ResponseReturnValue:
 def out_of_scope(case_id: int) -> ResponseReturnValue:
     """Close as out of scope with a reason."""
     return _act(case_id, "close_out_of_scope", reason=request.form.get("reason", ""))
+
+
+@bp.post("/cases/<int:case_id>/plan/review")
+@roles_required(*HANDLERS)
+def plan_review(case_id: int) -> ResponseReturnValue:
+    """Accept the supplier's plan, or send it back with what to change."""
+    return _act(
+        case_id,
+        "review_plan",
+        accept=request.form.get("decision") == "accept",
+        comment_text=request.form.get("comment", ""),
+    )
+
+
+@bp.post("/cases/<int:case_id>/plan/verify")
+@roles_required(*HANDLERS)
+def plan_verify(case_id: int) -> ResponseReturnValue:
+    """Verify the completed plan against its evidence (then the worker is asked), or not yet."""
+    return _act(
+        case_id,
+        "verify_plan",
+        accept=request.form.get("decision") == "accept",
+        comment_text=request.form.get("comment", ""),
+    )
+
+
+@bp.post("/cases/<int:case_id>/plan/comments")
+@roles_required(*HANDLERS)
+def plan_comment(case_id: int) -> ResponseReturnValue:
+    """A comment to the supplier on its plan."""
+    return _act(case_id, "comment", text=request.form.get("comment", ""))
+
+
+@bp.post("/cases/<int:case_id>/propose")
+@roles_required(*HANDLERS)
+def propose(case_id: int) -> ResponseReturnValue:
+    """Ask the worker whether the problem is solved."""
+    return _act(case_id, "propose_to_worker")
+
+
+@bp.post("/cases/<int:case_id>/plan/reopen")
+@roles_required(*HANDLERS)
+def plan_reopen(case_id: int) -> ResponseReturnValue:
+    """Send the case back to the supplier for further remediation."""
+    return _act(case_id, "return_to_supplier", comment_text=request.form.get("comment", ""))
+
+
+@bp.post("/cases/<int:case_id>/close")
+@roles_required(*HANDLERS)
+def close(case_id: int) -> ResponseReturnValue:
+    """Close with an outcome, remedy types and a reason."""
+    return _act(
+        case_id,
+        "close",
+        outcome=request.form.get("outcome", ""),
+        remedy_types=request.form.getlist("remedy_types"),
+        reason=request.form.get("reason", ""),
+    )
+
+
+@bp.post("/cases/<int:case_id>/close-review")
+@roles_required(*HANDLERS)
+def close_review(case_id: int) -> ResponseReturnValue:
+    """A second reviewer approves or rejects closing a disputed or unanswered case as resolved."""
+    return _act(case_id, "review_close", approve=request.form.get("decision") == "approve")
+
+
+@bp.get("/cases/<int:case_id>/evidence/<int:evidence_id>")
+@roles_required(*HANDLERS)
+def evidence(case_id: int, evidence_id: int) -> ResponseReturnValue:
+    """A supplier's evidence file, decrypted, always as a download."""
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        case = _case(db, case_id)
+        item = remediation.evidence_file(db, case, evidence_id)
+        if item is None:
+            abort(404)
+        accounts.audit(db, _me(db), "evidence_downloaded", case.id, f"evidence={item.id}")
+        db.commit()
+        return download(runtime.protector.decrypt_bytes(item.data_encrypted), evidence_name(item))
+
+
+def evidence_name(item: Evidence) -> str:
+    """An ASCII download name (the uploaded name is shown on the page, not sent in a header)."""
+    extension = item.filename.rsplit(".", 1)[-1].lower() if "." in item.filename else "bin"
+    return (
+        f"evidence-{item.id}.{extension if extension.isascii() and extension.isalnum() else 'bin'}"
+    )
+
+
+def download(data: bytes, filename: str) -> Response:
+    """A file that is never rendered: an attachment, nosniff, and a sandbox if it is opened."""
+    return Response(
+        data,
+        mimetype="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 @bp.get("/deliveries/failed")

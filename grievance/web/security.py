@@ -86,6 +86,9 @@ def _load(identity: str) -> Principal | None:
         return Principal(user)
 
 
+UPLOAD_ENDPOINTS = frozenset({"supplier.step_evidence", "api.supplier_evidence"})
+
+
 def install(app: Flask, runtime: Runtime) -> None:
     """Sessions, CSRF, deny-by-default and security headers on ``app``."""
     settings = runtime.settings
@@ -100,6 +103,14 @@ def install(app: Flask, runtime: Runtime) -> None:
         WTF_CSRF_TIME_LIMIT=settings.session_max_hours * 3600,
         WTF_CSRF_SSL_STRICT=secure,
     )
+
+    @app.before_request
+    def _upload_limit() -> None:
+        # Evidence files may be larger than any other request: the limit is raised for
+        # those views only, before CSRF protection reads the form.
+        if request.endpoint in UPLOAD_ENDPOINTS:
+            request.max_content_length = settings.evidence_max_bytes + 64 * 1024
+
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are bound by version and timeouts instead

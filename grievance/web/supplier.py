@@ -6,12 +6,28 @@ dates to the day. Never the worker's words, attachments, language or exact
 times. A buyer sees the same summaries for the suppliers linked to it. Any
 other case id answers 404, exactly like a case that does not exist.
 
-Remediation plans, steps and evidence follow with the rest of issue 6.
+Suppliers write the remediation plan here: start it from the category's
+playbook, edit the steps, submit it, then work through the steps with
+evidence and report it complete. Buyers read the plan; only suppliers write.
+Every write checks the case belongs to the user's organisation again in the
+service (a 404 otherwise).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,6 +37,9 @@ from grievance.auth import accounts
 from grievance.models import Case, Organisation, Site, User
 from grievance.models.accounts import buyer_suppliers
 from grievance.runtime import Runtime
+from grievance.services import remediation
+from grievance.services.triage import TriageError
+from grievance.web.cases import download, evidence_name
 from grievance.web.security import roles_required
 
 bp = Blueprint("supplier", __name__, url_prefix="/supplier")
@@ -88,7 +107,148 @@ def case(case_id: int) -> ResponseReturnValue:
             abort(404)
         accounts.audit(db, user, "supplier_case_viewed", found.id)
         db.commit()
-        return render_template("supplier/case.html", case=_summary(db, found))
+        plan = remediation.plan_view(db, _runtime(), found)
+        status = plan["plan"].status if plan else None  # type: ignore[attr-defined]
+        supplier = user.role == "supplier"
+        return render_template(
+            "supplier/case.html",
+            case=_summary(db, found),
+            remediation=plan,
+            can_start=supplier and plan is None and found.status == "with_supplier",
+            editable=supplier and status in ("draft", "returned"),
+            working=supplier and status == "accepted",
+            messages=get_flashed_messages(with_categories=True),
+        )
+
+
+def _visible_case(db: Session, user: User, case_id: int) -> Case:
+    found = db.scalar(_visible(db, user).where(Case.id == case_id)) if case_id < 2**31 else None
+    if found is None:
+        abort(404)
+    return found
+
+
+def _act(case_id: int, action: str, done: str, **kwargs: Any) -> ResponseReturnValue:
+    """One supplier action in its own transaction; errors are shown, other ids are 404."""
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        user = db.get(User, current_user.user_id)
+        assert user is not None
+        case = _visible_case(db, user, case_id)
+        try:
+            result = getattr(remediation, action)(db, runtime, case, user, **kwargs)
+        except LookupError:
+            db.rollback()
+            abort(404)
+        except TriageError as exc:
+            db.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("supplier.case", case_id=case_id)), 303
+        db.commit()
+    remediation.after_commit(runtime, result)
+    flash(done, "ok")
+    return redirect(url_for("supplier.case", case_id=case_id)), 303
+
+
+@bp.post("/cases/<int:case_id>/plan")
+@roles_required("supplier")
+def plan_start(case_id: int) -> ResponseReturnValue:
+    """Start the plan, from the playbook or empty."""
+    return _act(
+        case_id,
+        "start_plan",
+        "Plan started: adapt the steps, then submit it.",
+        from_playbook=request.form.get("playbook") != "no",
+    )
+
+
+@bp.post("/cases/<int:case_id>/plan/steps")
+@roles_required("supplier")
+def step_add(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, "add_step", "Step added.", **_step_fields())
+
+
+def _step_fields() -> dict[str, str]:
+    return {
+        "description": request.form.get("description", ""),
+        "owner": request.form.get("owner", ""),
+        "due_on": request.form.get("due_on", ""),
+    }
+
+
+@bp.post("/cases/<int:case_id>/plan/steps/<int:step_id>")
+@roles_required("supplier")
+def step_update(case_id: int, step_id: int) -> ResponseReturnValue:
+    return _act(case_id, "update_step", "Step saved.", step_id=step_id, **_step_fields())
+
+
+@bp.post("/cases/<int:case_id>/plan/steps/<int:step_id>/remove")
+@roles_required("supplier")
+def step_remove(case_id: int, step_id: int) -> ResponseReturnValue:
+    return _act(case_id, "remove_step", "Step removed.", step_id=step_id)
+
+
+@bp.post("/cases/<int:case_id>/plan/steps/<int:step_id>/status")
+@roles_required("supplier")
+def step_status(case_id: int, step_id: int) -> ResponseReturnValue:
+    return _act(
+        case_id,
+        "set_step_status",
+        "Step status saved.",
+        step_id=step_id,
+        status=request.form.get("status", ""),
+    )
+
+
+@bp.post("/cases/<int:case_id>/plan/steps/<int:step_id>/evidence")
+@roles_required("supplier")
+def step_evidence(case_id: int, step_id: int) -> ResponseReturnValue:
+    upload = request.files.get("file")
+    limit = _runtime().settings.evidence_max_bytes
+    data = upload.stream.read(limit + 1) if upload is not None else b""
+    return _act(
+        case_id,
+        "add_evidence",
+        "Evidence uploaded; it is stored encrypted.",
+        step_id=step_id,
+        filename=upload.filename or "" if upload is not None else "",
+        data=data,
+    )
+
+
+@bp.post("/cases/<int:case_id>/plan/submit")
+@roles_required("supplier")
+def plan_submit(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, "submit_plan", "Plan submitted; the case handler will review it.")
+
+
+@bp.post("/cases/<int:case_id>/plan/complete")
+@roles_required("supplier")
+def plan_complete(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, "complete_plan", "Reported complete; the case handler will verify it.")
+
+
+@bp.post("/cases/<int:case_id>/plan/comments")
+@roles_required("supplier")
+def plan_comment(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, "comment", "Comment added.", text=request.form.get("comment", ""))
+
+
+@bp.get("/cases/<int:case_id>/evidence/<int:evidence_id>")
+@roles_required("supplier", "buyer")
+def evidence(case_id: int, evidence_id: int) -> ResponseReturnValue:
+    """An evidence file of a visible case, as a download."""
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        user = db.get(User, current_user.user_id)
+        assert user is not None
+        case = _visible_case(db, user, case_id)
+        item = remediation.evidence_file(db, case, evidence_id)
+        if item is None:
+            abort(404)
+        accounts.audit(db, user, "evidence_downloaded", case.id, f"evidence={item.id}")
+        db.commit()
+        return download(runtime.protector.decrypt_bytes(item.data_encrypted), evidence_name(item))
 
 
 def _summary(db: Session, case: Case) -> dict[str, object]:
