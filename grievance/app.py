@@ -35,9 +35,10 @@ def create_app(
     )
     app.extensions["grievance"] = runtime
 
-    from grievance.web import (
+    from grievance.web import (  # noqa: F401 - api_remediation adds its routes to api.bp
         admin,
         api,
+        api_remediation,
         auth,
         cases,
         errors,

@@ -1,8 +1,8 @@
 """The JSON API, ``/api/v1``: what the handlers' UI does, with the same rules, for bearer tokens.
 
-Tokens come from ``grievance tokens create EMAIL`` and carry the user's role;
-for now only admins and handlers have API access (suppliers and buyers get
-theirs with the supplier portal). Every case read and change is audited like
+Tokens come from ``grievance tokens create EMAIL`` and carry the user's role:
+admins and handlers use ``/api/v1/cases``; suppliers and buyers use
+``/api/v1/supplier/cases`` (see api_remediation.py), and nothing else. Every case read and change is audited like
 in the UI. The OpenAPI 3.1 document is at ``/api/v1/openapi.json``.
 """
 
@@ -26,6 +26,8 @@ from grievance.web.openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 HANDLERS = ("admin", "handler")
+# The supplier portal's routes: suppliers write, buyers read (the views check which).
+SUPPLIER_SIDE = ("supplier", "buyer")
 
 
 class ApiError(Exception):
@@ -65,7 +67,8 @@ def _authenticate() -> None:
         db.commit()
         if user is None:
             raise ApiError(401, "this token is not valid or was revoked")
-        if user.role not in HANDLERS:
+        roles = SUPPLIER_SIDE if request.path.startswith("/api/v1/supplier/") else HANDLERS
+        if user.role not in roles:
             raise ApiError(404, "not found")
         g.api_user_id = user.id
 

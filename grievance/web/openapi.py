@@ -8,9 +8,22 @@ from __future__ import annotations
 from typing import Any
 
 from grievance.models.cases import DEFAULT_SEVERITY, INDICATORS, SEVERITIES, STATUSES
+from grievance.models.remediation import (
+    OUTCOMES,
+    PLAN_STATUSES,
+    REMEDY_TYPES,
+    STEP_STATUSES,
+    WORKER_ANSWERS,
+)
 from grievance.services.triage import CANNED_REPLIES
 
 _DATE = {"type": "string", "format": "date-time"}
+
+
+def _obj_schema(required: list[str], **properties: Any) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
+
+
 _ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 _NULLABLE_DATE = {"type": ["string", "null"], "format": "date-time"}
 _ERROR = {
@@ -70,6 +83,90 @@ CASE_DETAIL = {
 }
 
 
+_DAY = {"type": "string", "format": "date"}
+_NULLABLE_DAY = {"type": ["string", "null"], "format": "date"}
+PLAN = {
+    "type": ["object", "null"],
+    "required": ["status", "playbook", "due_on", "returns", "steps", "comments"],
+    "properties": {
+        "status": {"enum": list(PLAN_STATUSES)},
+        "playbook": {"type": ["string", "null"], "description": "the category it started from"},
+        "due_on": _NULLABLE_DAY,
+        "returns": {"type": "integer", "description": "times the handler sent it back"},
+        "submitted_on": _NULLABLE_DAY,
+        "accepted_on": _NULLABLE_DAY,
+        "completed_on": _NULLABLE_DAY,
+        "verified_on": _NULLABLE_DAY,
+        "steps": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "description", "owner", "due_on", "status", "evidence"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "description": {"type": "string"},
+                    "owner": {"type": "string"},
+                    "due_on": _DAY,
+                    "status": {"enum": list(STEP_STATUSES)},
+                    "evidence_hint": {"type": ["string", "null"]},
+                    "evidence": {
+                        "type": "array",
+                        "items": _obj_schema(
+                            ["id", "filename", "size", "on"],
+                            id={"type": "integer"},
+                            filename={"type": "string"},
+                            size={"type": "integer"},
+                            on=_DAY,
+                        ),
+                    },
+                },
+            },
+        },
+        "comments": {
+            "type": "array",
+            "items": _obj_schema(
+                ["side", "on", "text"],
+                side={"enum": ["handler", "supplier"]},
+                on=_DAY,
+                text={"type": "string"},
+            ),
+        },
+    },
+}
+SUPPLIER_CASE = _obj_schema(
+    ["id", "status", "category", "severity", "site", "supplier", "summary", "received", "due"],
+    id={"type": "integer"},
+    status={"enum": list(STATUSES)},
+    category={"type": ["string", "null"]},
+    severity={"enum": list(SEVERITIES)},
+    site={"type": ["string", "null"]},
+    supplier={"type": ["string", "null"]},
+    summary={
+        "type": ["string", "null"],
+        "description": "the handler's summary; never the worker's words",
+    },
+    received=_DAY,
+    due=_NULLABLE_DAY,
+    plan={"$ref": "#/components/schemas/Plan"},
+)
+REMEDY = {
+    "allOf": [
+        {"$ref": "#/components/schemas/CaseDetail"},
+        _obj_schema(
+            ["worker_answer", "outcome", "remedy_types", "plan"],
+            worker_answer={"enum": [*WORKER_ANSWERS, None]},
+            outcome={"enum": [*OUTCOMES, None]},
+            remedy_types={"type": "array", "items": {"enum": list(REMEDY_TYPES)}},
+            satisfaction={"type": ["integer", "null"], "minimum": 1, "maximum": 5},
+            reopened={"type": "integer"},
+            linked_case_id={"type": ["integer", "null"]},
+            close_pending_review={"type": "boolean"},
+            plan={"$ref": "#/components/schemas/Plan"},
+        ),
+    ]
+}
+
+
 def _action(summary: str, body: dict[str, Any] | None) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
@@ -96,7 +193,7 @@ def _action(summary: str, body: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _obj(required: list[str], **properties: Any) -> dict[str, Any]:
-    return {"type": "object", "required": required, "properties": properties}
+    return _obj_schema(required, **properties)
 
 
 def _body(required: list[str], **properties: Any) -> dict[str, Any]:
@@ -124,9 +221,21 @@ def document(server: str) -> dict[str, Any]:
                     "in": "path",
                     "required": True,
                     "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-                }
+                },
+                "StepId": {
+                    "name": "step_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                },
             },
-            "schemas": {"Case": CASE, "CaseDetail": CASE_DETAIL},
+            "schemas": {
+                "Case": CASE,
+                "CaseDetail": CASE_DETAIL,
+                "Plan": PLAN,
+                "SupplierCase": SUPPLIER_CASE,
+                "Remedy": REMEDY,
+            },
         },
         "paths": {
             "/api/v1/cases": {
@@ -278,5 +387,225 @@ def document(server: str) -> dict[str, Any]:
                 "Close as out of scope",
                 _body(["reason"], reason={"type": "string", "minLength": 10}),
             ),
+            **_remediation_paths(),
+        },
+    }
+
+
+def _answer(description: str, schema: str, *errors: str) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        "200": {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        },
+        "401": _ERROR,
+        "404": _ERROR,
+    }
+    for code in errors:
+        responses[code] = (
+            {**_ERROR, "description": "the action breaks a rule (the message says which)"}
+            if code == "409"
+            else _ERROR
+        )
+    return responses
+
+
+def _op(
+    summary: str,
+    schema: str,
+    body: dict[str, Any] | None = None,
+    step: bool = False,
+    multipart: bool = False,
+) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [{"$ref": "#/components/parameters/CaseId"}]
+    if step:
+        parameters.append({"$ref": "#/components/parameters/StepId"})
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "parameters": parameters,
+        "responses": _answer("the case afterwards", schema, "400", "409"),
+    }
+    if body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": body}},
+        }
+    if multipart:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": _obj_schema(["file"], file={"type": "string", "format": "binary"})
+                }
+            },
+        }
+        operation["responses"]["413"] = _ERROR
+    return operation
+
+
+_FILE = {
+    "200": {
+        "description": "the file, as a download (Content-Disposition: attachment)",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    "401": _ERROR,
+    "404": _ERROR,
+}
+_EVIDENCE_ID = {
+    "name": "evidence_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+}
+
+
+def _remediation_paths() -> dict[str, Any]:
+    """Suppliers' and buyers' ``/supplier/...`` routes, and the handlers' plan routes."""
+    step_body = _body(
+        ["description", "owner", "due_on"],
+        description={"type": "string", "minLength": 10, "maxLength": 2000},
+        owner={"type": "string", "minLength": 2, "maxLength": 200},
+        due_on={"type": "string", "format": "date"},
+    )
+    decision = _body(["accept"], accept={"type": "boolean"}, comment={"type": "string"})
+    base = "/api/v1/supplier/cases/{case_id}"
+    return {
+        "/api/v1/supplier/cases": {
+            "get": {
+                "summary": "The organisation's referred cases (a buyer's: its suppliers'), for "
+                "supplier and buyer tokens",
+                "responses": {
+                    "200": {
+                        "description": "the cases",
+                        "content": {
+                            "application/json": {
+                                "schema": _obj_schema(
+                                    ["cases"],
+                                    cases={
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/SupplierCase"},
+                                    },
+                                )
+                            }
+                        },
+                    },
+                    "401": _ERROR,
+                    "404": _ERROR,
+                },
+            }
+        },
+        base: {
+            "get": {
+                "summary": "One case with its plan, as a supplier may see it",
+                "parameters": [{"$ref": "#/components/parameters/CaseId"}],
+                "responses": _answer("the case", "SupplierCase"),
+            }
+        },
+        f"{base}/plan": {
+            "post": _op(
+                "Start the plan from the category's playbook (or empty)",
+                "SupplierCase",
+                _body([], from_playbook={"type": "boolean"}),
+            )
+        },
+        f"{base}/plan/steps": {"post": _op("Add a step", "SupplierCase", step_body)},
+        f"{base}/plan/steps/{{step_id}}": {
+            "put": _op("Change a step", "SupplierCase", step_body, step=True),
+            "delete": _op("Remove a step", "SupplierCase", step=True),
+        },
+        f"{base}/plan/steps/{{step_id}}/status": {
+            "post": _op(
+                "Mark a step planned, in progress or done (done needs evidence)",
+                "SupplierCase",
+                _body(["status"], status={"enum": list(STEP_STATUSES)}),
+                step=True,
+            )
+        },
+        f"{base}/plan/steps/{{step_id}}/evidence": {
+            "post": _op(
+                "Upload evidence (PDF, image, CSV, XLSX, DOCX, TXT; stored encrypted)",
+                "SupplierCase",
+                step=True,
+                multipart=True,
+            )
+        },
+        f"{base}/plan/submit": {"post": _op("Submit the plan for review", "SupplierCase")},
+        f"{base}/plan/complete": {"post": _op("Report every step done", "SupplierCase")},
+        f"{base}/plan/comments": {
+            "post": _op(
+                "Comment to the case handler",
+                "SupplierCase",
+                _body(["text"], text={"type": "string", "minLength": 1, "maxLength": 2000}),
+            )
+        },
+        f"{base}/evidence/{{evidence_id}}": {
+            "get": {
+                "summary": "An evidence file",
+                "parameters": [{"$ref": "#/components/parameters/CaseId"}, _EVIDENCE_ID],
+                "responses": _FILE,
+            }
+        },
+        "/api/v1/cases/{case_id}/remedy": {
+            "get": {
+                "summary": "The case with the worker's answer, the outcome and the plan",
+                "parameters": [{"$ref": "#/components/parameters/CaseId"}],
+                "responses": _answer("the case", "Remedy"),
+            }
+        },
+        "/api/v1/cases/{case_id}/plan/review": {
+            "post": _op(
+                "Accept the submitted plan, or send it back (comment needed)", "Remedy", decision
+            )
+        },
+        "/api/v1/cases/{case_id}/plan/verify": {
+            "post": _op(
+                "Verify the completed plan against its evidence (then the worker is asked)",
+                "Remedy",
+                decision,
+            )
+        },
+        "/api/v1/cases/{case_id}/plan/comments": {
+            "post": _op(
+                "Comment to the supplier",
+                "Remedy",
+                _body(["text"], text={"type": "string", "minLength": 1, "maxLength": 2000}),
+            )
+        },
+        "/api/v1/cases/{case_id}/plan/reopen": {
+            "post": _op(
+                "Send the case back to the supplier for further remediation",
+                "Remedy",
+                _body(["comment"], comment={"type": "string", "minLength": 10}),
+            )
+        },
+        "/api/v1/cases/{case_id}/propose": {
+            "post": _op("Ask the worker: 1 solved, 2 not solved, 3 talk to a person", "Remedy")
+        },
+        "/api/v1/cases/{case_id}/close": {
+            "post": _op(
+                "Close with an outcome, remedy types and a reason; a resolved closing without "
+                "the worker's confirmation waits for a second reviewer",
+                "Remedy",
+                _body(
+                    ["outcome", "reason"],
+                    outcome={"enum": list(OUTCOMES)},
+                    remedy_types={"type": "array", "items": {"enum": list(REMEDY_TYPES)}},
+                    reason={"type": "string", "minLength": 10},
+                ),
+            )
+        },
+        "/api/v1/cases/{case_id}/close-review": {
+            "post": _op(
+                "A second reviewer approves or rejects a pending closing",
+                "Remedy",
+                _body(["approve"], approve={"type": "boolean"}),
+            )
+        },
+        "/api/v1/cases/{case_id}/evidence/{evidence_id}": {
+            "get": {
+                "summary": "An evidence file",
+                "parameters": [{"$ref": "#/components/parameters/CaseId"}, _EVIDENCE_ID],
+                "responses": _FILE,
+            }
         },
     }

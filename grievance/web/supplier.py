@@ -74,7 +74,7 @@ def _visible_suppliers(db: Session, user: User) -> list[int]:
     return []
 
 
-def _visible(db: Session, user: User):  # type: ignore[no-untyped-def]
+def visible(db: Session, user: User):  # type: ignore[no-untyped-def]
     return select(Case).where(
         Case.supplier_id.in_(_visible_suppliers(db, user)), Case.status.in_(SUPPLIER_STAGES)
     )
@@ -88,11 +88,11 @@ def cases() -> ResponseReturnValue:
         user = db.get(User, current_user.user_id)
         assert user is not None
         rows = db.scalars(
-            _visible(db, user).order_by(Case.severity, Case.due_at, Case.id).limit(PAGE)
+            visible(db, user).order_by(Case.severity, Case.due_at, Case.id).limit(PAGE)
         ).all()
         accounts.audit(db, user, "supplier_cases_viewed", None, f"{len(rows)} cases")
         db.commit()
-        return render_template("supplier/cases.html", cases=[_summary(db, c) for c in rows])
+        return render_template("supplier/cases.html", cases=[summary_of(db, c) for c in rows])
 
 
 @bp.get("/cases/<int:case_id>")
@@ -102,7 +102,7 @@ def case(case_id: int) -> ResponseReturnValue:
     with _runtime().sessions() as db:
         user = db.get(User, current_user.user_id)
         assert user is not None
-        found = db.scalar(_visible(db, user).where(Case.id == case_id)) if case_id < 2**31 else None
+        found = db.scalar(visible(db, user).where(Case.id == case_id)) if case_id < 2**31 else None
         if found is None:
             abort(404)
         accounts.audit(db, user, "supplier_case_viewed", found.id)
@@ -112,7 +112,7 @@ def case(case_id: int) -> ResponseReturnValue:
         supplier = user.role == "supplier"
         return render_template(
             "supplier/case.html",
-            case=_summary(db, found),
+            case=summary_of(db, found),
             remediation=plan,
             can_start=supplier and plan is None and found.status == "with_supplier",
             editable=supplier and status in ("draft", "returned"),
@@ -122,7 +122,7 @@ def case(case_id: int) -> ResponseReturnValue:
 
 
 def _visible_case(db: Session, user: User, case_id: int) -> Case:
-    found = db.scalar(_visible(db, user).where(Case.id == case_id)) if case_id < 2**31 else None
+    found = db.scalar(visible(db, user).where(Case.id == case_id)) if case_id < 2**31 else None
     if found is None:
         abort(404)
     return found
@@ -251,7 +251,7 @@ def evidence(case_id: int, evidence_id: int) -> ResponseReturnValue:
         return download(runtime.protector.decrypt_bytes(item.data_encrypted), evidence_name(item))
 
 
-def _summary(db: Session, case: Case) -> dict[str, object]:
+def summary_of(db: Session, case: Case) -> dict[str, object]:
     """Only what a supplier may see: no words, no language, dates to the day."""
     site = db.get(Site, case.site_id) if case.site_id else None
     supplier = db.get(Organisation, case.supplier_id) if case.supplier_id else None

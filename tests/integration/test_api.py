@@ -15,8 +15,9 @@ from sqlalchemy import select
 from grievance.app import create_app
 from grievance.auth import accounts
 from grievance.config import Settings
-from grievance.models import Case
+from grievance.models import Case, Organisation, User
 from grievance.runtime import Runtime, build_runtime
+from grievance.services import remediation, triage
 from grievance.web.openapi import document
 from tests.conftest import Phone, environment
 from tests.integration.test_triage import make_cases
@@ -28,7 +29,7 @@ PASSWORD = "correct horse battery staple"
 
 def token_for(runtime: Runtime, email: str, role: str, org: str | None = None) -> str:
     with runtime.sessions() as session:
-        if org:
+        if org and session.scalar(select(Organisation).where(Organisation.name == org)) is None:
             accounts.create_organisation(session, org, role)
         user = accounts.create_user(session, email, role, PASSWORD, org, must_change_password=False)
         token = accounts.create_token(session, user)
@@ -160,4 +161,39 @@ def test_the_api_keeps_to_its_openapi_document(case, api_app: Flask) -> None:  #
     case.operation.schema.app = api_app
     case.call_and_validate(
         headers={"Authorization": f"Bearer {api_app.config['API_TOKEN']}"}, app=api_app
+    )
+
+
+@pytest.fixture
+def supplier_api_app(sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio) -> Iterator[Flask]:
+    """A supplier's token, with one case referred to it and a plan started from the playbook."""
+    runtime = build_runtime(Settings.from_env(environment(sqlite_url, tmp_path / "i", fake_twilio)))
+    (case_id,) = make_cases(runtime, [("P1", "Sunrise Garments", 5)])
+    token = token_for(runtime, "s@example.org", "supplier", "Sunrise")
+    with runtime.sessions() as session:
+        staff = accounts.create_user(
+            session, "h@example.org", "handler", PASSWORD, must_change_password=False
+        )
+        case = session.get(Case, case_id)
+        supplier = session.scalar(select(Organisation).where(Organisation.name == "Sunrise"))
+        triage.categorise(session, runtime, case, staff, "WAGE", [])
+        triage.refer_to_supplier(
+            session, runtime, case, staff, supplier.id, None, "Wages are paid late every month."
+        )
+        me = session.scalar(select(User).where(User.email == "s@example.org"))
+        remediation.start_plan(session, runtime, case, me)
+        session.commit()
+    app = create_app(runtime=runtime)
+    app.config["API_TOKEN"] = token
+    yield app
+    runtime.close()
+
+
+@schema.include(path_regex="^/api/v1/supplier/").parametrize()
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_supplier_api_keeps_to_its_openapi_document(case, supplier_api_app: Flask) -> None:  # type: ignore[no-untyped-def]
+    case.operation.schema.app = supplier_api_app
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {supplier_api_app.config['API_TOKEN']}"},
+        app=supplier_api_app,
     )
