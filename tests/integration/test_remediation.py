@@ -506,3 +506,26 @@ def test_appeal_after_the_window_is_refused_kindly(
     with runtime.sessions() as session:
         contact = session.scalars(select(Contact)).one()
         assert contact is not None
+
+
+def test_staff_hear_by_email_with_only_the_case_id_and_a_link(
+    app: Flask, runtime: Runtime, phone: Phone
+) -> None:
+    case_id, staff = referred_case(app, runtime, phone)
+    mailer = runtime.mailer
+    supplier = sign_in(app, "a@example.org")
+    post(supplier, case_id, "plan", playbook="yes")
+    mailer.sent.clear()  # type: ignore[attr-defined]
+    post(supplier, case_id, "plan/submit")
+    (to, subject, body) = mailer.sent[-1]  # type: ignore[attr-defined]
+    assert to == ["h@example.org"]  # nobody is assigned: the handlers hear
+    assert subject == f"Case #{case_id}: a remediation plan to review"
+    assert (
+        body
+        == f"Case #{case_id}: a remediation plan to review.\n{runtime.settings.public_base_url}/cases/{case_id}\n"
+    )
+    act(staff, case_id, "plan/review", decision="return", comment="Repay within 30 days, not 90.")
+    (to, subject, body) = mailer.sent[-1]  # type: ignore[attr-defined]
+    assert to == ["a@example.org"]
+    assert "Repay" not in body  # the comment stays behind the sign-in
+    assert body.endswith(f"/supplier/cases/{case_id}\n")

@@ -26,8 +26,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from grievance.playbooks import load as load_playbooks
-from tests.conftest import PUBLIC_URL, SMS_NUMBER, Phone
+from tests.conftest import SMS_NUMBER, Phone
 from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioServer
+from tests.support.signing import signature
 from tests.web.conftest import Server, run_server, wait_until
 from tests.web.test_handler_browser import (
     DESKTOP,
@@ -59,6 +60,10 @@ SUMMARY = "A worker reports paying recruitment fees to an agency in the home cou
 SEND_BACK = "Repay within 30 days, not 90; add the change to the agency contract."
 NEW_STEP = "Amend the agency contract to ban every fee charged to workers."
 REASON = "Fees repaid to every affected worker; the agency contract now bans fees."
+# The address Twilio is told to call (a proxy in front of the server would forward it).
+# Plain http because the browsers talk plain http to 127.0.0.1: an https address would
+# make the session cookie Secure and the CSRF check strict about the Referer.
+PUBLIC = "http://grievance.example.org"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -90,19 +95,22 @@ def menu(*labels: str) -> list[str]:
 class Worker:
     """A worker's phone writing to the live server through signed Twilio webhooks.
 
-    Reuses conftest's :class:`Phone` for the form Twilio posts and its signature (over
-    ``PUBLIC_URL``, the address Twilio calls); the server's replies are read from the
-    fake Twilio server, where they arrive asynchronously.
+    Reuses conftest's :class:`Phone` for the form Twilio posts, signs it with twilio's
+    RequestValidator over ``PUBLIC`` (the address Twilio calls) and posts it to the live
+    server; the server's replies are read from the fake Twilio server, where they arrive
+    asynchronously.
     """
 
     def __init__(self, server: Server, fake: FakeTwilio, number: str) -> None:
-        # Phone posts with ``client.post(path, data=..., headers=...)``: Server.post fits.
-        self.phone = Phone(server, fake, number)  # type: ignore[arg-type]
+        self.phone = Phone(None, fake, number)  # type: ignore[arg-type]  # only its form
         self.server = server
         self.fake = fake
 
     def send(self, body: str) -> None:
-        response = self.phone.post(self.phone.params(body))
+        params = self.phone.params(body)
+        path = "/twilio/messaging"
+        sig = signature(AUTH_TOKEN, PUBLIC + path, params)
+        response = self.server.post(path, data=params, headers={"X-Twilio-Signature": sig})
         assert response.status_code == 200, response.text
         assert "<Response" in response.text
 
@@ -149,9 +157,7 @@ def fake() -> Iterator[FakeTwilio]:
 def twilio_server(tmp_path_factory: pytest.TempPathFactory, fake: FakeTwilio) -> Iterator[Server]:
     """``grievance serve`` with Twilio credentials, sending through the fake Twilio server.
 
-    PUBLIC_BASE_URL is the address Twilio is told to call (a proxy would forward it here);
-    webhooks are signed over it. It is plain http because the browsers talk plain http to
-    127.0.0.1: an https address would make the session cookie Secure and CSRF checks strict.
+    PUBLIC_BASE_URL is ``PUBLIC``, the address webhooks are signed over.
     """
     with run_server(
         tmp_path_factory.mktemp("serve-twilio") / "instance",
@@ -159,7 +165,7 @@ def twilio_server(tmp_path_factory: pytest.TempPathFactory, fake: FakeTwilio) ->
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         TWILIO_SMS_FROM=SMS_NUMBER,
         TWILIO_API_BASE_URL=fake.base_url,
-        PUBLIC_BASE_URL=PUBLIC_URL.replace("https://", "http://"),
+        PUBLIC_BASE_URL=PUBLIC,
         GRIEVANCE_LANGUAGES="en,ne,my",
         GRIEVANCE_SMS_RATE="0",  # pacing has its own tests
     ) as server:
