@@ -2,7 +2,8 @@
 
 - A closed case keeps its record (category, severity, dates, the handler's
   summary, its timeline of events) for reporting, but the worker's own words,
-  attachments and, once none of their cases needs it, their contact are erased
+  attachments, the supplier's evidence files (receipts and payroll extracts name
+  workers) and, once none of their cases needs it, their contact are erased
   ``retention_closed_days`` after closing.
 - A contact who never opened a case (a question, an abandoned intake) is erased
   ``retention_no_case_days`` after their last message.
@@ -34,7 +35,10 @@ from grievance.models import (
     CodeAttempt,
     Contact,
     Conversation,
+    Evidence,
     Message,
+    RemediationPlan,
+    RemediationStep,
 )
 from grievance.models.cases import OPEN_STATUSES
 from grievance.runtime import Runtime
@@ -55,11 +59,13 @@ class RetentionReport:
     contacts: int
     messages: int
     attachments: int
+    evidence: int = 0
 
     def __str__(self) -> str:
         return (
             f"{self.cases} closed cases purged, {self.contacts} contacts erased, "
-            f"{self.messages} message bodies and {self.attachments} attachments erased"
+            f"{self.messages} message bodies, {self.attachments} attachments and "
+            f"{self.evidence} evidence files erased"
         )
 
 
@@ -69,7 +75,7 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
     settings = runtime.settings
     closed_before = now - timedelta(days=settings.retention_closed_days)
     idle_before = now - timedelta(days=settings.retention_no_case_days)
-    cases = contacts = messages = attachments = 0
+    cases = contacts = messages = attachments = evidence = 0
     with runtime.sessions() as session:
         due = session.scalars(
             select(Case)
@@ -83,6 +89,7 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
         for case in due:
             messages += _erase_messages(session, Message.case_id == case.id)
             attachments += _erase_attachments(session, Attachment.case_id == case.id)
+            evidence += _erase_evidence(session, case.id)
             case.description_encrypted = None
             case.purged_at = now
             cases += 1
@@ -106,7 +113,7 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
             session.delete(contact)
             contacts += 1
         session.commit()
-    report = RetentionReport(cases, contacts, messages, attachments)
+    report = RetentionReport(cases, contacts, messages, attachments, evidence)
     log.info("retention: %s", report)
     return report
 
@@ -122,6 +129,20 @@ def _erase_messages(session: Session, which: ColumnElement[bool]) -> int:
         update(Message).where(which).values(fields={}).execution_options(synchronize_session=False)
     )
     return erased
+
+
+def _erase_evidence(session: Session, case_id: int) -> int:
+    """The supplier's evidence files of the case's plan; the plan's steps and dates stay."""
+    steps = (
+        select(RemediationStep.id)
+        .join(RemediationPlan, RemediationPlan.id == RemediationStep.plan_id)
+        .where(RemediationPlan.case_id == case_id)
+    )
+    return session.execute(
+        delete(Evidence)
+        .where(Evidence.step_id.in_(steps))
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def _erase_attachments(session: Session, which: ColumnElement[bool]) -> int:

@@ -529,3 +529,27 @@ def test_staff_hear_by_email_with_only_the_case_id_and_a_link(
     assert to == ["a@example.org"]
     assert "Repay" not in body  # the comment stays behind the sign-in
     assert body.endswith(f"/supplier/cases/{case_id}\n")
+
+
+def test_evidence_files_are_erased_with_the_workers_data_after_retention(
+    app: Flask, runtime: Runtime, phone: Phone
+) -> None:
+    from grievance.services import retention
+
+    case_id, staff = referred_case(app, runtime, phone)
+    remedy_done(app, runtime, case_id, staff)
+    with runtime.sessions() as session:
+        assert session.scalars(select(Evidence)).all() != []
+        session.execute(
+            update(Case)
+            .where(Case.id == case_id)
+            .values(status="closed", closed_at=utcnow() - timedelta(days=181))
+        )
+        session.commit()
+    planned = len(steps(runtime, case_id))
+    report = retention.run(runtime)
+    assert report.evidence == planned
+    with runtime.sessions() as session:
+        assert session.scalars(select(Evidence)).all() == []
+        assert len(session.scalars(select(RemediationStep)).all()) == planned
+    assert plan_status(runtime, case_id) == "completed"  # the record of what was done stays

@@ -155,6 +155,7 @@ def fake() -> Iterator[FakeTwilio]:
 
 @pytest.fixture(scope="module")
 def twilio_server(tmp_path_factory: pytest.TempPathFactory, fake: FakeTwilio) -> Iterator[Server]:
+    print("LAP start", __import__("time").monotonic(), flush=True)
     """``grievance serve`` with Twilio credentials, sending through the fake Twilio server.
 
     PUBLIC_BASE_URL is ``PUBLIC``, the address webhooks are signed over.
@@ -170,6 +171,7 @@ def twilio_server(tmp_path_factory: pytest.TempPathFactory, fake: FakeTwilio) ->
         GRIEVANCE_SMS_RATE="0",  # pacing has its own tests
     ) as server:
         server.wait_for_output("channel: Twilio")
+        print("LAP server up", __import__("time").monotonic(), flush=True)
         yield server
 
 
@@ -191,6 +193,7 @@ def handler_state(browser: Browser, twilio_server: Server) -> dict[str, Any]:
         "--password-stdin",
         stdin=HANDLER_PASSWORD + "\n",
     )
+    print("LAP cli done", __import__("time").monotonic(), flush=True)
     context = new_context(browser, twilio_server)
     try:
         page = context.new_page()
@@ -326,6 +329,7 @@ def test_remediation_loop_with_a_nepali_worker_on_twilio(
     shots.mkdir(parents=True, exist_ok=True)
     notice = nepali("notice.update")
 
+    print('LAP', '# 1. The worker reports recrui', __import__('time').monotonic(), flush=True)
     # 1. The worker reports recruitment fees, in Nepali, through signed webhooks.
     worker.says_and_hears(GREETING, nepali("intake.who_sees_what"))
     categories = worker.says_and_hears("1", nepali("intake.choose_category"))
@@ -338,6 +342,7 @@ def test_remediation_loop_with_a_nepali_worker_on_twilio(
     opened = worker.says_and_hears("1", nepali("intake.case_opened"))
     assert re.search(r"\d{4} \d{4} \d{4}", opened), opened
 
+    print('LAP', '# 2. The handler acknowledges,', __import__('time').monotonic(), flush=True)
     # 2. The handler acknowledges, categorises FL-FEE and refers the case with a summary.
     case_id = open_case(handler, WORKPLACE)
     expect(fact(handler, "Language")).to_have_text("ne")
@@ -361,6 +366,7 @@ def test_remediation_loop_with_a_nepali_worker_on_twilio(
     expect(fact(handler, "Stage")).to_have_text("with supplier")
     worker.receives(notice)
 
+    print('LAP', '# 3. The supplier starts the p', __import__('time').monotonic(), flush=True)
     # 3. The supplier starts the plan from the FL-FEE playbook and submits it.
     supplier_case = f"/supplier/cases/{case_id}"
     supplier.goto("/supplier/cases")
@@ -380,6 +386,7 @@ def test_remediation_loop_with_a_nepali_worker_on_twilio(
     flash(supplier, "Plan submitted; the case handler will review it.")
     plan_status(supplier, "submitted")
 
+    print('LAP', '# 4. The handler sends it back', __import__('time').monotonic(), flush=True)
     # 4. The handler sends it back once with what to change ...
     handler.reload()
     plan_status(handler, "submitted")
@@ -389,6 +396,7 @@ def test_remediation_loop_with_a_nepali_worker_on_twilio(
     flash(handler, "Review recorded; the supplier is told by email.")
     plan_status(handler, "returned")
 
+    print('LAP', '# ... the supplier reads why, ', __import__('time').monotonic(), flush=True)
     # ... the supplier reads why, adds a step and resubmits ...
     supplier.reload()
     plan_status(supplier, "returned")
@@ -411,6 +419,7 @@ def test_remediation_loop_with_a_nepali_worker_on_twilio(
     submit(supplier, supplier.get_by_role("button", name="Submit the plan for review"))
     plan_status(supplier, "submitted")
 
+    print('LAP', '# ... and the handler accepts:', __import__('time').monotonic(), flush=True)
     # ... and the handler accepts: remediation starts and the worker hears of it.
     handler.reload()
     problems += no_axe_violations(browser, twilio_server, handler_state, f"/cases/{case_id}")
@@ -420,6 +429,7 @@ def test_remediation_loop_with_a_nepali_worker_on_twilio(
     expect(fact(handler, "Stage")).to_have_text("remediation in progress")
     worker.receives(notice)  # the next message after the referral: reviews stay off the phone
 
+    print('LAP', '# 5. The supplier uploads evid', __import__('time').monotonic(), flush=True)
     # 5. The supplier uploads evidence for every step, marks each done, reports complete.
     supplier.reload()
     plan_status(supplier, "accepted")
@@ -444,6 +454,7 @@ def test_remediation_loop_with_a_nepali_worker_on_twilio(
     flash(supplier, "Reported complete; the case handler will verify it.")
     plan_status(supplier, "completed")
 
+    print('LAP', '# 6. The handler checks the ev', __import__('time').monotonic(), flush=True)
     # 6. The handler checks the evidence and verifies; the worker is asked and says "solved".
     handler.reload()
     plan_status(handler, "completed")
@@ -480,6 +491,7 @@ def test_remediation_loop_with_a_nepali_worker_on_twilio(
     expect(fact(handler, "Worker's answer")).to_have_text("confirmed")
     expect(fact(handler, "Stage")).to_have_text("resolved")
 
+    print('LAP', '# 7. The handler closes with r', __import__('time').monotonic(), flush=True)
     # 7. The handler closes with remedy types and a reason; the worker hears, and rates it.
     closing = remedy(handler)
     expect(closing.get_by_label("Resolved", exact=True)).to_be_checked()
