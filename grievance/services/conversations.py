@@ -367,8 +367,10 @@ def _answer(
                 wants_updates=case.wants_updates,
             ),
         )
+        # The site helps the handler; the supplier is not attached: who reported
+        # retaliation right after a closed case is exactly what a supplier must not learn.
         new_case.linked_case_id = case.id
-        new_case.site_id, new_case.supplier_id = case.site_id, case.supplier_id
+        new_case.site_id = case.site_id
         session.add(
             CaseEvent(
                 case_id=case.id,

@@ -253,6 +253,7 @@ def test_the_whole_loop_from_plan_to_closing_with_the_worker_confirming(
         ret = session.scalars(select(Case).where(Case.linked_case_id == case_id)).one()
         assert (ret.category, ret.severity, ret.status) == ("RET", "P1", "received")
         assert ret.site_id is not None
+        assert ret.supplier_id is None  # never handed to the supplier without a handler deciding
 
     # APPEAL reopens the closed case within the window.
     assert phone.send("APPEAL") == [

@@ -198,7 +198,9 @@ def handler_state(browser: Browser, twilio_server: Server) -> dict[str, Any]:
     try:
         page = context.new_page()
         sign_in_with_password(page, HANDLER, HANDLER_PASSWORD)
+        print("LAP signed pw", __import__("time").monotonic(), flush=True)
         enrol_totp(page)
+        print("LAP enrolled", __import__("time").monotonic(), flush=True)
         expect_queue(page)
         return context.storage_state()
     finally:
@@ -207,6 +209,7 @@ def handler_state(browser: Browser, twilio_server: Server) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def supplier_user(twilio_server: Server) -> str:
+    print("LAP supplier cli", __import__("time").monotonic(), flush=True)
     """A supplier organisation and its user (password only: TOTP is not required of them)."""
     out = grievance(twilio_server, "orgs", "create", SUPPLIER, "--kind", "supplier")
     assert SUPPLIER in out, out
@@ -251,6 +254,7 @@ def pages(
         handler, supplier = (context.new_page() for context in contexts)
         for page in (handler, supplier):
             watch(page, errors)
+        print("LAP pages", __import__("time").monotonic(), flush=True)
         sign_in_with_password(supplier, supplier_user, SUPPLIER_PASSWORD)
         expect(supplier).to_have_url(re.compile(r"/supplier/cases$"))
         expect(supplier.get_by_role("heading", name="Cases referred to you")).to_be_visible()
