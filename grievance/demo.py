@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from grievance import sla
+from grievance import playbooks, sla
 from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.db import transaction
@@ -30,8 +30,11 @@ from grievance.models import (
     Case,
     CaseEvent,
     CaseNote,
+    Evidence,
     Organisation,
     ReferralOrg,
+    RemediationPlan,
+    RemediationStep,
     Site,
     User,
 )
@@ -712,7 +715,86 @@ def _cases(
         rows += _timeline(runtime, plan)
     session.add_all(rows)
     session.flush()
+    books = playbooks.load()
+    for plan in plans:
+        _remediation(session, runtime, rng, plan, books)
+    session.flush()
     return len(plans)
+
+
+# A stand-in evidence file: a tiny valid PDF, encrypted like a real upload.
+DEMO_EVIDENCE = b"%PDF-1.4\n% demo evidence\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+_REMEDIATED = ("remediation_in_progress", "awaiting_worker", "resolved", "closed")
+
+
+def _remediation(
+    session: Session,
+    runtime: Runtime,
+    rng: random.Random,
+    plan: _Plan,
+    books: Mapping[str, playbooks.Playbook],
+) -> None:
+    """The supplier's plan from the playbook, as far as the case has come; the worker's answer,
+    the remedy types and satisfaction for resolved and closed cases."""
+    case = plan.case
+    book = books.get(case.category or "")
+    stages = dict(plan.transitions)
+    if plan.supplier is None or book is None or "with_supplier" not in stages:
+        return
+    referred = stages["with_supplier"]
+    if case.status == "with_supplier" and rng.random() < 0.2:
+        return  # not started yet
+    status = {
+        "with_supplier": rng.choice(("draft", "submitted", "returned")),
+        "remediation_in_progress": "accepted",
+    }.get(case.status, "verified")
+    accepted = stages.get("remediation_in_progress")
+    finished = stages.get("awaiting_worker")
+    remedy = RemediationPlan(
+        case_id=case.id,
+        supplier_id=plan.supplier.id,
+        status=status,
+        playbook=book.category,
+        due_on=(case.due_at or referred).date() if case.status == "with_supplier" else None,
+        returns=1 if status == "returned" or rng.random() < 0.25 else 0,
+        created_at=referred + timedelta(hours=rng.randrange(2, 48)),
+        submitted_at=accepted - timedelta(days=1) if accepted else None,
+        accepted_at=accepted,
+        completed_at=finished - timedelta(hours=6) if finished else None,
+        verified_at=finished,
+    )
+    session.add(remedy)
+    session.flush()
+    done_before = len(book.steps) if finished else rng.randrange(0, len(book.steps))
+    for position, suggested in enumerate(book.steps):
+        done = case.status in _REMEDIATED and position < done_before
+        step = RemediationStep(
+            plan_id=remedy.id,
+            position=position,
+            description=suggested.description,
+            owner=suggested.owner,
+            due_on=(referred + timedelta(days=suggested.days)).date(),
+            status="done"
+            if done
+            else ("in_progress" if accepted and position == done_before else "planned"),
+            evidence_hint=suggested.evidence,
+            done_at=(finished or utcnow()) - timedelta(days=len(book.steps) - position)
+            if done
+            else None,
+        )
+        session.add(step)
+        if done:
+            session.flush()
+            session.add(
+                Evidence(
+                    step_id=step.id,
+                    filename=f"step-{position + 1}-evidence.pdf",
+                    content_type="application/pdf",
+                    size=len(DEMO_EVIDENCE),
+                    data_encrypted=runtime.protector.encrypt(DEMO_EVIDENCE),
+                    at=step.done_at,
+                )
+            )
 
 
 def _plan(
@@ -780,6 +862,7 @@ def _plan(
         rng.choice(REMEDIES) if status in ("resolved", "closed") else CLOSE_REASONS.get(status)
     )
     note = rng.choice(NOTES) if triaged and rng.random() < 0.3 else None
+    outcome = _outcome(rng, status, category)
 
     protector = runtime.protector
     case = Case(
@@ -810,6 +893,7 @@ def _plan(
         summary=summary if triaged else None,
         supplier_summary=supplier_summary if with_supplier else None,
         close_reason=close_reason,
+        **outcome,
         **_clock_fields(transitions, severity, frames),
     )
     return _Plan(
@@ -821,6 +905,25 @@ def _plan(
         note=note,
         referral=referral if status == "referred" else None,
     )
+
+
+def _outcome(rng: random.Random, status: str, category: str) -> dict[str, object]:
+    """The worker's answer and remedy types of a resolved case; the outcome and the 1-5
+    satisfaction (sometimes unanswered) of a closed one."""
+    if status not in ("resolved", "closed"):
+        return {}
+    book = playbooks.load().get(category)
+    remedies = list(book.remedy_types) if book else ["apology"]
+    fields: dict[str, object] = {
+        "worker_answer": rng.choices(("confirmed", "disputed", "no_answer"), weights=(85, 8, 7))[0],
+        "remedy_types": sorted(rng.sample(remedies, min(len(remedies), rng.randrange(1, 3)))),
+    }
+    if status == "closed":
+        fields["outcome"] = "resolved"
+        fields["satisfaction"] = rng.choices((None, 1, 2, 3, 4, 5), weights=(20, 3, 5, 15, 30, 27))[
+            0
+        ]
+    return fields
 
 
 def _times(

@@ -223,3 +223,34 @@ def test_the_demo_covers_every_status_and_refuses_a_negative_count(runtime: Runt
     with pytest.raises(ValueError, match="negative"):
         create_demo(runtime, cases=-1)
     assert counts(runtime)[0] == 0
+
+
+def test_remedied_cases_have_plans_evidence_and_the_workers_answer(runtime: Runtime) -> None:
+    from grievance.models import Evidence, RemediationPlan, RemediationStep
+
+    create_demo(runtime)
+    with runtime.sessions() as session:
+        plans = {p.case_id: p for p in session.scalars(select(RemediationPlan))}
+        for case in session.scalars(
+            select(Case).where(Case.status.in_(("awaiting_worker", "closed")))
+        ):
+            if case.category == "INFO":
+                continue
+            plan = plans[case.id]
+            assert plan.status == "verified"
+            steps = session.scalars(
+                select(RemediationStep).where(RemediationStep.plan_id == plan.id)
+            ).all()
+            assert steps
+            assert all(s.status == "done" for s in steps)
+            for step in steps:  # done means evidence, in the demo as in the rules
+                assert (
+                    session.scalar(
+                        select(func.count(Evidence.id)).where(Evidence.step_id == step.id)
+                    )
+                    == 1
+                )
+        closed = session.scalars(select(Case).where(Case.status == "closed")).all()
+        assert all(c.outcome == "resolved" and c.remedy_types for c in closed)
+        assert {c.satisfaction for c in closed} - {None} <= {1, 2, 3, 4, 5}
+        assert any(c.satisfaction for c in closed)
