@@ -1,7 +1,8 @@
 """Time frames enforced: overdue cases are escalated by email, and patterns at a site raise alerts.
 
 A case past its stage's due time is escalated once per stage: its assignee and
-every admin get an email with the case number and a link, nothing else. Three
+every admin get an email with the case number and a link, nothing else; when
+the supplier owes the plan or the remediation, its users get one too. Three
 or more cases of one category from one site within 30 days raise a site
 alert on the queue: a pattern there is a risk to other workers too.
 """
@@ -24,6 +25,11 @@ log = logging.getLogger(__name__)
 SIMILAR_CASES = 3
 ALERT_WINDOW = timedelta(days=30)
 BATCH = 500
+# Stages where the supplier owes something: it hears too when they are overdue.
+SUPPLIER_DUE = {
+    "with_supplier": "the remediation plan",
+    "remediation_in_progress": "the remediation",
+}
 
 
 def escalate_overdue(runtime: Runtime, now: datetime | None = None) -> int:
@@ -62,6 +68,22 @@ def escalate_overdue(runtime: Runtime, now: datetime | None = None) -> int:
                     f"{runtime.settings.public_base_url}/cases/{case.id}\n",
                 )
                 sent += 1
+            if case.status in SUPPLIER_DUE and case.supplier_id is not None:
+                suppliers = db.scalars(
+                    select(User.email).where(
+                        User.organisation_id == case.supplier_id,
+                        User.role == "supplier",
+                        User.active,
+                    )
+                ).all()
+                if suppliers:
+                    what = SUPPLIER_DUE[case.status]
+                    runtime.mailer.send(
+                        sorted(suppliers),
+                        f"Case #{case.id}: {what} is overdue",
+                        f"Case #{case.id}: {what} is overdue.\n"
+                        f"{runtime.settings.public_base_url}/supplier/cases/{case.id}\n",
+                    )
         db.commit()
     if sent:
         log.info("escalated %s overdue cases", sent)

@@ -184,7 +184,13 @@ def pages_for_every_role(rig: Rig, case_id: int) -> list[tuple[str, bytes]]:
             response = browser.get(path)
             assert response.status_code < 500
             seen.append((role, response.data))
-        for path in ("/api/v1/cases?status=all", f"/api/v1/cases/{case_id}"):
+        for path in (
+            "/api/v1/cases?status=all",
+            f"/api/v1/cases/{case_id}",
+            f"/api/v1/cases/{case_id}/remedy",
+            "/api/v1/supplier/cases",
+            f"/api/v1/supplier/cases/{case_id}",
+        ):
             response = browser.get(path, headers={"Authorization": f"Bearer {token}"})
             assert response.status_code < 500
             seen.append((role, response.data))

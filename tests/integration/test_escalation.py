@@ -53,9 +53,19 @@ def test_an_overdue_case_is_escalated_once_per_stage(runtime: Runtime) -> None:
     assert escalation.escalate_overdue(runtime) == 0  # once per stage
     cases.update_status(runtime, case_id, "acknowledged", "handler:1")  # same triage clock
     assert escalation.escalate_overdue(runtime) == 0
+    with runtime.sessions() as session:
+        supplier = accounts.create_organisation(session, "Sunrise", "supplier")
+        accounts.create_user(session, "s@example.org", "supplier", PASSWORD, supplier.name)
+        session.execute(update(Case).values(supplier_id=supplier.id))
+        session.commit()
     cases.update_status(runtime, case_id, "with_supplier", "handler:1")  # a new stage, a new clock
     overdue(runtime, case_id)
     assert escalation.escalate_overdue(runtime) == 1
+    # The supplier owes the plan: it hears too, with its own link and nothing more.
+    (to, subject, body) = mailer.sent[-1]
+    assert to == ["s@example.org"]
+    assert subject == f"Case #{case_id}: the remediation plan is overdue"
+    assert body.endswith(f"/supplier/cases/{case_id}\n")
 
 
 @pytest.fixture
