@@ -163,6 +163,7 @@ class Rig:
                     flow_id="intake",
                     flow_version=1,
                     created_at=utcnow(),
+                    wants_updates=True,  # the worker asked for news at intake
                 )
                 session.add(case)
                 session.flush()

@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 from grievance.app import MAX_REQUEST_BYTES
 from grievance.channels.twilio import empty_twiml
 from grievance.conversation import (
+    Appeal,
     Engine,
     Expired,
     Input,
@@ -323,7 +324,7 @@ class Conversation:
         """The worker writes: always answered, and no timer is due right after."""
         self.refs += 1
         step = self._resume(Message(text, media, ref=self.refs))
-        answered = [e for e in step.effects if isinstance(e, Send | LookupStatus)]
+        answered = [e for e in step.effects if isinstance(e, Send | LookupStatus | Appeal)]
         assert answered, f"no answer to {text!r}"
         when = wake_at(step.session)
         assert when is None or when > self.now, "a timer is already due right after a message"

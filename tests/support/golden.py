@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 
 from grievance.conversation import (
+    Answer,
+    Appeal,
     Engine,
     Expired,
     Handover,
@@ -77,6 +79,10 @@ def describe(effect: object) -> str | None:
         return "opt_in"
     if isinstance(effect, Handover):
         return f"handover {effect.reason}"
+    if isinstance(effect, Answer):
+        return f"answer {effect.value}"
+    if isinstance(effect, Appeal):
+        return "appeal"
     return None
 
 

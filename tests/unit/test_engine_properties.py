@@ -8,7 +8,15 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grievance.conversation import Expired, LookupStatus, Message, Send, TimedOut, new_session
+from grievance.conversation import (
+    Appeal,
+    Expired,
+    LookupStatus,
+    Message,
+    Send,
+    TimedOut,
+    new_session,
+)
 from grievance.conversation.render import render_send
 from tests.support.golden import Harness
 
@@ -59,7 +67,7 @@ def test_engine_always_answers_and_settles(
         if kind == "message":
             now += timedelta(minutes=1)
             step = ENGINE.resume(session, Message(text, tuple(media), ref=1), now, facts, channel)
-            answered = [e for e in step.effects if isinstance(e, Send | LookupStatus)]
+            answered = [e for e in step.effects if isinstance(e, Send | LookupStatus | Appeal)]
             assert answered, f"no answer to {text!r}"
         else:
             now += timedelta(hours=20)
