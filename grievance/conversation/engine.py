@@ -127,6 +127,8 @@ class _Run:
     expires_at: datetime
     id: str
     results: dict[str, Any] = field(default_factory=dict)
+    # What the host gave the run at its start (the question's case date): kept on a restart.
+    seed: dict[str, Any] = field(default_factory=dict)
     refs: list[int | str] = field(default_factory=list)
     retries: int = 0
     waiting: bool = False
@@ -141,6 +143,7 @@ class _Run:
             "started_at": _iso(self.started_at),
             "expires_at": _iso(self.expires_at),
             "results": self.results,
+            "seed": self.seed,
             "refs": self.refs,
             "retries": self.retries,
             "waiting": self.waiting,
@@ -159,6 +162,7 @@ class _Run:
             started_at=_time(data["started_at"]) or datetime.min,
             expires_at=_time(data["expires_at"]) or datetime.min,
             results=dict(data.get("results", {})),
+            seed=dict(data.get("seed", {})),
             refs=list(data.get("refs", [])),
             retries=data.get("retries", 0),
             waiting=data.get("waiting", False),
@@ -398,6 +402,7 @@ class Engine:
             expires_at=turn.now + flow.expire_after,
             id=self.new_id(),
             results=dict(results or {}),
+            seed=dict(results or {}),
         )
         if turn.trigger is not None and turn.trigger.ref is not None:
             run.refs.append(turn.trigger.ref)
@@ -530,7 +535,7 @@ class Engine:
         turn.session.run = None
         turn.session.parent = None
         if run.flow in self.flowset.flows:
-            self._start_flow(turn, run.flow)
+            self._start_flow(turn, run.flow, run.seed)
         else:
             self._start_flow(turn, self.flowset.default_flow)
 

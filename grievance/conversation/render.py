@@ -15,8 +15,14 @@ def render_send(
     channel: str,
     refs: Mapping[str, str],
 ) -> str:
-    """The message text, with references (``case.code``) filled and menu options appended."""
+    """The message text, with references (``case.code``) filled and menu options appended.
+
+    A message missing from the worker's catalog (a deployment that skipped `flows check`)
+    goes in the default language rather than not at all.
+    """
     catalog = catalogs.get(send.language) or catalogs[default_language]
+    if send.key not in catalog.messages:
+        catalog = catalogs[default_language]
     params = dict(send.params)
     for name, reference in send.refs.items():
         params[name] = refs.get(reference, "")
@@ -24,6 +30,7 @@ def render_send(
     for option in send.options:
         label = option.label_text
         if label is None and option.label_key:
-            label = render(catalog, option.label_key, {}, channel)
+            labels = catalog if option.label_key in catalog.messages else catalogs[default_language]
+            label = render(labels, option.label_key, {}, channel)
         lines.append(f"{option.number} {label}")
     return "\n".join(lines)

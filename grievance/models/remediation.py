@@ -24,6 +24,14 @@ REMEDY_TYPES = (
     "sanction",
     "guarantee_of_non_repetition",
 )
+REMEDY_LABELS = {
+    "apology": "apology",
+    "restitution": "restitution (fees repaid, back pay)",
+    "rehabilitation": "rehabilitation",
+    "compensation": "compensation",
+    "sanction": "sanction",
+    "guarantee_of_non_repetition": "guarantee of non-repetition",
+}
 OUTCOMES = ("resolved", "not_resolved")
 # What the mechanism asks a worker after a case moves, and when.
 PROMPT_KINDS = ("confirm", "satisfaction", "checkin_30", "checkin_90")

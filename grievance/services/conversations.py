@@ -63,6 +63,8 @@ class _Applied:
     case_id: int | None = None
     refs: dict[str, str] = field(default_factory=dict)
     sensitive_refs: set[str] = field(default_factory=set)
+    # A check-in answered "yes": the case the next open_case is linked to.
+    retaliation_after: Case | None = None
     # One step's messages go out as one SMS: separate messages can arrive out of order.
     texts: list[tuple[str, str, bool]] = field(default_factory=list)  # (key, text, sensitive)
 
@@ -296,6 +298,9 @@ def _apply_one(
         contact.language_confirmed = effect.confirmed or contact.language_confirmed
     elif isinstance(effect, OpenCase):
         case, code = case_service.open_case(session, runtime, contact, effect)
+        if applied.retaliation_after is not None:
+            _link_retaliation(session, case, applied.retaliation_after)
+            applied.retaliation_after = None
         applied.case_id = case.id
         applied.refs["case.code"] = casecode.display(code)
         applied.sensitive_refs.add("case.code")
@@ -340,6 +345,20 @@ def _apply_one(
         _send(session, runtime, contact, Send(f"appeal.{result}", effect.language, params), applied)
 
 
+def _link_retaliation(session: Session, case: Case, closed: Case) -> None:
+    """A retaliation case from a check-in: linked to the closed case, with its site and the
+    worker's choice of news. The supplier is not attached: that a retaliation report follows a
+    closed case is exactly what a supplier must not learn until a handler decides."""
+    case.linked_case_id = closed.id
+    case.site_id = closed.site_id
+    case.wants_updates = closed.wants_updates
+    session.add(
+        CaseEvent(
+            case_id=closed.id, kind="retaliation_reported", actor="worker", data={"case": case.id}
+        )
+    )
+
+
 def _answer(
     session: Session, runtime: Runtime, contact: Contact, answer: Answer, applied: _Applied
 ) -> None:
@@ -352,36 +371,7 @@ def _answer(
     applied.case_id = case.id
     prompt = session.get(WorkerPrompt, answer.prompt)
     if prompt is not None and prompt.kind.startswith("checkin") and answer.value == "yes":
-        new_case, code = case_service.open_case(
-            session,
-            runtime,
-            contact,
-            OpenCase(
-                flow="checkin",
-                flow_version=1,
-                language=contact.language or case.language,
-                category="RET",
-                workplace=case.workplace,
-                description=None,
-                in_danger=False,
-                wants_updates=case.wants_updates,
-            ),
-        )
-        # The site helps the handler; the supplier is not attached: who reported
-        # retaliation right after a closed case is exactly what a supplier must not learn.
-        new_case.linked_case_id = case.id
-        new_case.site_id = case.site_id
-        session.add(
-            CaseEvent(
-                case_id=case.id,
-                kind="retaliation_reported",
-                actor="worker",
-                data={"case": new_case.id},
-            )
-        )
-        applied.case_id = new_case.id
-        applied.refs["case.code"] = casecode.display(code)
-        applied.sensitive_refs.add("case.code")
+        applied.retaliation_after = case  # the flow's open_case that follows is linked to it
 
 
 def _send(

@@ -45,7 +45,7 @@ from grievance.models import (
     User,
 )
 from grievance.models.cases import DEFAULT_SEVERITY, INDICATORS, OPEN_STATUSES, SEVERITIES, STATUSES
-from grievance.models.remediation import REMEDY_TYPES, Evidence
+from grievance.models.remediation import REMEDY_LABELS, REMEDY_TYPES, Evidence
 from grievance.runtime import Runtime
 from grievance.services import escalation, remediation, triage
 from grievance.services import queue as queue_service
@@ -179,6 +179,7 @@ def detail(case_id: int) -> ResponseReturnValue:
             "messages": get_flashed_messages(with_categories=True),
             "remediation": remediation.plan_view(db, runtime, case),
             "remedy_types": REMEDY_TYPES,
+            "remedy_labels": REMEDY_LABELS,
             **_options(db),
         }
         return render_template("cases/detail.html", **context)

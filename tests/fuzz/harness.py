@@ -47,6 +47,7 @@ from grievance.models import INBOUND, OUTBOUND, Attachment, Contact
 from grievance.models import Message as StoredMessage
 from grievance.runtime import Runtime
 from grievance.services.conversations import MAX_MESSAGE
+from grievance.services.prompts import FLOWS as PROMPTS
 from grievance.web.webhooks import KEPT_FIELDS
 from tests.conftest import PUBLIC_URL
 from tests.fuzz.strategies import ALL_CATALOGS, ALL_LANGUAGES, ROOT
@@ -241,6 +242,10 @@ DEPLOYMENTS = [
 ]
 
 
+PROMPT_FLOWS = frozenset(PROMPTS.values())
+PROMPT_RESULTS = {"prompt": 1, "date": "2026-11-27", "appeal_days": "90"}
+
+
 class Ids:
     """The engine's id source: a counter the checks rewind to replay a step exactly."""
 
@@ -316,9 +321,15 @@ class Conversation:
     # -- inputs -------------------------------------------------------------------------
 
     def start(self, flow: str) -> Step:
-        """A broadcast or check-in starts ``flow`` whatever the worker was doing."""
+        """A broadcast or check-in starts ``flow`` whatever the worker was doing.
+
+        The mechanism's questions start with what the host always gives them (services/prompts).
+        """
         self.log(f"{self.now:%d %H:%M} start {flow}")
-        return self._step(lambda s: self.engine.start(s, flow, self.now, self.facts, self.channel))
+        results = PROMPT_RESULTS if flow in PROMPT_FLOWS else None
+        return self._step(
+            lambda s: self.engine.start(s, flow, self.now, self.facts, self.channel, results)
+        )
 
     def message(self, text: str, media: tuple[str, ...] = ()) -> Step:
         """The worker writes: always answered, and no timer is due right after."""
