@@ -50,6 +50,8 @@ class OpenCase:
     message_refs: tuple[int | str, ...] = ()
     # WhatsApp: the worker agreed to an SMS when WhatsApp cannot reach them.
     sms_fallback: bool = False
+    # The worker chose news that says what the news is, not only that there is some.
+    full_updates: bool = False
 
 
 @dataclass(frozen=True)

@@ -696,6 +696,10 @@ class Engine:
                         turn, params.get("sms_fallback", "results.sms_fallback")
                     )
                     == "yes",
+                    full_updates=self._value(
+                        turn, params.get("full_updates", "results.full_updates")
+                    )
+                    == "yes",
                 )
             )
         elif name == "lookup_status":

@@ -34,7 +34,15 @@ ACTIONS: dict[str, frozenset[str]] = {
     "detect_language": frozenset(),
     "set_language": frozenset({"from"}),
     "open_case": frozenset(
-        {"category", "workplace", "description", "in_danger", "wants_updates", "sms_fallback"}
+        {
+            "category",
+            "workplace",
+            "description",
+            "in_danger",
+            "wants_updates",
+            "full_updates",
+            "sms_fallback",
+        }
     ),
     "lookup_status": frozenset({"code"}),
     "opt_out": frozenset(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import JSON
 
@@ -93,6 +93,8 @@ class Case(Base):
     description_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     in_danger: Mapped[bool] = mapped_column(default=False)
     wants_updates: Mapped[bool] = mapped_column(default=False)
+    # The worker chose stage messages that say the news itself (readable by whoever sees the phone).
+    full_updates: Mapped[bool] = mapped_column(default=False, server_default=false())
     flow_id: Mapped[str] = mapped_column(String(64))
     flow_version: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

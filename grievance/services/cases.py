@@ -75,6 +75,7 @@ def open_case(
             description_encrypted=runtime.protector.encrypt(description) if description else None,
             in_danger=effect.in_danger,
             wants_updates=effect.wants_updates,
+            full_updates=effect.wants_updates and effect.full_updates,
             flow_id=effect.flow,
             flow_version=effect.flow_version,
             created_at=now,
@@ -266,12 +267,23 @@ def notify_worker(session: Session, runtime: Runtime, case: Case) -> int | None:
         return None
     language = contact.language or case.language
     catalog = runtime.catalogs.get(language) or runtime.catalogs[runtime.settings.languages[0]]
+    key, text = NOTICE_KEY, render(catalog, NOTICE_KEY, {}, contact.channel)
+    if case.full_updates:
+        # The worker chose news that says what it is: the STATUS answer itself. Outside
+        # WhatsApp's 24-hour window the outbox still sends the content-free template.
+        parts = []
+        for reply in _report(runtime, case):
+            params = dict(reply.params)
+            for name, message in (reply.keyed_params or {}).items():
+                params[name] = render(catalog, message, {}, contact.channel)
+            parts.append(render(catalog, reply.key, params, contact.channel))
+        key, text = "status.report", " ".join(parts)
     item = queue_message(
         session,
         runtime,
         contact,
-        render(catalog, NOTICE_KEY, {}, contact.channel),
-        catalog_key=NOTICE_KEY,
+        text,
+        catalog_key=key,
         case_id=case.id,
         priority=NOTICE,
     )

@@ -109,6 +109,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('worker_answer', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('full_updates', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('outcome', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('remedy_types', sa.JSON(), server_default='[]', nullable=False))
         batch_op.add_column(sa.Column('pending_close', sa.JSON(), nullable=True))
@@ -129,6 +130,7 @@ def downgrade() -> None:
         batch_op.drop_column('remedy_types')
         batch_op.drop_column('outcome')
         batch_op.drop_column('worker_answer')
+        batch_op.drop_column('full_updates')
 
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_evidence_step_id'))

@@ -80,7 +80,8 @@ def test_canary_number_appears_nowhere(rig: Rig, postgres_url: str) -> None:
     say(rig, phone, "Sunrise Garments, Penang")
     say(rig, phone, f"The agent took my passport, call me on {CANARY}")
     say(rig, phone, "2")
-    assert "Your case code is" in say(rig, phone, "1")[0]
+    assert "also say what the news is" in say(rig, phone, "1")[0]
+    assert "Your case code is" in say(rig, phone, "2")[0]
     with rig.runtime.sessions() as session:
         case_id = session.scalars(select(Case.id)).one()
 

@@ -26,13 +26,14 @@ def test_worker_reports_and_gets_a_working_code(phone: Phone, runtime: Runtime) 
             == "The agent took 3000 dollars for this job"
         )
         assert case.wants_updates is True
+        assert case.full_updates is False  # news, content-free (the default answer)
         assert case.code_hash == runtime.protector.code_hash(casecode.normalize(code) or "")
         kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)).all()
         assert kinds == ["received"]
         linked = session.scalars(
             select(Message.id).where(Message.case_id == case.id, Message.direction == "in")
         ).all()
-        assert len(linked) == 7
+        assert len(linked) == 8  # every message of the intake belongs to the case
     # STATUS with the code works, from this phone and from any other phone.
     assert "received" in phone.send(f"STATUS {code}")[0]
     other = Phone(phone.client, phone.fake, "+9779800000001")

@@ -554,3 +554,35 @@ def test_evidence_files_are_erased_with_the_workers_data_after_retention(
         assert session.scalars(select(Evidence)).all() == []
         assert len(session.scalars(select(RemediationStep)).all()) == planned
     assert plan_status(runtime, case_id) == "completed"  # the record of what was done stays
+
+
+def test_a_worker_who_chose_full_news_reads_the_news_itself(
+    app: Flask, runtime: Runtime, phone: Phone
+) -> None:
+    report(phone, full_updates="1")
+    case = the_case(runtime)
+    assert case.full_updates
+    staff = handler(app, runtime)
+    phone.replies()
+    act(staff, case.id, "acknowledge")
+    (news,) = phone.replies()
+    day = case.created_at.date().isoformat()
+    assert news.startswith(f"Your report of {day}: a case handler has it. Next step expected by ")
+
+
+def test_stage_news_is_content_free_by_default_and_absent_when_declined(
+    app: Flask, runtime: Runtime, phone: Phone
+) -> None:
+    report(phone)
+    staff = handler(app, runtime)
+    phone.replies()
+    act(staff, the_case(runtime).id, "acknowledge")
+    assert phone.replies() == [NOTICE]
+    with runtime.sessions() as session:
+        session.execute(update(Case).values(wants_updates=False))
+        session.commit()
+    page = act(staff, the_case(runtime).id, "categorise", category="WAGE", indicators=[])
+    act(staff, the_case(runtime).id, "supplier", supplier=orgs(runtime)["a"], summary=SUMMARY)
+    assert phone.replies() == []
+    page = staff.get(f"/cases/{the_case(runtime).id}").get_data(as_text=True)
+    assert "worker not told" in page

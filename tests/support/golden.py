@@ -69,6 +69,7 @@ def describe(effect: object) -> str | None:
         return (
             f"open_case category={effect.category} danger={effect.in_danger} updates={effect.wants_updates} "
             + ("sms_fallback=True " if effect.sms_fallback else "")
+            + ("full_updates=True " if effect.full_updates else "")
             + f"workplace={effect.workplace!r} description={effect.description!r}"
         )
     if isinstance(effect, LookupStatus):
@@ -189,6 +190,7 @@ def play_intake(harness: Harness, language: str, channel: str = "sms") -> Intake
         "They keep our pay",
         catalog.no[0],
         catalog.yes[0],
+        catalog.no[0],  # news, but content-free
     ]
     run = IntakeRun([], [], set())
     for text in answers:

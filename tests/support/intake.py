@@ -11,10 +11,13 @@ if TYPE_CHECKING:
 CODE = re.compile(r"\b(\d{4} \d{4} \d{4})\b")
 
 
-def report(phone: Phone, *, danger: str = "2", sms_fallback: str = "2") -> str:
+def report(
+    phone: Phone, *, danger: str = "2", sms_fallback: str = "2", full_updates: str = "2"
+) -> str:
     """Walk through intake in English; return the case code shown to the worker.
 
-    On WhatsApp the worker is also asked whether an SMS may reach them instead.
+    The worker asks for news, content-free unless ``full_updates`` is "1". On WhatsApp
+    they are also asked whether an SMS may reach them instead.
     """
     replies = phone.send("hello I need help")
     assert "confidential" in replies[0]
@@ -25,7 +28,8 @@ def report(phone: Phone, *, danger: str = "2", sms_fallback: str = "2") -> str:
     assert "danger" in phone.send("The agent took 3000 dollars for this job")[0]
     replies = phone.send(danger)
     assert "news" in replies[-1]
-    final = phone.send("1")
+    assert "also say what the news is" in phone.send("1")[0]
+    final = phone.send(full_updates)
     if phone.channel == "whatsapp":
         assert "by SMS to this number" in final[0]
         final = phone.send(sms_fallback)

@@ -266,7 +266,8 @@ def seeded_cases(live_server: Server) -> list[str]:
             (workplace, "intake.ask_what_happened"),
             (words, "intake.ask_danger_now"),
             (danger, "intake.ask_updates"),
-            ("1", "intake.case_opened"),
+            ("1", "intake.ask_full_updates"),
+            ("2", "intake.case_opened"),
         ):
             worker.send(message)
             worker.replies_until(fixed_part("en", reply))

@@ -341,7 +341,8 @@ def test_remediation_loop_with_a_nepali_worker_on_twilio(
     worker.says_and_hears(WORKPLACE, nepali("intake.ask_what_happened"))
     worker.says_and_hears(WORDS, nepali("intake.ask_danger_now"))
     worker.says_and_hears("2", nepali("intake.ask_updates"))
-    opened = worker.says_and_hears("1", nepali("intake.case_opened"))
+    worker.says_and_hears("1", nepali("intake.ask_full_updates"))
+    opened = worker.says_and_hears("2", nepali("intake.case_opened"))  # news, content-free
     assert re.search(r"\d{4} \d{4} \d{4}", opened[-1]), opened
 
     # 2. The handler acknowledges, categorises FL-FEE and refers the case with a summary.
