@@ -228,15 +228,16 @@ def send(phone: Page, message: str, reply: str) -> None:
 def report(
     phone: Page, language: str, greeting: str, category: str, workplace: str, words: str
 ) -> None:
-    """Walk the intake on SMS: consent, category, workplace, words, not in danger, updates."""
+    """Walk the intake on SMS: consent, category, workplace, words, not in danger, news."""
     send(phone, greeting, text(language, "intake.who_sees_what"))
     send(phone, "1", fixed_part(language, "intake.choose_category"))
     send(phone, category, text(language, "intake.ask_workplace"))
     send(phone, workplace, text(language, "intake.ask_what_happened"))
     send(phone, words, text(language, "intake.ask_danger_now"))
     send(phone, "2", text(language, "intake.ask_updates"))
-    # SMS: no question about an SMS fallback; the case opens at once.
-    send(phone, "1", fixed_part(language, "intake.case_opened"))
+    send(phone, "1", text(language, "intake.ask_full_updates"))
+    # Content-free news; SMS: no question about an SMS fallback; the case opens at once.
+    send(phone, "2", fixed_part(language, "intake.case_opened"))
 
 
 def from_line(phone: Page, message: str) -> Locator:
