@@ -1,0 +1,205 @@
+"""Small-cell suppression for published tables: no count under k, and nothing that lets
+a hidden count be worked out from what is shown.
+
+A table is published with its row totals, column totals and grand total. Seen
+together they form the *augmented* table: the counts, a last column of row
+totals, a last row of column totals and the grand total in the corner. Every
+row and every column of it is tied by one equation (the counts add up to the
+total).
+
+- **Primary suppression.** Every entry, totals included, with 0 < value < k is
+  hidden and shown as "<k". Zeros are shown: a zero says nobody, which
+  identifies nobody, and hiding zeros would hide nothing.
+- **Complementary suppression.** A hidden entry can be worked out exactly when
+  no cycle of hidden entries runs through it. The cycle alternates between
+  rows and columns of the augmented table, and moving +1/-1 around it keeps
+  every equation true. In graph terms, a hidden entry can be worked out when
+  it is a *bridge* of the bipartite graph whose edges are the hidden entries.
+  So while some hidden entry is a bridge, the cheapest path of positive
+  entries that closes a cycle through it is hidden too (Dijkstra; hiding a
+  small count costs less than hiding a large one, and an entry already hidden
+  costs nothing). Totals take part like any entry: a row with one non-zero
+  count closes its cycle through its row total, the grand total and a column
+  total.
+
+The result is checked independently in the tests: a linear program finds, for
+every hidden entry, the smallest and largest value consistent with everything
+published (including that a "<k" entry lies between 1 and k-1), and they
+never meet. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+PRIMARY = "primary"
+COMPLEMENTARY = "complementary"
+WITHHELD = "withheld"  # the whole table: fewer than k cases in all
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One published entry: its value, or why it is hidden."""
+
+    value: int
+    hidden: str | None = None  # PRIMARY ("<k") or COMPLEMENTARY (hidden to protect another)
+
+    def shown(self, k: int) -> str:
+        """How the entry reads in a table or CSV."""
+        if self.hidden == PRIMARY:
+            return f"<{k}"
+        if self.hidden in (COMPLEMENTARY, WITHHELD):
+            return "–"
+        return str(self.value)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A suppressed table: counts, row totals, column totals and the grand total."""
+
+    k: int
+    cells: tuple[tuple[Cell, ...], ...]
+    row_totals: tuple[Cell, ...]
+    column_totals: tuple[Cell, ...]
+    total: Cell
+
+    def augmented(self) -> list[list[Cell]]:
+        """Counts with the row totals as a last column and the column totals as a last row."""
+        rows = [[*row, total] for row, total in zip(self.cells, self.row_totals, strict=True)]
+        return [*rows, [*self.column_totals, self.total]]
+
+
+def suppress(counts: Sequence[Sequence[int]], k: int = 10) -> Table:
+    """Hide every entry under ``k`` and enough others that none can be worked out."""
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    rows = [list(map(int, row)) for row in counts]
+    if not rows or not rows[0]:
+        raise ValueError("a table needs at least one row and one column")
+    width = len(rows[0])
+    if any(len(row) != width or min(row) < 0 for row in rows):
+        raise ValueError("a table is rectangular and holds counts (whole numbers, not negative)")
+    grid = [[*row, sum(row)] for row in rows]
+    grid.append([*(sum(col) for col in zip(*rows, strict=True)), sum(map(sum, rows))])
+    n_rows, n_cols = len(grid), width + 1
+    if 0 < grid[-1][-1] < k:
+        # Fewer than k cases in all: the table is withheld whole; its parts would pin
+        # each other down ("<k" in total, at least 1 in each).
+        hidden = {(r, c): WITHHELD for r in range(n_rows) for c in range(n_cols)}
+        return _table(grid, hidden, k)
+    hidden = {(r, c): PRIMARY for r in range(n_rows) for c in range(n_cols) if 0 < grid[r][c] < k}
+    while True:
+        bridges = _bridges(hidden, n_rows, n_cols)
+        if not bridges:
+            break
+        r, c = bridges[0]
+        path = _cheapest_cycle_path(grid, hidden, r, c)
+        if path is None:  # pragma: no cover - totals always close a cycle for a positive entry
+            raise AssertionError("no cycle can protect a hidden entry")
+        for entry in path:
+            hidden.setdefault(entry, COMPLEMENTARY)
+
+    return _table(grid, hidden, k)
+
+
+def _table(grid: list[list[int]], hidden: dict[tuple[int, int], str], k: int) -> Table:
+    n_rows, width = len(grid), len(grid[0]) - 1
+
+    def cell(r: int, c: int) -> Cell:
+        return Cell(grid[r][c], hidden.get((r, c)))
+
+    body = tuple(tuple(cell(r, c) for c in range(width)) for r in range(n_rows - 1))
+    return Table(
+        k=k,
+        cells=body,
+        row_totals=tuple(cell(r, width) for r in range(n_rows - 1)),
+        column_totals=tuple(cell(n_rows - 1, c) for c in range(width)),
+        total=cell(n_rows - 1, width),
+    )
+
+
+def _bridges(hidden: dict[tuple[int, int], str], n_rows: int, n_cols: int) -> list[tuple[int, int]]:
+    """Hidden entries on no cycle of hidden entries (Tarjan's bridges, iteratively).
+
+    Nodes are rows 0..n_rows-1 and columns n_rows..n_rows+n_cols-1; each hidden
+    entry is an edge between its row and its column.
+    """
+    adjacency: dict[int, list[tuple[int, int]]] = {}
+    edges = sorted(hidden)
+    for index, (r, c) in enumerate(edges):
+        adjacency.setdefault(r, []).append((n_rows + c, index))
+        adjacency.setdefault(n_rows + c, []).append((r, index))
+    order: dict[int, int] = {}
+    low: dict[int, int] = {}
+    found: list[tuple[int, int]] = []
+    counter = 0
+    for root in sorted(adjacency):
+        if root in order:
+            continue
+        order[root] = low[root] = counter
+        counter += 1
+        stack = [(root, -1, iter(adjacency[root]))]
+        while stack:
+            node, via, neighbours = stack[-1]
+            advanced = False
+            for neighbour, edge in neighbours:
+                if edge == via:
+                    continue
+                if neighbour in order:
+                    low[node] = min(low[node], order[neighbour])
+                else:
+                    order[neighbour] = low[neighbour] = counter
+                    counter += 1
+                    stack.append((neighbour, edge, iter(adjacency[neighbour])))
+                    advanced = True
+                    break
+            if advanced:
+                continue
+            stack.pop()
+            if stack:
+                parent = stack[-1][0]
+                low[parent] = min(low[parent], low[node])
+                if low[node] > order[parent]:
+                    found.append(edges[via])
+    return sorted(found)
+
+
+def _cheapest_cycle_path(
+    grid: list[list[int]], hidden: dict[tuple[int, int], str], row: int, col: int
+) -> list[tuple[int, int]] | None:
+    """The positive entries of the cheapest path from ``row`` to ``col`` avoiding (row, col).
+
+    With (row, col) it closes a cycle. An entry costs its value unless already hidden.
+    """
+    n_rows, n_cols = len(grid), len(grid[0])
+    start, goal = ("r", row), ("c", col)
+    best: dict[tuple[str, int], int] = {start: 0}
+    came: dict[tuple[str, int], tuple[tuple[str, int], tuple[int, int]]] = {}
+    queue: list[tuple[int, tuple[str, int]]] = [(0, start)]
+    while queue:
+        cost, node = heapq.heappop(queue)
+        if node == goal:
+            path = []
+            while node != start:
+                node, entry = came[node]
+                path.append(entry)
+            return path
+        if cost > best.get(node, cost):
+            continue
+        kind, index = node
+        if kind == "r":
+            steps = [(("c", c), (index, c)) for c in range(n_cols)]
+        else:
+            steps = [(("r", r), (r, index)) for r in range(n_rows)]
+        for neighbour, entry in steps:
+            if entry == (row, col) or grid[entry[0]][entry[1]] <= 0:
+                continue
+            step_cost = 0 if entry in hidden else grid[entry[0]][entry[1]]
+            total = cost + step_cost
+            if total < best.get(neighbour, total + 1):
+                best[neighbour] = total
+                came[neighbour] = (node, entry)
+                heapq.heappush(queue, (total, neighbour))
+    return None
