@@ -22,10 +22,19 @@ total).
   count closes its cycle through its row total, the grand total and a column
   total.
 
-The result is checked independently in the tests: a linear program finds, for
-every hidden entry, the smallest and largest value consistent with everything
-published (including that a "<k" entry lies between 1 and k-1), and they
-never meet. Pure: no I/O.
+- **Audit.** Cycles ignore what the marks themselves say: "<k" means 1 to k-1
+  (zeros are shown) and "–" means at least k. Those bounds can pin a hidden
+  entry even on a cycle: three "<3" cells under a published total of 3 are
+  all 1. So every hidden entry is then audited the way an attacker would:
+  a linear program (scipy's HiGHS) finds its least and greatest possible
+  value. Table equations are totally unimodular, so these bounds are whole
+  numbers. A pinned entry gets the smallest shown count of its row or column
+  hidden beside it, and the cycles and the audit run again. A table that still
+  pins something is withheld whole ("fewer than k" tells nothing about its
+  parts).
+
+The tests check the result with their own attacker (a separate linear program)
+over random tables. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 PRIMARY = "primary"
 COMPLEMENTARY = "complementary"
@@ -91,15 +101,15 @@ def suppress(counts: Sequence[Sequence[int]], k: int = 10) -> Table:
         return _table(grid, hidden, k)
     hidden = {(r, c): PRIMARY for r in range(n_rows) for c in range(n_cols) if 0 < grid[r][c] < k}
     while True:
-        bridges = _bridges(hidden, n_rows, n_cols)
-        if not bridges:
+        _close_cycles(grid, hidden)
+        pinned = _first_pinned(grid, hidden, k)
+        if pinned is None:
             break
-        r, c = bridges[0]
-        path = _cheapest_cycle_path(grid, hidden, r, c)
-        if path is None:  # pragma: no cover - totals always close a cycle for a positive entry
-            raise AssertionError("no cycle can protect a hidden entry")
-        for entry in path:
-            hidden.setdefault(entry, COMPLEMENTARY)
+        extra = _cheapest_beside(grid, hidden, pinned)
+        if extra is None:
+            hidden = {(r, c): WITHHELD for r in range(n_rows) for c in range(n_cols)}
+            break
+        hidden[extra] = COMPLEMENTARY
 
     return _table(grid, hidden, k)
 
@@ -118,6 +128,82 @@ def _table(grid: list[list[int]], hidden: dict[tuple[int, int], str], k: int) ->
         column_totals=tuple(cell(n_rows - 1, c) for c in range(width)),
         total=cell(n_rows - 1, width),
     )
+
+
+def _close_cycles(grid: list[list[int]], hidden: dict[tuple[int, int], str]) -> None:
+    """Hide the cheapest paths that put every hidden entry on a cycle of hidden entries."""
+    n_rows, n_cols = len(grid), len(grid[0])
+    while True:
+        bridges = _bridges(hidden, n_rows, n_cols)
+        if not bridges:
+            return
+        r, c = bridges[0]
+        path = _cheapest_cycle_path(grid, hidden, r, c)
+        if path is None:  # pragma: no cover - totals always close a cycle for a positive entry
+            raise AssertionError("no cycle can protect a hidden entry")
+        for entry in path:
+            hidden.setdefault(entry, COMPLEMENTARY)
+
+
+def _system(
+    grid: Sequence[Sequence[int]], hidden: dict[tuple[int, int], str], k: int
+) -> tuple[list[tuple[int, int]], Any, Any, list[tuple[int, int | None]]]:
+    """The hidden entries, and the equations and bounds an attacker would write for them."""
+    # Imported here: only report builds need them, and they take a moment to load.
+    import numpy as np
+
+    n_rows, n_cols = len(grid), len(grid[0])
+    unknown = sorted(hidden)
+    index = {entry: i for i, entry in enumerate(unknown)}
+    lines = [[(r, c) for c in range(n_cols)] for r in range(n_rows)]
+    lines += [[(r, c) for r in range(n_rows)] for c in range(n_cols)]
+    equations = np.zeros((len(lines), len(unknown)))
+    constants = np.zeros(len(lines))
+    for number, line in enumerate(lines):
+        *parts, total = line  # the parts of a line add up to its last entry
+        for entry, sign in [*((p, 1.0) for p in parts), (total, -1.0)]:
+            if entry in index:
+                equations[number, index[entry]] += sign
+            else:
+                constants[number] -= sign * grid[entry[0]][entry[1]]
+    limits = [{PRIMARY: (1, k - 1), COMPLEMENTARY: (k, None)}[hidden[e]] for e in unknown]
+    return unknown, equations, constants, limits
+
+
+def _first_pinned(
+    grid: list[list[int]], hidden: dict[tuple[int, int], str], k: int
+) -> tuple[int, int] | None:
+    """A hidden entry whose value can be worked out, if there is one.
+
+    The true value is always possible, so an entry is free as soon as one
+    direction moves it: usually one linear program per entry, not two.
+    """
+    import numpy as np
+    from scipy.optimize import linprog
+
+    unknown, equations, constants, limits = _system(grid, hidden, k)
+    for i, (r, c) in enumerate(unknown):
+        objective = np.zeros(len(unknown))
+        for sign in (-1.0, 1.0):
+            objective[i] = sign
+            result = linprog(
+                objective, A_eq=equations, b_eq=constants, bounds=limits, method="highs"
+            )
+            if result.status == 3 or abs(result.x[i] - grid[r][c]) >= 0.5:
+                break
+        else:
+            return (r, c)
+    return None
+
+
+def _cheapest_beside(
+    grid: list[list[int]], hidden: dict[tuple[int, int], str], entry: tuple[int, int]
+) -> tuple[int, int] | None:
+    """The smallest shown positive entry in the row or column of ``entry``."""
+    r, c = entry
+    beside = [(r, j) for j in range(len(grid[0]))] + [(i, c) for i in range(len(grid))]
+    shown = [e for e in beside if e not in hidden and grid[e[0]][e[1]] > 0]
+    return min(shown, key=lambda e: (grid[e[0]][e[1]], e)) if shown else None
 
 
 def _bridges(hidden: dict[tuple[int, int], str], n_rows: int, n_cols: int) -> list[tuple[int, int]]:

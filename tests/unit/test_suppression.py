@@ -122,5 +122,5 @@ def test_a_one_row_table_hides_a_second_count() -> None:
 
 @pytest.mark.parametrize("bad", [[], [[]], [[1, 2], [3]], [[-1]]])
 def test_bad_tables_are_refused(bad: list[list[int]]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="table"):
         suppress(bad)
