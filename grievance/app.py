@@ -43,6 +43,7 @@ def create_app(
         cases,
         errors,
         health,
+        reports,
         security,
         simulator,
         supplier,
@@ -56,6 +57,8 @@ def create_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(supplier.bp)
+    app.register_blueprint(reports.bp)
+    app.jinja_env.globals["zip"] = zip
     if runtime.channel_name == "console":
         app.register_blueprint(simulator.bp)
     security.install(app, runtime)

@@ -77,6 +77,8 @@ class Settings:
     mfa_all_roles: bool = False
     # Time frames per stage clock and severity (grievance.sla.DEFAULT_FRAMES unless configured).
     sla_frames: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Report cells under this count show as "<k" (and enough others are hidden too).
+    report_min_cell: int = 10
     # APPEAL reopens a case closed at most this many days ago.
     appeal_days: int = 90
     # Evidence files suppliers upload: the largest accepted.
@@ -217,6 +219,7 @@ class Settings:
             mfa_all_roles=_choice(env, "GRIEVANCE_MFA_ALL_ROLES", ("false", "true")) == "true",
             sla_frames=_sla(env.get("GRIEVANCE_SLA_FILE")),
             appeal_days=_int(env, "GRIEVANCE_APPEAL_DAYS", 90),
+            report_min_cell=_bounded(env, "GRIEVANCE_REPORT_MIN_CELL", 10, 2, 1000),
             evidence_max_bytes=_int(env, "GRIEVANCE_EVIDENCE_MAX_MB", 10) * 1024 * 1024,
             smtp_url=env.get("GRIEVANCE_SMTP_URL") or None,
             mail_from=env.get("GRIEVANCE_MAIL_FROM") or "grievance@localhost",

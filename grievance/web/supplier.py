@@ -59,7 +59,7 @@ def _runtime() -> Runtime:
     return runtime
 
 
-def _visible_suppliers(db: Session, user: User) -> list[int]:
+def visible_suppliers(db: Session, user: User) -> list[int]:
     """The supplier organisations whose cases this user may read."""
     if user.role == "supplier" and user.organisation_id is not None:
         return [user.organisation_id]
@@ -76,7 +76,7 @@ def _visible_suppliers(db: Session, user: User) -> list[int]:
 
 def visible(db: Session, user: User):  # type: ignore[no-untyped-def]
     return select(Case).where(
-        Case.supplier_id.in_(_visible_suppliers(db, user)), Case.status.in_(SUPPLIER_STAGES)
+        Case.supplier_id.in_(visible_suppliers(db, user)), Case.status.in_(SUPPLIER_STAGES)
     )
 
 

@@ -181,6 +181,9 @@ def pages_for_every_role(rig: Rig, case_id: int) -> list[tuple[str, bytes]]:
             f"/admin/audit?case={case_id}",
             "/supplier/cases",
             f"/supplier/cases/{case_id}",
+            *(f"/reports?by={by}" for by in ("category", "site", "supplier", "language")),
+            "/reports/export.csv?by=language",
+            "/reports/chart.svg",
         ):
             response = browser.get(path)
             assert response.status_code < 500

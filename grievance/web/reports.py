@@ -1,0 +1,148 @@
+"""``/reports``: cases per month by category, severity, site, supplier or language, with
+small cells suppressed, as a table, an SVG chart and CSV.
+
+Admins and handlers see every case; a buyer sees only its linked suppliers'. Every
+figure shown (table, chart, CSV) is the suppressed one: a cell under k reads "<k", a
+cell hidden to protect another reads "–", and the chart draws only the month totals
+that are shown. Months are the finest time bin. Views and exports are audited.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from grievance.auth import accounts
+from grievance.clock import utcnow
+from grievance.models import User
+from grievance.reports import aggregates
+from grievance.reports.suppression import Table, suppress
+from grievance.runtime import Runtime
+from grievance.web.security import roles_required
+from grievance.web.supplier import visible_suppliers
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+READERS = ("admin", "handler", "buyer")
+DEFAULT_MONTHS = 6
+
+
+def _runtime() -> Runtime:
+    runtime: Runtime = current_app.extensions["grievance"]
+    return runtime
+
+
+def _period() -> tuple[date, date]:
+    """The ``from`` and ``to`` months asked for (``YYYY-MM``), by default the last six."""
+    today = utcnow().date()
+
+    def month(name: str, default: date) -> date:
+        text = request.args.get(name, "")
+        try:
+            year, number = (int(part) for part in text.split("-"))
+            return date(year, number, 1)
+        except ValueError:
+            return default
+
+    back = today.month - DEFAULT_MONTHS
+    default_first = date(today.year + (back - 1) // 12, (back - 1) % 12 + 1, 1)
+    first, last = month("from", default_first), month("to", today.replace(day=1))
+    if first > last:
+        first, last = last, first
+    if (last.year - first.year) * 12 + last.month - first.month > 35:
+        abort(400, "a report covers at most 36 months")
+    return first, last
+
+
+def _report() -> tuple[aggregates.Counts, Table, date, date]:
+    dimension = request.args.get("by", "category")
+    if dimension not in aggregates.DIMENSIONS:
+        abort(400, f"by: one of {', '.join(aggregates.DIMENSIONS)}")
+    first, last = _period()
+    with _runtime().sessions() as db:
+        user = db.get(User, current_user.user_id)
+        assert user is not None
+        scope = visible_suppliers(db, user) if user.role == "buyer" else None
+        counts = aggregates.monthly_counts(db, dimension, first, last, scope)
+        accounts.audit(
+            db, user, "report_viewed", None, f"by={dimension},{first:%Y-%m}..{last:%Y-%m}"
+        )
+        db.commit()
+    k = _runtime().settings.report_min_cell
+    return counts, suppress(counts.counts or [[0] * len(counts.months)], k), first, last
+
+
+@bp.get("")
+@roles_required(*READERS)
+def index() -> ResponseReturnValue:
+    """The report page: the table, the chart of shown month totals, the CSV link."""
+    counts, table, first, last = _report()
+    return render_template(
+        "reports/index.html",
+        counts=counts,
+        table=table,
+        dimensions=aggregates.DIMENSIONS,
+        first=f"{first:%Y-%m}",
+        last=f"{last:%Y-%m}",
+        query=request.query_string.decode(),
+    )
+
+
+@bp.get("/chart.svg")
+@roles_required(*READERS)
+def chart() -> ResponseReturnValue:
+    """Cases per month as an SVG bar chart of the shown (unsuppressed) month totals."""
+    import pygal
+
+    counts, table, _, _ = _report()
+    config = pygal.Config(
+        js=[], disable_xml_declaration=False, show_legend=False, width=800, height=320
+    )
+    bars = pygal.Bar(
+        config, title=f"Cases per month, by {aggregates.DIMENSIONS[counts.dimension].lower()}"
+    )
+    bars.x_labels = counts.months
+    bars.add("cases", [None if cell.hidden else cell.value for cell in table.column_totals])
+    response = Response(_without_scripts(bars.render_tree()), mimetype="image/svg+xml")
+    # The SVG styles itself; as an image it can run nothing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+def _without_scripts(tree: Any) -> bytes:
+    """pygal always writes its tooltip configuration as a <script>: a static chart needs none."""
+    from pygal.etree import etree  # ElementTree, or lxml when installed: whichever pygal uses
+
+    for parent in list(tree.iter()):
+        for child in list(parent):
+            if str(child.tag).endswith("script"):
+                parent.remove(child)
+    svg: bytes = etree.tostring(tree, encoding="utf-8", xml_declaration=True)
+    return svg
+
+
+@bp.get("/export.csv")
+@roles_required(*READERS)
+def export() -> ResponseReturnValue:
+    """The same table as CSV, suppressed exactly as on the page."""
+    counts, table, first, last = _report()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([aggregates.DIMENSIONS[counts.dimension], *counts.months, "Total"])
+    k = table.k
+    for name, row, total in zip(counts.rows, table.cells, table.row_totals, strict=False):
+        writer.writerow([name, *(cell.shown(k) for cell in row), total.shown(k)])
+    writer.writerow(
+        ["Total", *(cell.shown(k) for cell in table.column_totals), table.total.shown(k)]
+    )
+    name = f"cases-by-{counts.dimension}-{first:%Y-%m}-{last:%Y-%m}.csv"
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

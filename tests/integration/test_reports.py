@@ -1,0 +1,98 @@
+"""/reports: counts per month with small cells suppressed, in the page, the chart and the CSV;
+handlers see every case, buyers only their linked suppliers'."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime
+
+from flask import Flask
+from sqlalchemy import func, insert, select
+
+from grievance.auth import accounts
+from grievance.demo import create_demo
+from grievance.models import Case, Organisation
+from grievance.models.accounts import buyer_suppliers
+from grievance.runtime import Runtime
+from tests.integration.test_supplier import PASSWORD, sign_in
+from tests.integration.test_triage import handler
+
+
+def rows_of(body: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body)))
+
+
+def test_a_handler_sees_every_case_with_small_cells_hidden(app: Flask, runtime: Runtime) -> None:
+    create_demo(runtime)
+    staff = handler(app, runtime)
+    query = "by=category&from=2026-06&to=2026-11"
+    page = staff.get(f"/reports?{query}").get_data(as_text=True)
+    assert "Cases received by category and month" in page
+    assert "&lt;10" in page  # a six-month demo has small cells
+    exported = staff.get(f"/reports/export.csv?{query}")
+    assert exported.headers["Content-Disposition"].startswith("attachment;")
+    table = rows_of(exported.get_data(as_text=True))
+    assert table[0] == [
+        "Category",
+        "2026-06",
+        "2026-07",
+        "2026-08",
+        "2026-09",
+        "2026-10",
+        "2026-11",
+        "Total",
+    ]
+    shown = [value for row in table[1:] for value in row[1:]]
+    for value in shown:  # nothing between 1 and 9 is ever shown
+        assert value in ("<10", "–") or value == "0" or int(value) >= 10, value
+    assert "<10" in shown
+    with runtime.sessions() as session:
+        in_period = session.scalar(
+            select(func.count(Case.id)).where(Case.created_at >= datetime(2026, 6, 1, tzinfo=UTC))
+        )
+    assert table[-1][-1] in (str(in_period), "–")
+    for row in table[1:]:  # every row is a table cell in the page as well
+        assert f">{row[0]}</th>" in page
+    chart = staff.get(f"/reports/chart.svg?{query}")
+    assert chart.mimetype == "image/svg+xml"
+    svg = chart.get_data(as_text=True)
+    assert "<script" not in svg
+    assert "Cases per month" in svg
+
+
+def test_a_buyer_sees_only_its_suppliers_cases(app: Flask, runtime: Runtime) -> None:
+    create_demo(runtime)
+    with runtime.sessions() as session:
+        supplier = session.scalars(
+            select(Organisation).where(Organisation.kind == "supplier").order_by(Organisation.id)
+        ).first()
+        buyer = accounts.create_organisation(session, "Only One Supplier Brand", "buyer")
+        session.execute(insert(buyer_suppliers).values(buyer_id=buyer.id, supplier_id=supplier.id))
+        accounts.create_user(
+            session, "b@example.org", "buyer", PASSWORD, buyer.name, must_change_password=False
+        )
+        theirs = session.scalar(select(func.count(Case.id)).where(Case.supplier_id == supplier.id))
+        session.commit()
+        supplier_name = supplier.name
+    client = sign_in(app, "b@example.org")
+    table = rows_of(
+        client.get("/reports/export.csv?by=supplier&from=2026-01&to=2026-11").get_data(as_text=True)
+    )
+    assert [row[0] for row in table[1:-1]] == [supplier_name]
+    assert table[-1][-1] in (str(theirs), "–")
+    assert client.get("/reports?by=nonsense").status_code == 400
+
+
+def test_suppliers_have_no_reports(app: Flask, runtime: Runtime) -> None:
+    with runtime.sessions() as session:
+        org = accounts.create_organisation(session, "S", "supplier")
+        accounts.create_user(
+            session, "s@example.org", "supplier", PASSWORD, org.name, must_change_password=False
+        )
+        session.commit()
+    client = sign_in(app, "s@example.org")
+    assert client.get("/reports").status_code == 404
+    assert client.get("/reports/export.csv").status_code == 404
+    assert re.search("Reports", client.get("/supplier/cases").get_data(as_text=True)) is None
