@@ -21,7 +21,7 @@ from flask_login import current_user
 from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.models import User
-from grievance.reports import aggregates
+from grievance.reports import aggregates, outcomes
 from grievance.reports.suppression import Table, suppress
 from grievance.runtime import Runtime
 from grievance.web.security import roles_required
@@ -59,7 +59,9 @@ def _period() -> tuple[date, date]:
     return first, last
 
 
-def _report() -> tuple[aggregates.Counts, Table, date, date]:
+def _report(
+    with_outcomes: bool = False,
+) -> tuple[aggregates.Counts, Table, date, date, list[outcomes.Measure]]:
     dimension = request.args.get("by", "category")
     if dimension not in aggregates.DIMENSIONS:
         abort(400, f"by: one of {', '.join(aggregates.DIMENSIONS)}")
@@ -69,23 +71,26 @@ def _report() -> tuple[aggregates.Counts, Table, date, date]:
         assert user is not None
         scope = visible_suppliers(db, user) if user.role == "buyer" else None
         counts = aggregates.monthly_counts(db, dimension, first, last, scope)
+        k = _runtime().settings.report_min_cell
+        measures = outcomes.outcome_measures(db, first, last, k, scope) if with_outcomes else []
         accounts.audit(
             db, user, "report_viewed", None, f"by={dimension},{first:%Y-%m}..{last:%Y-%m}"
         )
         db.commit()
-    k = _runtime().settings.report_min_cell
-    return counts, suppress(counts.counts or [[0] * len(counts.months)], k), first, last
+    table = suppress(counts.counts or [[0] * len(counts.months)], k)
+    return counts, table, first, last, measures
 
 
 @bp.get("")
 @roles_required(*READERS)
 def index() -> ResponseReturnValue:
     """The report page: the table, the chart of shown month totals, the CSV link."""
-    counts, table, first, last = _report()
+    counts, table, first, last, measures = _report(with_outcomes=True)
     return render_template(
         "reports/index.html",
         counts=counts,
         table=table,
+        measures=measures,
         dimensions=aggregates.DIMENSIONS,
         first=f"{first:%Y-%m}",
         last=f"{last:%Y-%m}",
@@ -99,7 +104,7 @@ def chart() -> ResponseReturnValue:
     """Cases per month as an SVG bar chart of the shown (unsuppressed) month totals."""
     import pygal
 
-    counts, table, _, _ = _report()
+    counts, table, _, _, _ = _report()
     config = pygal.Config(
         js=[], disable_xml_declaration=False, show_legend=False, width=800, height=320
     )
@@ -130,7 +135,7 @@ def _without_scripts(tree: Any) -> bytes:
 @roles_required(*READERS)
 def export() -> ResponseReturnValue:
     """The same table as CSV, suppressed exactly as on the page."""
-    counts, table, first, last = _report()
+    counts, table, first, last, _ = _report()
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([aggregates.DIMENSIONS[counts.dimension], *counts.months, "Total"])

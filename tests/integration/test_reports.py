@@ -96,3 +96,25 @@ def test_suppliers_have_no_reports(app: Flask, runtime: Runtime) -> None:
     assert client.get("/reports").status_code == 404
     assert client.get("/reports/export.csv").status_code == 404
     assert re.search("Reports", client.get("/supplier/cases").get_data(as_text=True)) is None
+
+
+def test_handling_figures_hide_what_few_cases_would_reveal(app: Flask, runtime: Runtime) -> None:
+    from grievance.reports.outcomes import _share
+
+    create_demo(runtime)
+    staff = handler(app, runtime)
+    page = staff.get("/reports?from=2026-06&to=2026-11").get_data(as_text=True)
+    assert "How cases were handled" in page
+    assert re.search(
+        r"Time to acknowledge</th><td class=\"num\">\d+</td><td>median [\d.]+ (h|days), p90", page
+    )
+    assert (
+        "Resolved with the worker&#39;s confirmation" in page
+        or "Resolved with the worker's confirmation" in page
+    )
+    # One month of a quiet category is too few for a median: it says so instead.
+    one = staff.get("/reports?by=category&from=2026-11&to=2026-11").get_data(as_text=True)
+    assert "fewer than 10 cases" in one
+    assert _share(3, 40, 10) == "fewer than 10 of 40"  # three people are not a rate
+    assert _share(37, 40, 10) == "all but fewer than 10 of 40"
+    assert _share(20, 40, 10) == "50% (20 of 40)"
