@@ -96,16 +96,21 @@ def _visible(db: Session, user: User, case_id: int) -> Case:
     return found
 
 
+def _case_for(db: Session, user: User, case_id: int, supplier_side: bool) -> Case:
+    """The case a supplier-side route may touch (its organisation's), or any case for handlers."""
+    if supplier_side:
+        return _visible(db, user, case_id)
+    case = db.get(Case, case_id) if case_id <= MAX_ID else None
+    if case is None:
+        raise ApiError(404, "not found")
+    return case
+
+
 def _run(case_id: int, action: str, supplier_side: bool, **kwargs: Any) -> ResponseReturnValue:
     runtime = _runtime()
     with runtime.sessions() as db:
         user = _me(db)
-        if supplier_side:
-            case = _visible(db, user, case_id)
-        else:
-            case = db.get(Case, case_id) if case_id <= MAX_ID else None
-            if case is None:
-                raise ApiError(404, "not found")
+        case = _case_for(db, user, case_id, supplier_side)
         try:
             result = getattr(remediation, action)(db, runtime, case, user, **kwargs)
         except LookupError:
@@ -237,12 +242,9 @@ def _evidence(case_id: int, evidence_id: int, supplier_side: bool) -> ResponseRe
     runtime = _runtime()
     with runtime.sessions() as db:
         user = _me(db)
-        if supplier_side:
-            case = _visible(db, user, case_id)
-        else:
-            case = db.get(Case, case_id) if case_id <= MAX_ID else None
-        item = remediation.evidence_file(db, case, evidence_id) if case is not None else None
-        if case is None or item is None:
+        case = _case_for(db, user, case_id, supplier_side)
+        item = remediation.evidence_file(db, case, evidence_id)
+        if item is None:
             raise ApiError(404, "not found")
         accounts.audit(db, user, "evidence_downloaded", case.id, f"evidence={item.id}")
         db.commit()

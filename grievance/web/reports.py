@@ -49,7 +49,7 @@ def _period() -> tuple[date, date]:
         except ValueError:
             return default
 
-    back = today.month - DEFAULT_MONTHS
+    back = today.month - (DEFAULT_MONTHS - 1)  # this month and the five before it
     default_first = date(today.year + (back - 1) // 12, (back - 1) % 12 + 1, 1)
     first, last = month("from", default_first), month("to", today.replace(day=1))
     if first > last:
