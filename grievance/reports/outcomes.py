@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grievance.models import Case, WorkerPrompt
+from grievance.models import Case, CaseEvent, Site, SiteAlert, WorkerPrompt
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,34 @@ def outcome_measures(
         else []
     )
     yes = sum(answer == "yes" for answer in checkins)
+    # A case is within its time frames when no stage of it was ever escalated as overdue.
+    late = (
+        set(
+            session.scalars(
+                select(CaseEvent.case_id).where(
+                    CaseEvent.case_id.in_(ids), CaseEvent.kind == "escalated"
+                )
+            )
+        )
+        if ids
+        else set()
+    )
+    alerts_query = select(func.count(SiteAlert.id)).where(
+        SiteAlert.raised_at >= start, SiteAlert.raised_at < end
+    )
+    if suppliers is not None:
+        alerts_query = alerts_query.join(Site, Site.id == SiteAlert.site_id).where(
+            Site.supplier_id.in_(list(suppliers))
+        )
+    alerts = session.scalar(alerts_query) or 0
     measures = [
         ("Cases received", len(rows), lambda: str(len(rows))),
         ("Time to acknowledge", len(acknowledged), lambda: _hours(acknowledged)),
+        (
+            "Every stage within its time frame",
+            len(rows),
+            lambda: _share(len(rows) - len(late), len(rows), k),
+        ),
         ("Time from report to closing", len(to_close), lambda: _hours(to_close)),
         ("Closed as resolved", len(closed), lambda: _share(len(resolved), len(closed), k)),
         (
@@ -122,7 +147,16 @@ def outcome_measures(
             lambda: _share(yes, len(checkins), k),
         ),
     ]
-    return [
+    shown = [
         Measure(label, n, compute() if n >= k else f"fewer than {k} cases")
         for label, n, compute in measures
+    ]
+    # Site alerts describe sites, not workers: their number is shown as it is.
+    return [
+        *shown,
+        Measure(
+            "Site alerts raised (3 or more similar cases at one site in 30 days)",
+            len(rows),
+            str(alerts),
+        ),
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask import Flask
 from sqlalchemy import func, insert, select
@@ -118,3 +118,27 @@ def test_handling_figures_hide_what_few_cases_would_reveal(app: Flask, runtime: 
     assert _share(3, 40, 10) == "fewer than 10 of 40"  # three people are not a rate
     assert _share(37, 40, 10) == "all but fewer than 10 of 40"
     assert _share(20, 40, 10) == "50% (20 of 40)"
+
+
+def test_time_frames_kept_and_site_alerts_are_reported(app: Flask, runtime: Runtime) -> None:
+    from grievance.clock import utcnow
+    from grievance.models import CaseEvent, Site, SiteAlert
+    from grievance.reports.outcomes import outcome_measures
+
+    create_demo(runtime)
+    with runtime.sessions() as session:
+        ids = session.scalars(select(Case.id).order_by(Case.id).limit(20)).all()
+        for case_id in ids:
+            session.add(CaseEvent(case_id=case_id, kind="escalated", actor="system", data={}))
+        site = session.scalars(select(Site)).first()
+        session.add(SiteAlert(site_id=site.id, category="WAGE", cases=3, raised_at=utcnow()))
+        session.commit()
+        today = utcnow().date()
+        measures = {m.label: m for m in outcome_measures(session, date(2026, 1, 1), today, 10)}
+        total = session.scalar(select(func.count(Case.id)))
+    kept = measures["Every stage within its time frame"]
+    assert kept.n == total
+    assert kept.value == f"{(total - 20) / total:.0%} ({total - 20} of {total})"
+    assert (
+        measures["Site alerts raised (3 or more similar cases at one site in 30 days)"].value == "1"
+    )
