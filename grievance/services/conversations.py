@@ -365,7 +365,7 @@ def _answer(
     """The worker's answer to a question about a case; a retaliation "yes" opens a RET case."""
     if answer.prompt is None:
         return
-    case, _ = remediation.record_answer(session, runtime, contact, answer.prompt, answer.value)
+    case = remediation.record_answer(session, runtime, contact, answer.prompt, answer.value)
     if case is None:
         return
     applied.case_id = case.id

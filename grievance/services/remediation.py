@@ -69,7 +69,8 @@ EVIDENCE_TYPES = {
         (b"PK\x03\x04",),
     ),
 }
-# Stages in which the worker is asked, and answers flow back: which answers need a second look.
+# The worker's answers (and silences) that send the case back to the handler, after which
+# closing it as resolved needs a second reviewer.
 SECOND_LOOK = ("disputed", "person", "no_answer", "unreached")
 
 
@@ -183,46 +184,33 @@ def _date(value: str | date | None, name: str = "due date") -> date:
         raise RemediationError(f"{name}: write a date like 2026-12-31") from None
 
 
+def _mail(emails: list[str], case: Case, what: str, link: str) -> list[Mail]:
+    subject = f"Case #{case.id}: {what}"
+    return [Mail(tuple(sorted(emails)), subject, f"{subject}.\n{link}\n")] if emails else []
+
+
 def supplier_mail(session: Session, runtime: Runtime, case: Case, what: str) -> list[Mail]:
+    """An email to the case's supplier's users."""
     emails = session.scalars(
         select(User.email).where(
             User.organisation_id == case.supplier_id, User.role == "supplier", User.active
         )
     ).all()
-    link = f"{runtime.settings.public_base_url}/supplier/cases/{case.id}"
-    return (
-        [
-            Mail(
-                tuple(sorted(emails)),
-                f"Case #{case.id}: {what}",
-                f"Case #{case.id}: {what}.\n{link}\n",
-            )
-        ]
-        if emails
-        else []
+    return _mail(
+        list(emails), case, what, f"{runtime.settings.public_base_url}/supplier/cases/{case.id}"
     )
 
 
 def handler_mail(session: Session, runtime: Runtime, case: Case, what: str) -> list[Mail]:
+    """An email to the assignee, or to every handler when nobody has the case."""
     assignee = session.get(User, case.assignee_id) if case.assignee_id else None
     if assignee is not None and assignee.active:
         emails: list[str] = [assignee.email]
-    else:  # nobody has it: every handler hears
+    else:
         emails = list(
             session.scalars(select(User.email).where(User.role == "handler", User.active))
         )
-    link = f"{runtime.settings.public_base_url}/cases/{case.id}"
-    return (
-        [
-            Mail(
-                tuple(sorted(emails)),
-                f"Case #{case.id}: {what}",
-                f"Case #{case.id}: {what}.\n{link}\n",
-            )
-        ]
-        if emails
-        else []
-    )
+    return _mail(emails, case, what, f"{runtime.settings.public_base_url}/cases/{case.id}")
 
 
 def send_mails(runtime: Runtime, mails: list[Mail]) -> None:
@@ -683,8 +671,8 @@ def _close(
 
 def record_answer(
     session: Session, runtime: Runtime, contact: Contact, prompt_id: int, answer: str
-) -> tuple[Case | None, list[int]]:
-    """Apply the worker's answer to a prompt; returns the case and outbox ids to deliver.
+) -> Case | None:
+    """Apply the worker's answer to a prompt; returns the case it was about.
 
     The prompt must be about one of this contact's cases: a conversation state
     names the prompt, but it is never trusted to reach another worker's case.
@@ -692,23 +680,23 @@ def record_answer(
     prompt = session.get(WorkerPrompt, prompt_id) if 0 < prompt_id < 2**31 else None
     case = session.get(Case, prompt.case_id) if prompt else None
     if prompt is None or case is None or case.contact_id != contact.id:
-        return None, []
+        return None
     if prompt.answered_at is not None:
-        return case, []  # answered already (a repeated message)
+        return case  # answered already (a repeated message)
     prompt.answered_at, prompt.answer = utcnow(), answer[:16]
     if prompt.kind == "satisfaction":
         if answer.isdigit() and 1 <= int(answer) <= 5:
             case.satisfaction = int(answer)
             _event(session, case, None, "worker_satisfaction", score=case.satisfaction)
-        return case, []
+        return case
     if prompt.kind.startswith("checkin"):
         _event(session, case, None, "retaliation_checkin", answer=answer, question=prompt.kind)
-        return case, []
-    # confirm
-    return case, worker_answered(session, runtime, case, answer)
+        return case
+    worker_answered(session, runtime, case, answer)  # the remedy question
+    return case
 
 
-def worker_answered(session: Session, runtime: Runtime, case: Case, answer: str) -> list[int]:
+def worker_answered(session: Session, runtime: Runtime, case: Case, answer: str) -> None:
     """The worker's word on the remedy: confirmed resolves it; anything else goes back."""
     kinds = {"solved": "confirmed", "not_solved": "disputed", "person": "person"}
     result = kinds.get(answer, answer)
@@ -716,13 +704,9 @@ def worker_answered(session: Session, runtime: Runtime, case: Case, answer: str)
         result = "person"  # an answer we cannot read: a person looks at it
     case.worker_answer = result
     _event(session, case, None, "worker_answer", answer=result)
-    if case.status != "awaiting_worker":
-        return []
-    if result == "confirmed":
-        _move_quietly(session, runtime, case, None, "resolved")
-    else:
-        _move_quietly(session, runtime, case, None, "in_triage")
-    return []
+    if case.status == "awaiting_worker":
+        resolved = result == "confirmed"
+        _move_quietly(session, runtime, case, None, "resolved" if resolved else "in_triage")
 
 
 def appeal(session: Session, runtime: Runtime, contact: Contact) -> tuple[str, Case | None]:
