@@ -101,6 +101,21 @@ class Appeal:
     language: str
 
 
+@dataclass(frozen=True)
+class PulseRecord:
+    """The worker's pulse answers so far, to be stored under the survey's random ``token``.
+
+    ``answers`` maps question ids to 1-5 (0: skipped); ``said_more`` is whether they wrote
+    something at the end and ``reported`` whether they chose to make a report of it.
+    """
+
+    token: str | None
+    campaign: int | None
+    answers: Mapping[str, int]
+    said_more: bool = False
+    reported: bool = False
+
+
 Effect = (
     Send
     | SetLanguage
@@ -112,4 +127,5 @@ Effect = (
     | WaitUntil
     | Answer
     | Appeal
+    | PulseRecord
 )

@@ -25,6 +25,7 @@ from grievance.conversation.effects import (
     OptIn,
     Option,
     OptOut,
+    PulseRecord,
     Send,
     SetLanguage,
     WaitUntil,
@@ -558,6 +559,8 @@ class Engine:
         if wait.kind == "yes_no":
             answer = self._yes_no(turn, text)
             return (answer, answer, None) if answer else (None, None, None)
+        if wait.kind == "scale":
+            return self._scale(wait, text)
         if wait.kind == "code":
             code = casecode.normalize(text)
             return ("code", code, None) if code else (None, None, None)
@@ -593,6 +596,19 @@ class Engine:
                 label = catalog.messages.get(option.label or "")
                 if label is not None and label.sms.casefold() == folded:
                     return option.value, option.value, None
+        return None, None, None
+
+    @staticmethod
+    def _scale(wait: Wait, text: str) -> tuple[str | None, Any, str | None]:
+        """One number on the scale ("4", "٤", " 4. "), or the skip number."""
+        number = only_digits(text)
+        if number is None or len(number) != 1:
+            return None, None, None
+        low, high, skip = wait.scale
+        if skip is not None and int(number) == skip:
+            return "skipped", skip, None
+        if low <= int(number) <= high:
+            return "answered", int(number), None
         return None, None, None
 
     def _yes_no(self, turn: _Turn, text: str) -> str | None:
@@ -721,8 +737,28 @@ class Engine:
         elif name == "handover":
             turn.effects.append(Handover(str(params.get("reason", run.flow))))
         elif name == "start_flow":
+            carried = {
+                new: self._value(turn, reference)
+                for new, reference in (params.get("carry") or {}).items()
+            }
             s.parent = None
-            self._start_flow(turn, str(params["flow"]))
+            self._start_flow(turn, str(params["flow"]), {k: v for k, v in carried.items() if v})
+        elif name == "pulse_record":
+            scales = [
+                node.wait.save_as
+                for node in self._flow(run).nodes.values()
+                if node.wait is not None and node.wait.kind == "scale" and node.wait.save_as
+            ]
+            token, campaign = run.results.get("pulse"), run.results.get("campaign")
+            turn.effects.append(
+                PulseRecord(
+                    token=str(token) if token else None,
+                    campaign=campaign if isinstance(campaign, int) else None,
+                    answers={q: int(run.results[q]) for q in scales if q in run.results},
+                    said_more=str(run.results.get("anything_else") or "").strip() not in ("", "0"),
+                    reported=run.results.get("report") == "yes",
+                )
+            )
         elif name == "restore_draft":
             draft, s.draft = s.draft, None
             if (
@@ -757,8 +793,8 @@ class Engine:
             params: dict[str, str] = {}
             refs: dict[str, str] = {}
             for key, reference in say.params.items():
-                if reference.startswith("case."):
-                    refs[key] = reference
+                if reference.startswith(("case.", "link.")):
+                    refs[key] = reference  # filled by the host: a new case's code, a web link
                 else:
                     value = self._value(turn, reference)
                     params[key] = "" if value is None else str(value)

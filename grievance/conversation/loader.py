@@ -50,7 +50,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "handover": frozenset({"reason"}),
     "answer": frozenset({"value"}),
     "appeal": frozenset(),
-    "start_flow": frozenset({"flow"}),
+    "start_flow": frozenset({"flow", "carry"}),
+    "pulse_record": frozenset(),
     "restore_draft": frozenset(),
     "discard_draft": frozenset(),
 }
@@ -72,7 +73,7 @@ NODE_KEYS = frozenset(
 WAIT_KEYS = frozenset({*WAIT_KINDS, "save_as", "retries", "reask", "timeout"})
 FLOW_KEYS = frozenset(
     {"id", "spec_version", "version", "start", "expire_after", "sms_budget", "nodes",
-     "interruptible", "keep_draft_if", "description"}
+     "interruptible", "keep_draft_if", "description", "private"}
 )  # fmt: skip
 DYNAMIC_MENUS = ("languages", "deployment_languages")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -193,10 +194,18 @@ class _Parser:
             sms_budget=budget,
             interruptible=bool(doc.get("interruptible", True)),
             keep_draft_if=doc.get("keep_draft_if"),
+            private=self.flag(doc, "private"),
             path=self.path,
             line=doc.line,
             key_lines=dict(doc.key_lines),
         )
+
+    def flag(self, doc: LineDict, key: str) -> bool:
+        value = doc.get(key, False)
+        if not isinstance(value, bool):
+            self.problem(doc.line_of(key), f"{key} is true or false")
+            return False
+        return value
 
     def node(self, name: str, body: Any, line: int) -> Node | None:
         if not _NAME.match(name):
@@ -308,7 +317,22 @@ class _Parser:
                         params.line_of(param),
                         f"action '{name}' has no parameter '{param}' (it takes: {allowed})",
                     )
-            found.append(Action(name, dict(params), item_line))
+            action_params = dict(params)
+            carry = params.get("carry")
+            if carry is not None and not (
+                isinstance(carry, dict)
+                and all(
+                    isinstance(k, str) and _NAME.match(k) and str(v).startswith("results.")
+                    for k, v in carry.items()
+                )
+            ):
+                self.problem(
+                    params.line_of("carry"),
+                    "carry maps names in the new flow to results of this one, "
+                    "like {description: results.anything_else}",
+                )
+                action_params.pop("carry")
+            found.append(Action(name, action_params, item_line))
         return tuple(found)
 
     def says(self, value: Any, line: int) -> tuple[Say, ...]:
@@ -383,6 +407,7 @@ class _Parser:
             self.problem(value.line_of("reask"), "reask is one catalog key")
             reask = None
         options: tuple[MenuOption, ...] = ()
+        scale: tuple[int, int, int | None] = (1, 5, None)
         dynamic = None
         min_length, max_length = 1, 1600
         media: tuple[str, ...] = ()
@@ -399,6 +424,8 @@ class _Parser:
                 options = self.options(spec)
             else:
                 self.problem(spec_line, "menu is a list of {value: ..., label: ...} options")
+        elif kind == "scale":
+            scale = self.scale(spec, spec_line)
         elif kind == "text":
             spec = spec or {}
             if not isinstance(spec, dict):
@@ -434,7 +461,26 @@ class _Parser:
             reask=reask,
             timeout=timeout,
             line=value.line,
+            scale=scale,
         )
+
+    def scale(self, spec: Any, line: int) -> tuple[int, int, int | None]:
+        """``{min: 1, max: 5, skip: 0}``: whole numbers, skip outside min..max."""
+        spec = spec or {}
+        low, high, skip = spec.get("min", 1), spec.get("max", 5), spec.get("skip")
+        numbers = [low, high] if skip is None else [low, high, skip]
+        if (
+            not isinstance(spec, dict)
+            or set(spec) - {"min", "max", "skip"}
+            or not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers)
+            or not 0 <= low < high <= 9
+            or (skip is not None and (low <= skip <= high or not 0 <= skip <= 9))
+        ):
+            self.problem(
+                line, "scale takes {min: 1, max: 5, skip: 0}: single digits, skip outside min..max"
+            )
+            return (1, 5, None)
+        return (low, high, skip)
 
     def options(self, items: LineList) -> tuple[MenuOption, ...]:
         options = []

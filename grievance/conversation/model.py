@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-WAIT_KINDS = ("menu", "yes_no", "text", "media", "code")
+WAIT_KINDS = ("menu", "yes_no", "text", "media", "code", "scale")
 MEDIA_KINDS = ("image", "audio", "video", "document")
 # Every wait can end in these two categories besides its own.
 OTHER = "other"
@@ -57,6 +57,8 @@ class Wait:
     reask: str | None = None
     timeout: timedelta | None = None
     line: int = 0
+    # scale: the lowest and highest answer, and the number that skips the question (or None)
+    scale: tuple[int, int, int | None] = (1, 5, None)
 
     def categories(self) -> tuple[str, ...]:
         """The categories an answer to this wait can fall into, besides other/no_response."""
@@ -66,6 +68,8 @@ class Wait:
             return tuple(dict.fromkeys(o.value for o in self.options))
         if self.kind == "yes_no":
             return ("yes", "no")
+        if self.kind == "scale":
+            return ("answered", "skipped") if self.scale[2] is not None else ("answered",)
         if self.kind == "text":
             return ("text", "media") if self.media else ("text",)
         return (self.kind,)
@@ -124,6 +128,9 @@ class Flow:
     sms_budget: int | None = None
     interruptible: bool = True
     keep_draft_if: str | None = None
+    # The answers are not kept with the contact: the host erases the inbound messages
+    # this flow reads once they are processed (the wellbeing pulse).
+    private: bool = False
     path: str = ""
     line: int = 1
     key_lines: Mapping[str, int] = field(default_factory=dict)

@@ -12,6 +12,9 @@ from grievance.yamlsource import LineDict, YamlError, load_file
 
 KEYWORDS = ("help", "status", "stop", "start", "menu", "language", "appeal")
 CHANNELS = ("sms", "whatsapp")
+# Catalog variants besides ``sms``: a richer WhatsApp text, and wording to be read aloud
+# (an IVR menu: "press 1 ..."), used by the voice channel and shown beside the SMS.
+VARIANTS = ("sms", "whatsapp", "voice")
 
 
 class CatalogError(Exception):
@@ -20,16 +23,20 @@ class CatalogError(Exception):
 
 @dataclass(frozen=True)
 class Text:
-    """One message: the SMS text and an optional richer WhatsApp variant."""
+    """One message: the SMS text, an optional richer WhatsApp variant, and optional wording
+    for the ear (IVR)."""
 
     sms: str
     whatsapp: str | None = None
     line: int = 0
+    voice: str | None = None
 
     def for_channel(self, channel: str) -> str:
-        """The text to send on ``channel``."""
+        """The text to send on ``channel`` (``voice`` is the wording read aloud)."""
         if channel == "whatsapp" and self.whatsapp is not None:
             return self.whatsapp
+        if channel == "voice" and self.voice is not None:
+            return self.voice
         return self.sms
 
     def variants(self) -> Iterable[tuple[str, str]]:
@@ -37,6 +44,8 @@ class Text:
         yield "sms", self.sms
         if self.whatsapp is not None:
             yield "whatsapp", self.whatsapp
+        if self.voice is not None:
+            yield "voice", self.voice
 
 
 @dataclass(frozen=True)
@@ -115,18 +124,26 @@ def parse_catalog(data: Any, path: str) -> Catalog:
         if isinstance(value, str):
             messages[key] = Text(value.strip(), None, line)
         elif isinstance(value, LineDict) and isinstance(value.get("sms"), str):
-            whatsapp = value.get("whatsapp")
-            if whatsapp is not None and not isinstance(whatsapp, str):
-                raise CatalogError(f"{path}:{value.line_of('whatsapp')}: whatsapp must be text")
-            extra = set(value) - set(CHANNELS)
+            for variant in ("whatsapp", "voice"):
+                if variant in value and not isinstance(value[variant], str):
+                    raise CatalogError(f"{path}:{value.line_of(variant)}: {variant} must be text")
+            extra = set(value) - set(VARIANTS)
             if extra:
                 raise CatalogError(
-                    f"{path}:{line}: '{key}' has unknown variants {sorted(extra)}; use sms and whatsapp"
+                    f"{path}:{line}: '{key}' has unknown variants {sorted(extra)}; "
+                    "use sms, whatsapp and voice"
                 )
-            messages[key] = Text(value["sms"].strip(), whatsapp.strip() if whatsapp else None, line)
+            whatsapp, voice = value.get("whatsapp"), value.get("voice")
+            messages[key] = Text(
+                value["sms"].strip(),
+                whatsapp.strip() if whatsapp else None,
+                line,
+                voice.strip() if voice else None,
+            )
         else:
             raise CatalogError(
-                f"{path}:{line}: '{key}' must be text, or a mapping with 'sms' and optional 'whatsapp'"
+                f"{path}:{line}: '{key}' must be text, or a mapping with 'sms' and optional "
+                "'whatsapp' and 'voice'"
             )
 
     keywords: dict[str, tuple[str, ...]] = {}
