@@ -14,6 +14,7 @@ from grievance.models.messages import (
     Message,
     OutboxItem,
 )
+from grievance.models.pulse import Campaign, PulseInvite, PulseMember, PulseResponse
 from grievance.models.remediation import (
     Evidence,
     PlanComment,
@@ -21,6 +22,7 @@ from grievance.models.remediation import (
     RemediationStep,
     WorkerPrompt,
 )
+from grievance.models.reports import Export, ProcedureVersion
 
 __all__ = [
     "BULK",
@@ -31,6 +33,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "AuditEvent",
+    "Campaign",
     "Case",
     "CaseEvent",
     "CaseNote",
@@ -39,10 +42,15 @@ __all__ = [
     "Conversation",
     "DeliveryEvent",
     "Evidence",
+    "Export",
     "Message",
     "Organisation",
     "OutboxItem",
     "PlanComment",
+    "ProcedureVersion",
+    "PulseInvite",
+    "PulseMember",
+    "PulseResponse",
     "ReferralOrg",
     "RemediationPlan",
     "RemediationStep",

@@ -45,6 +45,8 @@ class Site(Base):
     )
     name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str | None] = mapped_column(String(2))
+    # The word workers send to join this site's wellbeing pulse (on its posters); unique.
+    pulse_keyword: Mapped[str | None] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -137,6 +137,9 @@ class Case(Base):
     satisfaction: Mapped[int | None]
     reopened: Mapped[int] = mapped_column(default=0, server_default="0")
     # A case opened from another: a retaliation check-in answered "yes".
+    # Where the worker came from (ISO country, recorded by a handler): with the site's
+    # country it makes the migration corridor reports group by.
+    origin_country: Mapped[str | None] = mapped_column(String(2))
     linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
 
 
