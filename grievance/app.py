@@ -40,9 +40,11 @@ def create_app(
         api,
         api_remediation,
         auth,
+        campaigns,
         cases,
         errors,
         health,
+        procedure,
         reports,
         security,
         simulator,
@@ -58,6 +60,8 @@ def create_app(
     app.register_blueprint(admin.bp)
     app.register_blueprint(supplier.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(campaigns.bp)
+    app.register_blueprint(procedure.bp)
     app.jinja_env.globals["zip"] = zip
     if runtime.channel_name == "console":
         app.register_blueprint(simulator.bp)

@@ -353,7 +353,8 @@ def flows_check(
     from grievance.conversation import load_flowset
     from grievance.conversation.inspect import check, prompt_sizes
     from grievance.language import CatalogError, load_catalogs
-    from grievance.services import cases, outbox, remediation, triage
+    from grievance.services import cases, outbox, pulse, remediation, triage
+    from grievance.web import procedure
 
     flows_dir = flows_dir or Path(os.environ.get("GRIEVANCE_FLOWS_DIR") or PROJECT_ROOT / "flows")
     locales_dir = locales_dir or Path(
@@ -378,6 +379,8 @@ def flows_check(
                 *outbox.MESSAGE_KEYS,
                 *triage.MESSAGE_KEYS,
                 *remediation.MESSAGE_KEYS,
+                *pulse.MESSAGE_KEYS,
+                *procedure.PAGE_KEYS,
             ),
         )
     try:
@@ -403,6 +406,120 @@ def flows_check(
         f"ok: {n_flows} flows, {len(catalogs)} catalogs ({', '.join(catalogs)}), "
         f"{books} remediation playbooks"
     )
+
+
+# -- wellbeing pulse --------------------------------------------------------------
+
+
+@main.group("campaigns", cls=click.Group)
+def campaigns_group() -> None:
+    """Worker Wellbeing pulse waves: send one to a site's members, read the results."""
+
+
+def _site(session: Any, site: str) -> Any:
+    from sqlalchemy import select
+
+    from grievance.models import Site
+
+    found = session.scalars(
+        select(Site).where(Site.id == int(site))
+        if site.isdigit()
+        else select(Site).where(Site.name == site)
+    ).all()
+    if len(found) != 1:
+        raise click.ClickException(
+            f"no site {site!r}"
+            if not found
+            else f"{len(found)} sites are called {site!r}; use the id"
+        )
+    return found[0]
+
+
+@campaigns_group.command("send")
+@click.argument("site")
+@click.option("--wave", type=int, default=None, help="Carry on sending this wave (its number).")
+def campaigns_send(site: str, wave: int | None) -> None:
+    """Send a new wave of the pulse to SITE's members (name or id), showing progress."""
+    from sqlalchemy import select
+
+    from grievance.models import Campaign
+    from grievance.runtime import build_runtime
+    from grievance.services import pulse as pulse_service
+
+    runtime = build_runtime(_settings())
+    try:
+        with runtime.sessions() as session:
+            found = _site(session, site)
+            if wave is None:
+                try:
+                    campaign = pulse_service.start_wave(session, found.id, None)
+                except pulse_service.PulseError as exc:
+                    raise click.ClickException(str(exc)) from None
+                session.commit()
+            else:
+                campaign = session.scalars(
+                    select(Campaign).where(Campaign.site_id == found.id, Campaign.wave == wave)
+                ).one_or_none()
+                if campaign is None:
+                    raise click.ClickException(f"{found.name} has no wave {wave}")
+            campaign_id, number, total = campaign.id, campaign.wave, campaign.total
+        click.echo(f"{found.name}: wave {number} to {total} members")
+        with click.progressbar(length=total, label="inviting", show_pos=True) as bar:
+            shown = 0
+
+            def progress(handled: int, _total: int) -> None:
+                nonlocal shown
+                bar.update(handled - shown)
+                shown = handled
+
+            pulse_service.send_wave(runtime, campaign_id, progress)
+        with runtime.sessions() as session:
+            done = session.get(Campaign, campaign_id)
+            assert done is not None
+            click.echo(
+                f"invited {done.invited}, not reachable {done.skipped}"
+                + (
+                    ""
+                    if done.status == "sent"
+                    else "; members in the middle of a report are asked later"
+                )
+            )
+    finally:
+        runtime.close()
+
+
+@campaigns_group.command("results")
+@click.argument("site")
+def campaigns_results(site: str) -> None:
+    """Print SITE's results per wave and area (figures over fewer than k workers withheld)."""
+    from grievance.reports import pulse as pulse_results
+    from grievance.runtime import build_runtime
+
+    runtime = build_runtime(_settings())
+    try:
+        with runtime.sessions() as session:
+            found = _site(session, site)
+            waves = pulse_results.site_trend(session, found.id, runtime.settings.pulse_min_cell)
+    finally:
+        runtime.close()
+    if not waves:
+        click.echo(f"{found.name}: no waves yet")
+    for result in waves:
+        rate = result.response_rate
+        click.echo(
+            f"wave {result.wave} ({result.month}): invited {result.invited}, answered "
+            f"{result.small(result.responded)}"
+            + (f" ({rate:.0%})" if rate is not None and result.responded >= result.k else "")
+        )
+        for area in result.areas:
+            figures = (
+                f"mean {area.mean:.2f}, {area.favourable:.0%} favourable"
+                if area.mean is not None and area.favourable is not None
+                else f"fewer than {result.k} answers"
+            )
+            click.echo(f"  {area.label}: n={result.small(area.n)}, {figures}")
+        if result.site_score is not None:
+            click.echo(f"  site score: {result.site_score:.2f}")
 
 
 # -- serve ----------------------------------------------------------------------

@@ -79,6 +79,10 @@ class Settings:
     sla_frames: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Report cells under this count show as "<k" (and enough others are hidden too).
     report_min_cell: int = 10
+    # Wellbeing pulse figures over fewer workers than this are withheld (the WWA rule: 10).
+    pulse_min_cell: int = 10
+    # Who runs the line, as named in the public rules of procedure.
+    operator_name: str | None = None
     # APPEAL reopens a case closed at most this many days ago.
     appeal_days: int = 90
     # Evidence files suppliers upload: the largest accepted.
@@ -220,6 +224,8 @@ class Settings:
             sla_frames=_sla(env.get("GRIEVANCE_SLA_FILE")),
             appeal_days=_int(env, "GRIEVANCE_APPEAL_DAYS", 90),
             report_min_cell=_bounded(env, "GRIEVANCE_REPORT_MIN_CELL", 10, 2, 1000),
+            pulse_min_cell=_bounded(env, "GRIEVANCE_PULSE_MIN_CELL", 10, 2, 1000),
+            operator_name=env.get("GRIEVANCE_OPERATOR_NAME") or None,
             evidence_max_bytes=_int(env, "GRIEVANCE_EVIDENCE_MAX_MB", 10) * 1024 * 1024,
             smtp_url=env.get("GRIEVANCE_SMTP_URL") or None,
             mail_from=env.get("GRIEVANCE_MAIL_FROM") or "grievance@localhost",

@@ -24,6 +24,7 @@ from grievance.services import (
     media,
     outbox,
     prompts,
+    pulse,
     retention,
     sweeper,
 )
@@ -152,3 +153,12 @@ def send_prompts(runtime: Runtime | None = None) -> int:
     Idempotent: a prompt is marked sent in the transaction that writes its message.
     """
     return prompts.send_due_prompts(_rt(runtime))
+
+
+@_scrubbed
+def send_campaign(campaign_id: int, runtime: Runtime | None = None) -> bool:
+    """Invite the next batch of a wellbeing pulse wave, and enqueue the batch after it.
+
+    Idempotent: a member is invited once per wave (a unique row written with the message).
+    """
+    return pulse.run_job(_rt(runtime), campaign_id)

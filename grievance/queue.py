@@ -34,6 +34,8 @@ JOBS = (
     "escalate",
     "sweep",
     "send_prompts",
+    "send_campaign",
+    "run_export",
 )
 QUEUE_NAME = "grievance"
 BULK_QUEUE_NAME = "grievance-bulk"

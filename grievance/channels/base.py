@@ -18,6 +18,10 @@ class OutboundMessage:
     # An approved WhatsApp template sent instead of ``body`` (which then only
     # shows what the template says, for channels without templates).
     content_sid: str | None = None
+    # The template's variables as Twilio takes them: JSON like {"1": "54", "2": "3.9"}.
+    content_variables: str | None = None
+    # The template's name in GRIEVANCE_WHATSAPP_TEMPLATES, recorded on the message.
+    template: str | None = None
 
     def __repr__(self) -> str:  # keep the address and body out of tracebacks and logs
         return f"OutboundMessage(channel={self.channel!r}, chars={len(self.body)})"

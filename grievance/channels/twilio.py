@@ -90,6 +90,8 @@ class TwilioChannel:
         kwargs: dict[str, str] = {"to": message.to}
         if message.content_sid:
             kwargs["content_sid"] = message.content_sid
+            if message.content_variables:
+                kwargs["content_variables"] = message.content_variables
         else:
             kwargs["body"] = message.body
         if message.status_callback:

@@ -21,6 +21,7 @@ from grievance.conversation import (
     OpenCase,
     OptIn,
     OptOut,
+    PulseRecord,
     Send,
     SetLanguage,
     Step,
@@ -38,6 +39,7 @@ from grievance.language import render
 from grievance.logs import log_failure
 from grievance.models import (
     INBOUND,
+    REPLY,
     Attachment,
     Case,
     CaseEvent,
@@ -48,7 +50,7 @@ from grievance.models import (
 )
 from grievance.runtime import Runtime
 from grievance.services import cases as case_service
-from grievance.services import remediation
+from grievance.services import pulse, remediation
 from grievance.services.inbox import inbound_body
 from grievance.services.outbox import deliver, queue_message
 
@@ -67,6 +69,8 @@ class _Applied:
     retaliation_after: Case | None = None
     # One step's messages go out as one SMS: separate messages can arrive out of order.
     texts: list[tuple[str, str, bool]] = field(default_factory=list)  # (key, text, sensitive)
+    # REPLY for a worker's conversation, BULK for a broadcast (a pulse wave's invitation).
+    priority: int = REPLY
 
 
 MAX_MESSAGE = 1600  # Twilio's limit for one message body
@@ -122,6 +126,14 @@ def process_inbound(runtime: Runtime, message_id: int) -> int:
             .order_by(Message.id)
         ).all()
         for message in pending:
+            site = pulse.site_for_keyword(session, inbound_body(runtime, message))
+            if site is not None:
+                # A site's survey word (on its posters): join its pulse; no flow is disturbed.
+                outbox_ids += pulse.join(session, runtime, contact, site)
+                message.processed_at = utcnow()
+                processed += 1
+                continue
+            private = _private(runtime, conversation)
             event = EngineMessage(
                 text=inbound_body(runtime, message),
                 media=_media_kinds(session, message),
@@ -137,6 +149,9 @@ def process_inbound(runtime: Runtime, message_id: int) -> int:
             applied = _apply(session, runtime, contact, conversation, step)
             outbox_ids += applied.outbox_ids
             message.processed_at = utcnow()
+            if private:
+                # An answer to a private flow (the pulse) is not kept with the contact.
+                message.body_encrypted = None
             processed += 1
         session.commit()
     deliver_now(runtime, outbox_ids)
@@ -182,6 +197,7 @@ def start_flow(
     flow_id: str,
     results: dict[str, Any],
     case_id: int | None,
+    priority: int = REPLY,
 ) -> list[int] | None:
     """Start ``flow_id`` for the contact in the caller's transaction (a question about a case).
 
@@ -201,7 +217,13 @@ def start_flow(
         channel=contact.channel,
         results=results,
     )
-    return _apply(session, runtime, contact, conversation, step, case_id).outbox_ids
+    return _apply(session, runtime, contact, conversation, step, case_id, priority).outbox_ids
+
+
+def _private(runtime: Runtime, conversation: Conversation) -> bool:
+    """Whether the flow waiting for this contact's answer keeps no inbound text."""
+    flow = runtime.engine.flowset.flows.get(conversation.flow_id or "")
+    return flow is not None and flow.private
 
 
 def _media_kinds(session: Session, message: Message) -> tuple[str, ...]:
@@ -264,9 +286,10 @@ def _apply(
     conversation: Conversation,
     step: Step,
     case_id: int | None = None,
+    priority: int = REPLY,
 ) -> _Applied:
     """Apply the engine's effects in order, inside the caller's transaction."""
-    applied = _Applied(case_id=case_id)
+    applied = _Applied(case_id=case_id, priority=priority)
     conversation.wake_at = None
     for effect in step.effects:
         if isinstance(effect, OptOut | OptIn):
@@ -336,6 +359,8 @@ def _apply_one(
         conversation.wake_at = effect.at
     elif isinstance(effect, Answer):
         _answer(session, runtime, contact, effect, applied)
+    elif isinstance(effect, PulseRecord):
+        pulse.record(session, effect)
     elif isinstance(effect, Appeal):
         result, case = remediation.appeal(session, runtime, contact)
         params = {"days": str(runtime.settings.appeal_days)}
@@ -377,11 +402,20 @@ def _answer(
 def _send(
     session: Session, runtime: Runtime, contact: Contact, send: Send, applied: _Applied
 ) -> None:
+    refs = applied.refs
+    if "link.procedure" in send.refs.values():
+        refs = {**refs, "link.procedure": procedure_link(runtime, send.language)}
     text = render_send(
-        runtime.catalogs, runtime.engine.default_language, send, contact.channel, applied.refs
+        runtime.catalogs, runtime.engine.default_language, send, contact.channel, refs
     )
     sensitive = any(ref in applied.sensitive_refs for ref in send.refs.values())
     applied.texts.append((send.key, text, sensitive))
+
+
+def procedure_link(runtime: Runtime, language: str) -> str:
+    """The short address of the published rules of procedure in ``language``."""
+    base = runtime.settings.public_base_url.rstrip("/")
+    return f"{base}/p/{language}"
 
 
 def _flush(session: Session, runtime: Runtime, contact: Contact, applied: _Applied) -> None:
@@ -399,6 +433,7 @@ def _flush(session: Session, runtime: Runtime, contact: Contact, applied: _Appli
                 catalog_key=",".join(key for key, _, _ in batch)[:100],
                 case_id=applied.case_id,
                 sensitive=any(sensitive for _, _, sensitive in batch),
+                priority=applied.priority,
             )
             if item is not None:
                 applied.outbox_ids.append(item.id)

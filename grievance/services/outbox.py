@@ -13,10 +13,11 @@ instead, or an SMS if the worker allowed it.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,6 +56,9 @@ WINDOW_CLOSED = "63016"
 # The content-free notice, and the template that carries it on WhatsApp.
 NOTICE_KEY = "notice.update"
 UPDATE_TEMPLATE = "update"
+# Messages that open a conversation of their own outside the window go as their own
+# approved template (with the message's variables), not as the "update" notice.
+OWN_TEMPLATES = {"wellbeing.invite": "wellbeing_invite", "wellbeing.results": "wellbeing_results"}
 MESSAGE_KEYS = (NOTICE_KEY,)
 # Keys that may reach a contact who opted out: the confirmations themselves.
 ALWAYS_ALLOWED = frozenset({"stop.confirmed", "start.confirmed"})
@@ -82,10 +86,13 @@ def queue_message(
     case_id: int | None = None,
     sensitive: bool = False,
     priority: int = REPLY,
+    template_variables: Mapping[str, str] | None = None,
 ) -> OutboxItem | None:
     """Write an outbound message and its outbox row in the caller's transaction.
 
-    Returns None (and writes nothing) when the contact has opted out.
+    ``template_variables`` fill the message's own WhatsApp template when it has to go as
+    one (outside the 24-hour window). Returns None (and writes nothing) when the contact
+    has opted out.
     """
     if contact.opted_out and catalog_key not in ALWAYS_ALLOWED:
         return None
@@ -98,6 +105,11 @@ def queue_message(
         catalog_key=catalog_key,
         sensitive=sensitive,
         delivery_status="pending",
+        fields=(
+            {"template_variables": json.dumps(dict(template_variables))}
+            if template_variables
+            else {}
+        ),
     )
     session.add(message)
     session.flush()
@@ -136,6 +148,7 @@ class _Row:
     language: str | None
     last_inbound_at: datetime | None
     sms_fallback: bool
+    fields: dict[str, str] | None = None
 
 
 def deliver(runtime: Runtime, outbox_id: int) -> str:
@@ -250,6 +263,7 @@ _ROW_COLUMNS = (
     Contact.__table__.c.language,
     Contact.__table__.c.last_inbound_at,
     Contact.__table__.c.sms_fallback,
+    Message.__table__.c.fields,
 )
 
 
@@ -318,10 +332,11 @@ def _outside_window(
     runtime: Runtime, row: _Row, outbound: OutboundMessage
 ) -> tuple[OutboundMessage | None, str]:
     """The template, or an SMS the worker allowed; else (None, the reason in words)."""
-    templates = runtime.settings.whatsapp_templates.get(UPDATE_TEMPLATE, {})
+    template = OWN_TEMPLATES.get((row.catalog_key or "").split(",")[0], UPDATE_TEMPLATE)
+    templates = runtime.settings.whatsapp_templates.get(template, {})
     language = row.language or runtime.settings.languages[0]
     content_sid = templates.get(language)
-    notice = _notice_text(runtime, language)
+    notice = _notice_text(runtime, language) if template == UPDATE_TEMPLATE else outbound.body
     if content_sid:
         return OutboundMessage(
             to=outbound.to,
@@ -330,6 +345,8 @@ def _outside_window(
             from_address=outbound.from_address,
             status_callback=outbound.status_callback,
             content_sid=content_sid,
+            content_variables=(row.fields or {}).get("template_variables"),
+            template=template,
         ), "template"
     number = outbound.to.removeprefix("whatsapp:")
     if row.sms_fallback and number.startswith("+"):
@@ -337,7 +354,7 @@ def _outside_window(
             to=number, body=notice, channel="sms", status_callback=outbound.status_callback
         ), "sms fallback"
     return None, (
-        "outside the WhatsApp 24-hour window, and no approved template for "
+        f"outside the WhatsApp 24-hour window, and no approved {template!r} template for "
         f"{language!r} is configured (GRIEVANCE_WHATSAPP_TEMPLATES) nor SMS allowed"
     )
 
@@ -394,7 +411,7 @@ def _sent(
             .values(
                 provider_sid=result.provider_sid,
                 channel=sent.channel,
-                template_key=UPDATE_TEMPLATE if sent.content_sid else None,
+                template_key=sent.template if sent.content_sid else None,
                 delivery_status=_later_sql(messages.c.delivery_status, result.status),
                 # A message that showed a case code keeps no body: the code lives on only as a slow hash.
                 body_encrypted=case(

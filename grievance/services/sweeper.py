@@ -20,7 +20,15 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from grievance.clock import utcnow
-from grievance.models import INBOUND, Attachment, Conversation, Message, OutboxItem, WorkerPrompt
+from grievance.models import (
+    INBOUND,
+    Attachment,
+    Campaign,
+    Conversation,
+    Message,
+    OutboxItem,
+    WorkerPrompt,
+)
 from grievance.runtime import Runtime
 from grievance.services import retention
 from grievance.services.outbox import enqueue_deliveries
@@ -124,7 +132,15 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
             )
             .limit(1)
         )
+        # A wave whose sending job was lost (Redis down, a worker died) carries on.
+        waves = session.scalars(
+            select(Campaign.id).where(
+                Campaign.status == "sending", Campaign.created_at <= now - grace
+            )
+        ).all()
         session.commit()
+    for campaign_id in waves:
+        runtime.queue.enqueue("send_campaign", campaign_id, bulk=True)
     for message_id in first_messages:
         if message_id is not None:
             runtime.queue.enqueue("process_inbound", message_id)

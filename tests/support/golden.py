@@ -26,6 +26,7 @@ from grievance.conversation import (
     OpenCase,
     OptIn,
     OptOut,
+    PulseRecord,
     Send,
     SetLanguage,
     TimedOut,
@@ -84,6 +85,13 @@ def describe(effect: object) -> str | None:
         return f"answer {effect.value}"
     if isinstance(effect, Appeal):
         return "appeal"
+    if isinstance(effect, PulseRecord):
+        answers = " ".join(f"{q}={v}" for q, v in effect.answers.items())
+        return (
+            f"pulse_record token={effect.token} {answers}".rstrip()
+            + (" said_more" if effect.said_more else "")
+            + (" reported" if effect.reported else "")
+        )
     return None
 
 
@@ -99,13 +107,23 @@ def run_case(harness: Harness, case: dict[str, Any]) -> list[dict[str, Any]]:
             delta = parse_duration(step["advance"])
             assert delta is not None
             harness.now += delta
-        if "timer" in step:
-            event: Any = Expired() if step["timer"] == "expired" else TimedOut()
-        else:
-            event = Message(
-                str(step.get("send", "")), tuple(step.get("media", ())), ref=len(observed) + 1
+        if "start" in step:  # the host starts a flow (a campaign, a question about a case)
+            result = engine.start(
+                session,
+                step["start"]["flow"],
+                harness.now,
+                facts=facts,
+                channel=channel,
+                results=step["start"].get("results", {}),
             )
-        result = engine.resume(session, event, harness.now, facts=facts, channel=channel)
+        else:
+            if "timer" in step:
+                event: Any = Expired() if step["timer"] == "expired" else TimedOut()
+            else:
+                event = Message(
+                    str(step.get("send", "")), tuple(step.get("media", ())), ref=len(observed) + 1
+                )
+            result = engine.resume(session, event, harness.now, facts=facts, channel=channel)
         session = result.session
         replies, effects = [], []
         for effect in result.effects:

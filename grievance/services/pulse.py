@@ -1,0 +1,338 @@
+"""The Worker Wellbeing pulse: joining a site's survey, sending a wave, storing answers,
+and sharing the results back.
+
+Workers join by sending their site's survey word (printed on its posters). A wave invites
+every member of the site: the ``wellbeing`` flow starts for each with a fresh random token,
+and the answers are stored under that token with the site and wave only. The conversation
+holds the token while the survey runs; the flow is private, so the inbound answers are
+erased as soon as they are read. Invitations go out as broadcasts (bulk priority, paced per
+sender by the outbox), a batch per job, so a worker waiting for a reply never waits for a
+wave; a member in the middle of a report is asked again later.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from grievance.clock import utcnow
+from grievance.conversation import PulseRecord
+from grievance.language import render
+from grievance.models import (
+    BULK,
+    Campaign,
+    Contact,
+    PulseInvite,
+    PulseMember,
+    PulseResponse,
+    Site,
+)
+from grievance.reports import pulse as results
+from grievance.runtime import Runtime
+from grievance.services.outbox import enqueue_deliveries, queue_message
+
+log = logging.getLogger(__name__)
+
+FLOW = "wellbeing"
+JOINED_KEY = "wellbeing.joined"
+RESULTS_KEY = "wellbeing.results"
+MESSAGE_KEYS = (JOINED_KEY, RESULTS_KEY)
+# Members invited per job; the job enqueues itself again until the wave is out.
+BATCH = 50
+# A member still in the middle of a report this long after the wave began is not invited.
+BUSY_GIVE_UP = timedelta(days=1)
+KEYWORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+class PulseError(ValueError):
+    """Something an admin asked for that cannot be done; the message says why."""
+
+
+def normalize_keyword(text: str) -> str:
+    """A survey word as compared: trimmed, case-folded, inner spaces removed."""
+    return "".join(text.split()).casefold()
+
+
+def check_keyword(session: Session, site: Site, word: str, reserved: set[str]) -> str:
+    """The normalized survey word for ``site``, or :class:`PulseError` saying what is wrong."""
+    keyword = normalize_keyword(word)
+    if not 4 <= len(keyword) <= 32 or not set(keyword) <= KEYWORD_CHARS:
+        raise PulseError("a survey word is 4 to 32 letters, digits or hyphens, like WELL-4821")
+    if keyword in reserved:
+        raise PulseError(f"{word!r} is already a keyword workers send (like HELP or STOP)")
+    taken = session.scalar(select(Site.id).where(Site.pulse_keyword == keyword, Site.id != site.id))
+    if taken is not None:
+        raise PulseError(f"{word!r} is already the survey word of another site")
+    return keyword
+
+
+def site_for_keyword(session: Session, text: str) -> Site | None:
+    """The site whose survey word is the whole of ``text``, if any."""
+    keyword = normalize_keyword(text)
+    if not 4 <= len(keyword) <= 32:
+        return None
+    return session.scalars(select(Site).where(Site.pulse_keyword == keyword)).one_or_none()
+
+
+def join(session: Session, runtime: Runtime, contact: Contact, site: Site) -> list[int]:
+    """Add the contact to the site's pulse (once) and confirm; returns outbox ids to deliver."""
+    member = session.scalars(
+        select(PulseMember).where(
+            PulseMember.site_id == site.id, PulseMember.contact_id == contact.id
+        )
+    ).one_or_none()
+    if member is None:
+        session.add(PulseMember(site_id=site.id, contact_id=contact.id))
+    language = _language(runtime, contact)
+    text = render(runtime.catalogs[language], JOINED_KEY, {}, contact.channel)
+    item = queue_message(session, runtime, contact, text, catalog_key=JOINED_KEY)
+    return [item.id] if item is not None else []
+
+
+def record(session: Session, effect: PulseRecord) -> None:
+    """Store the answers so far under the survey's token (a survey not started by a wave
+    has no token and stores nothing)."""
+    if effect.token is None or effect.campaign is None:
+        return
+    campaign = session.get(Campaign, effect.campaign)
+    if campaign is None:
+        return
+    response = session.get(PulseResponse, effect.token)
+    if response is None:
+        response = PulseResponse(
+            token=effect.token, campaign_id=campaign.id, site_id=campaign.site_id, answers={}
+        )
+        session.add(response)
+    response.answers = dict(effect.answers)
+    response.said_more = response.said_more or effect.said_more
+    response.reported = response.reported or effect.reported
+
+
+def start_wave(session: Session, site_id: int, user_id: int | None) -> Campaign:
+    """A new wave for the site, counting its members now; the caller enqueues the sending."""
+    site = session.get(Site, site_id)
+    if site is None:
+        raise LookupError(site_id)
+    if site.pulse_keyword is None:
+        raise PulseError("give the site a survey word first: workers join by sending it")
+    running = session.scalar(
+        select(Campaign.id).where(Campaign.site_id == site_id, Campaign.status == "sending")
+    )
+    if running is not None:
+        raise PulseError("a wave is already being sent to this site; wait until it is out")
+    members = session.scalar(
+        select(func.count(PulseMember.id)).where(PulseMember.site_id == site_id)
+    )
+    if not members:
+        raise PulseError("nobody at this site has joined the survey yet")
+    last = session.scalar(select(func.max(Campaign.wave)).where(Campaign.site_id == site_id))
+    campaign = Campaign(
+        site_id=site_id, wave=(last or 0) + 1, created_by=user_id, total=int(members or 0)
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH) -> bool:
+    """Invite the next members of the wave; True when the wave is completely out."""
+    from grievance.services.conversations import start_flow  # conversations imports this module
+
+    outbox_ids: list[int] = []
+    with runtime.sessions() as session:
+        query = select(Campaign).where(Campaign.id == campaign_id)
+        if not runtime.settings.is_sqlite:
+            query = query.with_for_update()  # one batch of a wave at a time
+        campaign = session.scalars(query).one_or_none()
+        if campaign is None or campaign.status != "sending":
+            return True
+        invited = select(PulseInvite.contact_id).where(
+            PulseInvite.campaign_id == campaign.id, PulseInvite.status != "busy"
+        )
+        members = session.scalars(
+            select(PulseMember.contact_id)
+            .where(PulseMember.site_id == campaign.site_id, PulseMember.contact_id.not_in(invited))
+            .order_by(PulseMember.id)
+            .limit(limit)
+        ).all()
+        give_up = utcnow() - campaign.created_at > BUSY_GIVE_UP
+        for contact_id in members:
+            contact = session.get(Contact, contact_id)
+            invite = session.scalars(
+                select(PulseInvite).where(
+                    PulseInvite.campaign_id == campaign.id, PulseInvite.contact_id == contact_id
+                )
+            ).one_or_none()
+            if invite is None:
+                invite = PulseInvite(campaign_id=campaign.id, contact_id=contact_id, status="new")
+                session.add(invite)
+            if contact is None or contact.address_encrypted is None or contact.opted_out:
+                invite.status = "skipped"
+                continue
+            token = secrets.token_urlsafe(32)
+            ids = start_flow(
+                runtime,
+                session,
+                contact,
+                FLOW,
+                {"pulse": token, "campaign": campaign.id},
+                None,
+                priority=BULK,
+            )
+            if ids is None:
+                invite.status = "skipped" if give_up else "busy"
+                continue
+            invite.status = "sent"
+            outbox_ids += ids
+        session.flush()
+        _count(session, campaign)
+        pending = session.scalar(
+            select(func.count(PulseMember.id)).where(
+                PulseMember.site_id == campaign.site_id,
+                PulseMember.contact_id.not_in(invited),
+            )
+        )
+        busy = session.scalar(
+            select(func.count(PulseInvite.id)).where(
+                PulseInvite.campaign_id == campaign.id, PulseInvite.status == "busy"
+            )
+        )
+        done = not pending and not busy
+        if done:
+            campaign.status = "sent"
+            campaign.finished_at = utcnow()
+        session.commit()
+    enqueue_deliveries(runtime, outbox_ids, BULK)
+    return done
+
+
+def _count(session: Session, campaign: Campaign) -> None:
+    counts = dict(
+        session.execute(
+            select(PulseInvite.status, func.count(PulseInvite.id))
+            .where(PulseInvite.campaign_id == campaign.id)
+            .group_by(PulseInvite.status)
+        ).all()
+    )
+    campaign.invited = int(counts.get("sent", 0))
+    campaign.skipped = int(counts.get("skipped", 0))
+
+
+def send_wave(
+    runtime: Runtime, campaign_id: int, progress: Callable[[int, int], None] | None = None
+) -> None:
+    """Send the whole wave now, batch after batch (``grievance campaigns send``), reporting
+    (members handled, members) after each batch. Members busy with a report are left to the
+    job, which asks them again later."""
+    while True:
+        done = send_batch(runtime, campaign_id)
+        with runtime.sessions() as session:
+            campaign = session.get(Campaign, campaign_id)
+            if campaign is None:
+                return
+            handled, total = campaign.invited + campaign.skipped, campaign.total
+            busy = session.scalar(
+                select(func.count(PulseInvite.id)).where(
+                    PulseInvite.campaign_id == campaign_id, PulseInvite.status == "busy"
+                )
+            )
+        if progress is not None:
+            progress(handled, total)
+        if done or handled + (busy or 0) >= total:
+            if not done:
+                runtime.queue.enqueue_in(timedelta(minutes=15), "send_campaign", campaign_id)
+            return
+
+
+def run_job(runtime: Runtime, campaign_id: int) -> bool:
+    """One batch, then the next batch as a new job (soon, or in 15 minutes when only
+    members in the middle of a report are left)."""
+    done = send_batch(runtime, campaign_id)
+    if not done:
+        with runtime.sessions() as session:
+            fresh = session.scalar(
+                select(func.count(PulseMember.id)).where(
+                    PulseMember.site_id
+                    == select(Campaign.site_id).where(Campaign.id == campaign_id).scalar_subquery(),
+                    PulseMember.contact_id.not_in(
+                        select(PulseInvite.contact_id).where(PulseInvite.campaign_id == campaign_id)
+                    ),
+                )
+            )
+        if fresh:
+            runtime.queue.enqueue("send_campaign", campaign_id, bulk=True)
+        else:
+            runtime.queue.enqueue_in(timedelta(minutes=15), "send_campaign", campaign_id, bulk=True)
+    return done
+
+
+@dataclass(frozen=True)
+class Shared:
+    """How many members the results went to."""
+
+    messages: int
+
+
+def share(runtime: Runtime, campaign_id: int) -> Shared:
+    """Send the wave's results to the workers invited to it, in their languages.
+
+    Only a wave whose every area has at least k answers can be shared: a smaller figure
+    describes people, not a workplace.
+    """
+    with runtime.sessions() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise LookupError(campaign_id)
+        if campaign.status != "sent":
+            raise PulseError("the wave is still being sent; share its results when it is out")
+        if campaign.shared_at is not None:
+            raise PulseError("these results were already shared")
+        wave = results.wave_results(session, campaign, runtime.settings.pulse_min_cell)
+        if not wave.shareable:
+            raise PulseError(
+                f"each area needs at least {wave.k} answers before results can be shared"
+            )
+        values = {
+            "n": str(wave.responded),
+            **{area.area: f"{area.mean:.1f}" for area in wave.areas if area.mean is not None},
+        }
+        contacts = session.scalars(
+            select(Contact)
+            .join(PulseInvite, PulseInvite.contact_id == Contact.id)
+            .where(PulseInvite.campaign_id == campaign.id, PulseInvite.status == "sent")
+        ).all()
+        outbox_ids = []
+        for contact in contacts:
+            if contact.address_encrypted is None or contact.opted_out:
+                continue
+            language = _language(runtime, contact)
+            text = render(runtime.catalogs[language], RESULTS_KEY, values, contact.channel)
+            item = queue_message(
+                session,
+                runtime,
+                contact,
+                text,
+                catalog_key=RESULTS_KEY,
+                priority=BULK,
+                template_variables={
+                    str(i): values[name]
+                    for i, name in enumerate(("n", "safety", "respect", "income"), start=1)
+                },
+            )
+            if item is not None:
+                outbox_ids.append(item.id)
+        campaign.shared_at = utcnow()
+        session.commit()
+    enqueue_deliveries(runtime, outbox_ids, BULK)
+    return Shared(len(outbox_ids))
+
+
+def _language(runtime: Runtime, contact: Contact) -> str:
+    language = contact.language
+    return language if language in runtime.catalogs else runtime.settings.languages[0]

@@ -1,0 +1,194 @@
+"""``/campaigns``: the Worker Wellbeing pulse. Admins give each site a survey word, send
+waves to the workers who joined, follow the sending, and share the results back; admins,
+handlers and buyers (their linked suppliers' sites only) read the results.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from grievance.auth import accounts
+from grievance.models import Campaign, Organisation, PulseMember, Site, User
+from grievance.reports import pulse as results
+from grievance.runtime import Runtime
+from grievance.services import pulse
+from grievance.web.security import roles_required
+from grievance.web.supplier import visible_suppliers
+
+bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+READERS = ("admin", "handler", "buyer")
+
+
+def _runtime() -> Runtime:
+    runtime: Runtime = current_app.extensions["grievance"]
+    return runtime
+
+
+def _user(db: Session) -> User:
+    user = db.get(User, current_user.user_id)
+    assert user is not None
+    return user
+
+
+def _sites(db: Session, user: User) -> list[Site]:
+    query = select(Site).order_by(Site.name)
+    if user.role == "buyer":
+        query = query.where(Site.supplier_id.in_(visible_suppliers(db, user)))
+    return list(db.scalars(query))
+
+
+def _reserved() -> set[str]:
+    """Every keyword of every catalog: a survey word must not be one."""
+    return {
+        pulse.normalize_keyword(word)
+        for catalog in _runtime().catalogs.values()
+        for words in catalog.keywords.values()
+        for word in words
+    }
+
+
+@bp.get("")
+@roles_required(*READERS)
+def index() -> ResponseReturnValue:
+    """Sites with their survey word, members and waves."""
+    with _runtime().sessions() as db:
+        user = _user(db)
+        sites = _sites(db, user)
+        ids = [site.id for site in sites]
+        members = dict(
+            db.execute(
+                select(PulseMember.site_id, func.count(PulseMember.id))
+                .where(PulseMember.site_id.in_(ids))
+                .group_by(PulseMember.site_id)
+            ).all()
+        )
+        waves = db.scalars(
+            select(Campaign)
+            .where(Campaign.site_id.in_(ids))
+            .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+            .limit(100)
+        ).all()
+        suppliers = dict(db.execute(select(Organisation.id, Organisation.name)).all())
+        names = {site.id: site.name for site in sites}
+        return render_template(
+            "campaigns/index.html",
+            sites=sites,
+            members=members,
+            waves=waves,
+            names=names,
+            suppliers=suppliers,
+            messages=get_flashed_messages(with_categories=True),
+        )
+
+
+@bp.post("/sites/<int:site_id>/keyword")
+@roles_required("admin")
+def keyword(site_id: int) -> ResponseReturnValue:
+    """Set (or clear) the word workers of a site send to join its pulse."""
+    word = request.form.get("keyword", "").strip()
+    with _runtime().sessions() as db:
+        user = _user(db)
+        site = db.get(Site, site_id)
+        if site is None:
+            abort(404)
+        try:
+            site.pulse_keyword = pulse.check_keyword(db, site, word, _reserved()) if word else None
+        except pulse.PulseError as exc:
+            flash(f"{site.name}: {exc}", "error")
+            return redirect(url_for("campaigns.index"))
+        accounts.audit(db, user, "pulse_keyword_set", None, f"site={site.id}")
+        db.commit()
+        flash(
+            f"{site.name}: workers join by sending {word.upper()}"
+            if word
+            else f"{site.name}: no survey word; nobody new can join",
+            "ok",
+        )
+    return redirect(url_for("campaigns.index"))
+
+
+@bp.post("")
+@roles_required("admin")
+def start() -> ResponseReturnValue:
+    """Start a wave at a site; its invitations go out in paced batches."""
+    site_id = request.form.get("site", type=int)
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        user = _user(db)
+        try:
+            campaign = pulse.start_wave(db, site_id or 0, user.id)
+        except LookupError:
+            abort(404)
+        except pulse.PulseError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("campaigns.index"))
+        accounts.audit(db, user, "pulse_wave_started", None, f"campaign={campaign.id}")
+        db.commit()
+        campaign_id = campaign.id
+    runtime.queue.enqueue("send_campaign", campaign_id, bulk=True)
+    return redirect(url_for("campaigns.wave", campaign_id=campaign_id))
+
+
+def _campaign(db: Session, user: User, campaign_id: int) -> tuple[Campaign, Site]:
+    campaign = db.get(Campaign, campaign_id)
+    site = db.get(Site, campaign.site_id) if campaign is not None else None
+    if campaign is None or site is None or site not in _sites(db, user):
+        abort(404)
+    return campaign, site
+
+
+@bp.get("/<int:campaign_id>")
+@roles_required(*READERS)
+def wave(campaign_id: int) -> ResponseReturnValue:
+    """A wave: sending progress, results per area, reach per question, the site's trend."""
+    runtime = _runtime()
+    k = runtime.settings.pulse_min_cell
+    with runtime.sessions() as db:
+        user = _user(db)
+        campaign, site = _campaign(db, user, campaign_id)
+        trend = results.site_trend(db, site.id, k)
+        accounts.audit(db, user, "pulse_results_viewed", None, f"campaign={campaign.id}")
+        db.commit()
+        current = next(r for r in trend if r.campaign_id == campaign.id)
+        return render_template(
+            "campaigns/wave.html",
+            campaign=campaign,
+            site=site,
+            result=current,
+            trend=trend,
+            k=k,
+            messages=get_flashed_messages(with_categories=True),
+        )
+
+
+@bp.post("/<int:campaign_id>/share")
+@roles_required("admin")
+def share(campaign_id: int) -> ResponseReturnValue:
+    """Send the wave's results back to the workers who were invited."""
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        _campaign(db, _user(db), campaign_id)
+    try:
+        shared = pulse.share(runtime, campaign_id)
+    except pulse.PulseError as exc:
+        flash(str(exc), "error")
+    else:
+        with runtime.sessions() as db:
+            accounts.audit(db, _user(db), "pulse_results_shared", None, f"campaign={campaign_id}")
+            db.commit()
+        flash(f"Results sent to {shared.messages} workers.", "ok")
+    return redirect(url_for("campaigns.wave", campaign_id=campaign_id))

@@ -1,0 +1,274 @@
+"""The Worker Wellbeing pulse end to end: workers join by their site's survey word, an admin
+sends a wave, workers answer through signed webhooks and the Twilio-compatible server, the
+results show per area with small numbers withheld, and go back to the workers. Answers are
+never linked to a contact, and what a worker writes at the end goes to a report only with
+their consent."""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import count
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from grievance.models import (
+    Campaign,
+    Case,
+    Contact,
+    Conversation,
+    Message,
+    PulseInvite,
+    PulseMember,
+    PulseResponse,
+    Site,
+)
+from grievance.runtime import Runtime
+from grievance.services import pulse
+from tests.conftest import Phone
+from tests.integration.test_triage import handler, token_of
+from tests.support.fake_twilio import FakeTwilio
+
+WORD = "WELL-4821"
+_numbers = count(1)
+
+
+def a_site(runtime: Runtime, name: str = "Penang plant 2") -> int:
+    from grievance.auth import accounts
+
+    with runtime.sessions() as session:
+        supplier = accounts.create_organisation(session, f"Supplier of {name}", "supplier")
+        site = Site(supplier_id=supplier.id, name=name, country="MY")
+        session.add(site)
+        session.commit()
+        return site.id
+
+
+def post(client: FlaskClient, path: str, **form: object) -> str:
+    token = token_of(client, "/campaigns")
+    response = client.post(path, data={"csrf_token": token, **form}, follow_redirects=True)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return response.get_data(as_text=True)
+
+
+def workers(client: FlaskClient, fake: FakeTwilio, n: int) -> list[Phone]:
+    return [Phone(client, fake, f"+97798{next(_numbers):08d}") for _ in range(n)]
+
+
+def joined(phones: list[Phone]) -> None:
+    for phone in phones:
+        replies = phone.send(WORD.lower())
+        assert replies == [
+            "Thank you. We will ask you a few anonymous questions about work from time to time. "
+            "Send STOP to stop all messages."
+        ]
+
+
+def answer(phone: Phone, scores: list[str], last: str = "0") -> list[str]:
+    """Start the survey from its invitation and answer every question; return the last replies."""
+    assert "6 short questions" in phone.replies()[-1]
+    assert phone.send("1")[-1].startswith("1/6.")
+    for i, score in enumerate(scores[:-1], start=2):
+        replies = phone.send(score)
+        assert replies[-1].startswith(f"{i}/6."), replies
+    assert "Anything else" in phone.send(scores[-1])[-1]
+    return phone.send(last)
+
+
+def the_wave(runtime: Runtime) -> Campaign:
+    with runtime.sessions() as session:
+        return session.scalars(select(Campaign).order_by(Campaign.id.desc())).first()  # type: ignore[return-value]
+
+
+def test_a_wave_runs_from_joining_to_shared_results(
+    app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    site_id = a_site(runtime)
+    admin = handler(app, runtime, "admin@example.org", role="admin")
+    page = post(admin, f"/campaigns/sites/{site_id}/keyword", keyword=WORD)
+    assert f"workers join by sending {WORD}" in page
+
+    phones = workers(client, fake_twilio, 12)
+    joined(phones)
+    joined(phones[:1])  # joining twice is harmless
+    with runtime.sessions() as session:
+        assert session.scalar(select(PulseMember.id).where(PulseMember.site_id != site_id)) is None
+        assert len(session.scalars(select(PulseMember.id)).all()) == 12
+
+    page = post(admin, "/campaigns", site=site_id)
+    assert "Done: 12 of 12 workers invited" in page
+    # Safety 4 and 5, respect 3 and 0 (skipped), income 2 and 2: the same for everyone but two.
+    for phone in phones[:10]:
+        assert answer(phone, ["4", "5", "3", "0", "2", "2"]) == [
+            "Thank you for your answers. We will share the results with everyone who took part."
+        ]
+    answer(phones[10], ["5", "5", "5", "5", "5", "5"])
+    assert "1 Start" in phones[11].replies()[-1]  # invited, never answered
+
+    wave = the_wave(runtime)
+    page = re.sub(r">\s+<", "><", admin.get(f"/campaigns/{wave.id}").get_data(as_text=True))
+    assert "Answered: 11 of 12 invited (92%)" in page
+    # Safety: ten workers at 4.5, one at 5 -> mean 4.55, all favourable.
+    assert '<td class="num">11</td><td class="num">4.55</td><td class="num">100%</td>' in page
+    # Respect: ten at 3 (the 0 counts for nothing), one at 5 -> 3.18, 1 of 11 favourable.
+    assert '<td class="num">3.18</td><td class="num">9%</td>' in page
+    # Income: ten at 2, one at 5 -> 2.27; site score (4.545 + 3.182 + 2.273) / 3 = 3.33.
+    assert '<td class="num">2.27</td>' in page
+    assert '<td class="num">3.33</td>' in page
+
+    page = post(admin, f"/campaigns/{wave.id}/share")
+    assert "Results sent to 12 workers." in page
+    expected = (
+        "Survey results: 11 workers answered. Feeling safe: 4.5 of 5. Feeling respected: "
+        "3.2 of 5. Income and future: 2.3 of 5. Thank you for taking part."
+    )
+    for phone in phones:
+        assert phone.replies()[-1] == expected
+    assert "already shared" in post(admin, f"/campaigns/{wave.id}/share")
+
+
+def test_answers_are_not_linked_to_a_contact(
+    app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    site_id = a_site(runtime)
+    with runtime.sessions() as session:
+        session.get(Site, site_id).pulse_keyword = pulse.normalize_keyword(WORD)  # type: ignore[union-attr]
+        session.commit()
+    phones = workers(client, fake_twilio, 2)
+    joined(phones)
+    admin = handler(app, runtime, "admin@example.org", role="admin")
+    post(admin, "/campaigns", site=site_id)
+    answer(phones[0], ["1", "2", "3", "4", "5", "1"])
+    answer(phones[1], ["5", "4", "3", "2", "1", "5"], last="They shout at us every day")
+    assert phones[1].send("2")[-1].startswith("Thank you for your answers")
+
+    with runtime.sessions() as session:
+        responses = session.scalars(select(PulseResponse)).all()
+        assert sorted(json.dumps(r.answers, sort_keys=True) for r in responses) == sorted(
+            json.dumps(dict(zip(pulse_questions(), values, strict=True)), sort_keys=True)
+            for values in ([1, 2, 3, 4, 5, 1], [5, 4, 3, 2, 1, 5])
+        )
+        assert [r.said_more for r in sorted(responses, key=lambda r: r.answers["safety_1"])] == [
+            False,
+            True,
+        ]
+        assert not any(r.reported for r in responses)
+        # The answers and what the worker wrote are kept in no message and no conversation.
+        inbound_after_invite = session.scalars(
+            select(Message).where(Message.direction == "in", Message.body_encrypted.is_not(None))
+        ).all()
+        kept = [runtime.protector.decrypt(m.body_encrypted) for m in inbound_after_invite]  # type: ignore[arg-type]
+        assert kept == [WORD.lower(), WORD.lower()]
+        tokens = {r.token for r in responses}
+        for conversation in session.scalars(select(Conversation)):
+            state = json.dumps(conversation.state)
+            assert not any(token in state for token in tokens)
+            assert "shout" not in state
+        assert session.scalar(select(Case.id)) is None
+
+
+def pulse_questions() -> list[str]:
+    from grievance.reports.pulse import QUESTIONS
+
+    return list(QUESTIONS)
+
+
+def test_something_written_at_the_end_becomes_a_report_only_with_consent(
+    app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    site_id = a_site(runtime)
+    with runtime.sessions() as session:
+        session.get(Site, site_id).pulse_keyword = pulse.normalize_keyword(WORD)  # type: ignore[union-attr]
+        session.commit()
+    (phone,) = workers(client, fake_twilio, 1)
+    joined([phone])
+    admin = handler(app, runtime, "admin@example.org", role="admin")
+    post(admin, "/campaigns", site=site_id)
+    replies = answer(phone, ["3"] * 6, last="The agent kept my passport")
+    assert "confidential report" in replies[-1]
+    # The intake starts as always: the language (never chosen by this worker), then consent.
+    assert "Choose your language" in phone.send("1")[-1]
+    assert "Reply 1 for yes" in phone.send("1")[-1]
+    assert "Passport or ID kept" in phone.send("1")[-1]
+    assert "Where do you work" in phone.send("1")[-1]
+    # What happened is not asked again: the worker already said it.
+    assert "danger" in phone.send("Penang")[-1]
+    assert "news" in phone.send("2")[-1]
+    assert "Your case code is" in phone.send("2")[-1]
+    with runtime.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert runtime.protector.decrypt(case.description_encrypted) == "The agent kept my passport"  # type: ignore[arg-type]
+        response = session.scalars(select(PulseResponse)).one()
+        assert response.said_more
+        assert response.reported
+        assert response.answers == dict.fromkeys(pulse_questions(), 3)
+
+
+def test_small_waves_are_withheld_and_not_shared(
+    app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    site_id = a_site(runtime)
+    with runtime.sessions() as session:
+        session.get(Site, site_id).pulse_keyword = pulse.normalize_keyword(WORD)  # type: ignore[union-attr]
+        session.commit()
+    phones = workers(client, fake_twilio, 3)
+    joined(phones)
+    admin = handler(app, runtime, "admin@example.org", role="admin")
+    post(admin, "/campaigns", site=site_id)
+    for phone in phones:
+        answer(phone, ["5"] * 6)
+    wave = the_wave(runtime)
+    page = admin.get(f"/campaigns/{wave.id}").get_data(as_text=True)
+    assert "Answered: &lt;10 of 3 invited." in page
+    assert page.count("withheld: fewer than 10 workers") == 3
+    assert "5.00" not in page
+    assert "at least 10 answers" in post(admin, f"/campaigns/{wave.id}/share")
+    for phone in phones:
+        assert not any("Survey results" in r for r in phone.replies())
+
+
+def test_a_worker_writing_a_report_is_invited_after_it(
+    app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    site_id = a_site(runtime)
+    with runtime.sessions() as session:
+        session.get(Site, site_id).pulse_keyword = pulse.normalize_keyword(WORD)  # type: ignore[union-attr]
+        session.commit()
+    busy, free = workers(client, fake_twilio, 2)
+    joined([busy, free])
+    assert "confidential" in busy.send("hello I need help")[0]  # mid-intake
+    admin = handler(app, runtime, "admin@example.org", role="admin")
+    page = post(admin, "/campaigns", site=site_id)
+    assert "Inviting: 1 of 2 workers" in page
+    assert not any("6 short questions" in r for r in busy.replies())
+    assert "6 short questions" in free.replies()[-1]
+    busy.send("2")  # no, not now: the intake ends
+    pulse.send_batch(runtime, the_wave(runtime).id)
+    assert "6 short questions" in busy.replies()[-1]
+    with runtime.sessions() as session:
+        statuses = session.scalars(select(PulseInvite.status)).all()
+        assert sorted(statuses) == ["sent", "sent"]
+    assert the_wave(runtime).status == "sent"
+
+
+def test_survey_words_must_be_distinct_from_keywords_and_other_sites(
+    app: Flask, runtime: Runtime
+) -> None:
+    first, second = a_site(runtime, "Plant A"), a_site(runtime, "Plant B")
+    admin = handler(app, runtime, "admin@example.org", role="admin")
+    assert "workers join by sending WELL-1" in post(
+        admin, f"/campaigns/sites/{first}/keyword", keyword="well-1"
+    )
+    assert "already the survey word of another site" in post(
+        admin, f"/campaigns/sites/{second}/keyword", keyword="WELL-1"
+    )
+    assert "already a keyword workers send" in post(
+        admin, f"/campaigns/sites/{second}/keyword", keyword="STATUS"
+    )
+    assert "4 to 32 letters" in post(admin, f"/campaigns/sites/{second}/keyword", keyword="a b")
+    with runtime.sessions() as session:
+        assert session.get(Site, second).pulse_keyword is None  # type: ignore[union-attr]
+        contacts = session.scalars(select(Contact)).all()
+        assert contacts == []
