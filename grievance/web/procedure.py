@@ -1,0 +1,259 @@
+"""The public rules of procedure, ``/procedure/<language>`` (LkSG §8(2) and (4)).
+
+Each page is written from the catalog of its language and from configuration: the numbers
+workers write to, the keywords, the time frames of each stage, who runs the line, how long
+data is kept and what Twilio keeps. Its version and date change by themselves: the page's
+content is hashed, and a content not seen before in that language is a new version, dated
+the day it was first served. ``/p/<language>`` is the short link HELP sends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from grievance import sla
+from grievance.language import Catalog, render
+from grievance.models import ProcedureVersion
+from grievance.runtime import Runtime
+
+bp = Blueprint("procedure", __name__)
+
+KEYWORD_LINES = ("menu", "status", "help", "appeal", "language", "stop")
+PAGE_KEYS = (
+    "procedure.title",
+    "procedure.version",
+    "procedure.intro",
+    "procedure.channels_heading",
+    "procedure.channels_sms",
+    "procedure.channels_whatsapp",
+    "procedure.channels_poster",
+    "procedure.channels_cost",
+    "procedure.keywords",
+    *(f"procedure.keyword_{name}" for name in KEYWORD_LINES),
+    "procedure.person",
+    "procedure.stages_heading",
+    "procedure.stages_intro",
+    "procedure.stage_received",
+    "procedure.stage_triage",
+    "procedure.stage_plan",
+    "procedure.stage_remedy",
+    "procedure.stage_confirm",
+    "procedure.stage_close",
+    "procedure.duration_hours",
+    "procedure.duration_days",
+    "procedure.duration_working_days",
+    "procedure.handlers_heading",
+    "procedure.handlers",
+    "procedure.independence",
+    "procedure.confidentiality_heading",
+    "procedure.confidentiality",
+    "procedure.provider",
+    "procedure.provider_deleted",
+    "procedure.retention",
+    "procedure.phone",
+    "procedure.retaliation_heading",
+    "procedure.retaliation",
+    "procedure.appeal_heading",
+    "procedure.appeal",
+    "procedure.other_languages",
+)
+# The severities a worker's report can have, as the page names them.
+SEVERITY_NAMES = {"P0": "urgent", "P1": "red", "P2": "serious", "P3": "standard"}
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and its paragraphs (or list items)."""
+
+    heading: str
+    paragraphs: tuple[str, ...]
+    items: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Page:
+    """The rules of procedure in one language, ready to render and to hash."""
+
+    language: str
+    direction: str
+    title: str
+    intro: str
+    sections: tuple[Section, ...]
+    # Rendered around the content, not part of it: "version {version}, since {date}".
+    version_line: str = ""
+    other_languages: str = ""
+
+    def digest(self) -> str:
+        """A hash of everything the page says: a new one is a new version."""
+        content = json.dumps(
+            [self.title, self.intro, [[s.heading, s.paragraphs, s.items] for s in self.sections]],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(content.encode()).hexdigest()
+
+
+def _runtime() -> Runtime:
+    runtime: Runtime = current_app.extensions["grievance"]
+    return runtime
+
+
+def _duration(say: Callable[..., str], text: str) -> str:
+    amount, unit = sla.parse_duration(text)
+    key = {"h": "hours", "d": "days", "wd": "working_days"}[unit]
+    return say(f"procedure.duration_{key}", n=str(amount))
+
+
+def build_page(runtime: Runtime, catalog: Catalog) -> Page:
+    """The page for ``catalog``'s language from configuration; pure apart from reading both."""
+    settings = runtime.settings
+    fallback = runtime.catalogs[settings.languages[0]]
+
+    def say(key: str, **params: str) -> str:
+        # A text missing from this catalog (one `flows check` would flag) reads in the
+        # deployment's first language rather than taking the whole page down.
+        return render(catalog if key in catalog.messages else fallback, key, params, "sms")
+
+    def word(keyword: str) -> str:
+        return catalog.keywords.get(keyword, (keyword.upper(),))[0]
+
+    frames = {
+        clock: {**sla.DEFAULT_FRAMES[clock], **settings.sla_frames.get(clock, {})}
+        for clock in ("triage", "plan")
+    }
+    channels = []
+    if settings.twilio_sms_from:
+        channels.append(say("procedure.channels_sms", number=settings.twilio_sms_from))
+    if settings.twilio_whatsapp_from:
+        number = settings.twilio_whatsapp_from.removeprefix("whatsapp:")
+        channels.append(say("procedure.channels_whatsapp", number=number))
+    if not channels:
+        channels.append(say("procedure.channels_poster"))
+    channels.append(say("procedure.channels_cost"))
+    keyword_lines = []
+    for name in KEYWORD_LINES:
+        params = {"word": word(name)}
+        if name == "stop":
+            params["start"] = word("start")
+        keyword_lines.append(say(f"procedure.keyword_{name}", **params))
+    handlers = [say("procedure.independence")]
+    if settings.operator_name:
+        handlers.insert(0, say("procedure.handlers", operator=settings.operator_name))
+    privacy = [say("procedure.confidentiality"), say("procedure.provider")]
+    if settings.twilio_delete_after_minutes >= 0:
+        privacy.append(
+            say("procedure.provider_deleted", minutes=str(settings.twilio_delete_after_minutes))
+        )
+    privacy += [
+        say("procedure.retention", days=str(settings.retention_closed_days)),
+        say("procedure.phone"),
+    ]
+    triage = {name: _duration(say, frames["triage"][p]) for p, name in SEVERITY_NAMES.items()}
+    plan = {
+        name: _duration(say, frames["plan"][p]) for p, name in SEVERITY_NAMES.items() if p != "P0"
+    }
+    sections = (
+        Section(
+            say("procedure.channels_heading"),
+            (*channels, say("procedure.keywords")),
+            tuple(keyword_lines),
+        ),
+        Section(
+            say("procedure.stages_heading"),
+            (say("procedure.stages_intro"),),
+            (
+                say("procedure.stage_received"),
+                say("procedure.stage_triage", **triage),
+                say("procedure.stage_plan", **plan),
+                say("procedure.stage_remedy"),
+                say("procedure.stage_confirm"),
+                say("procedure.stage_close"),
+            ),
+        ),
+        Section(
+            say("procedure.handlers_heading"),
+            (*handlers, say("procedure.person", word=word("help"))),
+        ),
+        Section(say("procedure.confidentiality_heading"), tuple(privacy)),
+        Section(say("procedure.retaliation_heading"), (say("procedure.retaliation"),)),
+        Section(
+            say("procedure.appeal_heading"),
+            (say("procedure.appeal", word=word("appeal"), days=str(settings.appeal_days)),),
+        ),
+    )
+    return Page(
+        language=catalog.language,
+        direction=catalog.direction,
+        title=say("procedure.title"),
+        intro=say("procedure.intro"),
+        sections=sections,
+        version_line=say("procedure.version", version="{version}", date="{date}"),
+        other_languages=say("procedure.other_languages"),
+    )
+
+
+def published(session: Session, page: Page) -> ProcedureVersion:
+    """The version of this exact content, recorded (as the next number) the first time."""
+    digest = page.digest()
+    query = select(ProcedureVersion).where(
+        ProcedureVersion.language == page.language, ProcedureVersion.digest == digest
+    )
+    found = session.scalars(query).one_or_none()
+    if found is not None:
+        return found
+    last = session.scalar(
+        select(func.max(ProcedureVersion.version)).where(ProcedureVersion.language == page.language)
+    )
+    version = ProcedureVersion(language=page.language, digest=digest, version=(last or 0) + 1)
+    session.add(version)
+    try:
+        session.commit()
+    except IntegrityError:  # another process published the same content first
+        session.rollback()
+        return session.scalars(query).one()
+    return version
+
+
+@bp.get("/procedure")
+def default() -> ResponseReturnValue:
+    """The rules in the deployment's first language."""
+    return redirect(url_for("procedure.page", language=_runtime().settings.languages[0]))
+
+
+@bp.get("/p/<language>")
+def short(language: str) -> ResponseReturnValue:
+    """The short link HELP sends."""
+    return redirect(url_for("procedure.page", language=language))
+
+
+@bp.get("/procedure/<language>")
+def page(language: str) -> ResponseReturnValue:
+    """The rules of procedure in ``language``; 404 for a language the line does not speak."""
+    runtime = _runtime()
+    catalog = runtime.catalogs.get(language)
+    if catalog is None:
+        abort(404)
+    built = build_page(runtime, catalog)
+    with runtime.sessions() as session:
+        version = published(session, built)
+        number, since = version.version, version.published_at
+    return render_template(
+        "procedure.html",
+        page=built,
+        version=built.version_line.format(version=number, date=_day(since)),
+        other_languages=built.other_languages,
+        languages=[(c.language, c.name) for c in runtime.catalogs.values()],
+    )
+
+
+def _day(moment: datetime) -> str:
+    return moment.date().isoformat()
