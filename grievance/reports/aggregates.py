@@ -1,4 +1,5 @@
-"""Counts of cases per month by a dimension (category, severity, site, supplier, language),
+"""Counts of cases per month by a dimension (category, severity, site, supplier, language,
+corridor),
 for a period and, for buyers, only their linked suppliers. Months are the finest time bin.
 The counts go through :func:`grievance.reports.suppression.suppress` before anyone sees them.
 """
@@ -20,6 +21,7 @@ DIMENSIONS = {
     "site": "Site",
     "supplier": "Supplier",
     "language": "Language",
+    "corridor": "Corridor (origin to site country)",
 }
 NOT_KNOWN = "not known"
 
@@ -72,10 +74,13 @@ def monthly_counts(
         label = Site.name
     elif dimension == "supplier":
         label = Organisation.name
+    elif dimension == "corridor":
+        # "NP → MY"; either end unknown reads "?" (the worker did not say, no site yet).
+        label = func.coalesce(Case.origin_country, "?") + " → " + func.coalesce(Site.country, "?")
     else:
         label = getattr(Case, dimension)
     query = select(label, month, func.count(Case.id)).select_from(Case)
-    if dimension == "site":
+    if dimension in ("site", "corridor"):
         query = query.outerjoin(Site, Site.id == Case.site_id)
     elif dimension == "supplier":
         query = query.outerjoin(Organisation, Organisation.id == Case.supplier_id)
@@ -84,6 +89,8 @@ def monthly_counts(
         query = query.where(Case.supplier_id.in_(list(suppliers)))
     table: dict[str, dict[str, int]] = {}
     for value, bucket, count in session.execute(query):
+        if value == "? → ?":
+            value = None
         table.setdefault(value or NOT_KNOWN, {})[bucket] = int(count)
     rows = sorted(table, key=lambda v: (v == NOT_KNOWN, v))
     return Counts(

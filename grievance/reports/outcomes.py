@@ -8,11 +8,12 @@ resolution times, or "1 of 2 workers said yes", would describe people, not a mec
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from grievance.models import Case, CaseEvent, Site, SiteAlert, WorkerPrompt
@@ -38,6 +39,16 @@ def _hours(values: list[float]) -> str:
     return f"median {show(median)}, p90 {show(p90)}"
 
 
+def _percent(part: int, whole: int, k: int) -> str:
+    """A share without its counts (the month-by-month trend, whose months' totals may be
+    hidden in the counts table): only the percentage, or that its part is small."""
+    if 0 < part < k:
+        return f"<{k} cases"
+    if 0 < whole - part < k:
+        return f"all but <{k}"
+    return f"{part / whole:.0%}"
+
+
 def _share(part: int, whole: int, k: int) -> str:
     """A share, unless its part or the rest is a small count: then only that it is small."""
     if 0 < part < k:
@@ -47,64 +58,78 @@ def _share(part: int, whole: int, k: int) -> str:
     return f"{part / whole:.0%} ({part} of {whole})"
 
 
-def outcome_measures(
-    session: Session, first: date, last: date, k: int, suppliers: Sequence[int] | None = None
-) -> list[Measure]:
-    """The handling figures for cases received from ``first``'s month to ``last``'s."""
+@dataclass(frozen=True)
+class _Collected:
+    """The cases received in a period, with what the figures need of each."""
+
+    rows: list[Row[Any]]
+    triaged: dict[int, datetime]  # case id -> when it left triage
+    late: set[int]  # cases with a stage escalated as overdue
+    checkins: list[tuple[int, str | None]]  # (case id, answer)
+    alerts: int
+
+
+PRE_TRIAGE = ("received", "acknowledged", "in_triage")
+
+
+def _period(first: date, last: date) -> tuple[datetime, datetime]:
     start = datetime(first.year, first.month, 1, tzinfo=UTC)
     end_year, end_month = (last.year + 1, 1) if last.month == 12 else (last.year, last.month + 1)
-    end = datetime(end_year, end_month, 1, tzinfo=UTC)
-    query = select(
-        Case.id,
-        Case.created_at,
-        Case.acknowledged_at,
-        Case.closed_at,
-        Case.status,
-        Case.outcome,
-        Case.worker_answer,
-        Case.satisfaction,
-        Case.reopened,
-    ).where(Case.created_at >= start, Case.created_at < end)
+    return start, datetime(end_year, end_month, 1, tzinfo=UTC)
+
+
+def _collect(
+    session: Session, first: date, last: date, suppliers: Sequence[int] | None
+) -> _Collected:
+    start, end = _period(first, last)
+    in_period = [Case.created_at >= start, Case.created_at < end]
     if suppliers is not None:
-        query = query.where(Case.supplier_id.in_(list(suppliers)))
-    rows = session.execute(query).all()
-    ids = [row.id for row in rows]
-
-    def hours(since: datetime, until: datetime) -> float:
-        return (until - since).total_seconds() / 3600
-
-    acknowledged = [hours(r.created_at, r.acknowledged_at) for r in rows if r.acknowledged_at]
-    closed = [r for r in rows if r.status == "closed"]
-    resolved = [r for r in closed if r.outcome == "resolved"]
-    to_close = [hours(r.created_at, r.closed_at) for r in closed if r.closed_at]
-    confirmed = [r for r in resolved if r.worker_answer == "confirmed"]
-    scores = [r.satisfaction for r in rows if r.satisfaction]
-    checkins = (
+        in_period.append(Case.supplier_id.in_(list(suppliers)))
+    rows = list(
         session.execute(
-            select(WorkerPrompt.answer).where(
-                WorkerPrompt.case_id.in_(ids),
+            select(
+                Case.id,
+                Case.created_at,
+                Case.acknowledged_at,
+                Case.closed_at,
+                Case.status,
+                Case.outcome,
+                Case.worker_answer,
+                Case.satisfaction,
+                Case.reopened,
+            ).where(*in_period)
+        ).all()
+    )
+    # Triage ends when the case first moves past received/acknowledged/in_triage.
+    triaged: dict[int, datetime] = {}
+    moves = session.execute(
+        select(CaseEvent.case_id, CaseEvent.at, CaseEvent.data)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(CaseEvent.kind == "status", *in_period)
+        .order_by(CaseEvent.at)
+    )
+    for case_id, at, data in moves:
+        if data.get("to") not in PRE_TRIAGE and case_id not in triaged:
+            triaged[case_id] = at
+    late = set(
+        session.scalars(
+            select(CaseEvent.case_id)
+            .join(Case, Case.id == CaseEvent.case_id)
+            .where(CaseEvent.kind == "escalated", *in_period)
+        )
+    )
+    checkins = [
+        (case_id, answer)
+        for case_id, answer in session.execute(
+            select(WorkerPrompt.case_id, WorkerPrompt.answer)
+            .join(Case, Case.id == WorkerPrompt.case_id)
+            .where(
                 WorkerPrompt.kind.in_(("checkin_30", "checkin_90")),
                 WorkerPrompt.answered_at.is_not(None),
+                *in_period,
             )
         )
-        .scalars()
-        .all()
-        if ids
-        else []
-    )
-    yes = sum(answer == "yes" for answer in checkins)
-    # A case is within its time frames when no stage of it was ever escalated as overdue.
-    late = (
-        set(
-            session.scalars(
-                select(CaseEvent.case_id).where(
-                    CaseEvent.case_id.in_(ids), CaseEvent.kind == "escalated"
-                )
-            )
-        )
-        if ids
-        else set()
-    )
+    ]
     alerts_query = select(func.count(SiteAlert.id)).where(
         SiteAlert.raised_at >= start, SiteAlert.raised_at < end
     )
@@ -112,51 +137,130 @@ def outcome_measures(
         alerts_query = alerts_query.join(Site, Site.id == SiteAlert.site_id).where(
             Site.supplier_id.in_(list(suppliers))
         )
-    alerts = session.scalar(alerts_query) or 0
-    measures = [
+    return _Collected(rows, triaged, late, checkins, session.scalar(alerts_query) or 0)
+
+
+def _hours_between(since: datetime, until: datetime) -> float:
+    return (until - since).total_seconds() / 3600
+
+
+def _measures(
+    data: _Collected, k: int, share: Callable[[int, int, int], str] | None = None
+) -> list[tuple[str, int, Callable[[], str]]]:
+    share_of = share or _share
+    rows = data.rows
+    acknowledged = [
+        _hours_between(r.created_at, r.acknowledged_at) for r in rows if r.acknowledged_at
+    ]
+    triaged = [
+        _hours_between(r.created_at, data.triaged[r.id]) for r in rows if r.id in data.triaged
+    ]
+    closed = [r for r in rows if r.status == "closed"]
+    resolved = [r for r in closed if r.outcome == "resolved"]
+    to_close = [_hours_between(r.created_at, r.closed_at) for r in closed if r.closed_at]
+    confirmed = [r for r in resolved if r.worker_answer == "confirmed"]
+    scores = [r.satisfaction for r in rows if r.satisfaction]
+    yes = sum(answer == "yes" for _, answer in data.checkins)
+    on_time = sum(r.id not in data.late for r in rows)
+    return [
         ("Cases received", len(rows), lambda: str(len(rows))),
         ("Time to acknowledge", len(acknowledged), lambda: _hours(acknowledged)),
         (
-            "Every stage within its time frame",
-            len(rows),
-            lambda: _share(len(rows) - len(late), len(rows), k),
+            "Time to triage (to the first decision on the case)",
+            len(triaged),
+            lambda: _hours(triaged),
         ),
+        ("Every stage within its time frame", len(rows), lambda: share_of(on_time, len(rows), k)),
         ("Time from report to closing", len(to_close), lambda: _hours(to_close)),
-        ("Closed as resolved", len(closed), lambda: _share(len(resolved), len(closed), k)),
+        ("Closed as resolved", len(closed), lambda: share_of(len(resolved), len(closed), k)),
         (
             "Resolved with the worker's confirmation",
             len(resolved),
-            lambda: _share(len(confirmed), len(resolved), k),
+            lambda: share_of(len(confirmed), len(resolved), k),
         ),
         (
             "Reopened on appeal",
             len(rows),
-            lambda: _share(sum(r.reopened > 0 for r in rows), len(rows), k),
+            lambda: share_of(sum(r.reopened > 0 for r in rows), len(rows), k),
         ),
         (
             "Satisfaction (1-5)",
             len(scores),
             lambda: (
                 f"mean {statistics.mean(scores):.1f}; 4 or 5: "
-                + _share(sum(s >= 4 for s in scores), len(scores), k)
+                + share_of(sum(s >= 4 for s in scores), len(scores), k)
             ),
         ),
         (
             "Retaliation check-ins answered \u201cyes\u201d",
-            len(checkins),
-            lambda: _share(yes, len(checkins), k),
+            len(data.checkins),
+            lambda: share_of(yes, len(data.checkins), k),
         ),
     ]
+
+
+def outcome_measures(
+    session: Session, first: date, last: date, k: int, suppliers: Sequence[int] | None = None
+) -> list[Measure]:
+    """The handling figures for cases received from ``first``'s month to ``last``'s."""
+    data = _collect(session, first, last, suppliers)
     shown = [
         Measure(label, n, compute() if n >= k else f"fewer than {k} cases")
-        for label, n, compute in measures
+        for label, n, compute in _measures(data, k)
     ]
     # Site alerts describe sites, not workers: their number is shown as it is.
     return [
         *shown,
         Measure(
             "Site alerts raised (3 or more similar cases at one site in 30 days)",
-            len(rows),
-            str(alerts),
+            len(data.rows),
+            str(data.alerts),
         ),
+    ]
+
+
+# The handling figures followed month by month (the trend table). The cases received per
+# month are the counts table's column totals, shown as suppressed there.
+TREND_LABELS = (
+    "Time to acknowledge",
+    "Time to triage (to the first decision on the case)",
+    "Every stage within its time frame",
+    "Closed as resolved",
+    "Resolved with the worker's confirmation",
+)
+
+
+def monthly_trend(
+    session: Session, first: date, last: date, k: int, suppliers: Sequence[int] | None = None
+) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """The main handling figures per month of receipt: (months, [(label, one figure a month)]).
+
+    Each month is judged on its own: a figure over fewer than k cases reads "<k".
+    """
+    from grievance.reports.aggregates import months_between
+
+    data = _collect(session, first, last, suppliers)
+    months = months_between(first, last)
+    by_month: dict[str, list[Row[Any]]] = {m: [] for m in months}
+    for row in data.rows:
+        by_month.setdefault(f"{row.created_at:%Y-%m}", []).append(row)
+    columns = []
+    for month in months:
+        ids = {r.id for r in by_month[month]}
+        part = _Collected(
+            by_month[month],
+            {i: t for i, t in data.triaged.items() if i in ids},
+            data.late & ids,
+            [c for c in data.checkins if c[0] in ids],
+            0,
+        )
+        figures = {label: (n, compute) for label, n, compute in _measures(part, k, _percent)}
+        columns.append(
+            [
+                figures[label][1]() if figures[label][0] >= k else f"<{k} cases"
+                for label in TREND_LABELS
+            ]
+        )
+    return months, [
+        (label, [column[i] for column in columns]) for i, label in enumerate(TREND_LABELS)
     ]

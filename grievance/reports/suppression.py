@@ -19,8 +19,11 @@ total).
   entries that closes a cycle through it is hidden too (Dijkstra; hiding a
   small count costs less than hiding a large one, and an entry already hidden
   costs nothing). Totals take part like any entry: a row with one non-zero
-  count closes its cycle through its row total, the grand total and a column
-  total.
+  count closes its cycle through its row total and another row's (or column's).
+  The grand total is never hidden to protect another entry: the number of
+  cases in a period is published beside every table (the handling figures),
+  so hiding it would protect nothing. A table whose hidden entries can only be
+  protected through it is withheld whole.
 
 - **Audit.** Cycles ignore what the marks themselves say: "<k" means 1 to k-1
   (zeros are shown) and "–" means at least k. Those bounds can pin a hidden
@@ -101,7 +104,9 @@ def suppress(counts: Sequence[Sequence[int]], k: int = 10) -> Table:
         return _table(grid, hidden, k)
     hidden = {(r, c): PRIMARY for r in range(n_rows) for c in range(n_cols) if 0 < grid[r][c] < k}
     while True:
-        _close_cycles(grid, hidden)
+        if not _close_cycles(grid, hidden):
+            hidden = {(r, c): WITHHELD for r in range(n_rows) for c in range(n_cols)}
+            break
         pinned = _first_pinned(grid, hidden, k)
         if pinned is None:
             break
@@ -130,17 +135,18 @@ def _table(grid: list[list[int]], hidden: dict[tuple[int, int], str], k: int) ->
     )
 
 
-def _close_cycles(grid: list[list[int]], hidden: dict[tuple[int, int], str]) -> None:
-    """Hide the cheapest paths that put every hidden entry on a cycle of hidden entries."""
+def _close_cycles(grid: list[list[int]], hidden: dict[tuple[int, int], str]) -> bool:
+    """Hide the cheapest paths that put every hidden entry on a cycle of hidden entries;
+    False when some entry has no such cycle (without the grand total)."""
     n_rows, n_cols = len(grid), len(grid[0])
     while True:
         bridges = _bridges(hidden, n_rows, n_cols)
         if not bridges:
-            return
+            return True
         r, c = bridges[0]
         path = _cheapest_cycle_path(grid, hidden, r, c)
-        if path is None:  # pragma: no cover - totals always close a cycle for a positive entry
-            raise AssertionError("no cycle can protect a hidden entry")
+        if path is None:
+            return False
         for entry in path:
             hidden.setdefault(entry, COMPLEMENTARY)
 
@@ -202,7 +208,8 @@ def _cheapest_beside(
     """The smallest shown positive entry in the row or column of ``entry``."""
     r, c = entry
     beside = [(r, j) for j in range(len(grid[0]))] + [(i, c) for i in range(len(grid))]
-    shown = [e for e in beside if e not in hidden and grid[e[0]][e[1]] > 0]
+    corner = (len(grid) - 1, len(grid[0]) - 1)
+    shown = [e for e in beside if e not in hidden and grid[e[0]][e[1]] > 0 and e != corner]
     return min(shown, key=lambda e: (grid[e[0]][e[1]], e)) if shown else None
 
 
@@ -260,6 +267,7 @@ def _cheapest_cycle_path(
     With (row, col) it closes a cycle. An entry costs its value unless already hidden.
     """
     n_rows, n_cols = len(grid), len(grid[0])
+    corner = (n_rows - 1, n_cols - 1)
     start, goal = ("r", row), ("c", col)
     best: dict[tuple[str, int], int] = {start: 0}
     came: dict[tuple[str, int], tuple[tuple[str, int], tuple[int, int]]] = {}
@@ -282,6 +290,8 @@ def _cheapest_cycle_path(
         for neighbour, entry in steps:
             if entry == (row, col) or grid[entry[0]][entry[1]] <= 0:
                 continue
+            if entry == corner and entry not in hidden:
+                continue  # the grand total stays published
             step_cost = 0 if entry in hidden else grid[entry[0]][entry[1]]
             total = cost + step_cost
             if total < best.get(neighbour, total + 1):

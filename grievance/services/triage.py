@@ -93,6 +93,32 @@ def assign(
     return Outcome([])
 
 
+# Countries of origin a handler can record, for reports by migration corridor (origin to the
+# site's country). A list, not free text: nothing else about the worker can be typed here.
+ORIGIN_COUNTRIES = {
+    "AF": "Afghanistan",
+    "BD": "Bangladesh",
+    "KH": "Cambodia",
+    "ET": "Ethiopia",
+    "GH": "Ghana",
+    "IN": "India",
+    "ID": "Indonesia",
+    "KE": "Kenya",
+    "LA": "Laos",
+    "MM": "Myanmar",
+    "NP": "Nepal",
+    "NG": "Nigeria",
+    "PK": "Pakistan",
+    "PH": "Philippines",
+    "LK": "Sri Lanka",
+    "SD": "Sudan",
+    "TH": "Thailand",
+    "UG": "Uganda",
+    "UZ": "Uzbekistan",
+    "VN": "Viet Nam",
+}
+
+
 def categorise(
     session: Session,
     runtime: Runtime,
@@ -100,11 +126,17 @@ def categorise(
     actor: User,
     category: str,
     indicators: list[str],
+    origin: str | None = None,
 ) -> Outcome:
-    """Set the category and forced-labour indicators; the severity rises to what they require."""
+    """Set the category, the forced-labour indicators and (when the worker said it) the
+    country they came from; the severity rises to what the indicators require."""
     _open(case)
     if category not in DEFAULT_SEVERITY:
         raise TriageError(f"unknown category {category!r}")
+    if origin and origin not in ORIGIN_COUNTRIES:
+        raise TriageError(f"unknown country of origin {origin!r}")
+    if origin is not None:
+        case.origin_country = origin or None
     unknown = [i for i in indicators if i not in INDICATORS]
     if unknown:
         raise TriageError(f"unknown indicators: {', '.join(unknown)}")

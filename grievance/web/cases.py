@@ -170,6 +170,7 @@ def detail(case_id: int) -> ResponseReturnValue:
                 (key, _canned_text(runtime, case, contact, key)) for key in triage.CANNED_REPLIES
             ],
             "indicators": INDICATORS,
+            "origins": triage.ORIGIN_COUNTRIES,
             "categories": sorted(DEFAULT_SEVERITY),
             "severities": SEVERITIES,
             "open": case.status in OPEN_STATUSES,
@@ -372,6 +373,7 @@ def categorise(case_id: int) -> ResponseReturnValue:
         "categorise",
         category=request.form.get("category", ""),
         indicators=request.form.getlist("indicators"),
+        origin=request.form.get("origin"),
     )
 
 

@@ -1,4 +1,4 @@
-"""``/reports``: cases per month by category, severity, site, supplier or language, with
+"""``/reports``: cases per month by category, severity, site, supplier, language or corridor, with
 small cells suppressed, as a table, an SVG chart and CSV.
 
 Admins and handlers see every case; a buyer sees only its linked suppliers'. Every
@@ -59,9 +59,12 @@ def _period() -> tuple[date, date]:
     return first, last
 
 
+Trend = tuple[list[str], list[tuple[str, list[str]]]]
+
+
 def _report(
     with_outcomes: bool = False,
-) -> tuple[aggregates.Counts, Table, date, date, list[outcomes.Measure]]:
+) -> tuple[aggregates.Counts, Table, date, date, list[outcomes.Measure], Trend]:
     dimension = request.args.get("by", "category")
     if dimension not in aggregates.DIMENSIONS:
         abort(400, f"by: one of {', '.join(aggregates.DIMENSIONS)}")
@@ -73,24 +76,26 @@ def _report(
         counts = aggregates.monthly_counts(db, dimension, first, last, scope)
         k = _runtime().settings.report_min_cell
         measures = outcomes.outcome_measures(db, first, last, k, scope) if with_outcomes else []
+        trend = outcomes.monthly_trend(db, first, last, k, scope) if with_outcomes else ([], [])
         accounts.audit(
             db, user, "report_viewed", None, f"by={dimension},{first:%Y-%m}..{last:%Y-%m}"
         )
         db.commit()
     table = suppress(counts.counts or [[0] * len(counts.months)], k)
-    return counts, table, first, last, measures
+    return counts, table, first, last, measures, trend
 
 
 @bp.get("")
 @roles_required(*READERS)
 def index() -> ResponseReturnValue:
     """The report page: the table, the chart of shown month totals, the CSV link."""
-    counts, table, first, last, measures = _report(with_outcomes=True)
+    counts, table, first, last, measures, trend = _report(with_outcomes=True)
     return render_template(
         "reports/index.html",
         counts=counts,
         table=table,
         measures=measures,
+        trend=trend[1],
         dimensions=aggregates.DIMENSIONS,
         first=f"{first:%Y-%m}",
         last=f"{last:%Y-%m}",
@@ -104,7 +109,7 @@ def chart() -> ResponseReturnValue:
     """Cases per month as an SVG bar chart of the shown (unsuppressed) month totals."""
     import pygal
 
-    counts, table, _, _, _ = _report()
+    counts, table, _, _, _, _ = _report()
     config = pygal.Config(
         js=[], disable_xml_declaration=False, show_legend=False, width=800, height=320
     )
@@ -135,7 +140,7 @@ def _without_scripts(tree: Any) -> bytes:
 @roles_required(*READERS)
 def export() -> ResponseReturnValue:
     """The same table as CSV, suppressed exactly as on the page."""
-    counts, table, first, last, _ = _report()
+    counts, table, first, last, _, _ = _report()
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([aggregates.DIMENSIONS[counts.dimension], *counts.months, "Total"])

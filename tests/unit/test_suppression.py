@@ -69,6 +69,9 @@ def assert_safe(counts: list[list[int]], k: int) -> Table:
                 assert cell.value == 0 or cell.value >= k
     for entry, (low, high) in attacker_bounds(table).items():
         assert high - low >= 1 - 1e-6, f"{entry} is pinned to {low}..{high} in {counts}"
+    # The grand total is published beside every table, so it is never hidden to protect
+    # another entry: it is shown, or small, or the whole table is withheld.
+    assert table.total.hidden in (None, PRIMARY, WITHHELD), counts
     return table
 
 
