@@ -134,7 +134,10 @@ def run_case(harness: Harness, case: dict[str, Any]) -> list[dict[str, Any]]:
                         engine.default_language,
                         effect,
                         channel,
-                        {"case.code": FAKE_CODE},
+                        {
+                            "case.code": FAKE_CODE,
+                            "link.procedure": f"https://grievance.example.org/p/{effect.language}",
+                        },
                     )
                 )
             elif isinstance(effect, WaitUntil):

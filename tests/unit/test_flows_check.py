@@ -54,7 +54,7 @@ def line_of(path: Path, fragment: str) -> int:
 def test_the_shipped_flows_and_catalogs_are_clean(project: Path) -> None:
     code, output = check(project)
     assert code == 0, output
-    assert "ok: 11 flows, 3 catalogs" in output
+    assert "ok: 12 flows, 3 catalogs" in output
     assert "13 remediation playbooks" in output
 
 
@@ -218,3 +218,42 @@ def test_a_word_means_one_thing_across_languages(project: Path) -> None:
     code, output = check(project)
     assert code == 1
     assert "'HELP' is a menu keyword here but a help keyword in en" in output
+
+
+def test_scale_carry_and_private_mistakes(project: Path) -> None:
+    wellbeing = project / "flows" / "wellbeing.yaml"
+    edit(
+        wellbeing,
+        "scale: {min: 1, max: 5, skip: 0}, save_as: safety_1",
+        "scale: {min: 1, max: 5, skip: 3}, save_as: safety_1",
+    )
+    edit(
+        wellbeing,
+        "carry: {description: results.anything_else}",
+        "carry: {description: anything_else}",
+    )
+    edit(wellbeing, "private: true", "private: yes please")
+    code, output = check(project)
+    assert code == 1
+    path = str(wellbeing)
+    assert (
+        f"{path}:{line_of(wellbeing, 'skip: 3')}: scale takes {{min: 1, max: 5, skip: 0}}: "
+        "single digits, skip outside min..max"
+    ) in output
+    assert (
+        f"{path}:{line_of(wellbeing, 'carry:')}: carry maps names in the new flow to results of "
+        "this one, like {description: results.anything_else}"
+    ) in output
+    assert f"{path}:{line_of(wellbeing, 'private:')}: private is true or false" in output
+
+
+def test_a_voice_variant_keeps_the_placeholders(project: Path) -> None:
+    nepali = project / "locales" / "ne.yaml"
+    text = nepali.read_text(encoding="utf-8")
+    start = text.index("  wellbeing.scale:")
+    voice = text.index("    voice:", start)
+    end = text.index("\n", voice)
+    nepali.write_text(text[:voice] + '    voice: "{press} 1"' + text[end:], encoding="utf-8")
+    code, output = check(project)
+    assert code == 1
+    assert "'wellbeing.scale' (voice) has placeholders {press} but en has none" in output
