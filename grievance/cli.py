@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -408,6 +410,89 @@ def flows_check(
     )
 
 
+# -- progress ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _progress(label: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """Report (done, total) as a bar on a terminal, or as a line per step in a log."""
+    if sys.stdout.isatty():
+        with click.progressbar(length=1, label=label, show_pos=True) as bar:
+
+            def update(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            yield update
+        return
+    last = -1
+
+    def line(done: int, total: int) -> None:
+        nonlocal last
+        if done != last:
+            click.echo(f"{label}: {done}/{total} {unit}")
+            last = done
+
+    yield line
+
+
+# -- reports ------------------------------------------------------------------------
+
+
+@main.group("reports", cls=click.Group)
+def reports_group() -> None:
+    """Exports of reports (suppressed tables) and of cases (no personal data)."""
+
+
+def _month(text: str) -> Any:
+    from datetime import date
+
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a month like 2026-11") from None
+
+
+@reports_group.command("export")
+@click.option("--kind", type=click.Choice(["cases", "counts"]), default="cases", show_default=True)
+@click.option("--from", "first", required=True, help="First month, like 2026-01.")
+@click.option("--to", "last", required=True, help="Last month, like 2026-12.")
+@click.option(
+    "--by",
+    type=click.Choice(["category", "severity", "site", "supplier", "language", "corridor"]),
+    default="category",
+    show_default=True,
+    help="For --kind counts: the rows of the table.",
+)
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), required=True)
+def reports_export(kind: str, first: str, last: str, by: str, output: Path) -> None:
+    """Write cases (one row each, no personal data) or a suppressed count table as CSV."""
+    from grievance.reports import aggregates
+    from grievance.reports.suppression import suppress
+    from grievance.runtime import build_runtime
+    from grievance.services import exports
+
+    start, end = _month(first), _month(last)
+    if start > end:
+        start, end = end, start
+    runtime = build_runtime(_settings())
+    try:
+        with runtime.sessions() as session, output.open("w", newline="", encoding="utf-8") as out:
+            if kind == "cases":
+                with _progress("exporting cases", "cases") as progress:
+                    count = exports.write_cases(session, out, start, end, progress)
+                click.echo(f"{count} cases written to {output}")
+                return
+            counts = aggregates.monthly_counts(session, by, start, end)
+            k = runtime.settings.report_min_cell
+            table = suppress(counts.counts or [[0] * len(counts.months)], k)
+            aggregates.write_csv(out, counts, table)
+            click.echo(f"cases by {by}, {len(counts.rows)} rows, written to {output}")
+    finally:
+        runtime.close()
+
+
 # -- wellbeing pulse --------------------------------------------------------------
 
 
@@ -464,14 +549,7 @@ def campaigns_send(site: str, wave: int | None) -> None:
                     raise click.ClickException(f"{found.name} has no wave {wave}")
             campaign_id, number, total = campaign.id, campaign.wave, campaign.total
         click.echo(f"{found.name}: wave {number} to {total} members")
-        with click.progressbar(length=total, label="inviting", show_pos=True) as bar:
-            shown = 0
-
-            def progress(handled: int, _total: int) -> None:
-                nonlocal shown
-                bar.update(handled - shown)
-                shown = handled
-
+        with _progress("inviting", "workers") as progress:
             pulse_service.send_wave(runtime, campaign_id, progress)
         with runtime.sessions() as session:
             done = session.get(Campaign, campaign_id)

@@ -21,6 +21,7 @@ from grievance.runtime import Runtime
 from grievance.services import (
     conversations,
     escalation,
+    exports,
     media,
     outbox,
     prompts,
@@ -162,3 +163,12 @@ def send_campaign(campaign_id: int, runtime: Runtime | None = None) -> bool:
     Idempotent: a member is invited once per wave (a unique row written with the message).
     """
     return pulse.run_job(_rt(runtime), campaign_id)
+
+
+@_scrubbed
+def run_export(export_id: int, runtime: Runtime | None = None) -> str:
+    """Make an export a user asked for, saving progress after each batch.
+
+    Idempotent: an export that is done (or failed) is not made again.
+    """
+    return exports.run_export(_rt(runtime), export_id)

@@ -6,14 +6,19 @@ The counts go through :func:`grievance.reports.suppression.suppress` before anyo
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from grievance.models import Case, Organisation, Site
+
+if TYPE_CHECKING:
+    from grievance.reports.suppression import Table
 
 DIMENSIONS = {
     "category": "Category",
@@ -98,4 +103,16 @@ def monthly_counts(
         rows=rows,
         months=months,
         counts=[[table[row].get(m, 0) for m in months] for row in rows],
+    )
+
+
+def write_csv(out: TextIO, counts: Counts, table: Table) -> None:
+    """The counts as published: every cell as :class:`Table` shows it, totals included."""
+    k = table.k
+    writer = csv.writer(out)
+    writer.writerow([DIMENSIONS[counts.dimension], *counts.months, "Total"])
+    for name, row, total in zip(counts.rows, table.cells, table.row_totals, strict=False):
+        writer.writerow([name, *(cell.shown(k) for cell in row), total.shown(k)])
+    writer.writerow(
+        ["Total", *(cell.shown(k) for cell in table.column_totals), table.total.shown(k)]
     )

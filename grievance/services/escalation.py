@@ -56,7 +56,10 @@ def escalate_overdue(runtime: Runtime, now: datetime | None = None) -> int:
             case.escalated_at = now
             db.add(
                 CaseEvent(
-                    case_id=case.id, kind="escalated", actor="system", data={"to": len(recipients)}
+                    case_id=case.id,
+                    kind="escalated",
+                    actor="system",
+                    data={"to": len(recipients), "stage": case.status},
                 )
             )
             audit(db, None, "escalated", case.id, f"{len(recipients)} recipients")

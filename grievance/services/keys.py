@@ -19,6 +19,7 @@ from grievance.models import (
     CaseNote,
     Contact,
     Evidence,
+    Export,
     Message,
     PlanComment,
     User,
@@ -41,6 +42,7 @@ class RotationReport:
     comments: int
     totp_secrets: int
     pending_codes: int
+    exports: int = 0
 
 
 def rotate_keys(runtime: Runtime) -> RotationReport:
@@ -56,6 +58,7 @@ def rotate_keys(runtime: Runtime) -> RotationReport:
             "evidence",
             "comments",
             "totp_secrets",
+            "exports",
         ),
         0,
     )
@@ -83,6 +86,7 @@ def rotate_keys(runtime: Runtime) -> RotationReport:
             (Evidence, Evidence.data_encrypted, "evidence"),
             (PlanComment, PlanComment.text_encrypted, "comments"),
             (User, User.totp_secret_encrypted, "totp_secrets"),
+            (Export, Export.content_encrypted, "exports"),
         ):
             last = 0
             while True:

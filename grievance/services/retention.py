@@ -37,11 +37,13 @@ from grievance.models import (
     Conversation,
     Evidence,
     Message,
+    PulseMember,
     RemediationPlan,
     RemediationStep,
 )
 from grievance.models.cases import OPEN_STATUSES
 from grievance.runtime import Runtime
+from grievance.services import exports
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,7 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
             session.execute(delete(CodeAttempt).where(CodeAttempt.contact_id == contact.id))
             session.delete(contact)
             contacts += 1
+        exports.forget_old(session, now)
         session.commit()
     report = RetentionReport(cases, contacts, messages, attachments, evidence)
     log.info("retention: %s", report)
@@ -155,8 +158,11 @@ def _erase_attachments(session: Session, which: ColumnElement[bool]) -> int:
 
 
 def _contacts_to_erase(session: Session, idle_before: datetime) -> list[Contact]:
-    """Contacts quiet for long enough whose cases, if they had any, are all purged."""
-    needed = exists().where(Case.contact_id == Contact.id, Case.purged_at.is_(None))
+    """Contacts quiet for long enough whose cases, if they had any, are all purged, and who
+    are not (or no longer: STOP) members of a site's wellbeing pulse."""
+    needed = exists().where(Case.contact_id == Contact.id, Case.purged_at.is_(None)) | (
+        exists().where(PulseMember.contact_id == Contact.id) & ~Contact.opted_out
+    )
     idle = or_(
         Contact.last_inbound_at <= idle_before,
         Contact.last_inbound_at.is_(None) & (Contact.created_at <= idle_before),

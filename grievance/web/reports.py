@@ -9,21 +9,31 @@ that are shown. Months are the finest time bin. Views and exports are audited.
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy import select
 
 from grievance.auth import accounts
 from grievance.clock import utcnow
-from grievance.models import User
-from grievance.reports import aggregates, outcomes
+from grievance.models import Export, User
+from grievance.reports import aggregates, effectiveness, outcomes
 from grievance.reports.suppression import Table, suppress
 from grievance.runtime import Runtime
+from grievance.services import exports as export_service
 from grievance.web.security import roles_required
 from grievance.web.supplier import visible_suppliers
 
@@ -142,17 +152,148 @@ def export() -> ResponseReturnValue:
     """The same table as CSV, suppressed exactly as on the page."""
     counts, table, first, last, _, _ = _report()
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([aggregates.DIMENSIONS[counts.dimension], *counts.months, "Total"])
-    k = table.k
-    for name, row, total in zip(counts.rows, table.cells, table.row_totals, strict=False):
-        writer.writerow([name, *(cell.shown(k) for cell in row), total.shown(k)])
-    writer.writerow(
-        ["Total", *(cell.shown(k) for cell in table.column_totals), table.total.shown(k)]
-    )
+    aggregates.write_csv(out, counts, table)
     name = f"cases-by-{counts.dimension}-{first:%Y-%m}-{last:%Y-%m}.csv"
     return Response(
         out.getvalue(),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+# -- the effectiveness report -------------------------------------------------------
+
+
+def _year_period() -> tuple[date, date]:
+    """The period of the effectiveness report: ``from``/``to`` months, by default the last
+    twelve months up to this one."""
+    today = utcnow().date()
+    if "from" in request.args or "to" in request.args:
+        return _period()
+    back = today.month - 11
+    first = date(today.year + (back - 1) // 12, (back - 1) % 12 + 1, 1)
+    return first, today.replace(day=1)
+
+
+def _effectiveness() -> tuple[effectiveness.Report, str]:
+    first, last = _year_period()
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        user = db.get(User, current_user.user_id)
+        assert user is not None
+        scope = visible_suppliers(db, user) if user.role == "buyer" else None
+        report = effectiveness.build(db, runtime, first, last, scope)
+        accounts.audit(db, user, "effectiveness_report", None, f"{first:%Y-%m}..{last:%Y-%m}")
+        db.commit()
+    return report, f"from={report.first}&to={report.last}"
+
+
+@bp.get("/effectiveness")
+@roles_required(*READERS)
+def effectiveness_page() -> ResponseReturnValue:
+    """The effectiveness report as a printable page."""
+    report, query = _effectiveness()
+    return render_template("reports/effectiveness.html", report=report, query=query, pdf=False)
+
+
+@bp.get("/effectiveness.pdf")
+@roles_required(*READERS)
+def effectiveness_pdf() -> ResponseReturnValue:
+    """The same report as PDF (WeasyPrint renders the printable page)."""
+    report, _ = _effectiveness()
+    html = render_template("reports/effectiveness.html", report=report, query="", pdf=True)
+    try:
+        import weasyprint
+    except OSError:  # Pango is missing: the page itself still prints
+        abort(503, "PDF needs the Pango library (apt-get install libpango-1.0-0); print the page")
+    stylesheet = current_app.static_folder and f"{current_app.static_folder}/app.css"
+    document = weasyprint.HTML(string=html, base_url=request.url_root)
+    pdf = document.write_pdf(stylesheets=[stylesheet] if stylesheet else None)
+    name = f"effectiveness-{report.first}-{report.last}.pdf"
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# -- long exports with progress -------------------------------------------------------
+
+
+@bp.get("/exports")
+@roles_required("admin")
+def exports_page() -> ResponseReturnValue:
+    """The admin's exports, newest first, with their progress."""
+    with _runtime().sessions() as db:
+        items = db.scalars(
+            select(Export)
+            .where(Export.user_id == current_user.user_id)
+            .order_by(Export.id.desc())
+            .limit(20)
+        ).all()
+        return render_template(
+            "reports/exports.html",
+            items=items,
+            kinds=export_service.KINDS,
+            running=any(item.status in ("queued", "running") for item in items),
+            today=f"{utcnow():%Y-%m}",
+        )
+
+
+@bp.post("/exports")
+@roles_required("admin")
+def exports_start() -> ResponseReturnValue:
+    """Start an export; its page shows the progress."""
+    first, last = _period_from(request.form)
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        user = db.get(User, current_user.user_id)
+        assert user is not None
+        try:
+            export = export_service.request_export(
+                db, user, request.form.get("kind", ""), first, last
+            )
+        except export_service.ExportError as exc:
+            abort(400, str(exc))
+        accounts.audit(
+            db, user, "export_requested", None, f"{export.kind},{first:%Y-%m}..{last:%Y-%m}"
+        )
+        db.commit()
+        export_id = export.id
+    runtime.queue.enqueue("run_export", export_id, bulk=True)
+    return redirect(url_for("reports.exports_page"), code=303)
+
+
+@bp.get("/exports/<int:export_id>")
+@roles_required("admin")
+def export_download(export_id: int) -> ResponseReturnValue:
+    """Download a finished export (its owner only)."""
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        export = db.get(Export, export_id)
+        if export is None or export.user_id != current_user.user_id or export.status != "done":
+            abort(404)
+        data = export_service.content(runtime, export)
+        user = db.get(User, current_user.user_id)
+        accounts.audit(db, user, "export_downloaded", None, f"{export.kind} #{export.id}")
+        db.commit()
+        return Response(
+            data,
+            mimetype="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="{export.filename}"',
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+
+def _period_from(form: Any) -> tuple[date, date]:
+    def month(name: str) -> date:
+        try:
+            year, number = (int(part) for part in str(form.get(name, "")).split("-"))
+            return date(year, number, 1)
+        except ValueError:
+            abort(400, f"{name}: a month like 2026-11")
+
+    first, last = month("from"), month("to")
+    return (first, last) if first <= last else (last, first)

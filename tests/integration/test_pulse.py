@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import re
 from itertools import count
+from pathlib import Path
 
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from grievance.cli import main
 from grievance.models import (
     Campaign,
     Case,
@@ -27,7 +30,7 @@ from grievance.models import (
 )
 from grievance.runtime import Runtime
 from grievance.services import pulse
-from tests.conftest import Phone
+from tests.conftest import Phone, environment
 from tests.integration.test_triage import handler, token_of
 from tests.support.fake_twilio import FakeTwilio
 
@@ -272,3 +275,37 @@ def test_survey_words_must_be_distinct_from_keywords_and_other_sites(
         assert session.get(Site, second).pulse_keyword is None  # type: ignore[union-attr]
         contacts = session.scalars(select(Contact)).all()
         assert contacts == []
+
+
+def test_the_cli_sends_a_wave_with_progress_and_prints_results(
+    app: Flask,
+    runtime: Runtime,
+    client: FlaskClient,
+    fake_twilio: FakeTwilio,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    site_id = a_site(runtime, "Plant C")
+    with runtime.sessions() as session:
+        session.get(Site, site_id).pulse_keyword = pulse.normalize_keyword(WORD)  # type: ignore[union-attr]
+        session.commit()
+    phones = workers(client, fake_twilio, 3)
+    joined(phones)
+    env = environment(database_url, tmp_path / "instance", fake_twilio)
+    result = CliRunner().invoke(main, ["campaigns", "send", "Plant C"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Plant C: wave 1 to 3 members" in result.output
+    assert "inviting: 3/3 workers" in result.output
+    assert "invited 3, not reachable 0" in result.output
+    for phone in phones:
+        assert "6 short questions" in phone.replies()[-1]
+    again = CliRunner().invoke(main, ["campaigns", "send", "Plant C"], env=env)
+    assert again.exit_code == 0  # the first wave is out: a second one may start
+    assert "wave 2" in again.output
+    results = CliRunner().invoke(main, ["campaigns", "results", str(site_id)], env=env)
+    assert "wave 1 (" in results.output
+    assert "answered 0" in results.output
+    assert "Safety at work: n=0, fewer than 10 answers" in results.output
+    missing = CliRunner().invoke(main, ["campaigns", "send", "Nowhere"], env=env)
+    assert missing.exit_code != 0
+    assert "no site 'Nowhere'" in missing.output

@@ -1,0 +1,223 @@
+"""The effectiveness report (page and PDF), the admin case export with its progress (web and
+CLI), and the corridor and triage figures of /reports."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+from flask import Flask
+from pypdf import PdfReader
+from sqlalchemy import func, insert, select
+
+from grievance.auth import accounts
+from grievance.cli import main
+from grievance.clock import utcnow
+from grievance.demo import create_demo
+from grievance.models import Case, Contact, Export, Organisation, Site
+from grievance.models.accounts import buyer_suppliers
+from grievance.runtime import Runtime
+from grievance.services.exports import COLUMNS
+from tests.conftest import environment
+from tests.integration.test_supplier import PASSWORD, sign_in
+from tests.integration.test_triage import act, handler, token_of
+
+PERIOD = "from=2026-01&to=2026-11"
+
+
+def text_of(page: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+
+
+def test_the_effectiveness_report_answers_the_framework_without_identifying_anyone(
+    app: Flask, runtime: Runtime
+) -> None:
+    create_demo(runtime)
+    staff = handler(app, runtime)
+    page = staff.get(f"/reports/effectiveness?{PERIOD}").get_data(as_text=True)
+    text = text_of(page)
+    for heading in (
+        "1. How workers can raise a complaint (C6.2)",
+        "2. What was raised",
+        "3. How cases were handled (C6.4)",
+        "4. Outcomes and remedy",
+        "5. Trust and protection from retaliation (C6.3)",
+        "6. Patterns and lessons (C6.5)",
+        "7. Review (LkSG §8(5))",
+    ):
+        assert heading in text
+    assert "Nepali" in text or "नेपाली" in text
+    assert "draft translation, not yet reviewed" in text
+    # No count between 1 and k-1 in any table cell.
+    for cell in re.findall(r'<td class="num">([^<]*)</td>', page):
+        assert cell in ("&lt;10", "–", "0") or int(cell) >= 10, cell
+    # Examples: summaries for suppliers, never a site or supplier name, never the worker's words.
+    with runtime.sessions() as session:
+        sites = session.scalars(select(Site.name)).all()
+        suppliers = session.scalars(
+            select(Organisation.name).where(Organisation.kind == "supplier")
+        ).all()
+        summaries = {s for s in session.scalars(select(Case.supplier_summary)) if s}
+        descriptions = [
+            runtime.protector.decrypt(c)
+            for c in session.scalars(select(Case.description_encrypted))
+            if c
+        ]
+    examples = re.findall(r"<blockquote>(.*?)</blockquote>", page, re.S)
+    assert examples, "the demo has closed, resolved cases in common categories"
+    for example in examples:
+        shown = html.unescape(example).rstrip("…")
+        assert any(summary.startswith(shown) for summary in summaries)
+        assert not any(name in shown for name in [*sites, *suppliers])
+        assert not any(d and d in shown for d in descriptions)
+
+    pdf = staff.get(f"/reports/effectiveness.pdf?{PERIOD}")
+    assert pdf.mimetype == "application/pdf"
+    assert pdf.headers["Content-Disposition"] == (
+        'attachment; filename="effectiveness-2026-01-2026-11.pdf"'
+    )
+    # Bold headings come out of pypdf as UTF-16 code units: drop the NULs between letters.
+    pdf_text = " ".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages
+    ).replace("\x00", "")
+    assert "7. Review (LkSG §8(5))" in pdf_text
+    assert "Sign out" not in pdf_text  # the site's navigation is not printed
+
+
+def test_buyers_read_only_their_suppliers_in_the_report(app: Flask, runtime: Runtime) -> None:
+    create_demo(runtime)
+    with runtime.sessions() as session:
+        supplier = session.scalars(
+            select(Organisation).where(Organisation.kind == "supplier").order_by(Organisation.id)
+        ).first()
+        assert supplier is not None
+        buyer = accounts.create_organisation(session, "Only One Supplier Brand", "buyer")
+        session.execute(insert(buyer_suppliers).values(buyer_id=buyer.id, supplier_id=supplier.id))
+        accounts.create_user(
+            session, "b@example.org", "buyer", PASSWORD, buyer.name, must_change_password=False
+        )
+        accounts.create_user(
+            session,
+            "s@example.org",
+            "supplier",
+            PASSWORD,
+            supplier.name,
+            must_change_password=False,
+        )
+        theirs = session.scalar(select(func.count(Case.id)).where(Case.supplier_id == supplier.id))
+        session.commit()
+    client = sign_in(app, "b@example.org")
+    page = client.get(f"/reports/effectiveness?{PERIOD}").get_data(as_text=True)
+    assert "Messages received from workers" not in page  # messages are not a supplier's
+    total = re.search(
+        r'<tfoot><tr><th scope="row">Total</th>.*?<td class="num">([^<]+)</td></tr></tfoot>',
+        re.sub(r">\s+<", "><", page),
+    )
+    assert total is not None
+    assert total.group(1) in (str(theirs), "&lt;10")
+    assert client.get("/reports/exports").status_code == 404
+    assert sign_in(app, "s@example.org").get("/reports/effectiveness").status_code == 404
+
+
+def test_the_admin_case_export_has_progress_and_no_personal_data(
+    app: Flask, runtime: Runtime
+) -> None:
+    create_demo(runtime)
+    admin = handler(app, runtime, "admin@example.org", role="admin")
+    month = f"{utcnow():%Y-%m}"
+    response = admin.post(
+        "/reports/exports",
+        data={
+            "csrf_token": token_of(admin, "/reports/exports"),
+            "kind": "cases",
+            "from": "2026-01",
+            "to": month,
+        },
+    )
+    assert response.status_code == 303
+    page = admin.get("/reports/exports").get_data(as_text=True)
+    with runtime.sessions() as session:
+        export = session.scalars(select(Export)).one()
+        total = len(session.scalars(select(Case.id)).all())
+        assert (export.status, export.done, export.total) == ("done", total, total)
+    assert f"done: {total} cases" in page
+    download = admin.get(f"/reports/exports/{export.id}")
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    rows = list(csv.reader(io.StringIO(download.get_data(as_text=True))))
+    assert tuple(rows[0]) == COLUMNS
+    assert len(rows) == total + 1
+    assert all(re.fullmatch(r"\d{4}-\d{2}", row[1]) for row in rows[1:])  # months, not days
+    body = download.get_data(as_text=True)
+    with runtime.sessions() as session:
+        site_names = set(session.scalars(select(Site.name)))
+        for case in session.scalars(select(Case)):
+            for text in (case.summary, case.supplier_summary, case.workplace, case.close_reason):
+                # (a worker's workplace text may be part of a site's name, exported as such)
+                if text and not any(text in name for name in site_names):
+                    assert text not in body
+        for contact in session.scalars(select(Contact)):
+            if contact.address_encrypted:
+                assert runtime.protector.decrypt(contact.address_encrypted) not in body
+    # Only its owner downloads it; handlers cannot export cases at all.
+    other = handler(app, runtime, "admin2@example.org", role="admin")
+    assert other.get(f"/reports/exports/{export.id}").status_code == 404
+    staff = handler(app, runtime)
+    assert staff.get("/reports/exports").status_code == 404
+
+
+def test_the_cli_exports_with_a_progress_bar(
+    runtime: Runtime, database_url: str, tmp_path: Path
+) -> None:
+    create_demo(runtime)
+    out = tmp_path / "cases.csv"
+    env = environment(database_url, tmp_path / "instance", None)
+    result = CliRunner().invoke(
+        main,
+        ["reports", "export", "--from", "2026-01", "--to", f"{utcnow():%Y-%m}", "-o", str(out)],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    with runtime.sessions() as session:
+        total = len(session.scalars(select(Case.id)).all())
+    assert "exporting cases" in result.output
+    assert f"exporting cases: 0/{total} cases" in result.output
+    assert f"exporting cases: {total}/{total} cases" in result.output
+    assert f"{total} cases written to {out}" in result.output
+    assert len(out.read_text().splitlines()) == total + 1
+    counts = tmp_path / "counts.csv"
+    result = CliRunner().invoke(
+        main,
+        ["reports", "export", "--kind", "counts", "--by", "corridor", "--from", "2026-06",
+         "--to", "2026-11", "-o", str(counts)],
+        env=env,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = list(csv.reader(counts.open()))
+    assert table[0][0] == "Corridor (origin to site country)"
+
+
+def test_corridor_and_time_to_triage_are_reported(app: Flask, runtime: Runtime) -> None:
+    create_demo(runtime)
+    staff = handler(app, runtime)
+    with runtime.sessions() as session:
+        case_ids = session.scalars(
+            select(Case.id).where(Case.status == "received").order_by(Case.id).limit(12)
+        ).all()
+        site = session.scalars(select(Site).where(Site.country == "MY")).first()
+        assert site is not None
+        for case_id in case_ids:
+            session.get(Case, case_id).site_id = site.id  # type: ignore[union-attr]
+        session.commit()
+    for case_id in case_ids:
+        act(staff, case_id, "categorise", category="FL-FEE", indicators=[], origin="NP")
+    month = f"{utcnow():%Y-%m}"
+    page = staff.get(f"/reports?by=corridor&from={month}&to={month}").get_data(as_text=True)
+    assert "NP \u2192 MY" in page
+    assert "Time to triage (to the first decision on the case)" in page
+    assert "Month by month" in page
+    with runtime.sessions() as session:
+        assert {session.get(Case, i).origin_country for i in case_ids} == {"NP"}  # type: ignore[union-attr]
