@@ -27,11 +27,13 @@ from grievance.clock import utcnow
 from grievance.db import transaction
 from grievance.models import (
     AuditEvent,
+    Campaign,
     Case,
     CaseEvent,
     CaseNote,
     Evidence,
     Organisation,
+    PulseResponse,
     ReferralOrg,
     RemediationPlan,
     RemediationStep,
@@ -40,6 +42,7 @@ from grievance.models import (
 )
 from grievance.models.accounts import buyer_suppliers
 from grievance.models.cases import DEFAULT_SEVERITY, OPEN_STATUSES
+from grievance.reports.pulse import QUESTIONS
 from grievance.runtime import Runtime
 
 DEMO_DOMAIN = "demo.example"
@@ -570,6 +573,7 @@ def create_demo(
         users, totp = _users(session, runtime, password, organisations)
         referrals = _referrals(session)
         made = _cases(session, runtime, rng, now, cases, suppliers, sites, users, referrals)
+        _pulse(session, rng, now, [site for pairs in sites.values() for site, _ in pairs])
     return DemoReport(
         organisations=len(suppliers) + 1,
         sites=sum(len(s) for s in sites.values()),
@@ -582,6 +586,48 @@ def create_demo(
             (u.email, u.role, org) for u, org in zip(users.values(), USER_ORGS, strict=True)
         ),
     )
+
+
+def _pulse(session: Session, rng: random.Random, now: datetime, sites: list[Site]) -> None:
+    """Wellbeing pulse waves at the first three sites, three months apart: answers only (the
+    demo has no phone numbers, so no members), with income the weakest area and each site
+    a little better at every wave."""
+    for n, site in enumerate(sites[:3]):
+        site.pulse_keyword = f"well-{4821 + n}"
+        for wave in range(1, 4):
+            invited = rng.randint(48, 64)
+            campaign = Campaign(
+                site_id=site.id,
+                wave=wave,
+                status="sent",
+                created_at=now - timedelta(days=30 * (9 - 3 * wave) + 5),
+                finished_at=now - timedelta(days=30 * (9 - 3 * wave) + 4),
+                total=invited + 2,
+                invited=invited,
+                skipped=2,
+                shared_at=now - timedelta(days=30 * (9 - 3 * wave)) if wave < 3 else None,
+            )
+            session.add(campaign)
+            session.flush()
+            base = {"safety": 3.6, "respect": 3.2, "income": 2.5}
+            for _ in range(int(invited * rng.uniform(0.5, 0.75))):
+                answers: dict[str, int] = {}
+                reached = rng.choices(range(1, 7), weights=(1, 1, 1, 1, 2, 14))[0]
+                for question in QUESTIONS[:reached]:
+                    mean = base[question.split("_")[0]] + 0.25 * wave - 0.2 * n
+                    value = round(rng.gauss(mean, 0.9))
+                    answers[question] = 0 if rng.random() < 0.04 else min(5, max(1, value))
+                said_more = reached == 6 and rng.random() < 0.12
+                session.add(
+                    PulseResponse(
+                        token=secrets.token_urlsafe(32),
+                        campaign_id=campaign.id,
+                        site_id=site.id,
+                        answers=answers,
+                        said_more=said_more,
+                        reported=said_more and rng.random() < 0.4,
+                    )
+                )
 
 
 def _refuse_twice(session: Session) -> None:

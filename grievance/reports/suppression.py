@@ -42,6 +42,7 @@ over random tables. Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -85,7 +86,16 @@ class Table:
 
 
 def suppress(counts: Sequence[Sequence[int]], k: int = 10) -> Table:
-    """Hide every entry under ``k`` and enough others that none can be worked out."""
+    """Hide every entry under ``k`` and enough others that none can be worked out.
+
+    The result depends only on the counts and k, so it is remembered: a report viewed
+    again (the page, then its chart, then its CSV) is suppressed once per process.
+    """
+    return _suppress(tuple(tuple(int(v) for v in row) for row in counts), k)
+
+
+@functools.lru_cache(maxsize=256)
+def _suppress(counts: tuple[tuple[int, ...], ...], k: int) -> Table:
     if k < 1:
         raise ValueError("k must be at least 1")
     rows = [list(map(int, row)) for row in counts]
