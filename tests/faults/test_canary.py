@@ -6,12 +6,14 @@ from __future__ import annotations
 import subprocess
 import time
 
+from flask.testing import FlaskClient
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
 from grievance.models import Case, OutboxItem
 from grievance.queue import QUEUE_NAME
+from grievance.runtime import Runtime
 from grievance.services import cases
 from tests.conftest import Phone
 from tests.faults.conftest import Rig, wait_until
@@ -181,13 +183,22 @@ def pages_for_every_role(rig: Rig, case_id: int) -> list[tuple[str, bytes]]:
             f"/admin/audit?case={case_id}",
             "/supplier/cases",
             f"/supplier/cases/{case_id}",
-            *(f"/reports?by={by}" for by in ("category", "site", "supplier", "language")),
+            *(
+                f"/reports?by={by}"
+                for by in ("category", "site", "supplier", "language", "corridor")
+            ),
             "/reports/export.csv?by=language",
             "/reports/chart.svg",
+            "/reports/effectiveness",
+            "/reports/exports",
+            "/campaigns",
+            "/procedure/en",
         ):
             response = browser.get(path)
             assert response.status_code < 500
             seen.append((role, response.data))
+        if role == "admin":
+            seen.append((role, case_export(runtime, browser)))
         for path in (
             "/api/v1/cases?status=all",
             f"/api/v1/cases/{case_id}",
@@ -200,6 +211,32 @@ def pages_for_every_role(rig: Rig, case_id: int) -> list[tuple[str, bytes]]:
             seen.append((role, response.data))
     assert any(b"The agent took my passport" in body for role, body in seen if role == "handler")
     return seen
+
+
+def case_export(runtime: Runtime, browser: FlaskClient) -> bytes:
+    """The admin's case export of this month, made and downloaded as in the web UI."""
+    import re
+
+    from grievance.clock import utcnow
+    from grievance.models import Export
+    from grievance.services.exports import run_export
+
+    page = browser.get("/reports/exports").data
+    csrf = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()  # type: ignore[union-attr]
+    month = f"{utcnow():%Y-%m}"
+    response = browser.post(
+        "/reports/exports",
+        data={"csrf_token": csrf, "kind": "cases", "from": month, "to": month},
+    )
+    assert response.status_code == 303
+    with runtime.sessions() as session:
+        export_id = session.scalars(select(Export.id).order_by(Export.id.desc())).first()
+    assert export_id is not None
+    run_export(runtime, export_id)  # done already if a worker took the job first
+    download = browser.get(f"/reports/exports/{export_id}")
+    assert download.status_code == 200
+    assert download.data.count(b"\n") >= 2  # the header and the canary's case
+    return download.data
 
 
 def failed_rows(rig: Rig) -> int:

@@ -273,9 +273,9 @@ def check_send(engine: Engine, send: Send, channel: str, before: list[Any]) -> s
     missing = placeholders(template) - set(send.params) - set(send.refs)
     assert not missing, f"{send.key} in {send.language}: nothing fills {sorted(missing)}"
     assert all(value.strip() for value in send.params.values()), send
-    # The host fills only the case code, and only in a step that opened the case.
-    assert set(send.refs.values()) <= {"case.code"}, send
-    if send.refs:
+    # The host fills only the case code, in a step that opened the case, and web links.
+    assert set(send.refs.values()) <= {"case.code", "link.procedure"}, send
+    if "case.code" in send.refs.values():
         assert any(isinstance(e, OpenCase) for e in before), f"{send.key} before open_case"
     for option in send.options:
         if option.label_key is not None:
@@ -327,6 +327,8 @@ class Conversation:
         """
         self.log(f"{self.now:%d %H:%M} start {flow}")
         results = PROMPT_RESULTS if flow in PROMPT_FLOWS else None
+        if flow == "wellbeing":  # a pulse wave's invitation carries its token and wave
+            results = {"pulse": "fuzz-token", "campaign": 1}
         return self._step(
             lambda s: self.engine.start(s, flow, self.now, self.facts, self.channel, results)
         )
