@@ -35,10 +35,11 @@ def create_app(
     )
     app.extensions["grievance"] = runtime
 
-    from grievance.web import (  # noqa: F401 - api_remediation adds its routes to api.bp
+    from grievance.web import (  # noqa: F401 - api_remediation and api_reports add routes to api.bp
         admin,
         api,
         api_remediation,
+        api_reports,
         auth,
         campaigns,
         cases,

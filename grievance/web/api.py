@@ -28,6 +28,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 HANDLERS = ("admin", "handler")
 # The supplier portal's routes: suppliers write, buyers read (the views check which).
 SUPPLIER_SIDE = ("supplier", "buyer")
+REPORT_READERS = ("admin", "handler", "buyer")
 
 
 class ApiError(Exception):
@@ -67,7 +68,13 @@ def _authenticate() -> None:
         db.commit()
         if user is None:
             raise ApiError(401, "this token is not valid or was revoked")
-        roles = SUPPLIER_SIDE if request.path.startswith("/api/v1/supplier/") else HANDLERS
+        roles = (
+            SUPPLIER_SIDE
+            if request.path.startswith("/api/v1/supplier/")
+            else REPORT_READERS
+            if request.path.startswith("/api/v1/reports/")
+            else HANDLERS
+        )
         if user.role not in roles:
             raise ApiError(404, "not found")
         g.api_user_id = user.id

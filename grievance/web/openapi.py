@@ -388,7 +388,104 @@ def document(server: str) -> dict[str, Any]:
                 _body(["reason"], reason={"type": "string", "minLength": 10}),
             ),
             **_remediation_paths(),
+            **_report_paths(),
         },
+    }
+
+
+def _report_paths() -> dict[str, Any]:
+    """Suppressed report figures for admin, handler and buyer tokens."""
+    from grievance.reports.aggregates import DIMENSIONS
+
+    month = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}
+    maybe_month = {"type": "string", "pattern": "^([0-9]{4}-(0[1-9]|1[0-2]))?$"}
+    period = [
+        {
+            "name": "from",
+            "in": "query",
+            "schema": maybe_month,
+            "description": "first month, YYYY-MM (default: five months before the last)",
+        },
+        {
+            "name": "to",
+            "in": "query",
+            "schema": maybe_month,
+            "description": "last month, YYYY-MM (default: this month); at most 36 months",
+        },
+    ]
+    shown = {"type": "string", "description": "a count, '<10' when small, '–' when hidden"}
+    strings = {"type": "array", "items": {"type": "string"}}
+    counts = _obj_schema(
+        ["dimension", "label", "first", "last", "k", "months", "rows", "column_totals", "total"],
+        dimension={"enum": list(DIMENSIONS)},
+        label={"type": "string"},
+        first=month,
+        last=month,
+        k={"type": "integer"},
+        months=strings,
+        rows={
+            "type": "array",
+            "items": _obj_schema(
+                ["name", "cells", "total"],
+                name={"type": "string"},
+                cells={"type": "array", "items": shown},
+                total=shown,
+            ),
+        },
+        column_totals={"type": "array", "items": shown},
+        total=shown,
+    )
+    handling = _obj_schema(
+        ["first", "last", "k", "measures", "months", "cases_received", "trend"],
+        first=month,
+        last=month,
+        k={"type": "integer"},
+        measures={
+            "type": "array",
+            "items": _obj_schema(
+                ["label", "cases", "value"],
+                label={"type": "string"},
+                cases={"type": ["integer", "null"], "description": "null when under k"},
+                value={"type": "string"},
+            ),
+        },
+        months=strings,
+        cases_received={"type": "array", "items": shown},
+        trend={
+            "type": "array",
+            "items": _obj_schema(["label", "values"], label={"type": "string"}, values=strings),
+        },
+    )
+
+    def get(summary: str, schema: dict[str, Any], parameters: list[Any]) -> dict[str, Any]:
+        return {
+            "get": {
+                "summary": summary,
+                "parameters": parameters,
+                "responses": {
+                    "200": {
+                        "description": "the suppressed figures",
+                        "content": {"application/json": {"schema": schema}},
+                    },
+                    "400": _ERROR,
+                    "401": _ERROR,
+                    "404": _ERROR,
+                },
+            }
+        }
+
+    return {
+        "/api/v1/reports/counts": get(
+            "Cases received per month by a dimension, small cells suppressed (a buyer's: its "
+            "suppliers' cases)",
+            counts,
+            [{"name": "by", "in": "query", "schema": {"enum": list(DIMENSIONS)}}, *period],
+        ),
+        "/api/v1/reports/handling": get(
+            "How the cases received in the period were handled, overall and by month",
+            handling,
+            period,
+        ),
     }
 
 

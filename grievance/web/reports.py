@@ -52,12 +52,14 @@ def _period() -> tuple[date, date]:
     today = utcnow().date()
 
     def month(name: str, default: date) -> date:
-        text = request.args.get(name, "")
+        text = request.args.get(name, "").strip()
+        if not text:
+            return default
         try:
             year, number = (int(part) for part in text.split("-"))
             return date(year, number, 1)
         except ValueError:
-            return default
+            abort(400, f"{name}: a month like 2026-11")
 
     back = today.month - (DEFAULT_MONTHS - 1)  # this month and the five before it
     default_first = date(today.year + (back - 1) // 12, (back - 1) % 12 + 1, 1)
@@ -72,15 +74,24 @@ def _period() -> tuple[date, date]:
 Trend = tuple[list[str], list[tuple[str, list[str]]]]
 
 
-def _report(
-    with_outcomes: bool = False,
+def report_for(
+    user_id: int, with_outcomes: bool = False
 ) -> tuple[aggregates.Counts, Table, date, date, list[outcomes.Measure], Trend]:
+    """:func:`_report` for an API token's user."""
+    return _report(with_outcomes, user_id)
+
+
+def _report(
+    with_outcomes: bool = False, user_id: int | None = None
+) -> tuple[aggregates.Counts, Table, date, date, list[outcomes.Measure], Trend]:
+    """The report the request asks for (``by``, ``from``, ``to``), as the user may see it:
+    the signed-in user's, or ``user_id``'s (the API's token)."""
     dimension = request.args.get("by", "category")
     if dimension not in aggregates.DIMENSIONS:
         abort(400, f"by: one of {', '.join(aggregates.DIMENSIONS)}")
     first, last = _period()
     with _runtime().sessions() as db:
-        user = db.get(User, current_user.user_id)
+        user = db.get(User, user_id if user_id is not None else current_user.user_id)
         assert user is not None
         scope = visible_suppliers(db, user) if user.role == "buyer" else None
         counts = aggregates.monthly_counts(db, dimension, first, last, scope)
