@@ -9,9 +9,11 @@ from datetime import date
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from grievance.app import create_app
 from grievance.language import load_catalogs
+from grievance.models import ProcedureVersion
 from grievance.runtime import Runtime, build_runtime
 from tests.conftest import PUBLIC_URL, SMS_NUMBER, WHATSAPP_NUMBER, Phone
 
@@ -66,11 +68,18 @@ def test_a_change_of_configuration_is_a_new_version(client: FlaskClient, runtime
         assert "send APPEAL within 30 days" in page
         assert "trained case handlers of Fair Labour Helpline" in page
         assert "12 hours for forced labour" in page
-        # Each language has its own versions; the old content is still version 1.
-        assert "version 1," in other.get("/procedure/ne").get_data(as_text=True)
+        # Each language has its own versions: Nepali was never published before.
+        other.get("/procedure/ne")
     finally:
         changed.close()
-    assert "version 1," in client.get("/procedure/en").get_data(as_text=True)
+    assert "version 1," in client.get("/procedure/en").get_data(as_text=True)  # the old content
+    with runtime.sessions() as session:
+        versions = session.execute(
+            select(ProcedureVersion.language, ProcedureVersion.version).order_by(
+                ProcedureVersion.language, ProcedureVersion.version
+            )
+        ).all()
+    assert [tuple(v) for v in versions] == [("en", 1), ("en", 2), ("ne", 1)]
 
 
 def test_the_page_is_public_and_unknown_languages_are_not_found(app: Flask) -> None:
