@@ -10,7 +10,7 @@ import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -50,10 +50,11 @@ def months_between(first: date, last: date) -> list[str]:
     return months
 
 
-def _month(session: Session) -> ColumnElement[str]:
+def month_of(session: Session, moment: Any) -> ColumnElement[str]:
+    """``YYYY-MM`` of a timestamp column (UTC), computed by the database."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", Case.created_at), "YYYY-MM")
-    return func.strftime("%Y-%m", Case.created_at)
+        return func.to_char(func.timezone("UTC", moment), "YYYY-MM")
+    return func.strftime("%Y-%m", moment)
 
 
 def monthly_counts(
@@ -73,7 +74,7 @@ def monthly_counts(
     start = datetime(first.year, first.month, 1, tzinfo=UTC)
     end_year, end_month = (last.year + 1, 1) if last.month == 12 else (last.year, last.month + 1)
     end = datetime(end_year, end_month, 1, tzinfo=UTC)
-    month = _month(session)
+    month = month_of(session, Case.created_at)
     label: ColumnElement[str | None]
     if dimension == "site":
         label = Site.name

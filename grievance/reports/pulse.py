@@ -106,14 +106,14 @@ def area_results(answers: list[dict[str, int]], k: int) -> tuple[AreaResult, ...
         for response in answers:
             given = [response[q] for q in questions if 1 <= response.get(q, 0) <= 5]
             if given:
-                scores.append(statistics.mean(given))
+                scores.append(statistics.fmean(given))
         shown = len(scores) >= k
         found.append(
             AreaResult(
                 area=area,
                 label=AREA_LABELS[area],
                 n=len(scores),
-                mean=statistics.mean(scores) if shown else None,
+                mean=statistics.fmean(scores) if shown else None,
                 favourable=sum(s >= FAVOURABLE for s in scores) / len(scores) if shown else None,
             )
         )
@@ -132,7 +132,7 @@ def wave_results(session: Session, campaign: Campaign, k: int) -> WaveResult:
     areas = area_results(responded, k)
     means = [area.mean for area in areas]
     site_score = (
-        statistics.mean(m for m in means if m is not None)
+        statistics.fmean(m for m in means if m is not None)
         if all(m is not None for m in means)
         else None
     )

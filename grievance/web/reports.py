@@ -96,8 +96,10 @@ def _report(
         scope = visible_suppliers(db, user) if user.role == "buyer" else None
         counts = aggregates.monthly_counts(db, dimension, first, last, scope)
         k = _runtime().settings.report_min_cell
-        measures = outcomes.outcome_measures(db, first, last, k, scope) if with_outcomes else []
-        trend = outcomes.monthly_trend(db, first, last, k, scope) if with_outcomes else ([], [])
+        measures: list[outcomes.Measure] = []
+        trend: Trend = ([], [])
+        if with_outcomes:
+            measures, trend = outcomes.handling(db, first, last, k, scope)
         accounts.audit(
             db, user, "report_viewed", None, f"by={dimension},{first:%Y-%m}..{last:%Y-%m}"
         )
