@@ -49,6 +49,28 @@ def a_site(runtime: Runtime, name: str = "Penang plant 2") -> int:
         return site.id
 
 
+def with_word(runtime: Runtime, site_id: int) -> None:
+    """Give the site the survey word WELL-4821 (as the admin's form would)."""
+    with runtime.sessions() as session:
+        site = session.get(Site, site_id)
+        assert site is not None
+        site.pulse_keyword = pulse.normalize_keyword(WORD)
+        session.commit()
+
+
+def a_wave(
+    app: Flask, runtime: Runtime, client: FlaskClient, fake: FakeTwilio, n: int
+) -> tuple[FlaskClient, list[Phone]]:
+    """A site with its survey word, ``n`` workers who joined, and a wave sent by an admin."""
+    site_id = a_site(runtime)
+    with_word(runtime, site_id)
+    phones = workers(client, fake, n)
+    joined(phones)
+    admin = handler(app, runtime, "admin@example.org", role="admin")
+    post(admin, "/campaigns", site=site_id)
+    return admin, phones
+
+
 def post(client: FlaskClient, path: str, **form: object) -> str:
     token = token_of(client, "/campaigns")
     response = client.post(path, data={"csrf_token": token, **form}, follow_redirects=True)
@@ -135,14 +157,7 @@ def test_a_wave_runs_from_joining_to_shared_results(
 def test_answers_are_not_linked_to_a_contact(
     app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
 ) -> None:
-    site_id = a_site(runtime)
-    with runtime.sessions() as session:
-        session.get(Site, site_id).pulse_keyword = pulse.normalize_keyword(WORD)  # type: ignore[union-attr]
-        session.commit()
-    phones = workers(client, fake_twilio, 2)
-    joined(phones)
-    admin = handler(app, runtime, "admin@example.org", role="admin")
-    post(admin, "/campaigns", site=site_id)
+    _, phones = a_wave(app, runtime, client, fake_twilio, 2)
     answer(phones[0], ["1", "2", "3", "4", "5", "1"])
     answer(phones[1], ["5", "4", "3", "2", "1", "5"], last="They shout at us every day")
     assert phones[1].send("2")[-1].startswith("Thank you for your answers")
@@ -181,14 +196,7 @@ def pulse_questions() -> list[str]:
 def test_something_written_at_the_end_becomes_a_report_only_with_consent(
     app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
 ) -> None:
-    site_id = a_site(runtime)
-    with runtime.sessions() as session:
-        session.get(Site, site_id).pulse_keyword = pulse.normalize_keyword(WORD)  # type: ignore[union-attr]
-        session.commit()
-    (phone,) = workers(client, fake_twilio, 1)
-    joined([phone])
-    admin = handler(app, runtime, "admin@example.org", role="admin")
-    post(admin, "/campaigns", site=site_id)
+    _, (phone,) = a_wave(app, runtime, client, fake_twilio, 1)
     replies = answer(phone, ["3"] * 6, last="The agent kept my passport")
     assert "confidential report" in replies[-1]
     # The intake starts as always: the language (never chosen by this worker), then consent.
@@ -212,14 +220,7 @@ def test_something_written_at_the_end_becomes_a_report_only_with_consent(
 def test_small_waves_are_withheld_and_not_shared(
     app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
 ) -> None:
-    site_id = a_site(runtime)
-    with runtime.sessions() as session:
-        session.get(Site, site_id).pulse_keyword = pulse.normalize_keyword(WORD)  # type: ignore[union-attr]
-        session.commit()
-    phones = workers(client, fake_twilio, 3)
-    joined(phones)
-    admin = handler(app, runtime, "admin@example.org", role="admin")
-    post(admin, "/campaigns", site=site_id)
+    admin, phones = a_wave(app, runtime, client, fake_twilio, 3)
     for phone in phones:
         answer(phone, ["5"] * 6)
     wave = the_wave(runtime)
@@ -236,9 +237,7 @@ def test_a_worker_writing_a_report_is_invited_after_it(
     app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
 ) -> None:
     site_id = a_site(runtime)
-    with runtime.sessions() as session:
-        session.get(Site, site_id).pulse_keyword = pulse.normalize_keyword(WORD)  # type: ignore[union-attr]
-        session.commit()
+    with_word(runtime, site_id)
     busy, free = workers(client, fake_twilio, 2)
     joined([busy, free])
     assert "confidential" in busy.send("hello I need help")[0]  # mid-intake
@@ -286,9 +285,7 @@ def test_the_cli_sends_a_wave_with_progress_and_prints_results(
     tmp_path: Path,
 ) -> None:
     site_id = a_site(runtime, "Plant C")
-    with runtime.sessions() as session:
-        session.get(Site, site_id).pulse_keyword = pulse.normalize_keyword(WORD)  # type: ignore[union-attr]
-        session.commit()
+    with_word(runtime, site_id)
     phones = workers(client, fake_twilio, 3)
     joined(phones)
     env = environment(database_url, tmp_path / "instance", fake_twilio)
