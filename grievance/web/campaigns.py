@@ -113,8 +113,8 @@ def keyword(site_id: int) -> ResponseReturnValue:
         accounts.audit(db, user, "pulse_keyword_set", None, f"site={site.id}")
         db.commit()
         flash(
-            f"{site.name}: workers join by sending {word.upper()}"
-            if word
+            f"{site.name}: workers join by sending {site.pulse_keyword.upper()}"
+            if site.pulse_keyword
             else f"{site.name}: no survey word; nobody new can join",
             "ok",
         )
@@ -144,6 +144,7 @@ def start() -> ResponseReturnValue:
 
 
 def _campaign(db: Session, user: User, campaign_id: int) -> tuple[Campaign, Site]:
+    """The wave and its site, if the user may read them; else 404."""
     campaign = db.get(Campaign, campaign_id)
     site = db.get(Site, campaign.site_id) if campaign is not None else None
     if campaign is None or site is None or site not in _sites(db, user):
@@ -192,3 +193,23 @@ def share(campaign_id: int) -> ResponseReturnValue:
             db.commit()
         flash(f"Results sent to {shared.messages} workers.", "ok")
     return redirect(url_for("campaigns.wave", campaign_id=campaign_id))
+
+
+@bp.get("/<int:campaign_id>/trend.svg")
+@roles_required(*READERS)
+def trend_chart(campaign_id: int) -> ResponseReturnValue:
+    """The site's area means across waves as an SVG line chart (withheld waves have no point)."""
+    import pygal
+
+    from grievance.web.reports import svg_response
+
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        _, site = _campaign(db, _user(db), campaign_id)
+        trend = results.site_trend(db, site.id, runtime.settings.pulse_min_cell)
+    config = pygal.Config(js=[], disable_xml_declaration=False, width=800, height=320, range=(1, 5))
+    chart = pygal.Line(config, title=f"Wellbeing at {site.name}, by wave (mean, 1-5)")
+    chart.x_labels = [f"wave {w.wave} ({w.month})" for w in trend]
+    for index, label in enumerate(results.AREA_LABELS.values()):
+        chart.add(label, [w.areas[index].mean for w in trend])
+    return svg_response(chart)

@@ -143,7 +143,9 @@ def install(app: Flask, runtime: Runtime) -> None:
 
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CSP
+        # A response that set a stricter policy of its own keeps it: evidence downloads
+        # (a sandbox) and charts (styles only).
+        response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"

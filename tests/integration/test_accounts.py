@@ -155,7 +155,10 @@ def test_sessions_end_when_idle(web: FlaskClient, runtime: Runtime) -> None:
 def test_every_page_but_the_public_ones_needs_a_sign_in(app: Flask, web: FlaskClient) -> None:
     public = {"static", "health.healthz", "webhooks.messaging", "webhooks.status", "api.openapi"}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in public or rule.endpoint.startswith(("auth.", "simulator.")):
+        # The rules of procedure are public by law (LkSG §8(2)); see test_procedure.py.
+        if rule.endpoint in public or rule.endpoint.startswith(
+            ("auth.", "simulator.", "procedure.")
+        ):
             continue
         path = re.sub(r"<(?:int:)?[^>]+>", "1", rule.rule)
         methods = (rule.methods or set()) - {"HEAD", "OPTIONS"}

@@ -143,6 +143,12 @@ def test_a_wave_runs_from_joining_to_shared_results(
     assert '<td class="num">2.27</td>' in page
     assert '<td class="num">3.33</td>' in page
 
+    chart = admin.get(f"/campaigns/{wave.id}/trend.svg")
+    assert chart.mimetype == "image/svg+xml"
+    assert "<script" not in chart.get_data(as_text=True)
+    assert "Wellbeing at Penang plant 2, by wave" in chart.get_data(as_text=True)
+    assert chart.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
     page = post(admin, f"/campaigns/{wave.id}/share")
     assert "Results sent to 12 workers." in page
     expected = (

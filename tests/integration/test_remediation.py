@@ -193,6 +193,7 @@ def test_the_whole_loop_from_plan_to_closing_with_the_worker_confirming(
     assert download.data == PDF
     assert download.headers["Content-Disposition"].startswith("attachment;")
     assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert download.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert download.mimetype == "application/octet-stream"
     post(supplier, case_id, "plan/complete")
 

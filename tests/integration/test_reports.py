@@ -59,6 +59,9 @@ def test_a_handler_sees_every_case_with_small_cells_hidden(app: Flask, runtime: 
     assert chart.mimetype == "image/svg+xml"
     svg = chart.get_data(as_text=True)
     assert "<script" not in svg
+    assert (
+        chart.headers["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'"
+    )
     assert "Cases per month" in svg
 
 

@@ -150,6 +150,33 @@ def expect_queue(page: Page) -> None:
     expect(page.get_by_role("heading", name="Cases", exact=True)).to_be_visible()
 
 
+def demo_account(server: Server, email: str) -> dict[str, str]:
+    """``grievance demo`` on the server's instance; ``email``'s password and TOTP secret."""
+    out = grievance(server, "demo")
+    password = re.search(r"^Password of all \d+: (\S+)$", out, re.MULTILINE)
+    secret = re.search(rf"^\s+{re.escape(email)}: ([A-Z2-7]+)$", out, re.MULTILINE)
+    assert password, out
+    assert secret, out
+    return {"password": password.group(1), "secret": secret.group(1)}
+
+
+def signed_in_state(
+    browser: Browser, server: Server, email: str, account: dict[str, str]
+) -> dict[str, Any]:
+    """Sign a staff member in once (password, then a TOTP code); the cookies to reuse."""
+    context = new_context(browser, server)
+    try:
+        page = context.new_page()
+        sign_in_with_password(page, email, account["password"])
+        expect(page).to_have_url(re.compile(r"/login/code$"))
+        page.get_by_label("Code", exact=True).fill(pyotp.TOTP(account["secret"]).now())
+        page.get_by_role("button", name="Continue").click()
+        expect_queue(page)
+        return context.storage_state()
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def handler_state(browser: Browser, live_server: Server) -> dict[str, Any]:
     """A handler (own password, via --password-stdin) signed in once with TOTP: the cookies."""

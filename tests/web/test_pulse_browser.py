@@ -30,7 +30,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 import yaml
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, expect
@@ -44,10 +43,10 @@ from tests.web.test_handler_browser import (
     PHONE,
     SCREENSHOTS,
     axe_violations,
+    demo_account,
     expect_queue,
-    grievance,
     new_context,
-    sign_in_with_password,
+    signed_in_state,
 )
 
 pytestmark = pytest.mark.browser
@@ -88,28 +87,13 @@ def screenshot_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def demo(live_server: Server) -> dict[str, str]:
     """``grievance demo`` on the server's instance; the admin's password and TOTP secret."""
-    out = grievance(live_server, "demo")
-    password = re.search(r"^Password of all \d+: (\S+)$", out, re.MULTILINE)
-    secret = re.search(rf"^\s+{re.escape(DEMO_ADMIN)}: ([A-Z2-7]+)$", out, re.MULTILINE)
-    assert password, out
-    assert secret, out
-    return {"password": password.group(1), "secret": secret.group(1)}
+    return demo_account(live_server, DEMO_ADMIN)
 
 
 @pytest.fixture(scope="module")
 def admin_state(browser: Browser, live_server: Server, demo: dict[str, str]) -> dict[str, Any]:
     """The demo admin signed in once (password, then a TOTP code): the cookies."""
-    context = new_context(browser, live_server)
-    try:
-        page = context.new_page()
-        sign_in_with_password(page, DEMO_ADMIN, demo["password"])
-        expect(page).to_have_url(re.compile(r"/login/code$"))
-        page.get_by_label("Code", exact=True).fill(pyotp.TOTP(demo["secret"]).now())
-        page.get_by_role("button", name="Continue").click()
-        expect_queue(page)
-        return context.storage_state()
-    finally:
-        context.close()
+    return signed_in_state(browser, live_server, DEMO_ADMIN, demo)
 
 
 def watched(context: BrowserContext, errors: list[str]) -> Page:

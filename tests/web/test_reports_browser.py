@@ -20,7 +20,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
@@ -30,10 +29,9 @@ from tests.web.test_handler_browser import (
     DESKTOP,
     SCREENSHOTS,
     axe_violations,
-    expect_queue,
-    grievance,
+    demo_account,
     new_context,
-    sign_in_with_password,
+    signed_in_state,
 )
 
 pytestmark = pytest.mark.browser
@@ -56,28 +54,13 @@ FROM, TO = month(4), month(1)
 @pytest.fixture(scope="module")
 def demo(live_server: Server) -> dict[str, str]:
     """``grievance demo`` on the server's instance; the handler's password and TOTP secret."""
-    out = grievance(live_server, "demo")
-    password = re.search(r"^Password of all \d+: (\S+)$", out, re.MULTILINE)
-    secret = re.search(rf"^\s+{re.escape(DEMO_HANDLER)}: ([A-Z2-7]+)$", out, re.MULTILINE)
-    assert password, out
-    assert secret, out
-    return {"password": password.group(1), "secret": secret.group(1)}
+    return demo_account(live_server, DEMO_HANDLER)
 
 
 @pytest.fixture(scope="module")
 def handler_state(browser: Browser, live_server: Server, demo: dict[str, str]) -> dict[str, Any]:
     """The demo handler signed in once (password, then a TOTP code): the cookies."""
-    context = new_context(browser, live_server)
-    try:
-        page = context.new_page()
-        sign_in_with_password(page, DEMO_HANDLER, demo["password"])
-        expect(page).to_have_url(re.compile(r"/login/code$"))
-        page.get_by_label("Code", exact=True).fill(pyotp.TOTP(demo["secret"]).now())
-        page.get_by_role("button", name="Continue").click()
-        expect_queue(page)
-        return context.storage_state()
-    finally:
-        context.close()
+    return signed_in_state(browser, live_server, DEMO_HANDLER, demo)
 
 
 def watched(context: BrowserContext, errors: list[str]) -> Page:
