@@ -213,3 +213,52 @@ def trend_chart(campaign_id: int) -> ResponseReturnValue:
     for index, label in enumerate(results.AREA_LABELS.values()):
         chart.add(label, [w.areas[index].mean for w in trend])
     return svg_response(chart)
+
+
+@bp.get("/<int:campaign_id>/results.csv")
+@roles_required(*READERS)
+def results_csv(campaign_id: int) -> ResponseReturnValue:
+    """The site's results, wave by wave and area by area, withheld as on the page."""
+    import csv
+    import io
+
+    from grievance.web.reports import csv_response
+
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        _, site = _campaign(db, _user(db), campaign_id)
+        trend = results.site_trend(db, site.id, runtime.settings.pulse_min_cell)
+        accounts.audit(db, _user(db), "pulse_results_exported", None, f"site={site.id}")
+        db.commit()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["Wave", "Month", "Invited", "Answered", "Area", "Workers (n)", "Mean (1-5)", "Favourable"]
+    )
+    for wave in trend:
+        for area in wave.areas:
+            writer.writerow(
+                [
+                    wave.wave,
+                    wave.month,
+                    wave.invited,
+                    wave.small(wave.responded),
+                    area.label,
+                    wave.small(area.n),
+                    f"{area.mean:.2f}" if area.mean is not None else "withheld",
+                    f"{area.favourable:.0%}" if area.favourable is not None else "withheld",
+                ]
+            )
+        writer.writerow(
+            [
+                wave.wave,
+                wave.month,
+                wave.invited,
+                wave.small(wave.responded),
+                "Site score",
+                "",
+                f"{wave.site_score:.2f}" if wave.site_score is not None else "withheld",
+                "",
+            ]
+        )
+    return csv_response(out, f"wellbeing-site-{site.id}.csv")

@@ -9,6 +9,7 @@ that are shown. Months are the finest time bin. Views and exports are audited.
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import date
 from typing import Any
@@ -171,7 +172,30 @@ def export() -> ResponseReturnValue:
     counts, table, first, last, _, _ = _report()
     out = io.StringIO()
     aggregates.write_csv(out, counts, table)
-    name = f"cases-by-{counts.dimension}-{first:%Y-%m}-{last:%Y-%m}.csv"
+    return csv_response(out, f"cases-by-{counts.dimension}-{first:%Y-%m}-{last:%Y-%m}.csv")
+
+
+@bp.get("/handling.csv")
+@roles_required(*READERS)
+def handling_export() -> ResponseReturnValue:
+    """How cases were handled, overall and month by month, as on the page."""
+    _, table, first, last, measures, (months, trend) = _report(with_outcomes=True)
+    k = table.k
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Measure", "Cases", "Figure"])
+    for m in measures:
+        writer.writerow([m.label, m.n if m.n >= k or m.n == 0 else f"<{k}", m.value])
+    writer.writerow([])
+    writer.writerow(["Month by month", *months])
+    writer.writerow(["Cases received", *(c.shown(k) for c in table.column_totals)])
+    for label, values in trend:
+        writer.writerow([label, *values])
+    return csv_response(out, f"handling-{first:%Y-%m}-{last:%Y-%m}.csv")
+
+
+def csv_response(out: io.StringIO, name: str) -> Response:
+    """A CSV download."""
     return Response(
         out.getvalue(),
         mimetype="text/csv",

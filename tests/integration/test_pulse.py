@@ -6,6 +6,8 @@ their consent."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from itertools import count
@@ -143,6 +145,14 @@ def test_a_wave_runs_from_joining_to_shared_results(
     assert '<td class="num">2.27</td>' in page
     assert '<td class="num">3.33</td>' in page
 
+    rows = list(
+        csv.reader(
+            io.StringIO(admin.get(f"/campaigns/{wave.id}/results.csv").get_data(as_text=True))
+        )
+    )
+    assert rows[0][:5] == ["Wave", "Month", "Invited", "Answered", "Area"]
+    assert rows[1][2:] == ["12", "11", "Safety at work", "11", "4.55", "100%"]
+    assert rows[4][4:7] == ["Site score", "", "3.33"]
     chart = admin.get(f"/campaigns/{wave.id}/trend.svg")
     assert chart.mimetype == "image/svg+xml"
     assert "<script" not in chart.get_data(as_text=True)

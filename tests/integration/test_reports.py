@@ -115,6 +115,17 @@ def test_handling_figures_hide_what_few_cases_would_reveal(app: Flask, runtime: 
         "Resolved with the worker&#39;s confirmation" in page
         or "Resolved with the worker's confirmation" in page
     )
+    handling = rows_of(
+        staff.get("/reports/handling.csv?from=2026-06&to=2026-11").get_data(as_text=True)
+    )
+    assert handling[0] == ["Measure", "Cases", "Figure"]
+    assert handling[2][0] == "Time to acknowledge"
+    assert re.match(r"median [\d.]+ (h|days), p90", handling[2][2])
+    trend_at = handling.index(
+        ["Month by month", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]
+    )
+    for value in handling[trend_at + 1][1:]:  # the months' totals, suppressed as in the table
+        assert value in ("<10", "–", "0") or int(value) >= 10
     # One month of a quiet category is too few for a median: it says so instead.
     one = staff.get("/reports?by=category&from=2026-11&to=2026-11").get_data(as_text=True)
     assert "fewer than 10 cases" in one
