@@ -9,7 +9,7 @@ PostgreSQL database) with made-up cases over twelve months, with status events, 
 - the handling figures of /reports (overall and month by month) against a bare
   ``SELECT count(*) ... GROUP BY month`` of the same cases;
 - the counts table by category and month, counted and suppressed, against the bare count;
-- the admin case export (CSV, in batches of 500) against copying the same columns of the
+- the admin case export (CSV, in batches of 2,000) against copying the same columns of the
   cases table to CSV in one plain query;
 - the results of a pulse wave of 2,000 responses against reading its rows.
 

@@ -80,7 +80,7 @@ def _period(first: date, last: date) -> tuple[datetime, datetime]:
     return start, datetime(end_year, end_month, 1, tzinfo=UTC)
 
 
-def _hours_sql(session: Session, since: Any, until: Any) -> ColumnElement[float]:
+def hours_sql(session: Session, since: Any, until: Any) -> ColumnElement[float]:
     """Hours from ``since`` to ``until``, computed by the database: a report over a hundred
     thousand cases should not parse a hundred thousand timestamps in Python."""
     if session.get_bind().dialect.name == "postgresql":
@@ -107,8 +107,8 @@ def _collect(
                 Case.worker_answer,
                 Case.satisfaction,
                 Case.reopened,
-                _hours_sql(session, Case.created_at, Case.acknowledged_at).label("ack_hours"),
-                _hours_sql(session, Case.created_at, Case.closed_at).label("close_hours"),
+                hours_sql(session, Case.created_at, Case.acknowledged_at).label("ack_hours"),
+                hours_sql(session, Case.created_at, Case.closed_at).label("close_hours"),
             ).where(*in_period)
         ).all()
     )
@@ -117,7 +117,7 @@ def _collect(
     triaged: dict[int, float] = {
         case_id: float(hours)
         for case_id, hours in session.execute(
-            select(CaseEvent.case_id, func.min(_hours_sql(session, Case.created_at, CaseEvent.at)))
+            select(CaseEvent.case_id, func.min(hours_sql(session, Case.created_at, CaseEvent.at)))
             .join(Case, Case.id == CaseEvent.case_id)
             .where(CaseEvent.kind == "status", moved.not_in(PRE_TRIAGE), *in_period)
             .group_by(CaseEvent.case_id)
@@ -158,15 +158,30 @@ def _measures(
 ) -> list[tuple[str, int, Callable[[], str]]]:
     share_of = share or _share
     rows = data.rows
-    acknowledged = [float(r.ack_hours) for r in rows if r.ack_hours is not None]
-    triaged = [data.triaged[r.id] for r in rows if r.id in data.triaged]
-    closed = [r for r in rows if r.status == "closed"]
-    resolved = [r for r in closed if r.outcome == "resolved"]
-    to_close = [float(r.close_hours) for r in closed if r.close_hours is not None]
-    confirmed = [r for r in resolved if r.worker_answer == "confirmed"]
-    scores = [r.satisfaction for r in rows if r.satisfaction]
+    # One pass, unpacking each row once: a year of a large mechanism is 100,000 rows.
+    acknowledged: list[float] = []
+    triaged: list[float] = []
+    to_close: list[float] = []
+    scores: list[int] = []
+    closed = resolved = confirmed = reopened = on_time = 0
+    for case_id, _, status, outcome, answer, satisfaction, again, ack, close in rows:
+        if ack is not None:
+            acknowledged.append(float(ack))
+        hours = data.triaged.get(case_id)
+        if hours is not None:
+            triaged.append(hours)
+        if status == "closed":
+            closed += 1
+            if close is not None:
+                to_close.append(float(close))
+            if outcome == "resolved":
+                resolved += 1
+                confirmed += answer == "confirmed"
+        if satisfaction:
+            scores.append(satisfaction)
+        reopened += again > 0
+        on_time += case_id not in data.late
     yes = sum(answer == "yes" for _, answer in data.checkins)
-    on_time = sum(r.id not in data.late for r in rows)
     return [
         ("Cases received", len(rows), lambda: str(len(rows))),
         ("Time to acknowledge", len(acknowledged), lambda: _hours(acknowledged)),
@@ -177,17 +192,13 @@ def _measures(
         ),
         ("Every stage within its time frame", len(rows), lambda: share_of(on_time, len(rows), k)),
         ("Time from report to closing", len(to_close), lambda: _hours(to_close)),
-        ("Closed as resolved", len(closed), lambda: share_of(len(resolved), len(closed), k)),
+        ("Closed as resolved", closed, lambda: share_of(resolved, closed, k)),
         (
             "Resolved with the worker's confirmation",
-            len(resolved),
-            lambda: share_of(len(confirmed), len(resolved), k),
+            resolved,
+            lambda: share_of(confirmed, resolved, k),
         ),
-        (
-            "Reopened on appeal",
-            len(rows),
-            lambda: share_of(sum(r.reopened > 0 for r in rows), len(rows), k),
-        ),
+        ("Reopened on appeal", len(rows), lambda: share_of(reopened, len(rows), k)),
         (
             "Satisfaction (1-5)",
             len(scores),
@@ -267,19 +278,22 @@ def monthly_trend(
 
     data = data or _collect(session, first, last, suppliers)
     months = months_between(first, last)
-    by_month: dict[str, list[Row[Any]]] = {m: [] for m in months}
+    # Each case's month, then every part split by it in one pass.
+    parts = {m: _Collected([], {}, set(), [], 0) for m in months}
+    month_of_case: dict[int, str] = {}
     for row in data.rows:
-        by_month.setdefault(row.month, []).append(row)
+        month_of_case[row[0]] = row[1]
+        parts.setdefault(row[1], _Collected([], {}, set(), [], 0)).rows.append(row)
+    for case_id, hours in data.triaged.items():
+        parts[month_of_case[case_id]].triaged[case_id] = hours
+    for case_id in data.late:
+        if case_id in month_of_case:
+            parts[month_of_case[case_id]].late.add(case_id)
+    for checkin in data.checkins:
+        parts[month_of_case[checkin[0]]].checkins.append(checkin)
     columns = []
     for month in months:
-        ids = {r.id for r in by_month[month]}
-        part = _Collected(
-            by_month[month],
-            {i: t for i, t in data.triaged.items() if i in ids},
-            data.late & ids,
-            [c for c in data.checkins if c[0] in ids],
-            0,
-        )
+        part = parts[month]
         figures = {label: (n, compute) for label, n, compute in _measures(part, k, _percent)}
         columns.append(
             [

@@ -12,21 +12,22 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from grievance.clock import utcnow
 from grievance.models import Case, CaseEvent, Export, Organisation, Site, User
-from grievance.reports.outcomes import PRE_TRIAGE
+from grievance.reports.aggregates import month_of
+from grievance.reports.outcomes import PRE_TRIAGE, hours_sql
 from grievance.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 KINDS = {"cases": "Cases, one row each, without personal data"}
-BATCH = 500
+BATCH = 2000
 KEEP_FOR = timedelta(days=1)
 COLUMNS = (
     "case",
@@ -80,10 +81,8 @@ def request_export(session: Session, user: User, kind: str, first: date, last: d
     return export
 
 
-def _hours(since: datetime | None, until: datetime | None) -> str:
-    if since is None or until is None:
-        return ""
-    return f"{(until - since).total_seconds() / 3600:.1f}"
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{float(value):.1f}"
 
 
 def case_rows(
@@ -101,58 +100,105 @@ def case_rows(
     done, after = 0, 0
     if progress is not None:
         progress(0, total)
+    moved = CaseEvent.data["to"].as_string()
+    columns = (
+        Case.id,
+        month_of(session, Case.created_at),
+        Case.channel,
+        Case.language,
+        Case.category,
+        Case.reported_category,
+        Case.severity,
+        Case.status,
+        Case.site_id,
+        Case.supplier_id,
+        Case.origin_country,
+        Case.indicators,
+        hours_sql(session, Case.created_at, Case.acknowledged_at),
+        hours_sql(session, Case.created_at, Case.closed_at),
+        Case.outcome,
+        Case.remedy_types,
+        Case.worker_answer,
+        Case.satisfaction,
+        Case.reopened,
+    )
     while True:
-        batch: Sequence[Case] = session.scalars(
-            select(Case).where(*in_period, Case.id > after).order_by(Case.id).limit(BATCH)
+        batch = session.execute(
+            select(*columns).where(*in_period, Case.id > after).order_by(Case.id).limit(BATCH)
         ).all()
         if not batch:
             return
-        ids = [case.id for case in batch]
-        triaged: dict[int, datetime] = {}
-        for case_id, at, data in session.execute(
-            select(CaseEvent.case_id, CaseEvent.at, CaseEvent.data)
-            .where(CaseEvent.case_id.in_(ids), CaseEvent.kind == "status")
-            .order_by(CaseEvent.at)
-        ):
-            if data.get("to") not in PRE_TRIAGE:
-                triaged.setdefault(case_id, at)
+        ids = [row[0] for row in batch]
+        triaged = dict(
+            session.execute(
+                select(
+                    CaseEvent.case_id, func.min(hours_sql(session, Case.created_at, CaseEvent.at))
+                )
+                .join(Case, Case.id == CaseEvent.case_id)
+                .where(
+                    CaseEvent.case_id.between(ids[0], ids[-1]),
+                    CaseEvent.kind == "status",
+                    moved.not_in(PRE_TRIAGE),
+                    *in_period,
+                )
+                .group_by(CaseEvent.case_id)
+            ).all()
+        )
         late = set(
             session.scalars(
                 select(CaseEvent.case_id).where(
-                    CaseEvent.case_id.in_(ids), CaseEvent.kind == "escalated"
+                    CaseEvent.case_id.between(ids[0], ids[-1]), CaseEvent.kind == "escalated"
                 )
             )
         )
-        for case in batch:
-            site_name, site_country = sites.get(case.site_id or 0, ("", ""))
+        for (
+            case_id,
+            month,
+            channel,
+            language,
+            category,
+            reported,
+            severity,
+            status,
+            site_id,
+            supplier_id,
+            origin,
+            indicators,
+            ack_hours,
+            close_hours,
+            outcome,
+            remedies,
+            answer,
+            satisfaction,
+            reopened,
+        ) in batch:
+            site_name, site_country = sites.get(site_id or 0, ("", ""))
             yield [
-                str(case.id),
-                f"{case.created_at:%Y-%m}",
-                case.channel,
-                case.language,
-                case.category or "",
-                case.reported_category or "",
-                case.severity,
-                case.status,
+                str(case_id),
+                month,
+                channel,
+                language,
+                category or "",
+                reported or "",
+                severity,
+                status,
                 site_name,
                 site_country,
-                suppliers.get(case.supplier_id, "") if case.supplier_id else "",
-                case.origin_country or "",
-                str(len(case.indicators or [])),
-                _hours(case.created_at, case.acknowledged_at),
-                _hours(case.created_at, triaged.get(case.id)),
-                f"{(case.closed_at - case.created_at).total_seconds() / 86400:.1f}"
-                if case.closed_at
-                else "",
-                "yes" if case.id in late else "no",
-                case.outcome or "",
-                " ".join(case.remedy_types or []),
-                case.worker_answer or "",
-                str(case.satisfaction or ""),
-                str(case.reopened),
+                suppliers.get(supplier_id, "") if supplier_id else "",
+                origin or "",
+                str(len(indicators or [])),
+                _number(ack_hours),
+                _number(triaged.get(case_id)),
+                _number(close_hours / 24 if close_hours is not None else None),
+                "yes" if case_id in late else "no",
+                outcome or "",
+                " ".join(remedies or []),
+                answer or "",
+                str(satisfaction or ""),
+                str(reopened),
             ]
         done += len(batch)
-        after = batch[-1].id
+        after = ids[-1]
         if progress is not None:
             progress(done, total)
 
