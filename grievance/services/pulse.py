@@ -121,7 +121,7 @@ def start_wave(session: Session, site_id: int, user_id: int | None) -> Campaign:
         raise LookupError(site_id)
     if site.pulse_keyword is None:
         raise PulseError("give the site a survey word first: workers join by sending it")
-    running = session.scalar(
+    running = session.scalar(  # one wave at a time: a second would ask the same workers twice
         select(Campaign.id).where(Campaign.site_id == site_id, Campaign.status == "sending")
     )
     if running is not None:
@@ -289,7 +289,7 @@ def share(runtime: Runtime, campaign_id: int) -> Shared:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             raise LookupError(campaign_id)
-        if campaign.status != "sent":
+        if campaign.status == "sending":
             raise PulseError("the wave is still being sent; share its results when it is out")
         if campaign.shared_at is not None:
             raise PulseError("these results were already shared")

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
+from grievance.clock import utcnow
 from grievance.models import Campaign, Organisation, PulseMember, Site, User
 from grievance.reports import pulse as results
 from grievance.runtime import Runtime
@@ -174,6 +175,23 @@ def wave(campaign_id: int) -> ResponseReturnValue:
             k=k,
             messages=get_flashed_messages(with_categories=True),
         )
+
+
+@bp.post("/<int:campaign_id>/stop")
+@roles_required("admin")
+def stop(campaign_id: int) -> ResponseReturnValue:
+    """Stop a wave that is still being sent: nobody else is invited; answers already given stay."""
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        user = _user(db)
+        campaign, _ = _campaign(db, user, campaign_id)
+        if campaign.status == "sending":
+            campaign.status = "cancelled"
+            campaign.finished_at = utcnow()
+            accounts.audit(db, user, "pulse_wave_stopped", None, f"campaign={campaign.id}")
+            db.commit()
+            flash(f"Stopped: {campaign.invited} workers had been invited.", "ok")
+    return redirect(url_for("campaigns.wave", campaign_id=campaign_id))
 
 
 @bp.post("/<int:campaign_id>/share")

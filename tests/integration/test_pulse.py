@@ -322,3 +322,24 @@ def test_the_cli_sends_a_wave_with_progress_and_prints_results(
     missing = CliRunner().invoke(main, ["campaigns", "send", "Nowhere"], env=env)
     assert missing.exit_code != 0
     assert "no site 'Nowhere'" in missing.output
+
+
+def test_an_admin_stops_a_wave_and_nobody_else_is_asked(
+    app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    site_id = a_site(runtime)
+    with_word(runtime, site_id)
+    busy, free = workers(client, fake_twilio, 2)
+    joined([busy, free])
+    assert "confidential" in busy.send("hello I need help")[0]  # mid-intake: not yet asked
+    admin = handler(app, runtime, "admin@example.org", role="admin")
+    post(admin, "/campaigns", site=site_id)
+    wave = the_wave(runtime)
+    page = post(admin, f"/campaigns/{wave.id}/stop")
+    assert "Stopped: 1 workers had been invited." in page
+    assert "Stopped: 1 of 2 workers invited" in page
+    assert "Stop sending this wave" not in page
+    busy.send("2")  # the report ends; the wave would have asked now
+    pulse.send_batch(runtime, wave.id)
+    assert not any("6 short questions" in r for r in busy.replies())
+    assert the_wave(runtime).status == "cancelled"
