@@ -97,16 +97,12 @@ def admin_state(browser: Browser, live_server: Server, demo: dict[str, str]) -> 
 
 
 def watched(context: BrowserContext, errors: list[str]) -> Page:
-    """A new tab whose script errors and console errors (CSP reports among them) are kept.
-
-    The app has no favicon: the browser's own request for /favicon.ico, made once per
-    server, fails with a 404 that no page asked for, so that one is left out.
-    """
+    """A new tab whose script errors and console errors (CSP reports among them) are kept."""
     page = context.new_page()
     page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
 
     def console(msg: ConsoleMessage) -> None:
-        if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico"):
+        if msg.type == "error":
             errors.append(f"console {msg.type}: {msg.text} at {msg.location.get('url')}")
 
     page.on("console", console)
