@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from grievance.clock import utcnow
@@ -157,7 +157,7 @@ def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH) -> bool:
         )
         members = session.scalars(
             select(PulseMember.contact_id)
-            .where(PulseMember.site_id == campaign.site_id, PulseMember.contact_id.not_in(invited))
+            .where(*_of_wave(campaign), PulseMember.contact_id.not_in(invited))
             .order_by(PulseMember.id)
             .limit(limit)
         ).all()
@@ -194,8 +194,7 @@ def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH) -> bool:
         _count(session, campaign)
         pending = session.scalar(
             select(func.count(PulseMember.id)).where(
-                PulseMember.site_id == campaign.site_id,
-                PulseMember.contact_id.not_in(invited),
+                *_of_wave(campaign), PulseMember.contact_id.not_in(invited)
             )
         )
         busy = session.scalar(
@@ -210,6 +209,12 @@ def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH) -> bool:
         session.commit()
     enqueue_deliveries(runtime, outbox_ids, BULK)
     return done
+
+
+def _of_wave(campaign: Campaign) -> tuple[ColumnElement[bool], ...]:
+    """The members a wave asks: the site's, as they were when it started (later joiners are
+    asked by the next wave, so the wave's progress and response rate keep their base)."""
+    return (PulseMember.site_id == campaign.site_id, PulseMember.joined_at <= campaign.created_at)
 
 
 def _count(session: Session, campaign: Campaign) -> None:
@@ -256,10 +261,10 @@ def run_job(runtime: Runtime, campaign_id: int) -> bool:
     done = send_batch(runtime, campaign_id)
     if not done:
         with runtime.sessions() as session:
-            fresh = session.scalar(
+            campaign = session.get(Campaign, campaign_id)
+            fresh = campaign is not None and session.scalar(
                 select(func.count(PulseMember.id)).where(
-                    PulseMember.site_id
-                    == select(Campaign.site_id).where(Campaign.id == campaign_id).scalar_subquery(),
+                    *_of_wave(campaign),
                     PulseMember.contact_id.not_in(
                         select(PulseInvite.contact_id).where(PulseInvite.campaign_id == campaign_id)
                     ),

@@ -262,9 +262,12 @@ def test_a_worker_writing_a_report_is_invited_after_it(
     assert "Inviting: 1 of 2 workers" in page
     assert not any("6 short questions" in r for r in busy.replies())
     assert "6 short questions" in free.replies()[-1]
+    (late,) = workers(client, fake_twilio, 1)
+    joined([late])  # joins while the wave is out: the next wave asks them
     busy.send("2")  # no, not now: the intake ends
     pulse.send_batch(runtime, the_wave(runtime).id)
     assert "6 short questions" in busy.replies()[-1]
+    assert late.replies() == []
     with runtime.sessions() as session:
         statuses = session.scalars(select(PulseInvite.status)).all()
         assert sorted(statuses) == ["sent", "sent"]
