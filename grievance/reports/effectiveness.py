@@ -192,10 +192,14 @@ def build(
         for c in cases
         if c.status in ("closed", "referred", "out_of_scope", "withdrawn")
     )
-    endings = [Line(label, _small(ended.get(key, 0), k)) for key, label in ENDINGS.items()]
-    endings.append(
-        Line("Still open at the time of the report", _small(len(cases) - sum(ended.values()), k))
-    )
+    # The endings add up to the cases received, which is published: a row of one table,
+    # suppressed as such, so that a small one cannot be worked out from the others.
+    ending_labels = [*ENDINGS.values(), "Still open at the time of the report"]
+    ending_counts = [*(ended.get(key, 0) for key in ENDINGS), len(cases) - sum(ended.values())]
+    endings = [
+        Line(label, cell.shown(k))
+        for label, cell in zip(ending_labels, suppress([ending_counts], k).cells[0], strict=True)
+    ]
     given = Counter(remedy for c in cases for remedy in (c.remedy_types or []))
     remedies = [
         Line(label.capitalize(), _small(given.get(key, 0), k))
@@ -272,7 +276,8 @@ def build(
             patterns.append(
                 Line(
                     f"Rising: {CATEGORY_LABELS.get(category, category)}",
-                    f"{_small(early, k)} in the first half of the period, {late} in the second",
+                    # No counts: with the category's total they would give away a small half.
+                    "at least twice as many cases in the second half of the period as in the first",
                 )
             )
     stages = Counter(
@@ -283,10 +288,17 @@ def build(
             .where(CaseEvent.kind == "escalated", *scope)
         )
     )
-    for stage, n in stages.most_common(3):
-        patterns.append(
-            Line(f"Time frames missed at stage \u201c{stage.replace('_', ' ')}\u201d", _small(n, k))
-        )
+    # Their sum is the cases that missed a time frame, which the handling figures give.
+    stage_names = [stage for stage, _ in stages.most_common()]
+    if stage_names:
+        missed = suppress([[stages[name] for name in stage_names]], k).cells[0]
+        for stage, cell in list(zip(stage_names, missed, strict=True))[:3]:
+            patterns.append(
+                Line(
+                    f"Time frames missed at stage \u201c{stage.replace('_', ' ')}\u201d",
+                    cell.shown(k),
+                )
+            )
 
     common = {cat for cat, n in Counter(c.category for c in cases).items() if n >= k}
     closed = sorted(

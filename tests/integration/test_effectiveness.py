@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import re
+from datetime import date
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -52,6 +53,17 @@ def test_the_effectiveness_report_answers_the_framework_without_identifying_anyo
         assert heading in text
     assert "Nepali" in text or "नेपाली" in text
     assert "draft translation, not yet reviewed" in text
+    # How cases ended adds up to the cases received: never exactly one of them hidden, or
+    # it could be worked out from the others.
+    from grievance.reports.effectiveness import ENDINGS
+
+    endings = [
+        html.unescape(value)
+        for label in [*ENDINGS.values(), "Still open at the time of the report"]
+        for value in re.findall(rf'<th scope="row">{re.escape(label)}</th><td>([^<]*)</td>', page)
+    ]
+    assert len(endings) == len(ENDINGS) + 1
+    assert sum(value in ("<10", "–") for value in endings) != 1, endings
     # No count between 1 and k-1 in any table cell.
     for cell in re.findall(r'<td class="num">([^<]*)</td>', page):
         assert cell in ("&lt;10", "–", "0") or int(cell) >= 10, cell
@@ -221,3 +233,47 @@ def test_corridor_and_time_to_triage_are_reported(app: Flask, runtime: Runtime) 
     assert "Month by month" in page
     with runtime.sessions() as session:
         assert {session.get(Case, i).origin_country for i in case_ids} == {"NP"}  # type: ignore[union-attr]
+
+
+def test_one_small_ending_cannot_be_worked_out_from_the_others(runtime: Runtime) -> None:
+    """25 resolved, 12 still open and 3 withdrawn: with 40 published, "<10" alone would be 3."""
+    import secrets
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert as sql_insert
+
+    from grievance.reports import effectiveness
+
+    when = datetime(2026, 10, 5, tzinfo=UTC)
+    rows = [("closed", "resolved")] * 25 + [("in_triage", None)] * 12 + [("withdrawn", None)] * 3
+    with runtime.sessions() as session:
+        session.execute(
+            sql_insert(Case),
+            [
+                {
+                    "code_hash": secrets.token_hex(32),
+                    "code_key_id": "t",
+                    "status": status,
+                    "outcome": outcome,
+                    "category": "WAGE",
+                    "severity": "P2",
+                    "language": "en",
+                    "channel": "sms",
+                    "flow_id": "intake",
+                    "flow_version": 2,
+                    "created_at": when,
+                    "updated_at": when,
+                    "closed_at": when if status == "closed" else None,
+                    "indicators": [],
+                    "remedy_types": [],
+                }
+                for status, outcome in rows
+            ],
+        )
+        session.commit()
+        report = effectiveness.build(session, runtime, date(2026, 10, 1), date(2026, 10, 1))
+    shown = {line.label: line.value for line in report.endings}
+    assert shown["Withdrawn by the worker"] == "<10"
+    hidden = [label for label, value in shown.items() if value in ("<10", "–")]
+    assert len(hidden) >= 2, shown  # another ending is hidden with it
+    assert "Closed, resolved" in hidden or "Still open at the time of the report" in hidden
