@@ -126,7 +126,8 @@ def process_inbound(runtime: Runtime, message_id: int) -> int:
             .order_by(Message.id)
         ).all()
         for message in pending:
-            site = pulse.site_for_keyword(session, inbound_body(runtime, message))
+            text = inbound_body(runtime, message)
+            site = pulse.site_for_keyword(session, text)
             if site is not None:
                 # A site's survey word (on its posters): join its pulse; no flow is disturbed.
                 outbox_ids += pulse.join(session, runtime, contact, site)
@@ -135,7 +136,7 @@ def process_inbound(runtime: Runtime, message_id: int) -> int:
                 continue
             private = _private(runtime, conversation)
             event = EngineMessage(
-                text=inbound_body(runtime, message),
+                text=text,
                 media=_media_kinds(session, message),
                 ref=message.id,
             )

@@ -155,20 +155,26 @@ def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH) -> bool:
         invited = select(PulseInvite.contact_id).where(
             PulseInvite.campaign_id == campaign.id, PulseInvite.status != "busy"
         )
+        busy_before = {
+            invite.contact_id: invite
+            for invite in session.scalars(
+                select(PulseInvite).where(
+                    PulseInvite.campaign_id == campaign.id, PulseInvite.status == "busy"
+                )
+            )
+        }
+        # Members not yet tried come first: a batch of members still busy with a report
+        # must not keep the rest of the site waiting.
         members = session.scalars(
             select(PulseMember.contact_id)
             .where(*_of_wave(campaign), PulseMember.contact_id.not_in(invited))
-            .order_by(PulseMember.id)
+            .order_by(PulseMember.contact_id.in_(list(busy_before) or [0]), PulseMember.id)
             .limit(limit)
         ).all()
         give_up = utcnow() - campaign.created_at > BUSY_GIVE_UP
         for contact_id in members:
             contact = session.get(Contact, contact_id)
-            invite = session.scalars(
-                select(PulseInvite).where(
-                    PulseInvite.campaign_id == campaign.id, PulseInvite.contact_id == contact_id
-                )
-            ).one_or_none()
+            invite = busy_before.get(contact_id)
             if invite is None:
                 invite = PulseInvite(campaign_id=campaign.id, contact_id=contact_id, status="new")
                 session.add(invite)
@@ -251,7 +257,9 @@ def send_wave(
             progress(handled, total)
         if done or handled + (busy or 0) >= total:
             if not done:
-                runtime.queue.enqueue_in(timedelta(minutes=15), "send_campaign", campaign_id)
+                runtime.queue.enqueue_in(
+                    timedelta(minutes=15), "send_campaign", campaign_id, bulk=True
+                )
             return
 
 

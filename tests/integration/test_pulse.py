@@ -346,3 +346,20 @@ def test_an_admin_stops_a_wave_and_nobody_else_is_asked(
     pulse.send_batch(runtime, wave.id)
     assert not any("6 short questions" in r for r in busy.replies())
     assert the_wave(runtime).status == "cancelled"
+
+
+def test_members_busy_with_a_report_do_not_hold_up_the_rest(
+    runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    site_id = a_site(runtime)
+    with_word(runtime, site_id)
+    busy, free = workers(client, fake_twilio, 2)
+    joined([busy, free])  # the busy worker joined first: first in line
+    assert "confidential" in busy.send("hello I need help")[0]
+    with runtime.sessions() as session:
+        wave_id = pulse.start_wave(session, site_id, None).id
+        session.commit()
+    pulse.send_batch(runtime, wave_id, limit=1)  # tries the busy worker
+    pulse.send_batch(runtime, wave_id, limit=1)  # the next one, not the busy worker again
+    assert "6 short questions" in free.replies()[-1]
+    assert not any("6 short questions" in r for r in busy.replies())
