@@ -18,8 +18,6 @@ from sqlalchemy.types import JSON
 from grievance.clock import utcnow
 from grievance.db import Base, UTCDateTime
 
-CAMPAIGN_STATUSES = ("sending", "sent", "cancelled")
-
 
 class PulseMember(Base):
     """A contact who sent a site's survey word: they may be invited to that site's waves."""
@@ -44,6 +42,7 @@ class Campaign(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
     wave: Mapped[int]
+    # sending, sent (every member asked), or cancelled (stopped by an admin)
     status: Mapped[str] = mapped_column(String(16), default="sending")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

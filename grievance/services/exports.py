@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,8 +22,6 @@ from grievance.models import Case, CaseEvent, Export, Organisation, Site, User
 from grievance.reports.aggregates import month_of
 from grievance.reports.outcomes import PRE_TRIAGE, hours_sql
 from grievance.runtime import Runtime
-
-log = logging.getLogger(__name__)
 
 KINDS = {"cases": "Cases, one row each, without personal data"}
 BATCH = 2000
@@ -91,7 +88,7 @@ def case_rows(
     """The rows of the case export, oldest case first, read in keyset batches."""
     start, end = _bounds(first, last)
     in_period = (Case.created_at >= start, Case.created_at < end)
-    total = len(session.scalars(select(Case.id).where(*in_period)).all())
+    total = session.scalar(select(func.count(Case.id)).where(*in_period)) or 0
     sites = {
         i: (name, country or "")
         for i, name, country in session.execute(select(Site.id, Site.name, Site.country))

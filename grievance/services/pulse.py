@@ -12,7 +12,6 @@ wave; a member in the middle of a report is asked again later.
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,8 +35,6 @@ from grievance.models import (
 from grievance.reports import pulse as results
 from grievance.runtime import Runtime
 from grievance.services.outbox import enqueue_deliveries, queue_message
-
-log = logging.getLogger(__name__)
 
 FLOW = "wellbeing"
 JOINED_KEY = "wellbeing.joined"
