@@ -215,12 +215,40 @@ def _first_pinned(
 def _cheapest_beside(
     grid: list[list[int]], hidden: dict[tuple[int, int], str], entry: tuple[int, int]
 ) -> tuple[int, int] | None:
-    """The smallest shown positive entry in the row or column of ``entry``."""
-    r, c = entry
-    beside = [(r, j) for j in range(len(grid[0]))] + [(i, c) for i in range(len(grid))]
-    corner = (len(grid) - 1, len(grid[0]) - 1)
-    shown = [e for e in beside if e not in hidden and grid[e[0]][e[1]] > 0 and e != corner]
-    return min(shown, key=lambda e: (grid[e[0]][e[1]], e)) if shown else None
+    """The smallest shown positive entry in the row or column of ``entry``.
+
+    When those lines have none left (a month with one case whose row is hidden
+    whole, say), the nearest lines linked to them through hidden entries are
+    searched: hiding there loosens the equations that pin ``entry``. The grand
+    total is never chosen. None only when no shown positive entry is linked.
+    """
+    n_rows, n_cols = len(grid), len(grid[0])
+    corner = (n_rows - 1, n_cols - 1)
+    seen: set[tuple[str, int]] = set()
+    frontier = [("r", entry[0]), ("c", entry[1])]
+    while frontier:
+        shown: list[tuple[int, int]] = []
+        linked: list[tuple[str, int]] = []
+        for kind, index in frontier:
+            if (kind, index) in seen:
+                continue
+            seen.add((kind, index))
+            line = (
+                [(index, c) for c in range(n_cols)]
+                if kind == "r"
+                else [(r, index) for r in range(n_rows)]
+            )
+            for e in line:
+                if e == corner:
+                    continue
+                if e in hidden:
+                    linked.append(("c", e[1]) if kind == "r" else ("r", e[0]))
+                elif grid[e[0]][e[1]] > 0:
+                    shown.append(e)
+        if shown:
+            return min(shown, key=lambda e: (grid[e[0]][e[1]], e))
+        frontier = linked
+    return None
 
 
 def _bridges(hidden: dict[tuple[int, int], str], n_rows: int, n_cols: int) -> list[tuple[int, int]]:

@@ -127,3 +127,28 @@ def test_a_one_row_table_hides_a_second_count() -> None:
 def test_bad_tables_are_refused(bad: list[list[int]]) -> None:
     with pytest.raises(ValueError, match="table"):
         suppress(bad)
+
+
+def test_a_new_month_with_one_case_does_not_withhold_the_whole_table() -> None:
+    """Reports on New Year's morning: the new month has one case, in a row of small counts.
+
+    Nothing beside that case can be hidden any more (its row is all small, its column all
+    zeros), so hiding reaches further, to the other months' totals, instead of giving up
+    and withholding all 200 cases.
+    """
+    months = [
+        [0, 1, 2, 0, 3, 3, 0],
+        [2, 2, 0, 2, 3, 7, 0],
+        [0, 1, 3, 5, 6, 15, 0],
+        [1, 3, 1, 2, 2, 13, 0],
+        [0, 3, 3, 2, 4, 7, 0],
+        [1, 1, 2, 3, 1, 7, 1],
+        [3, 1, 2, 0, 0, 1, 0],
+        [1, 2, 3, 4, 6, 8, 0],
+        [1, 3, 1, 4, 8, 13, 0],
+        [1, 3, 4, 2, 6, 11, 0],
+    ]
+    table = assert_safe(months, 10)
+    assert table.total.shown(10) == "200"
+    assert table.cells[5][6].shown(10) == "<10"
+    assert any(cell.hidden is None for cell in table.column_totals)
