@@ -199,20 +199,25 @@ def test_the_supplier_api_keeps_to_its_openapi_document(case, supplier_api_app: 
     )
 
 
+@pytest.mark.clock
 def test_reports_as_json_are_suppressed_and_scoped(client: FlaskClient, runtime: Runtime) -> None:
+    from grievance.clock import utcnow
     from grievance.demo import create_demo
+    from tests.support.period import demo_period
 
-    create_demo(runtime)
+    now = utcnow()
+    create_demo(runtime, now=now)
+    period = demo_period(now)
     staff = token_for(runtime, "r@example.org", "handler")
     auth = {"Authorization": f"Bearer {staff}"}
-    counts = client.get("/api/v1/reports/counts?by=category&from=2026-06&to=2026-11", headers=auth)
+    counts = client.get(f"/api/v1/reports/counts?by=category&{period.query}", headers=auth)
     assert counts.status_code == 200
     body = counts.get_json()
-    assert body["months"] == ["2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]
+    assert body["months"] == period.months
     shown = [cell for row in body["rows"] for cell in (*row["cells"], row["total"])]
     assert "<10" in shown
     assert all(v in ("<10", "–", "0") or int(v) >= 10 for v in shown)
-    handling = client.get("/api/v1/reports/handling?from=2026-06&to=2026-11", headers=auth)
+    handling = client.get(f"/api/v1/reports/handling?{period.query}", headers=auth)
     labels = [m["label"] for m in handling.get_json()["measures"]]
     assert "Time to triage (to the first decision on the case)" in labels
     bad = client.get("/api/v1/reports/counts?by=nonsense", headers=auth)

@@ -10,6 +10,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from flask import Flask
 from pypdf import PdfReader
@@ -26,8 +27,10 @@ from grievance.services.exports import COLUMNS
 from tests.conftest import environment
 from tests.integration.test_supplier import PASSWORD, sign_in
 from tests.integration.test_triage import act, handler, token_of
+from tests.support.period import demo_period, long_period
 
-PERIOD = "from=2026-01&to=2026-11"
+# Depends on today's date: CI runs this module again under a shifted clock.
+pytestmark = pytest.mark.clock
 
 
 def text_of(page: str) -> str:
@@ -37,9 +40,11 @@ def text_of(page: str) -> str:
 def test_the_effectiveness_report_answers_the_framework_without_identifying_anyone(
     app: Flask, runtime: Runtime
 ) -> None:
-    create_demo(runtime)
+    now = utcnow()
+    create_demo(runtime, now=now)
+    period = long_period(now)
     staff = handler(app, runtime)
-    page = staff.get(f"/reports/effectiveness?{PERIOD}").get_data(as_text=True)
+    page = staff.get(f"/reports/effectiveness?{period.query}").get_data(as_text=True)
     text = text_of(page)
     for heading in (
         "1. How workers can raise a complaint (C6.2)",
@@ -87,10 +92,10 @@ def test_the_effectiveness_report_answers_the_framework_without_identifying_anyo
         assert not any(name in shown for name in [*sites, *suppliers])
         assert not any(d and d in shown for d in descriptions)
 
-    pdf = staff.get(f"/reports/effectiveness.pdf?{PERIOD}")
+    pdf = staff.get(f"/reports/effectiveness.pdf?{period.query}")
     assert pdf.mimetype == "application/pdf"
     assert pdf.headers["Content-Disposition"] == (
-        'attachment; filename="effectiveness-2026-01-2026-11.pdf"'
+        f'attachment; filename="effectiveness-{period.first}-{period.last}.pdf"'
     )
     # Bold headings come out of pypdf as UTF-16 code units: drop the NULs between letters.
     pdf_text = " ".join(
@@ -101,7 +106,8 @@ def test_the_effectiveness_report_answers_the_framework_without_identifying_anyo
 
 
 def test_buyers_read_only_their_suppliers_in_the_report(app: Flask, runtime: Runtime) -> None:
-    create_demo(runtime)
+    now = utcnow()
+    create_demo(runtime, now=now)
     with runtime.sessions() as session:
         supplier = session.scalars(
             select(Organisation).where(Organisation.kind == "supplier").order_by(Organisation.id)
@@ -123,7 +129,7 @@ def test_buyers_read_only_their_suppliers_in_the_report(app: Flask, runtime: Run
         theirs = session.scalar(select(func.count(Case.id)).where(Case.supplier_id == supplier.id))
         session.commit()
     client = sign_in(app, "b@example.org")
-    page = client.get(f"/reports/effectiveness?{PERIOD}").get_data(as_text=True)
+    page = client.get(f"/reports/effectiveness?{long_period(now).query}").get_data(as_text=True)
     assert "Messages received from workers" not in page  # messages are not a supplier's
     total = re.search(
         r'<tfoot><tr><th scope="row">Total</th>.*?<td class="num">([^<]+)</td></tr></tfoot>',
@@ -138,16 +144,17 @@ def test_buyers_read_only_their_suppliers_in_the_report(app: Flask, runtime: Run
 def test_the_admin_case_export_has_progress_and_no_personal_data(
     app: Flask, runtime: Runtime
 ) -> None:
-    create_demo(runtime)
+    now = utcnow()
+    create_demo(runtime, now=now)
     admin = handler(app, runtime, "admin@example.org", role="admin")
-    month = f"{utcnow():%Y-%m}"
+    period = long_period(now)
     response = admin.post(
         "/reports/exports",
         data={
             "csrf_token": token_of(admin, "/reports/exports"),
             "kind": "cases",
-            "from": "2026-01",
-            "to": month,
+            "from": period.first,
+            "to": period.last,
         },
     )
     assert response.status_code == 303
@@ -184,12 +191,14 @@ def test_the_admin_case_export_has_progress_and_no_personal_data(
 def test_the_cli_exports_with_a_progress_bar(
     runtime: Runtime, database_url: str, tmp_path: Path
 ) -> None:
-    create_demo(runtime)
+    now = utcnow()
+    create_demo(runtime, now=now)
+    everything, demo = long_period(now), demo_period(now)
     out = tmp_path / "cases.csv"
     env = environment(database_url, tmp_path / "instance", None)
     result = CliRunner().invoke(
         main,
-        ["reports", "export", "--from", "2026-01", "--to", f"{utcnow():%Y-%m}", "-o", str(out)],
+        ["reports", "export", "--from", everything.first, "--to", everything.last, "-o", str(out)],
         env=env,
     )
     assert result.exit_code == 0, result.output
@@ -203,8 +212,8 @@ def test_the_cli_exports_with_a_progress_bar(
     counts = tmp_path / "counts.csv"
     result = CliRunner().invoke(
         main,
-        ["reports", "export", "--kind", "counts", "--by", "corridor", "--from", "2026-06",
-         "--to", "2026-11", "-o", str(counts)],
+        ["reports", "export", "--kind", "counts", "--by", "corridor", "--from", demo.first,
+         "--to", demo.last, "-o", str(counts)],
         env=env,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -213,7 +222,8 @@ def test_the_cli_exports_with_a_progress_bar(
 
 
 def test_corridor_and_time_to_triage_are_reported(app: Flask, runtime: Runtime) -> None:
-    create_demo(runtime)
+    now = utcnow()
+    create_demo(runtime, now=now)
     staff = handler(app, runtime)
     with runtime.sessions() as session:
         case_ids = session.scalars(
@@ -226,8 +236,7 @@ def test_corridor_and_time_to_triage_are_reported(app: Flask, runtime: Runtime) 
         session.commit()
     for case_id in case_ids:
         act(staff, case_id, "categorise", category="FL-FEE", indicators=[], origin="NP")
-    month = f"{utcnow():%Y-%m}"
-    page = staff.get(f"/reports?by=corridor&from={month}&to={month}").get_data(as_text=True)
+    page = staff.get(f"/reports?by=corridor&{demo_period(now).query}").get_data(as_text=True)
     assert "NP \u2192 MY" in page
     assert "Time to triage (to the first decision on the case)" in page
     assert "Month by month" in page

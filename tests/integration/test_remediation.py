@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
@@ -32,6 +33,9 @@ from tests.conftest import Phone
 from tests.integration.test_supplier import PASSWORD, sign_in
 from tests.integration.test_triage import act, handler, the_case, token_of
 from tests.support.intake import report
+
+# Depends on today's date: CI runs this module again under a shifted clock.
+pytestmark = pytest.mark.clock
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 SUMMARY = "A worker reports paying recruitment fees to an agency in the home country."

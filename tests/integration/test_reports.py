@@ -8,16 +8,22 @@ import io
 import re
 from datetime import UTC, date, datetime
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, insert, select
 
 from grievance.auth import accounts
+from grievance.clock import utcnow
 from grievance.demo import create_demo
 from grievance.models import Case, Organisation
 from grievance.models.accounts import buyer_suppliers
 from grievance.runtime import Runtime
 from tests.integration.test_supplier import PASSWORD, sign_in
 from tests.integration.test_triage import handler
+from tests.support.period import demo_period, long_period, previous_month
+
+# Depends on today's date: CI runs this module again under a shifted clock.
+pytestmark = pytest.mark.clock
 
 
 def rows_of(body: str) -> list[list[str]]:
@@ -25,33 +31,25 @@ def rows_of(body: str) -> list[list[str]]:
 
 
 def test_a_handler_sees_every_case_with_small_cells_hidden(app: Flask, runtime: Runtime) -> None:
-    create_demo(runtime)
+    now = utcnow()
+    create_demo(runtime, now=now)
+    period = demo_period(now)
     staff = handler(app, runtime)
-    query = "by=category&from=2026-06&to=2026-11"
+    query = f"by=category&{period.query}"
     page = staff.get(f"/reports?{query}").get_data(as_text=True)
     assert "Cases received by category and month" in page
     assert "&lt;10" in page  # a six-month demo has small cells
     exported = staff.get(f"/reports/export.csv?{query}")
     assert exported.headers["Content-Disposition"].startswith("attachment;")
     table = rows_of(exported.get_data(as_text=True))
-    assert table[0] == [
-        "Category",
-        "2026-06",
-        "2026-07",
-        "2026-08",
-        "2026-09",
-        "2026-10",
-        "2026-11",
-        "Total",
-    ]
+    assert table[0] == ["Category", *period.months, "Total"]
     shown = [value for row in table[1:] for value in row[1:]]
     for value in shown:  # nothing between 1 and 9 is ever shown
         assert value in ("<10", "–") or value == "0" or int(value) >= 10, value
     assert "<10" in shown
     with runtime.sessions() as session:
-        in_period = session.scalar(
-            select(func.count(Case.id)).where(Case.created_at >= datetime(2026, 6, 1, tzinfo=UTC))
-        )
+        first_day = datetime.fromisoformat(f"{period.first}-01").replace(tzinfo=UTC)
+        in_period = session.scalar(select(func.count(Case.id)).where(Case.created_at >= first_day))
     assert table[-1][-1] in (str(in_period), "–")
     for row in table[1:]:  # every row is a table cell in the page as well
         assert f">{row[0]}</th>" in page
@@ -66,7 +64,8 @@ def test_a_handler_sees_every_case_with_small_cells_hidden(app: Flask, runtime: 
 
 
 def test_a_buyer_sees_only_its_suppliers_cases(app: Flask, runtime: Runtime) -> None:
-    create_demo(runtime)
+    now = utcnow()
+    create_demo(runtime, now=now)
     with runtime.sessions() as session:
         supplier = session.scalars(
             select(Organisation).where(Organisation.kind == "supplier").order_by(Organisation.id)
@@ -81,7 +80,9 @@ def test_a_buyer_sees_only_its_suppliers_cases(app: Flask, runtime: Runtime) -> 
         supplier_name = supplier.name
     client = sign_in(app, "b@example.org")
     table = rows_of(
-        client.get("/reports/export.csv?by=supplier&from=2026-01&to=2026-11").get_data(as_text=True)
+        client.get(f"/reports/export.csv?by=supplier&{long_period(now).query}").get_data(
+            as_text=True
+        )
     )
     assert [row[0] for row in table[1:-1]] == [supplier_name]
     assert table[-1][-1] in (str(theirs), "–")
@@ -104,9 +105,11 @@ def test_suppliers_have_no_reports(app: Flask, runtime: Runtime) -> None:
 def test_handling_figures_hide_what_few_cases_would_reveal(app: Flask, runtime: Runtime) -> None:
     from grievance.reports.outcomes import _share
 
-    create_demo(runtime)
+    now = utcnow()
+    create_demo(runtime, now=now)
+    period = demo_period(now)
     staff = handler(app, runtime)
-    page = staff.get("/reports?from=2026-06&to=2026-11").get_data(as_text=True)
+    page = staff.get(f"/reports?{period.query}").get_data(as_text=True)
     assert "How cases were handled" in page
     assert re.search(
         r"Time to acknowledge</th><td class=\"num\">\d+</td><td>median [\d.]+ (h|days), p90", page
@@ -115,19 +118,16 @@ def test_handling_figures_hide_what_few_cases_would_reveal(app: Flask, runtime: 
         "Resolved with the worker&#39;s confirmation" in page
         or "Resolved with the worker's confirmation" in page
     )
-    handling = rows_of(
-        staff.get("/reports/handling.csv?from=2026-06&to=2026-11").get_data(as_text=True)
-    )
+    handling = rows_of(staff.get(f"/reports/handling.csv?{period.query}").get_data(as_text=True))
     assert handling[0] == ["Measure", "Cases", "Figure"]
     assert handling[2][0] == "Time to acknowledge"
     assert re.match(r"median [\d.]+ (h|days), p90", handling[2][2])
-    trend_at = handling.index(
-        ["Month by month", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]
-    )
+    trend_at = handling.index(["Month by month", *period.months])
     for value in handling[trend_at + 1][1:]:  # the months' totals, suppressed as in the table
         assert value in ("<10", "–", "0") or int(value) >= 10
     # One month of a quiet category is too few for a median: it says so instead.
-    one = staff.get("/reports?by=category&from=2026-11&to=2026-11").get_data(as_text=True)
+    last = previous_month(now)  # a whole month of the demo: about 33 cases in 14 categories
+    one = staff.get(f"/reports?by=category&from={last}&to={last}").get_data(as_text=True)
     assert "fewer than 10 cases" in one
     assert _share(3, 40, 10) == "fewer than 10 of 40"  # three people are not a rate
     assert _share(37, 40, 10) == "all but fewer than 10 of 40"
@@ -135,20 +135,20 @@ def test_handling_figures_hide_what_few_cases_would_reveal(app: Flask, runtime: 
 
 
 def test_time_frames_kept_and_site_alerts_are_reported(app: Flask, runtime: Runtime) -> None:
-    from grievance.clock import utcnow
     from grievance.models import CaseEvent, Site, SiteAlert
     from grievance.reports.outcomes import outcome_measures
 
-    create_demo(runtime)
+    now = utcnow()
+    create_demo(runtime, now=now)
     with runtime.sessions() as session:
         ids = session.scalars(select(Case.id).order_by(Case.id).limit(20)).all()
         for case_id in ids:
             session.add(CaseEvent(case_id=case_id, kind="escalated", actor="system", data={}))
         site = session.scalars(select(Site)).first()
-        session.add(SiteAlert(site_id=site.id, category="WAGE", cases=3, raised_at=utcnow()))
+        session.add(SiteAlert(site_id=site.id, category="WAGE", cases=3, raised_at=now))
         session.commit()
-        today = utcnow().date()
-        measures = {m.label: m for m in outcome_measures(session, date(2026, 1, 1), today, 10)}
+        first = date.fromisoformat(f"{long_period(now).first}-01")
+        measures = {m.label: m for m in outcome_measures(session, first, now.date(), 10)}
         total = session.scalar(select(func.count(Case.id)))
     kept = measures["Every stage within its time frame"]
     assert kept.n == total

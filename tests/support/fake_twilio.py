@@ -20,7 +20,7 @@ import itertools
 import json
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,10 +55,15 @@ class FakeTwilio:
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     media_requests: int = 0
     failures: deque[Failure] = field(default_factory=deque)
-    # (until monotonic time, failure): every create answers the failure of the current phase.
+    # (seconds, failure): every create answers the failure of the current phase (misbehave).
     phases: list[tuple[float, Failure]] = field(default_factory=list)
+    # When the current phase began (monotonic), and how many creates it has failed.
+    phase_started: float | None = None
+    phase_failed: int = 0
     deleted: list[str] = field(default_factory=list)
     failed_creates: int = 0
+    # Failed creates by HTTP status: a fault test asserts each of its faults was exercised.
+    failed_by_status: Counter[int] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     received: threading.Condition = field(init=False)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -73,13 +78,15 @@ class FakeTwilio:
             self.failures.extend(failures)
 
     def misbehave(self, *phases: tuple[float, Failure]) -> None:
-        """From now, answer every create with each failure for its number of seconds, in turn."""
-        start = time.monotonic()
+        """Answer creates with each failure in turn, for its number of seconds.
+
+        A phase's clock starts at the first create it answers, and the phase lasts
+        until it has also failed at least one create: however slow or fast the
+        machine, every phase really happens.
+        """
         with self.lock:
-            self.phases.clear()
-            for seconds, failure in phases:
-                start += seconds
-                self.phases.append((start, failure))
+            self.phases = list(phases)
+            self.phase_started, self.phase_failed = None, 0
 
     def add_media(self, name: str, data: bytes, content_type: str) -> str:
         """Serve ``data`` at a media URL on this server and return the URL."""
@@ -109,8 +116,10 @@ class FakeTwilio:
             self.received_at.clear()
             self.failures.clear()
             self.phases.clear()
+            self.phase_started, self.phase_failed = None, 0
             self.deleted.clear()
             self.failed_creates = 0
+            self.failed_by_status.clear()
             self.media.clear()
             self.media_requests = 0
 
@@ -176,16 +185,25 @@ class FakeTwilio:
         return Response(json.dumps(payload), status=200, content_type="application/json")
 
     def _current_phase(self) -> Failure | None:
+        """The failure of the phase in force (under ``lock``), starting phases as creates come."""
         now = time.monotonic()
-        while self.phases and self.phases[0][0] <= now:
+        while self.phases:
+            if self.phase_started is None:
+                self.phase_started, self.phase_failed = now, 0
+            seconds, failure = self.phases[0]
+            if self.phase_failed == 0 or now < self.phase_started + seconds:
+                self.phase_failed += 1
+                return failure
             self.phases.pop(0)
-        return self.phases[0][1] if self.phases else None
+            self.phase_started = None
+        return None
 
     def _create(self, request: Request) -> Response:
         with self.lock:
             failure = self.failures.popleft() if self.failures else self._current_phase()
             if failure is not None:
                 self.failed_creates += 1
+                self.failed_by_status[failure.status] += 1
         if failure is not None:
             if failure.delay:
                 time.sleep(failure.delay)

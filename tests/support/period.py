@@ -1,0 +1,54 @@
+"""Report periods computed from the clock the demo was made with, never fixed months.
+
+``grievance demo`` spreads its cases over the 180 days before ``now``; a test
+that asks for fixed months passes only while the calendar agrees. These
+helpers give the months the demo's cases fall in, whatever the date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from grievance.demo import HISTORY
+from grievance.reports.aggregates import months_between
+
+
+def month(day: date | datetime) -> str:
+    """``YYYY-MM`` of ``day``."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def previous_month(day: date | datetime) -> str:
+    """The whole month before ``day``'s month."""
+    return month(date(day.year, day.month, 1) - timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole months from ``first`` to ``last`` (``YYYY-MM``)."""
+
+    first: str
+    last: str
+
+    @property
+    def months(self) -> list[str]:
+        """Every month of the period, in order."""
+        return months_between(
+            date.fromisoformat(f"{self.first}-01"), date.fromisoformat(f"{self.last}-01")
+        )
+
+    @property
+    def query(self) -> str:
+        """The period as report query parameters."""
+        return f"from={self.first}&to={self.last}"
+
+
+def demo_period(now: datetime) -> Period:
+    """Every month in which a demo made at ``now`` has cases: all of them fall inside."""
+    return Period(month(now - HISTORY), month(now))
+
+
+def long_period(now: datetime) -> Period:
+    """About a year ending at ``now``'s month: the demo's months and as many before them."""
+    return Period(month(now - 2 * HISTORY), month(now))
