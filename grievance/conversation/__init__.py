@@ -7,6 +7,7 @@ no clock and no randomness except what the host passes in.
 from grievance.conversation.effects import (
     Answer,
     Appeal,
+    CallRequest,
     Effect,
     Handover,
     LookupStatus,
@@ -17,6 +18,8 @@ from grievance.conversation.effects import (
     PulseRecord,
     Send,
     SetLanguage,
+    ToCase,
+    Urgent,
     WaitUntil,
 )
 from grievance.conversation.engine import (
@@ -38,6 +41,7 @@ from grievance.conversation.model import Flow, FlowSet
 __all__ = [
     "Answer",
     "Appeal",
+    "CallRequest",
     "Effect",
     "Engine",
     "Expired",
@@ -58,6 +62,8 @@ __all__ = [
     "SetLanguage",
     "Step",
     "TimedOut",
+    "ToCase",
+    "Urgent",
     "WaitUntil",
     "busy",
     "clean_text",

@@ -52,6 +52,10 @@ class OpenCase:
     sms_fallback: bool = False
     # The worker chose news that says what the news is, not only that there is some.
     full_updates: bool = False
+    # A retaliation report: linked to the worker's latest case, never merged into one.
+    retaliation: bool = False
+    # The worker's answer to the category question could not be read: a handler decides.
+    category_unclear: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,52 @@ class OptIn:
 
 @dataclass(frozen=True)
 class Handover:
-    """The worker asked for a person; a handler should reach out."""
+    """The worker asked for a person; a handler should reach out.
+
+    The host must make the request something a person sees (a flag on the worker's case,
+    or a new case in the ``requested`` stage) before any reply promises a person.
+    """
 
     reason: str
+    message_refs: tuple[int | str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ToCase:
+    """These messages are for the worker's case (``case``: the one a handler asked about;
+    None: the case the worker was last active on), where a person reads them.
+
+    ``question`` and ``answer`` say what they answer when a handler asked something.
+    """
+
+    message_refs: tuple[int | str, ...]
+    case: int | None = None
+    question: str | None = None
+    answer: str | None = None
+
+
+@dataclass(frozen=True)
+class Urgent:
+    """The worker may be in danger now: a P0 case (the worker's, or a new one with what they
+    wrote so far), a person requested, and staff alerted at once."""
+
+    reason: str
+    language: str
+    description: str | None
+    category: str | None
+    message_refs: tuple[int | str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """The worker wants a call on their case at a safe time, on this number or on ``number``.
+
+    The number never goes into the conversation's state: only this effect carries it.
+    """
+
+    case: int | None
+    time: str | None
+    number: str | None
 
 
 @dataclass(frozen=True)
@@ -128,4 +175,7 @@ Effect = (
     | Answer
     | Appeal
     | PulseRecord
+    | ToCase
+    | Urgent
+    | CallRequest
 )

@@ -11,13 +11,14 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from grievance import casecode
 from grievance.conversation.effects import (
     Answer,
     Appeal,
+    CallRequest,
     Effect,
     Handover,
     LookupStatus,
@@ -28,15 +29,43 @@ from grievance.conversation.effects import (
     PulseRecord,
     Send,
     SetLanguage,
+    ToCase,
+    Urgent,
     WaitUntil,
 )
-from grievance.conversation.model import NO_RESPONSE, OTHER, Flow, FlowSet, Node, Wait
+from grievance.conversation.model import (
+    NO_RESPONSE,
+    OTHER,
+    Flow,
+    FlowSet,
+    Node,
+    Say,
+    Wait,
+    WatchRule,
+)
 from grievance.language.catalog import Catalog
 from grievance.language.detect import detect
 from grievance.language.digits import only_digits
+from grievance.language.words import (
+    PhraseList,
+    YesNo,
+    bare_number,
+    excerpt,
+    leading_number,
+    phone_number,
+    story_like,
+)
 
-SESSION_VERSION = 1
+SESSION_VERSION = 2
 MAX_STEPS = 64  # nodes entered in one step; more means a loop without a wait
+# Interrupted flows kept to return to (HELP in the middle of a danger question in the
+# middle of a report); an older one is let go.
+MAX_PARENTS = 3
+# After a worker said yes, they are in danger (a P0 case, a person on the way), danger
+# words are not asked about again for this long: what they write goes to their case.
+DANGER_QUIET = timedelta(hours=12)
+# Host-filled references: a new case's code, a web link, the emergency contacts.
+HOST_REFERENCES = ("case.", "link.", "contacts.")
 _CONTROL = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 )
@@ -48,6 +77,8 @@ REASK_DEFAULTS = {
     "code": "common.reask_code",
 }
 TEXT_TOO_LONG = "common.reask_text_long"
+# Back at a question whose wording the host sent (a handler's question): point to it.
+BACK_TO_QUESTION = "common.back_to_question"
 FLOW_CHANGED = "common.flow_changed"
 LOOP_ERROR = "common.sorry_error"
 
@@ -134,6 +165,8 @@ class _Run:
     retries: int = 0
     waiting: bool = False
     timeout_at: datetime | None = None
+    # Whether questions about a case wait while this run waits (a report in progress).
+    busy: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -149,6 +182,7 @@ class _Run:
             "retries": self.retries,
             "waiting": self.waiting,
             "timeout_at": _iso(self.timeout_at),
+            "busy": self.busy,
         }
 
     @classmethod
@@ -168,6 +202,7 @@ class _Run:
             retries=data.get("retries", 0),
             waiting=data.get("waiting", False),
             timeout_at=_time(data.get("timeout_at")),
+            busy=data.get("busy", True),
         )
 
 
@@ -176,8 +211,13 @@ class _Session:
     language: str | None = None
     language_confirmed: bool = False
     run: _Run | None = None
-    parent: _Run | None = None
+    # Interrupted runs to return to, the most recent last.
+    parents: list[_Run] = field(default_factory=list)
     draft: _Run | None = None
+    # When each throttled node last spoke ("flow.node": time): acknowledgements, reminders.
+    said: dict[str, str] = field(default_factory=dict)
+    # When the worker last said yes, they are in danger.
+    urgent_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -185,19 +225,25 @@ class _Session:
             "language": self.language,
             "language_confirmed": self.language_confirmed,
             "run": self.run.to_dict() if self.run else None,
-            "parent": self.parent.to_dict() if self.parent else None,
+            "parents": [run.to_dict() for run in self.parents],
             "draft": self.draft.to_dict() if self.draft else None,
+            "said": self.said,
+            "urgent_at": _iso(self.urgent_at),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> _Session:
         data = data or {}
+        # Version 1 kept one interrupted run under "parent".
+        raw_parents = data.get("parents") or ([data["parent"]] if data.get("parent") else [])
         return cls(
             language=data.get("language"),
             language_confirmed=bool(data.get("language_confirmed", False)),
             run=_Run.from_dict(data.get("run")),
-            parent=_Run.from_dict(data.get("parent")),
+            parents=[run for run in map(_Run.from_dict, raw_parents) if run is not None],
             draft=_Run.from_dict(data.get("draft")),
+            said=dict(data.get("said") or {}),
+            urgent_at=_time(data.get("urgent_at")),
         )
 
 
@@ -219,9 +265,11 @@ def due_timer(session: Mapping[str, Any], now: datetime) -> Input | None:
 
 
 def busy(session: Mapping[str, Any] | None, now: datetime) -> bool:
-    """True while the contact is in the middle of a flow that waits for them (a report)."""
+    """True while the contact is in the middle of a flow of their own that waits for them
+    (a report), so a question about a case should wait. A handler's question or an
+    acknowledgement does not make a worker busy."""
     run = _Run.from_dict((session or {}).get("run"))
-    return run is not None and run.waiting and run.expires_at > now
+    return run is not None and run.waiting and run.busy and run.expires_at > now
 
 
 def wake_at(session: Mapping[str, Any]) -> datetime | None:
@@ -266,6 +314,13 @@ class Engine:
         self.default_language = self.languages[0]
         self.new_id = new_id
         self._keywords = self._keyword_table()
+        deployed = [self.catalogs[lang] for lang in self.languages if lang in self.catalogs]
+        self.yes_no = YesNo.of({c.language: (c.yes, c.no) for c in deployed})
+        # Watched words of every deployment language at once: a worker may write in another.
+        self._watched = {
+            "danger": PhraseList.of(c.danger for c in deployed),
+            "retaliation": PhraseList.of(c.retaliation for c in deployed),
+        }
 
     # -- public API -------------------------------------------------------------
 
@@ -277,13 +332,20 @@ class Engine:
         facts: Mapping[str, bool] | None = None,
         channel: str = "sms",
         results: Mapping[str, Any] | None = None,
+        interrupt: bool = False,
     ) -> Step:
-        """Start ``flow_id`` for a contact (a broadcast, a check-in), ending any flow in progress.
+        """Start ``flow_id`` for a contact (a broadcast, a check-in, a handler's question).
 
-        ``results`` seed the run's results (``results.prompt``, ``results.date``).
+        ``results`` seed the run's results (``results.prompt``, ``results.date``). With
+        ``interrupt`` a question the worker is waiting on is asked again once this flow
+        ends; otherwise it is abandoned.
         """
         turn = _Turn(_Session.from_dict(session), now, facts or {}, channel)
-        turn.session.parent = None
+        s = turn.session
+        if interrupt and s.run is not None and s.run.waiting and self._resumable(s.run, now):
+            self._push_parent(turn, s.run)
+        else:
+            s.parents = []
         self._start_flow(turn, flow_id, dict(results or {}))
         return self._finish(turn)
 
@@ -295,7 +357,12 @@ class Engine:
         facts: Mapping[str, bool] | None = None,
         channel: str = "sms",
     ) -> Step:
-        """Feed one input (a message or a timer) to the session and step until it waits or ends."""
+        """Feed one input (a message or a timer) to the session and step until it waits or ends.
+
+        Every message is heard: a keyword; while opted out, the stopped flow; danger or
+        retaliation words, asked about first; the answer to a waiting question; the
+        worker's draft; words for their case; otherwise a new report.
+        """
         turn = _Turn(_Session.from_dict(session), now, facts or {}, channel)
         s = turn.session
         if isinstance(event, Message):
@@ -306,12 +373,21 @@ class Engine:
             if s.run is not None and event.ref is not None:
                 s.run.refs.append(event.ref)
             keyword = self._match_keyword(turn, event.text)
-            if keyword is not None:
+            watched = self._watch(turn, event.text) if keyword is None else None
+            if keyword is not None and keyword[0] in ("stop", "start"):
                 self._keyword(turn, keyword[0], keyword[1])
+            elif self._fact(turn, "opted_out") and self.flowset.stopped_flow:
+                self._start_flow(turn, self.flowset.stopped_flow)
+            elif keyword is not None:
+                self._keyword(turn, keyword[0], keyword[1])
+            elif watched is not None:
+                self._interrupt(turn, watched.flow, {"said": event.text})
             elif s.run is not None and s.run.waiting:
                 self._answer(turn, event)
             elif s.draft is not None and self.flowset.draft_flow:
                 self._start_flow(turn, self.flowset.draft_flow)
+            elif self.flowset.case_flow and self._fact(turn, "has_active_case"):
+                self._start_flow(turn, self.flowset.case_flow)
             else:
                 self._start_flow(turn, self.flowset.default_flow)
         elif isinstance(event, Expired):
@@ -331,7 +407,7 @@ class Engine:
                     self._end_run(turn)  # its flow or node is gone since; nobody waits any more
         return self._finish(turn)
 
-    # -- keywords ---------------------------------------------------------------
+    # -- keywords and watched words -------------------------------------------------
 
     def _keyword_table(self) -> dict[str, str]:
         table: dict[str, str] = {}
@@ -383,18 +459,69 @@ class Engine:
     def _keyword(self, turn: _Turn, keyword: str, argument: str) -> None:
         rule = self.flowset.keywords[keyword]
         s = turn.session
-        if rule.resume and s.run is not None and s.run.waiting and s.run.flow != rule.flow:
-            s.parent = s.run
+        run = s.run
+        waiting = run is not None and run.waiting
+        if keyword == "stop" and run is not None and waiting and self._flow_story(run):
+            # A half-written report survives STOP: START takes it up again.
+            run.waiting = False
+            s.draft = run
+        if rule.resume and run is not None and waiting and run.flow != rule.flow:
+            self._push_parent(turn, run)
         else:
-            s.parent = None
+            s.parents = []
         if keyword == "menu":
             s.draft = None
         self._start_flow(turn, rule.flow, {"argument": argument} if argument else {})
+
+    def _watch(self, turn: _Turn, text: str) -> WatchRule | None:
+        """The watch rule whose words ``text`` holds, if the moment allows asking."""
+        s = turn.session
+        if not text or not self.flowset.watch:
+            return None
+        run = s.run
+        if run is not None and run.waiting:
+            flow = self.flowset.flows.get(run.flow)
+            node = flow.nodes.get(run.node) if flow else None
+            if node is not None and not node.watch:
+                return None
+            if run.flow in {rule.flow for rule in self.flowset.watch}:
+                return None  # already asking about it
+        for rule in self.flowset.watch:
+            if rule.kind == "danger" and s.urgent_at and turn.now - s.urgent_at < DANGER_QUIET:
+                continue  # a person is already on the way; the words go to the case
+            if rule.condition and not self._holds(turn, rule.condition):
+                continue
+            words = self._watched.get(rule.kind)
+            if words is not None and words.match(text):
+                return rule
+        return None
+
+    def _interrupt(self, turn: _Turn, flow_id: str, results: dict[str, Any]) -> None:
+        """Start ``flow_id`` now and return to the waiting question when it ends."""
+        s = turn.session
+        if s.run is not None and s.run.waiting and self._resumable(s.run, turn.now):
+            self._push_parent(turn, s.run)
+        self._start_flow(turn, flow_id, results)
+
+    def _push_parent(self, turn: _Turn, run: _Run) -> None:
+        parents = turn.session.parents
+        parents.append(run)
+        del parents[:-MAX_PARENTS]
 
     # -- running nodes ------------------------------------------------------------
 
     def _start_flow(self, turn: _Turn, flow_id: str, results: dict[str, Any] | None = None) -> None:
         flow = self.flowset.flows[flow_id]
+        results = dict(results or {})
+        trigger = turn.trigger
+        if (
+            flow.story
+            and not results.get(flow.story)
+            and trigger is not None
+            and story_like(trigger.text)
+        ):
+            # A whole story in the message that starts a report is its first draft.
+            results[flow.story] = trigger.text
         run = _Run(
             flow=flow.id,
             version=flow.version,
@@ -402,11 +529,12 @@ class Engine:
             started_at=turn.now,
             expires_at=turn.now + flow.expire_after,
             id=self.new_id(),
-            results=dict(results or {}),
-            seed=dict(results or {}),
+            results=results,
+            seed=dict(results),
+            busy=flow.busy,
         )
-        if turn.trigger is not None and turn.trigger.ref is not None:
-            run.refs.append(turn.trigger.ref)
+        if trigger is not None and trigger.ref is not None:
+            run.refs.append(trigger.ref)
         turn.session.run = run
         self._enter(turn, flow.start)
 
@@ -415,6 +543,28 @@ class Engine:
 
     def _node(self, run: _Run) -> Node:
         return self._flow(run).nodes[run.node]
+
+    def _flow_story(self, run: _Run) -> str | None:
+        """The result ``run``'s flow keeps the worker's story in, if it keeps one."""
+        flow = self.flowset.flows.get(run.flow)
+        return flow.story if flow is not None else None
+
+    def _story_run(self, turn: _Turn) -> _Run | None:
+        """The run (current or interrupted, nearest first) that keeps the worker's story."""
+        s = turn.session
+        for run in [s.run, *reversed(s.parents)]:
+            if run is not None and self._flow_story(run):
+                return run
+        return None
+
+    def _add_to_story(self, run: _Run, text: str) -> None:
+        name = self._flow_story(run)
+        if not name or not text.strip():
+            return
+        before = str(run.results.get(name) or "")
+        if text in before:
+            return
+        run.results[name] = f"{before}\n{text}" if before else text
 
     def _exists(self, run: _Run) -> bool:
         """True when ``run``'s flow and node are still in the flowset (flows change on deploys)."""
@@ -455,7 +605,8 @@ class Engine:
                 self._act(turn, action.name, action.params)
                 if turn.session.run is not run:
                     return  # the action started another flow or restored a draft
-            self._say(turn, node)
+            if self._may_speak(turn, run, node):
+                self._say(turn, node)
             target = next((c.target for c in node.switch if self._holds(turn, c.condition)), None)
             if target is not None:
                 name = target
@@ -470,19 +621,37 @@ class Engine:
                 return
             name = node.next
 
+    def _may_speak(self, turn: _Turn, run: _Run, node: Node) -> bool:
+        """False when a throttled node (``once_per``) spoke too recently."""
+        if node.once_per is None:
+            return True
+        key = f"{run.flow}.{node.name}"
+        last = _time(turn.session.said.get(key))
+        if last is not None and turn.now - last < node.once_per:
+            return False
+        turn.session.said[key] = turn.now.isoformat()
+        return True
+
     def _end_run(self, turn: _Turn) -> None:
         s = turn.session
-        s.run = None
-        if s.parent is not None:
-            parent, s.parent = s.parent, None
-            if self._resumable(parent, turn.now):
-                s.run = parent
-                node = self._node(parent)
-                self._say(turn, node)
-                parent.waiting = node.wait is not None
-                parent.retries = 0
-                if not parent.waiting:
-                    self._enter(turn, parent.node)
+        ended, s.run = s.run, None
+        while s.parents:
+            parent = s.parents.pop()
+            if not self._resumable(parent, turn.now):
+                continue
+            if ended is not None:
+                # What the worker sent during the interruption belongs to what they were doing.
+                parent.refs.extend(ref for ref in ended.refs if ref not in parent.refs)
+            s.run = parent
+            node = self._node(parent)
+            if node.wait is not None and not self._says(turn, node):
+                self._send(turn, BACK_TO_QUESTION)
+            self._say(turn, node)
+            parent.waiting = node.wait is not None
+            parent.retries = 0
+            if not parent.waiting:
+                self._enter(turn, parent.node)
+            return
 
     def _expire(self, turn: _Turn) -> None:
         s = turn.session
@@ -490,11 +659,11 @@ class Engine:
         if run is None:
             return
         flow = self.flowset.flows.get(run.flow)
-        if flow is not None and flow.keep_draft_if and self._holds(turn, flow.keep_draft_if):
+        if flow is not None and any(self._holds(turn, c) for c in flow.keep_draft_if):
             run.waiting = False
             s.draft = run
         s.run = None
-        s.parent = None
+        s.parents = []
 
     def _answer(self, turn: _Turn, message: Message) -> None:
         run = turn.session.run
@@ -513,6 +682,13 @@ class Engine:
         assert wait is not None
         category, value, problem = self._evaluate(turn, wait, message)
         if category is None:
+            story = self._story_run(turn)
+            if story is not None and story_like(message.text):
+                # Words that answer no question are part of the worker's story: keep them
+                # and ask again, without counting it as a wrong answer.
+                self._add_to_story(story, message.text)
+                self._say(turn, node, only_last=True)
+                return
             run.retries += 1
             if run.retries > wait.retries:
                 self._route(turn, node, OTHER)
@@ -522,6 +698,9 @@ class Engine:
                 self._say(turn, node, only_last=True)
             return
         if wait.save_as:
+            if wait.append and value and run.results.get(wait.save_as):
+                before = str(run.results[wait.save_as])
+                value = before if value in before else f"{before}\n{value}"
             run.results[wait.save_as] = value
         self._route(turn, node, category)
 
@@ -534,7 +713,7 @@ class Engine:
         """The flow changed under a waiting conversation: say so and start it again."""
         self._send(turn, FLOW_CHANGED)
         turn.session.run = None
-        turn.session.parent = None
+        turn.session.parents = []
         if run.flow in self.flowset.flows:
             self._start_flow(turn, run.flow, run.seed)
         else:
@@ -557,7 +736,7 @@ class Engine:
         if wait.kind == "menu":
             return self._menu(turn, wait, text)
         if wait.kind == "yes_no":
-            answer = self._yes_no(turn, text)
+            answer = self.yes_no.answer(text, self._language(turn))
             return (answer, answer, None) if answer else (None, None, None)
         if wait.kind == "scale":
             return self._scale(wait, text)
@@ -574,10 +753,12 @@ class Engine:
             return None, None, TEXT_TOO_LONG
         if len(text) < max(wait.min_length, 1):
             return None, None, None
+        if wait.plausible and (self.yes_no.is_bare(text) or bare_number(text)):
+            return None, None, None  # "1" or "yes" is an answer to another question
         return "text", text, None
 
     def _menu(self, turn: _Turn, wait: Wait, text: str) -> tuple[str | None, Any, str | None]:
-        number = only_digits(text)
+        number = only_digits(text) or leading_number(text)
         if wait.dynamic_options:
             folded = text.casefold()
             for i, lang in enumerate(self._language_options(turn), start=1):
@@ -611,23 +792,6 @@ class Engine:
             return "answered", int(number), None
         return None, None, None
 
-    def _yes_no(self, turn: _Turn, text: str) -> str | None:
-        word = strip_edges(text).casefold()
-        digits = only_digits(text)
-        if digits == "1":
-            return "yes"
-        if digits == "2":
-            return "no"
-        for lang in dict.fromkeys((self._language(turn), self.default_language, "en")):
-            catalog = self.catalogs.get(lang)
-            if catalog is None:
-                continue
-            if word in (w.casefold() for w in catalog.yes):
-                return "yes"
-            if word in (w.casefold() for w in catalog.no):
-                return "no"
-        return None
-
     # -- conditions and values ----------------------------------------------------
 
     def _holds(self, turn: _Turn, condition: str) -> bool:
@@ -650,7 +814,7 @@ class Engine:
             "whatsapp": turn.channel == "whatsapp",
             "has_draft": s.draft is not None,
             # Only a flow that can be taken up again counts: otherwise nobody would answer.
-            "interrupted": s.parent is not None and self._resumable(s.parent, turn.now),
+            "interrupted": bool(s.parents) and self._resumable(s.parents[-1], turn.now),
         }
         if name in facts:
             return facts[name]
@@ -667,9 +831,26 @@ class Engine:
         if reference == "contact.language_name":
             catalog = self.catalogs.get(self._language(turn))
             return catalog.name if catalog else self._language(turn)
+        if reference in ("input.text", "input.phone"):
+            text = turn.trigger.text if turn.trigger is not None else ""
+            if reference == "input.phone":
+                return phone_number(text)
+            # The worker's own words, not a bare "1" or "yes" answering the question.
+            bare = not text or bare_number(text) or self.yes_no.is_bare(text)
+            return None if bare else text
+        if reference == "story.excerpt":
+            story = self._story_run(turn)
+            name = self._flow_story(story) if story is not None else None
+            return excerpt(str(story.results.get(name) or "")) if story and name else ""
         return reference
 
     # -- actions ----------------------------------------------------------------
+
+    def _refs(self, turn: _Turn) -> tuple[int | str, ...]:
+        """The messages behind what is going on: this run's and those it interrupted."""
+        s = turn.session
+        runs = [*s.parents, s.run] if s.run is not None else list(s.parents)
+        return tuple(dict.fromkeys(ref for run in runs for ref in run.refs))
 
     def _act(self, turn: _Turn, name: str, params: Mapping[str, Any]) -> None:
         s = turn.session
@@ -692,37 +873,11 @@ class Engine:
                 s.language_confirmed = True
                 turn.effects.append(SetLanguage(chosen, confirmed=True))
         elif name == "open_case":
-            refs = tuple(dict.fromkeys(run.refs))
-            turn.effects.append(
-                OpenCase(
-                    flow=run.flow,
-                    flow_version=run.version,
-                    language=lang,
-                    category=self._value(turn, params.get("category", "results.category")),
-                    workplace=self._value(turn, params.get("workplace", "results.workplace")),
-                    description=self._value(turn, params.get("description", "results.description")),
-                    in_danger=self._value(turn, params.get("in_danger", "results.in_danger"))
-                    == "yes",
-                    wants_updates=self._value(
-                        turn, params.get("wants_updates", "results.wants_updates")
-                    )
-                    == "yes",
-                    message_refs=refs,
-                    sms_fallback=self._value(
-                        turn, params.get("sms_fallback", "results.sms_fallback")
-                    )
-                    == "yes",
-                    full_updates=self._value(
-                        turn, params.get("full_updates", "results.full_updates")
-                    )
-                    == "yes",
-                )
-            )
+            turn.effects.append(self._open_case(turn, run, lang, params))
         elif name == "lookup_status":
             code = self._value(turn, params.get("code", "results.code"))
             turn.effects.append(LookupStatus(lang, str(code) if code else None))
         elif name == "opt_out":
-            s.draft = None
             turn.effects.append(OptOut())
         elif name == "opt_in":
             turn.effects.append(OptIn())
@@ -735,13 +890,54 @@ class Engine:
         elif name == "appeal":
             turn.effects.append(Appeal(lang))
         elif name == "handover":
-            turn.effects.append(Handover(str(params.get("reason", run.flow))))
+            turn.effects.append(Handover(str(params.get("reason", run.flow)), self._refs(turn)))
+        elif name == "to_case":
+            case = self._value(turn, params.get("case", "results.case"))
+            question, answer = (self._value(turn, params.get(k)) for k in ("question", "answer"))
+            turn.effects.append(
+                ToCase(
+                    self._refs(turn),
+                    case if isinstance(case, int) else None,
+                    str(question) if question else None,
+                    str(answer) if answer else None,
+                )
+            )
+        elif name == "urgent":
+            turn.effects.append(self._urgent(turn, run, lang, str(params.get("reason", "danger"))))
+        elif name == "call_request":
+            case = self._value(turn, params.get("case", "results.case"))
+            time, number = (self._value(turn, params.get(k)) for k in ("time", "number"))
+            turn.effects.append(
+                CallRequest(
+                    case if isinstance(case, int) else None,
+                    str(time) if time else None,
+                    str(number) if number else None,
+                )
+            )
+        elif name == "save":
+            for key, reference in params.items():
+                value = self._value(turn, reference)
+                if value is None:
+                    run.results.pop(key, None)
+                else:
+                    run.results[key] = value
+        elif name == "pass_back":
+            parent = s.parents[-1] if s.parents else None
+            if parent is not None:
+                for key, reference in params.items():
+                    value = self._value(turn, reference)
+                    if value is None:
+                        continue
+                    if key == "story":
+                        self._add_to_story(parent, str(value))
+                    else:
+                        parent.results[key] = value
         elif name == "start_flow":
             carried = {
                 new: self._value(turn, reference)
                 for new, reference in (params.get("carry") or {}).items()
             }
-            s.parent = None
+            s.parents = []
             self._start_flow(turn, str(params["flow"]), {k: v for k, v in carried.items() if v})
         elif name == "pulse_record":
             scales = [
@@ -776,11 +972,76 @@ class Engine:
             draft.waiting = node.wait is not None
         elif name == "discard_draft":
             s.draft = None
+        elif name == "answer_interrupted":
+            # The message was no answer here but may be one to the interrupted question
+            # ("6" after HELP, meant for the category menu): give it to that question.
+            parent = s.parents.pop() if s.parents else None
+            trigger = turn.trigger
+            if parent is None or not self._resumable(parent, turn.now) or trigger is None:
+                if parent is not None:
+                    s.parents.append(parent)
+                self._end_run(turn)
+                return
+            parent.refs.extend(ref for ref in run.refs if ref not in parent.refs)
+            s.run = parent
+            if self._node(parent).wait is None:
+                self._enter(turn, parent.node)
+            else:
+                parent.waiting = True
+                self._answer(turn, trigger)
+        else:
+            raise ValueError(f"unknown action {name!r}")
+
+    def _open_case(
+        self, turn: _Turn, run: _Run, language: str, params: Mapping[str, Any]
+    ) -> OpenCase:
+        def value(name: str) -> Any:
+            return self._value(turn, params.get(name, f"results.{name}"))
+
+        return OpenCase(
+            flow=run.flow,
+            flow_version=run.version,
+            language=language,
+            category=value("category"),
+            workplace=value("workplace"),
+            description=value("description"),
+            in_danger=value("in_danger") == "yes",
+            wants_updates=value("wants_updates") == "yes",
+            message_refs=self._refs(turn),
+            sms_fallback=value("sms_fallback") == "yes",
+            full_updates=value("full_updates") == "yes",
+            retaliation=value("retaliation") == "yes",
+            category_unclear=run.results.get("category_unclear") == "yes",
+        )
+
+    def _urgent(self, turn: _Turn, run: _Run, language: str, reason: str) -> Urgent:
+        """Possible danger now: what the worker wrote so far goes with it."""
+        story = self._story_run(turn)
+        name = self._flow_story(story) if story is not None else None
+        parts = [str(story.results.get(name) or "")] if story is not None and name else []
+        said = str(run.results.get("said") or "")
+        if said and not any(said in part for part in parts):
+            parts.append(said)
+        if reason != "danger_unclear":
+            turn.session.urgent_at = turn.now
+        category = story.results.get("category") if story is not None else None
+        return Urgent(
+            reason=reason,
+            language=language,
+            description="\n".join(p for p in parts if p) or None,
+            category=str(category) if category else None,
+            message_refs=self._refs(turn),
+        )
 
     # -- messages ---------------------------------------------------------------
 
+    def _says(self, turn: _Turn, node: Node) -> list[Say]:
+        return [say for say in node.say if say.when is None or self._holds(turn, say.when)]
+
     def _say(self, turn: _Turn, node: Node, only_last: bool = False) -> None:
-        says = node.say[-1:] if only_last else node.say
+        says = self._says(turn, node)
+        if only_last:
+            says = says[-1:]
         language = self._language(turn)
         if turn.session.language is None and node.wait is not None and node.wait.dynamic_options:
             # A narrow language question is asked in the first of the languages it offers.
@@ -793,8 +1054,8 @@ class Engine:
             params: dict[str, str] = {}
             refs: dict[str, str] = {}
             for key, reference in say.params.items():
-                if reference.startswith(("case.", "link.")):
-                    refs[key] = reference  # filled by the host: a new case's code, a web link
+                if reference.startswith(HOST_REFERENCES):
+                    refs[key] = reference  # filled by the host: a code, a link, contacts
                 else:
                     value = self._value(turn, reference)
                     params[key] = "" if value is None else str(value)
@@ -815,7 +1076,7 @@ class Engine:
                 )
                 for i, lang in enumerate(self._language_options(turn), start=1)
             )
-        return tuple(Option(o.number, label_key=o.label) for o in wait.options)
+        return tuple(Option(o.number, label_key=o.label) for o in wait.options if o.label)
 
     def _send(self, turn: _Turn, key: str) -> None:
         turn.effects.append(Send(key, self._language(turn)))

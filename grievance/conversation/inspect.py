@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from grievance.conversation.engine import FLOW_CHANGED, LOOP_ERROR, REASK_DEFAULTS, TEXT_TOO_LONG
+from grievance.conversation.engine import (
+    BACK_TO_QUESTION,
+    FLOW_CHANGED,
+    LOOP_ERROR,
+    REASK_DEFAULTS,
+    TEXT_TOO_LONG,
+)
 from grievance.conversation.loader import Problem, suggest
 from grievance.conversation.model import NO_RESPONSE, OTHER, Flow, FlowSet, Node
 from grievance.language.catalog import Catalog, placeholders
 from grievance.language.segments import count_segments
 
-ENGINE_KEYS = frozenset({*REASK_DEFAULTS.values(), TEXT_TOO_LONG, FLOW_CHANGED, LOOP_ERROR})
+ENGINE_KEYS = frozenset(
+    {*REASK_DEFAULTS.values(), TEXT_TOO_LONG, FLOW_CHANGED, LOOP_ERROR, BACK_TO_QUESTION}
+)
 
 
 @dataclass(frozen=True)
@@ -198,6 +206,27 @@ def _cross_language_collisions(catalogs: Mapping[str, Catalog]) -> list[Problem]
                         )
                     )
     for catalog in catalogs.values():
+        for kind, words in (("danger", catalog.danger), ("retaliation", catalog.retaliation)):
+            for word in words:
+                found = owner.get(word.casefold())
+                if found is not None:
+                    problems.append(
+                        Problem(
+                            catalog.path,
+                            1,
+                            f"the {kind} word '{word}' is a {found[1]} keyword in {found[0]}: a "
+                            "message of only that word is the command, never asked about",
+                        )
+                    )
+                elif len(word.strip()) < 4 and word.isascii():
+                    problems.append(
+                        Problem(
+                            catalog.path,
+                            1,
+                            f"the {kind} word '{word}' is too short: it would start too many "
+                            "ordinary words; use a longer stem or a phrase",
+                        )
+                    )
         for word in (*catalog.yes, *catalog.no):
             found = owner.get(word.casefold())
             if found is not None:

@@ -22,6 +22,7 @@ from grievance.conversation.model import (
     Node,
     Say,
     Wait,
+    WatchRule,
 )
 from grievance.language.catalog import KEYWORDS
 from grievance.yamlsource import LineDict, LineList, YamlError, load_file
@@ -29,8 +30,9 @@ from grievance.yamlsource import LineDict, LineList, YamlError, load_file
 SPEC_VERSION = 1
 KEYWORDS_FILE = "keywords.yaml"
 
-# The action registry: every effect a flow can ask for, and the parameters it takes.
-ACTIONS: dict[str, frozenset[str]] = {
+# The action registry: every effect a flow can ask for, and the parameters it takes
+# (None: any lower_case names, the results it sets).
+ACTIONS: dict[str, frozenset[str] | None] = {
     "detect_language": frozenset(),
     "set_language": frozenset({"from"}),
     "open_case": frozenset(
@@ -42,6 +44,7 @@ ACTIONS: dict[str, frozenset[str]] = {
             "wants_updates",
             "full_updates",
             "sms_fallback",
+            "retaliation",
         }
     ),
     "lookup_status": frozenset({"code"}),
@@ -54,7 +57,25 @@ ACTIONS: dict[str, frozenset[str]] = {
     "pulse_record": frozenset(),
     "restore_draft": frozenset(),
     "discard_draft": frozenset(),
+    # The messages of this run are for the worker's case (a handler's question: which one).
+    "to_case": frozenset({"case", "question", "answer"}),
+    # Possible danger now: a P0 case, a person, staff alerted.
+    "urgent": frozenset({"reason"}),
+    # Set results: {name: value or reference}.
+    "save": None,
+    # Give results to the flow this one interrupted ({story: ...} adds to its story).
+    "pass_back": None,
+    "call_request": frozenset({"case", "time", "number"}),
+    # End this flow and give the message to the question it interrupted.
+    "answer_interrupted": frozenset(),
 }
+# References a parameter or a message may use besides results.<name> and literals.
+REFERENCES = frozenset(
+    {"contact.language", "contact.language_name", "input.text", "input.phone", "story.excerpt"}
+)
+# References the host fills when it sends the message: a new case's code, a web link,
+# the deployment's emergency contacts for this worker.
+HOST_REFERENCES = ("case.", "link.", "contacts.")
 # Facts a condition (skip_if, switch) may name, besides results.<name>.
 FACTS = frozenset(
     {
@@ -65,16 +86,25 @@ FACTS = frozenset(
         "has_draft",
         "opted_out",
         "interrupted",
+        # The worker has a case in an open stage.
+        "has_open_case",
+        # ... or one closed within the appeal window: what they write goes to it.
+        "has_active_case",
     }
 )
 NODE_KEYS = frozenset(
-    {"say", "do", "wait", "routes", "next", "end", "skip_if", "switch", "keywords", "note"}
+    {"say", "do", "wait", "routes", "next", "end", "skip_if", "switch", "keywords", "note",
+     "watch", "once_per"}
+)  # fmt: skip
+WAIT_KEYS = frozenset(
+    {*WAIT_KINDS, "save_as", "retries", "reask", "timeout", "append", "plausible"}
 )
-WAIT_KEYS = frozenset({*WAIT_KINDS, "save_as", "retries", "reask", "timeout"})
 FLOW_KEYS = frozenset(
     {"id", "spec_version", "version", "start", "expire_after", "sms_budget", "nodes",
-     "interruptible", "keep_draft_if", "description", "private"}
+     "interruptible", "keep_draft_if", "description", "private", "story", "busy"}
 )  # fmt: skip
+# Kinds of words every catalog lists and keywords.yaml may watch for.
+WATCH_KINDS = ("danger", "retaliation")
 DYNAMIC_MENUS = ("languages", "deployment_languages")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -193,18 +223,29 @@ class _Parser:
             expire_after=expire_after,
             sms_budget=budget,
             interruptible=bool(doc.get("interruptible", True)),
-            keep_draft_if=doc.get("keep_draft_if"),
+            keep_draft_if=self.conditions(doc.get("keep_draft_if"), doc.line_of("keep_draft_if")),
+            story=self.result_name(doc, "story"),
+            busy=self.flag(doc, "busy", default=True),
             private=self.flag(doc, "private"),
             path=self.path,
             line=doc.line,
             key_lines=dict(doc.key_lines),
         )
 
-    def flag(self, doc: LineDict, key: str) -> bool:
-        value = doc.get(key, False)
+    def flag(self, doc: LineDict, key: str, default: bool = False) -> bool:
+        value = doc.get(key, default)
         if not isinstance(value, bool):
             self.problem(doc.line_of(key), f"{key} is true or false")
-            return False
+            return default
+        return value
+
+    def result_name(self, doc: LineDict, key: str) -> str | None:
+        value = doc.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not _NAME.match(value):
+            self.problem(doc.line_of(key), f"{key} names a result in lower_case, like description")
+            return None
         return value
 
     def node(self, name: str, body: Any, line: int) -> Node | None:
@@ -254,6 +295,8 @@ class _Parser:
             next_line=body.line_of("next") if "next" in body else 0,
             end=end,
             keywords=bool(body.get("keywords", True)),
+            watch=self.flag(body, "watch", default=True),
+            once_per=self.duration(body, "once_per"),
         )
         if end and (nxt or routes or node.wait):
             self.problem(line, f"node '{name}' ends the flow, so it cannot also wait or go on")
@@ -264,6 +307,14 @@ class _Parser:
         if routes and not node.wait:
             self.problem(body.line_of("routes"), f"node '{name}' has routes but no wait to route")
         return node
+
+    def duration(self, doc: LineDict, key: str) -> timedelta | None:
+        if key not in doc:
+            return None
+        value = parse_duration(doc[key])
+        if value is None:
+            self.problem(doc.line_of(key), f"{key} is a duration like 30m, 2h or 1d")
+        return value
 
     def conditions(self, value: Any, line: int) -> tuple[str, ...]:
         if value is None:
@@ -310,9 +361,16 @@ class _Parser:
             if name not in ACTIONS:
                 self.problem(item_line, f"unknown action '{name}'{suggest(name, ACTIONS)}")
                 continue
+            allowed_params = ACTIONS[name]
             for param in params:
-                if param not in ACTIONS[name]:
-                    allowed = ", ".join(sorted(ACTIONS[name])) or "none"
+                if allowed_params is None:
+                    if not _NAME.match(str(param)):
+                        self.problem(
+                            params.line_of(param),
+                            f"action '{name}' sets results: '{param}' is not a lower_case name",
+                        )
+                elif param not in allowed_params:
+                    allowed = ", ".join(sorted(allowed_params)) or "none"
                     self.problem(
                         params.line_of(param),
                         f"action '{name}' has no parameter '{param}' (it takes: {allowed})",
@@ -345,13 +403,31 @@ class _Parser:
             if isinstance(item, str):
                 found.append(Say(item, {}, item_line))
             elif isinstance(item, LineDict) and isinstance(item.get("key"), str):
+                for extra in set(item) - {"key", "params", "if"}:
+                    self.problem(
+                        item.line_of(extra),
+                        f"a message takes key, params and if, not '{extra}'"
+                        f"{suggest(extra, ('key', 'params', 'if'))}",
+                    )
                 params = item.get("params") or {}
                 if not isinstance(params, dict):
                     self.problem(item_line, "params is a mapping like {code: case.code}")
                     params = {}
-                found.append(Say(item["key"], {k: str(v) for k, v in params.items()}, item_line))
+                when = item.get("if")
+                if when is not None:
+                    self.condition(str(when), item.line_of("if"))
+                found.append(
+                    Say(
+                        item["key"],
+                        {k: str(v) for k, v in params.items()},
+                        item_line,
+                        str(when) if when is not None else None,
+                    )
+                )
             else:
-                self.problem(item_line, "say: lists catalog keys, or {key: ..., params: {...}}")
+                self.problem(
+                    item_line, "say: lists catalog keys, or {key: ..., params: {...}, if: ...}"
+                )
         return tuple(found)
 
     def switch(self, value: Any, line: int) -> tuple[Case, ...]:
@@ -440,6 +516,11 @@ class _Parser:
             ):
                 self.problem(spec_line, "text needs 0 <= min <= max, in characters")
                 min_length, max_length = 1, 1600
+        append = self.flag(value, "append")
+        plausible = self.flag(value, "plausible")
+        if (append or plausible) and kind != "text":
+            self.problem(value.line, "append and plausible are for text answers only")
+            append = plausible = False
         if "media" in value:
             raw = value["media"]
             raw = [raw] if isinstance(raw, str) else raw
@@ -462,6 +543,8 @@ class _Parser:
             timeout=timeout,
             line=value.line,
             scale=scale,
+            append=append,
+            plausible=plausible,
         )
 
     def scale(self, spec: Any, line: int) -> tuple[int, int, int | None]:
@@ -517,30 +600,51 @@ def load_flow(path: Path) -> tuple[Flow | None, list[Problem]]:
     return parse_flow(doc, str(path))
 
 
-def parse_keywords(
-    doc: Any, path: str
-) -> tuple[str, str | None, dict[str, KeywordRule], list[Problem]]:
-    """Parse ``keywords.yaml``: the default and draft flows and what each global keyword starts."""
+@dataclass
+class KeywordsFile:
+    """What ``keywords.yaml`` says: the flows a message starts, keyword rules, watched words."""
+
+    default_flow: str = "intake"
+    draft_flow: str | None = None
+    case_flow: str | None = None
+    stopped_flow: str | None = None
+    rules: dict[str, KeywordRule] | None = None
+    watch: tuple[WatchRule, ...] = ()
+    lines: dict[str, int] | None = None
+
+
+FLOW_SETTINGS = ("default_flow", "draft_flow", "case_flow", "stopped_flow")
+
+
+def parse_keywords(doc: Any, path: str) -> tuple[KeywordsFile, list[Problem]]:
+    """Parse ``keywords.yaml``: the flows messages start, what each global keyword starts,
+    and which words (danger, retaliation) interrupt any flow to ask first."""
     problems: list[Problem] = []
     if not isinstance(doc, LineDict):
-        return (
-            "intake",
-            None,
-            {},
-            [Problem(path, 1, "keywords.yaml is a mapping with default_flow and keywords")],
-        )
-    default = str(doc.get("default_flow", "intake"))
-    draft = doc.get("draft_flow")
-    rules: dict[str, KeywordRule] = {}
+        return KeywordsFile(rules={}), [
+            Problem(path, 1, "keywords.yaml is a mapping with default_flow and keywords")
+        ]
+    found = KeywordsFile(
+        default_flow=str(doc.get("default_flow", "intake")),
+        draft_flow=doc.get("draft_flow"),
+        case_flow=doc.get("case_flow"),
+        stopped_flow=doc.get("stopped_flow"),
+        rules={},
+        lines={key: doc.line_of(key) for key in doc},
+    )
+    allowed = (*FLOW_SETTINGS, "keywords", "spec_version", "watch")
     for key in doc:
-        if key not in ("default_flow", "draft_flow", "keywords", "spec_version"):
-            problems.append(Problem(path, doc.line_of(key), f"unknown setting '{key}'"))
+        if key not in allowed:
+            problems.append(
+                Problem(path, doc.line_of(key), f"unknown setting '{key}'{suggest(key, allowed)}")
+            )
     raw = doc.get("keywords")
     if not isinstance(raw, LineDict):
         problems.append(
             Problem(path, doc.line, "missing 'keywords': what each global keyword starts")
         )
-        return default, draft, rules, problems
+        return found, problems
+    rules: dict[str, KeywordRule] = {}
     for name, body in raw.items():
         line = raw.line_of(name)
         if name not in KEYWORDS:
@@ -552,7 +656,43 @@ def parse_keywords(
             problems.append(Problem(path, line, f"keyword '{name}' needs {{flow: <flow id>}}"))
             continue
         rules[name] = KeywordRule(name, body["flow"], bool(body.get("resume", False)), line)
-    return default, draft, rules, problems
+    found.rules = rules
+    watch = doc.get("watch")
+    rules_watched: list[WatchRule] = []
+    if isinstance(watch, LineDict):
+        for kind, body in watch.items():
+            line = watch.line_of(kind)
+            if kind not in WATCH_KINDS:
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        f"unknown kind of words '{kind}'{suggest(kind, WATCH_KINDS)}; "
+                        f"catalogs list: {', '.join(WATCH_KINDS)}",
+                    )
+                )
+                continue
+            if not isinstance(body, LineDict) or not isinstance(body.get("flow"), str):
+                problems.append(Problem(path, line, f"watch '{kind}' needs {{flow: <flow id>}}"))
+                continue
+            for extra in set(body) - {"flow", "if"}:
+                problems.append(
+                    Problem(path, body.line_of(extra), f"watch '{kind}' takes flow and if")
+                )
+            condition = body.get("if")
+            if condition is not None:
+                parser = _Parser(path)
+                parser.condition(str(condition), body.line_of("if"))
+                problems += parser.problems
+            rules_watched.append(
+                WatchRule(kind, body["flow"], str(condition) if condition else None, line)
+            )
+    elif watch is not None:
+        problems.append(
+            Problem(path, doc.line_of("watch"), "watch is a mapping like {danger: {flow: danger}}")
+        )
+    found.watch = tuple(rules_watched)
+    return found, problems
 
 
 def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Problem]]:
@@ -576,16 +716,14 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Problem]]:
                 )
             )
         flows[flow.id] = flow
-    default: str = "intake"
-    draft: str | None = None
-    rules: dict[str, KeywordRule] = {}
+    settings = KeywordsFile(rules={})
     if keywords_path.exists():
         try:
             doc = load_file(keywords_path)
         except YamlError as exc:
             problems.append(Problem(exc.path, exc.line, exc.message))
         else:
-            default, draft, rules, found = parse_keywords(doc, str(keywords_path))
+            settings, found = parse_keywords(doc, str(keywords_path))
             problems += found
     else:
         problems.append(
@@ -593,6 +731,7 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Problem]]:
                 str(keywords_path), 1, "missing: it names the default flow and the keyword flows"
             )
         )
+    rules = settings.rules or {}
     for rule in rules.values():
         if rule.flow not in flows:
             problems.append(
@@ -602,13 +741,37 @@ def load_flowset(directory: Path) -> tuple[FlowSet | None, list[Problem]]:
                     f"keyword '{rule.keyword}' starts flow '{rule.flow}', which does not exist{suggest(rule.flow, flows)}",
                 )
             )
-    for setting, name in (("default_flow", default), ("draft_flow", draft)):
+    for watched in settings.watch:
+        if watched.flow not in flows:
+            problems.append(
+                Problem(
+                    str(keywords_path),
+                    watched.line,
+                    f"watch '{watched.kind}' starts flow '{watched.flow}', which does not exist"
+                    f"{suggest(watched.flow, flows)}",
+                )
+            )
+    lines = settings.lines or {}
+    for setting in FLOW_SETTINGS:
+        name = getattr(settings, setting)
         if name is not None and name not in flows:
             problems.append(
                 Problem(
                     str(keywords_path),
-                    1,
+                    lines.get(setting, 1),
                     f"{setting} '{name}' does not exist{suggest(name, flows)}",
                 )
             )
-    return FlowSet(flows, default, rules, str(directory), draft), problems
+    return (
+        FlowSet(
+            flows,
+            settings.default_flow,
+            rules,
+            str(directory),
+            settings.draft_flow,
+            case_flow=settings.case_flow,
+            stopped_flow=settings.stopped_flow,
+            watch=settings.watch,
+        ),
+        problems,
+    )

@@ -16,11 +16,16 @@ NO_RESPONSE = "no_response"
 
 @dataclass(frozen=True)
 class Say:
-    """A message to send: a catalog key and parameters (literals or references)."""
+    """A message to send: a catalog key and parameters (literals or references).
+
+    ``when`` is a condition: the message is said only while it holds (one wording for a
+    case a supplier fixed, another for one the handler resolved).
+    """
 
     key: str
     params: Mapping[str, str] = field(default_factory=dict)
     line: int = 0
+    when: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,10 @@ class Wait:
     reask: str | None = None
     timeout: timedelta | None = None
     line: int = 0
+    # text: add the answer to what is saved already instead of replacing it
+    append: bool = False
+    # text: a bare yes/no word or a menu number is not an answer (a workplace, a story)
+    plausible: bool = False
     # scale: the lowest and highest answer, and the number that skips the question (or None)
     scale: tuple[int, int, int | None] = (1, 5, None)
 
@@ -101,6 +110,10 @@ class Node:
     next_line: int = 0
     end: bool = False
     keywords: bool = True
+    # Danger and retaliation words are not watched for here (the danger question itself).
+    watch: bool = True
+    # The node's messages are said at most once in this long (an acknowledgement).
+    once_per: timedelta | None = None
 
     def targets(self) -> list[tuple[str, int]]:
         """Every node this node can lead to, with the line that says so."""
@@ -127,7 +140,14 @@ class Flow:
     expire_after: timedelta = timedelta(hours=18)
     sms_budget: int | None = None
     interruptible: bool = True
-    keep_draft_if: str | None = None
+    # Kept as a draft when it expires if any of these holds.
+    keep_draft_if: tuple[str, ...] = ()
+    # The result that holds the worker's story: words that answer no question are added
+    # to it (a story typed at a menu, the second and third part of one), never dropped.
+    story: str | None = None
+    # While this flow waits, questions about a case (the remedy, check-ins) wait too:
+    # the worker is in the middle of something of their own, like a report.
+    busy: bool = True
     # The answers are not kept with the contact: the host erases the inbound messages
     # this flow reads once they are processed (the wellbeing pulse).
     private: bool = False
@@ -151,6 +171,16 @@ class KeywordRule:
 
 
 @dataclass(frozen=True)
+class WatchRule:
+    """Words of one kind (danger, retaliation) in any message start ``flow`` first."""
+
+    kind: str
+    flow: str
+    condition: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class FlowSet:
     """All flows of a deployment, the default flow, and the global keyword rules."""
 
@@ -159,3 +189,8 @@ class FlowSet:
     keywords: Mapping[str, KeywordRule]
     path: str = ""
     draft_flow: str | None = None
+    # What a message that answers nothing starts when the worker has a case to write to.
+    case_flow: str | None = None
+    # What any message but START starts while the worker has opted out.
+    stopped_flow: str | None = None
+    watch: tuple[WatchRule, ...] = ()

@@ -62,6 +62,10 @@ class Catalog:
     no: tuple[str, ...] = ()
     path: str = ""
     keyword_lines: Mapping[str, int] = field(default_factory=dict)
+    # Words and phrases that may mean the worker is in danger now, or is being punished
+    # for reporting: any message holding one is asked about first (never a verdict).
+    danger: tuple[str, ...] = ()
+    retaliation: tuple[str, ...] = ()
 
     def text(self, key: str) -> Text | None:
         """The message called ``key``, or None."""
@@ -160,6 +164,9 @@ def parse_catalog(data: Any, path: str) -> Catalog:
         keywords[name] = _words(words, f"{path}:{line}")
         keyword_lines[name] = line
 
+    def word_list(name: str) -> tuple[str, ...]:
+        return _words(data[name], f"{path}:{data.line_of(name)}") if name in data else ()
+
     return Catalog(
         language=language,
         name=str(data["name"]),
@@ -167,10 +174,12 @@ def parse_catalog(data: Any, path: str) -> Catalog:
         reviewed=reviewed,
         messages=messages,
         keywords=keywords,
-        yes=_words(data.get("yes", []), f"{path}:{data.line_of('yes')}") if "yes" in data else (),
-        no=_words(data.get("no", []), f"{path}:{data.line_of('no')}") if "no" in data else (),
+        yes=word_list("yes"),
+        no=word_list("no"),
         path=path,
         keyword_lines=keyword_lines,
+        danger=word_list("danger"),
+        retaliation=word_list("retaliation"),
     )
 
 

@@ -18,6 +18,7 @@ import yaml
 from grievance.conversation import (
     Answer,
     Appeal,
+    CallRequest,
     Engine,
     Expired,
     Handover,
@@ -30,6 +31,8 @@ from grievance.conversation import (
     Send,
     SetLanguage,
     TimedOut,
+    ToCase,
+    Urgent,
     WaitUntil,
     load_flowset,
     new_session,
@@ -41,6 +44,9 @@ from grievance.language import load_catalogs
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 FAKE_CODE = "1234 5678 9012"
+# The emergency contacts a deployment configures (GRIEVANCE_CONTACTS_FILE); a case file may
+# say `contacts: ""` to play a line with none, whose workers then get no list at all.
+FAKE_CONTACTS = "Police 999; Labour hotline 1-800-88-5000"
 
 
 @dataclass
@@ -81,6 +87,20 @@ def describe(effect: object) -> str | None:
         return "opt_in"
     if isinstance(effect, Handover):
         return f"handover {effect.reason}"
+    if isinstance(effect, ToCase):
+        return (
+            "to_case"
+            + (f" case={effect.case}" if effect.case is not None else "")
+            + (f" question={effect.question}" if effect.question else "")
+            + (f" answer={effect.answer}" if effect.answer else "")
+            + f" messages={len(effect.message_refs)}"
+        )
+    if isinstance(effect, Urgent):
+        return (
+            f"urgent {effect.reason} category={effect.category} description={effect.description!r}"
+        )
+    if isinstance(effect, CallRequest):
+        return f"call_request time={effect.time!r} number={'given' if effect.number else 'this'}"
     if isinstance(effect, Answer):
         return f"answer {effect.value}"
     if isinstance(effect, Appeal):
@@ -100,9 +120,19 @@ def run_case(harness: Harness, case: dict[str, Any]) -> list[dict[str, Any]]:
     engine = harness.engine
     channel = case.get("channel", "sms")
     session = new_session(case.get("language"), confirmed=case.get("language") is not None)
-    facts = {"has_case": False}
+    # The host's facts about the worker: a case file may start with one (`has_case: true`).
+    has_case = bool(case.get("has_case", False))
+    facts = {
+        "has_case": has_case,
+        "has_open_case": has_case,
+        "has_active_case": has_case,
+        "opted_out": False,
+    }
+    contacts = str(case.get("contacts", FAKE_CONTACTS))
     observed = []
     for step in case["steps"]:
+        if "facts" in step:  # the host's view changes: a handler closed the case, say
+            facts.update(step["facts"])
         if "advance" in step:
             delta = parse_duration(step["advance"])
             assert delta is not None
@@ -128,6 +158,8 @@ def run_case(harness: Harness, case: dict[str, Any]) -> list[dict[str, Any]]:
         replies, effects = [], []
         for effect in result.effects:
             if isinstance(effect, Send):
+                if "contacts.emergency" in effect.refs.values() and not contacts:
+                    continue  # the host sends no empty list of numbers
                 replies.append(
                     render_send(
                         engine.catalogs,
@@ -137,6 +169,7 @@ def run_case(harness: Harness, case: dict[str, Any]) -> list[dict[str, Any]]:
                         {
                             "case.code": FAKE_CODE,
                             "link.procedure": f"https://grievance.example.org/p/{effect.language}",
+                            "contacts.emergency": contacts,
                         },
                     )
                 )
@@ -146,8 +179,10 @@ def run_case(harness: Harness, case: dict[str, Any]) -> list[dict[str, Any]]:
                 text = describe(effect)
                 if text:
                     effects.append(text)
-                if isinstance(effect, OpenCase):
-                    facts["has_case"] = True
+                if isinstance(effect, OpenCase | Urgent | Handover):
+                    facts.update(has_case=True, has_open_case=True, has_active_case=True)
+                if isinstance(effect, OptOut | OptIn):
+                    facts["opted_out"] = isinstance(effect, OptOut)
         run = session.get("run")
         out: dict[str, Any] = {"replies": replies}
         if effects:

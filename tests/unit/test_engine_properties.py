@@ -1,5 +1,6 @@
-"""Random worker input to every flow in every language: the engine always answers, never raises,
-and always ends or waits."""
+"""Random worker input to every flow in every language, for workers with and without cases,
+opted in or out: the engine always answers (a reply, or the words put where a person reads
+them), never raises, and always ends or waits."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from hypothesis import strategies as st
 from grievance.conversation import (
     Appeal,
     Expired,
+    Handover,
     LookupStatus,
     Message,
+    OpenCase,
     Send,
     TimedOut,
+    ToCase,
+    Urgent,
     new_session,
 )
 from grievance.conversation.render import render_send
@@ -49,26 +54,48 @@ events = st.one_of(
 )
 
 
+# What counts as being heard: a reply, or the message put where a person reads it.
+HEARD = (Send, LookupStatus, Appeal, ToCase, Urgent, Handover, OpenCase)
+REFS = {
+    "case.code": "1",
+    "link.procedure": "https://example.org/p/en",
+    "contacts.emergency": "Police 999",
+}
+
+
+def _facts(has_case: bool, opted_out: bool) -> dict[str, bool]:
+    return {
+        "has_case": has_case,
+        "has_open_case": has_case,
+        "has_active_case": has_case,
+        "opted_out": opted_out,
+    }
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     flow=st.sampled_from(FLOWS),
     language=st.sampled_from(LANGUAGES),
     channel=st.sampled_from(["sms", "whatsapp"]),
     inputs=st.lists(events, min_size=1, max_size=12),
+    has_case=st.booleans(),
+    opted_out=st.booleans(),
 )
 def test_engine_always_answers_and_settles(
-    flow: str, language: str | None, channel: str, inputs: list
+    flow: str, language: str | None, channel: str, inputs: list, has_case: bool, opted_out: bool
 ) -> None:
     now = HARNESS.now
-    facts = {"has_case": False}
+    facts = _facts(has_case, opted_out)
     step = ENGINE.start(new_session(language, language is not None), flow, now, facts, channel)
     session = step.session
     for kind, text, media in inputs:
         if kind == "message":
             now += timedelta(minutes=1)
             step = ENGINE.resume(session, Message(text, tuple(media), ref=1), now, facts, channel)
-            answered = [e for e in step.effects if isinstance(e, Send | LookupStatus | Appeal)]
-            assert answered, f"no answer to {text!r}"
+            heard = [e for e in step.effects if isinstance(e, HEARD)]
+            assert heard, (
+                f"{text!r} was neither answered nor put where a person reads it ({flow}, {language}, {has_case}, {opted_out}, {inputs}, {session.get('run')})"
+            )
         else:
             now += timedelta(hours=20)
             step = ENGINE.resume(
@@ -78,7 +105,7 @@ def test_engine_always_answers_and_settles(
             if isinstance(effect, Send):
                 # Every message renders in its language with no placeholder left unfilled.
                 text_out = render_send(
-                    ENGINE.catalogs, ENGINE.default_language, effect, channel, {"case.code": "1"}
+                    ENGINE.catalogs, ENGINE.default_language, effect, channel, REFS
                 )
                 assert text_out.strip()
                 assert "{" not in text_out, text_out

@@ -54,28 +54,28 @@ def line_of(path: Path, fragment: str) -> int:
 def test_the_shipped_flows_and_catalogs_are_clean(project: Path) -> None:
     code, output = check(project)
     assert code == 0, output
-    assert "ok: 12 flows, 3 catalogs" in output
+    assert "ok: 17 flows, 3 catalogs" in output
     assert "13 remediation playbooks" in output
 
 
 def test_dangling_next_with_suggestion(project: Path) -> None:
     intake = project / "flows" / "intake.yaml"
-    edit(intake, "    next: workplace\n", "    next: workplace_\n")
+    edit(intake, "    next: what_happened\n", "    next: what_hapened\n")
     code, output = check(project)
     assert code == 1
-    line = line_of(intake, "next: workplace_")
+    line = line_of(intake, "next: what_hapened")
     assert (
-        f"{intake}:{line}: node 'category' goes to 'workplace_', which does not exist; did you mean 'workplace'?"
-        in output
+        f"{intake}:{line}: node 'workplace' goes to 'what_hapened', which does not exist; "
+        "did you mean 'what_happened'?" in output
     )
-    assert "node 'workplace' can never be reached" in output
+    assert "node 'what_happened' can never be reached" in output
 
 
 def test_unknown_wait_type_node_setting_and_action(project: Path) -> None:
     intake = project / "flows" / "intake.yaml"
     edit(
         intake,
-        "wait: {text: {min: 2, max: 200}, save_as: workplace}",
+        "wait: {text: {min: 2, max: 200}, save_as: workplace, plausible: true}",
         "wait: {txt: {min: 2}, save_as: workplace}",
     )
     edit(intake, "    do: open_case\n", "    do: open_cse\n")
@@ -85,8 +85,8 @@ def test_unknown_wait_type_node_setting_and_action(project: Path) -> None:
     assert "unknown wait setting 'txt'; did you mean 'text'?" in output
     assert "unknown action 'open_cse'; did you mean 'open_case'?" in output
     assert (
-        f"{intake}:{line_of(intake, 'sya:')}: node 'goodbye' has unknown setting 'sya'; did you mean 'say'?"
-        in output
+        f"{intake}:{line_of(intake, 'sya:')}: node 'goodbye_no_report' has unknown setting 'sya'; "
+        "did you mean 'say'?" in output
     )
 
 

@@ -1,0 +1,173 @@
+"""Reading what workers type: yes and no in any deployment language, a number at the start
+of a sentence, watched phrases (danger, retaliation), a phone number, and whether a
+message is a story rather than an answer. Pure and table-driven; the tables come from the
+catalogs.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from grievance.language.digits import to_ascii_digits
+
+# Scripts written without spaces between words: a phrase matches anywhere in the text.
+# Elsewhere it must start a word; it may run on, because endings and postpositions are
+# written onto words ("खतरामा", in danger; "locked"): catalogs list stems.
+_UNSPACED = ("THAI", "LAO", "MYANMAR", "KHMER", "CJK", "HIRAGANA", "KATAKANA")
+# A message this long (in words, or characters for unspaced scripts) that answers no
+# question is part of the worker's story, not a failed answer.
+STORY_WORDS = 5
+STORY_CHARS = 30
+_LEADING_NUMBER = re.compile(r"^\s*(\d{1,2})(?:\s*[,.):;\-]\s*|\s+)\S")
+_PHONE = re.compile(r"\+?[\d][\d\s().\-]{5,}\d")
+
+
+def fold(text: str) -> str:
+    """Text as compared: NFC, case-folded, inner whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def _wordlike(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "LMN"
+
+
+def _unspaced(phrase: str) -> bool:
+    for ch in phrase:
+        if _wordlike(ch):
+            name = unicodedata.name(ch, "")
+            return any(name.startswith(script) for script in _UNSPACED)
+    return False
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """True when folded ``text`` holds folded ``phrase`` at the start of a word (or anywhere,
+    in a script written without spaces)."""
+    if not phrase:
+        return False
+    if _unspaced(phrase):
+        return phrase in text
+    start = text.find(phrase)
+    while start != -1:
+        if start == 0 or not _wordlike(text[start - 1]):
+            return True
+        start = text.find(phrase, start + 1)
+    return False
+
+
+@dataclass(frozen=True)
+class PhraseList:
+    """Phrases of one kind from several catalogs, folded once."""
+
+    phrases: tuple[str, ...]
+
+    @classmethod
+    def of(cls, lists: Iterable[Iterable[str]]) -> PhraseList:
+        """Every phrase of ``lists``, folded, longest first, without repeats."""
+        folded = {fold(p) for words in lists for p in words if fold(p)}
+        return cls(tuple(sorted(folded, key=lambda p: (-len(p), p))))
+
+    def match(self, text: str) -> str | None:
+        """The first phrase found in ``text``, or None."""
+        folded = fold(text)
+        return next((p for p in self.phrases if contains_phrase(folded, p)), None)
+
+
+@dataclass(frozen=True)
+class YesNo:
+    """Yes and no words: the worker's own language first, then any language of the
+    deployment where the word means one thing only ("si", "ya", "हाँ", "ho")."""
+
+    own: Mapping[str, Mapping[str, str]]
+    shared: Mapping[str, str]
+
+    @classmethod
+    def of(cls, words: Mapping[str, tuple[Iterable[str], Iterable[str]]]) -> YesNo:
+        """``words`` maps a language to its (yes words, no words)."""
+        own: dict[str, dict[str, str]] = {}
+        meanings: dict[str, set[str]] = {}
+        for language, (yes, no) in words.items():
+            table = own.setdefault(language, {})
+            for answer, listed in (("yes", yes), ("no", no)):
+                for word in listed:
+                    table.setdefault(fold(word), answer)
+                    meanings.setdefault(fold(word), set()).add(answer)
+        shared = {w: next(iter(m)) for w, m in meanings.items() if len(m) == 1}
+        return cls(own, shared)
+
+    def answer(self, text: str, language: str | None) -> str | None:
+        """ "yes", "no" or None for ``text``: 1 or 2, a yes/no word, or a sentence that starts
+        with one ("yes, they took it", "2 no")."""
+        core = _strip(to_ascii_digits(text))
+        number = core if core.isdigit() else leading_number(text)
+        if number in ("1", "2"):
+            return "yes" if number == "1" else "no"
+        whole = fold(_strip(text))
+        first = fold(_strip(re.split(r"[\s,.!?;:]+", text.strip(), maxsplit=1)[0]))
+        for candidate in dict.fromkeys((whole, first)):
+            if not candidate:
+                continue
+            found = self.own.get(language or "", {}).get(candidate) or self.shared.get(candidate)
+            if found:
+                return found
+        return None
+
+    def is_bare(self, text: str) -> bool:
+        """True when ``text`` is only a yes/no word of any deployment language."""
+        whole = fold(_strip(text))
+        return whole in self.shared or any(whole in table for table in self.own.values())
+
+
+def _strip(text: str) -> str:
+    start, end = 0, len(text)
+    while start < end and not _wordlike(text[start]):
+        start += 1
+    while end > start and not _wordlike(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def leading_number(text: str) -> str | None:
+    """The number (one or two digits, any script) a sentence starts with: "2, I need help"."""
+    match = _LEADING_NUMBER.match(to_ascii_digits(text))
+    return match.group(1) if match else None
+
+
+def bare_number(text: str) -> bool:
+    """True when ``text`` is only a short number, like a menu answer ("2", "٣.")."""
+    stripped = to_ascii_digits(text).strip(" .)-\u00a0")
+    return stripped.isascii() and stripped.isdigit() and len(stripped) <= 2
+
+
+def phone_number(text: str) -> str | None:
+    """The phone number in ``text`` (7 to 15 digits, any script, + kept), or None."""
+    match = _PHONE.search(to_ascii_digits(text))
+    if match is None:
+        return None
+    raw = match.group(0)
+    digits = re.sub(r"\D", "", raw)
+    if not 7 <= len(digits) <= 15:
+        return None
+    return ("+" if raw.startswith("+") else "") + digits
+
+
+def story_like(text: str) -> bool:
+    """True when ``text`` reads as something the worker is telling, not a short answer."""
+    words = [w for w in text.split() if any(_wordlike(ch) for ch in w)]
+    if len(words) >= STORY_WORDS:
+        return True
+    letters = sum(1 for ch in text if _wordlike(ch))
+    return letters >= STORY_CHARS and _unspaced(text)
+
+
+def excerpt(text: str, length: int = 40) -> str:
+    """The start of ``text`` for showing it back, cut at a word where possible."""
+    flat = " ".join(text.split())
+    if len(flat) <= length:
+        return flat
+    cut = flat[:length]
+    if " " in cut[length // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,.;:") + "…"
