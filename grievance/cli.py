@@ -347,11 +347,22 @@ def flows_group() -> None:
     default=None,
     help="Comma-separated; default GRIEVANCE_LANGUAGES or every catalog.",
 )
+@click.option(
+    "--contacts-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The help and emergency contacts; default GRIEVANCE_CONTACTS_FILE.",
+)
 def flows_check(
-    segments: bool, flows_dir: Path | None, locales_dir: Path | None, languages: str | None
+    segments: bool,
+    flows_dir: Path | None,
+    locales_dir: Path | None,
+    languages: str | None,
+    contacts_file: Path | None,
 ) -> None:
-    """Validate every flow and catalog; print problems as file:line: message."""
+    """Validate every flow, catalog and the contacts file; print problems as file:line: message."""
     from grievance import playbooks
+    from grievance.contacts import ContactsError, load_contacts
     from grievance.conversation import load_flowset
     from grievance.conversation.inspect import check, prompt_sizes
     from grievance.language import CatalogError, load_catalogs
@@ -390,6 +401,16 @@ def flows_check(
     except playbooks.PlaybookError as exc:
         books = 0
         problems += str(exc).splitlines()
+    contacts_file = contacts_file or (
+        Path(os.environ["GRIEVANCE_CONTACTS_FILE"])
+        if os.environ.get("GRIEVANCE_CONTACTS_FILE")
+        else None
+    )
+    try:
+        helpers = len(load_contacts(contacts_file))
+    except ContactsError as exc:
+        helpers = 0
+        problems += exc.problems
     for problem in sorted(set(problems), key=str):
         click.echo(str(problem), err=True)
     if segments and flowset is not None:
@@ -406,7 +427,12 @@ def flows_check(
         sys.exit(1)
     click.echo(
         f"ok: {n_flows} flows, {len(catalogs)} catalogs ({', '.join(catalogs)}), "
-        f"{books} remediation playbooks"
+        f"{books} remediation playbooks, "
+        + (
+            f"{helpers} help contacts"
+            if helpers
+            else "no help contacts (set GRIEVANCE_CONTACTS_FILE; workers are told none are listed)"
+        )
     )
 
 

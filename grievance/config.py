@@ -11,6 +11,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from grievance.contacts import ContactsError, HelpContact, load_contacts
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LANGUAGES = ("en", "ne", "my")
 
@@ -85,6 +87,9 @@ class Settings:
     operator_name: str | None = None
     # APPEAL reopens a case closed at most this many days ago.
     appeal_days: int = 90
+    # Help and emergency contacts given to a worker who may be in danger (GRIEVANCE_CONTACTS_FILE).
+    contacts: tuple[HelpContact, ...] = ()
+    contacts_file: Path | None = None
     # Evidence files suppliers upload: the largest accepted.
     evidence_max_bytes: int = 10 * 1024 * 1024
     # Staff email (escalations): unset writes emails to the log.
@@ -223,6 +228,10 @@ class Settings:
             mfa_all_roles=_choice(env, "GRIEVANCE_MFA_ALL_ROLES", ("false", "true")) == "true",
             sla_frames=_sla(env.get("GRIEVANCE_SLA_FILE")),
             appeal_days=_int(env, "GRIEVANCE_APPEAL_DAYS", 90),
+            contacts=_contacts(env.get("GRIEVANCE_CONTACTS_FILE")),
+            contacts_file=Path(env["GRIEVANCE_CONTACTS_FILE"])
+            if env.get("GRIEVANCE_CONTACTS_FILE")
+            else None,
             report_min_cell=_bounded(env, "GRIEVANCE_REPORT_MIN_CELL", 10, 2, 1000),
             pulse_min_cell=_bounded(env, "GRIEVANCE_PULSE_MIN_CELL", 10, 2, 1000),
             operator_name=env.get("GRIEVANCE_OPERATOR_NAME") or None,
@@ -268,6 +277,14 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     if raw not in choices:
         raise ConfigError(f"{name} is one of {', '.join(choices)}; got {raw!r}")
     return raw
+
+
+def _contacts(path: str | None) -> tuple[HelpContact, ...]:
+    """The help contacts file, checked; unset: none (the line says so)."""
+    try:
+        return load_contacts(Path(path) if path else None)
+    except ContactsError as exc:
+        raise ConfigError("GRIEVANCE_CONTACTS_FILE:\n" + "\n".join(exc.problems)) from None
 
 
 _CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")

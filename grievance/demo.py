@@ -26,12 +26,14 @@ from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.db import transaction
 from grievance.models import (
+    INBOUND,
     AuditEvent,
     Campaign,
     Case,
     CaseEvent,
     CaseNote,
     Evidence,
+    Message,
     Organisation,
     PulseResponse,
     ReferralOrg,
@@ -263,6 +265,7 @@ CATEGORY_WEIGHTS = {
 # Weighted toward the open stages (the first six), with the closed ones spread over
 # the months so that monthly reports have data.
 STATUS_WEIGHTS = {
+    "requested": 2,
     "received": 4,
     "acknowledged": 5,
     "in_triage": 10,
@@ -279,6 +282,7 @@ STATUS_WEIGHTS = {
 _TRIAGED = ("received", "acknowledged", "in_triage")
 _REMEDIED = (*_TRIAGED, "with_supplier", "remediation_in_progress", "awaiting_worker")
 PATHS: dict[str, tuple[str, ...]] = {
+    "requested": ("requested",),
     "received": ("received",),
     "acknowledged": ("received", "acknowledged"),
     "in_triage": _TRIAGED,
@@ -760,12 +764,53 @@ def _cases(
     for plan in plans:
         rows += _timeline(runtime, plan)
     session.add_all(rows)
+    session.add_all(_follow_ups(runtime, rng, plans, now))
     session.flush()
     books = playbooks.load()
     for plan in plans:
         _remediation(session, runtime, rng, plan, books)
     session.flush()
     return len(plans)
+
+
+# What workers write after their report, in the demo: the case's timeline shows them unread.
+FOLLOW_UPS = (
+    "They paid back only half. The agent says the rest comes next month.",
+    "I forgot to say: three of us paid the same agent in Kathmandu.",
+    "The supervisor asked who complained. I am afraid.",
+    "Here is my pay slip for last month.",
+    "Thank you, the passport is back with me now.",
+)
+_FOLLOWED = ("in_triage", "with_supplier", "remediation_in_progress", "awaiting_worker")
+
+
+def _follow_ups(
+    runtime: Runtime, rng: random.Random, plans: list[_Plan], now: datetime
+) -> list[Message]:
+    """About one open case in ten has words from the worker that no handler has read yet."""
+    messages = []
+    for plan in plans:
+        case = plan.case
+        if case.status not in _FOLLOWED or rng.random() >= 0.1:
+            continue
+        last = plan.transitions[-1][1]
+        for n in range(rng.randrange(1, 3)):
+            at = last + (now - last) * rng.uniform(0.3, 0.95) + timedelta(minutes=n)
+            messages.append(
+                Message(
+                    direction=INBOUND,
+                    contact_id=None,
+                    case_id=case.id,
+                    channel=case.channel,
+                    body_encrypted=runtime.protector.encrypt(rng.choice(FOLLOW_UPS)),
+                    created_at=at,
+                    processed_at=at,
+                )
+            )
+            case.unread_worker_messages = n + 1
+            case.last_worker_message_at = case.updated_at = at
+        case.attention = 0
+    return messages
 
 
 # A stand-in evidence file: a tiny valid PDF, encrypted like a real upload.
@@ -942,6 +987,14 @@ def _plan(
         **outcome,
         **_clock_fields(transitions, severity, frames),
     )
+    if status == "requested":
+        # Asked for a person after HELP, before any report: nothing known yet, no code given.
+        case.category = case.reported_category = case.workplace = None
+        case.description_encrypted = None
+        case.in_danger, case.severity = False, "P2"
+        case.handover_requested_at, case.attention = transitions[0][1], 0
+        case.code_issued, case.flow_id = False, "help"
+        case.due_at = sla.due_at("requested", "P2", transitions[0][1], frames)
     return _Plan(
         case=case,
         transitions=transitions,

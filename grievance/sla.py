@@ -18,9 +18,12 @@ DEFAULT_FRAMES: dict[str, dict[str, str]] = {
     "plan": {"P0": "7d", "P1": "7d", "P2": "14d", "P3": "30d"},
     "remediation": {"P0": "30d", "P1": "30d", "P2": "60d", "P3": "90d"},
     "worker": {"P0": "14d", "P1": "14d", "P2": "14d", "P3": "14d"},
+    # A worker asked for a person before making any report.
+    "person": {"P0": "1h", "P1": "24h", "P2": "24h", "P3": "24h"},
 }
 # Which clock each open stage runs on.
 STAGE_CLOCK = {
+    "requested": "person",
     "received": "triage",
     "acknowledged": "triage",
     "in_triage": "triage",

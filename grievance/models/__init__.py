@@ -1,7 +1,15 @@
 """The data model: state only, no I/O. Import from here so every table is registered."""
 
 from grievance.models.accounts import ApiToken, AuditEvent, Organisation, Site, User
-from grievance.models.cases import Case, CaseEvent, CaseNote, CodeAttempt, ReferralOrg, SiteAlert
+from grievance.models.cases import (
+    CallRequest,
+    Case,
+    CaseEvent,
+    CaseNote,
+    CodeAttempt,
+    ReferralOrg,
+    SiteAlert,
+)
 from grievance.models.contacts import Contact, Conversation
 from grievance.models.messages import (
     BULK,
@@ -33,6 +41,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "AuditEvent",
+    "CallRequest",
     "Campaign",
     "Case",
     "CaseEvent",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, false, text
+from sqlalchemy import ForeignKey, Index, LargeBinary, SmallInteger, String, Text, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import JSON
 
@@ -12,6 +12,8 @@ from grievance.clock import utcnow
 from grievance.db import Base, UTCDateTime
 
 STATUSES = (
+    # A worker asked for a person before making any report: a queue item, category unknown.
+    "requested",
     "received",
     "acknowledged",
     "in_triage",
@@ -24,9 +26,27 @@ STATUSES = (
     "out_of_scope",
     "withdrawn",
 )
-# Statuses in which a case is still being worked on (the first six, in lifecycle order).
-OPEN_STATUSES = STATUSES[:6]
+# Statuses in which a case is still being worked on (the first seven, in lifecycle order).
+OPEN_STATUSES = STATUSES[:7]
 _OPEN_SQL = "status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
+# What each category code means, in words, for staff and for readers outside the mechanism.
+CATEGORY_LABELS = {
+    "FL-MOV": "Forced labour: passport or ID kept, movement restricted",
+    "FL-FEE": "Forced labour: recruitment fees",
+    "FL-DEBT": "Forced labour: debt, wages withheld",
+    "VIO": "Violence and harassment",
+    "CHILD": "Child labour",
+    "RET": "Retaliation",
+    "OSH": "Health and safety",
+    "HRS": "Working hours",
+    "WAGE": "Wages",
+    "LIV": "Living conditions",
+    "ABUSE": "Abuse",
+    "FOA": "Freedom of association",
+    "EMP": "Employment terms",
+    "INFO": "Questions, out of scope",
+    "OTHER": "Something else",
+}
 SEVERITIES = ("P0", "P1", "P2", "P3")
 # DOMAIN.md: the default severity of each category a worker can choose at intake.
 DEFAULT_SEVERITY = {
@@ -53,6 +73,14 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_queue", "status", "severity", "id"),
+        # Cases whose worker waits on a person: few, found at once on every queue view.
+        Index(
+            "ix_cases_waiting",
+            "status",
+            "id",
+            postgresql_where=text("attention = 0"),
+            sqlite_where=text("attention = 0"),
+        ),
         # The handlers' queue: open cases in queue order, so the first page and every
         # keyset page read 51 index entries however many cases there are.
         *(
@@ -60,6 +88,7 @@ class Case(Base):
                 f"ix_cases_open_queue{suffix}",
                 *prefix,
                 "severity",
+                "attention",
                 "due_at",
                 "id",
                 postgresql_where=text(_OPEN_SQL),
@@ -141,6 +170,22 @@ class Case(Base):
     # country it makes the migration corridor reports group by.
     origin_country: Mapped[str | None] = mapped_column(String(2))
     linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    # The worker asked for a person and no handler has written to them since.
+    handover_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Messages from the worker that landed on the case since a handler last opened it.
+    unread_worker_messages: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_worker_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # 0 when the worker is waiting on a person (asked for one, or wrote and nobody has
+    # read it), else 1: the queue puts these first within each severity.
+    attention: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    # False while the worker has not been given a code for this case (a request for a
+    # person, an urgent case opened mid-report): their next report fills this case and
+    # gives the code then.
+    code_issued: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+    def needs_attention(self) -> bool:
+        """True while the worker waits on a person: they asked for one, or wrote unread words."""
+        return self.handover_requested_at is not None or self.unread_worker_messages > 0
 
 
 class CaseEvent(Base):
@@ -183,6 +228,24 @@ INDICATORS = {
     "conditions": "abusive working and living conditions",
     "overtime": "excessive overtime",
 }
+
+
+class CallRequest(Base):
+    """The worker asked to be called at a safe time, perhaps on another, safer number.
+
+    Both are encrypted; a handler on the case sees the number only by revealing it,
+    and every reveal is audited. No number: the worker's own.
+    """
+
+    __tablename__ = "call_requests"
+    __table_args__ = (Index("ix_call_requests_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    time_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    number_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reveals: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class CaseNote(Base):

@@ -28,31 +28,13 @@ from grievance.models import (
     ProcedureVersion,
     SiteAlert,
 )
-from grievance.models.cases import SEVERITIES
+from grievance.models.cases import CATEGORY_LABELS, SEVERITIES
 from grievance.models.remediation import REMEDY_LABELS
 from grievance.reports import outcomes
 from grievance.reports import pulse as pulse_results
 from grievance.reports.suppression import Table, suppress
 from grievance.runtime import Runtime
 
-# What each category code means, for readers outside the mechanism (DOMAIN.md).
-CATEGORY_LABELS = {
-    "FL-MOV": "Forced labour: passport or ID kept, movement restricted",
-    "FL-FEE": "Forced labour: recruitment fees",
-    "FL-DEBT": "Forced labour: debt, wages withheld",
-    "VIO": "Violence and harassment",
-    "CHILD": "Child labour",
-    "RET": "Retaliation",
-    "OSH": "Health and safety",
-    "HRS": "Working hours",
-    "WAGE": "Wages",
-    "LIV": "Living conditions",
-    "ABUSE": "Abuse",
-    "FOA": "Freedom of association",
-    "EMP": "Employment terms",
-    "INFO": "Questions, out of scope",
-    "OTHER": "Something else",
-}
 ENDINGS = {
     "resolved": "Closed, resolved",
     "not_resolved": "Closed, not resolved",

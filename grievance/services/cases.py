@@ -44,77 +44,238 @@ class Reply:
     keyed_params: dict[str, str] | None = None
 
 
-def severity_for(category: str | None, in_danger: bool) -> str:
-    """DOMAIN.md's default severity: P0 when in danger now, else by category."""
+def severity_for(category: str | None, in_danger: bool, unclear: bool = False) -> str:
+    """DOMAIN's default severity: P0 when in danger now, else by category.
+
+    A category the worker's answer could not be read for is P2 until a handler decides:
+    it may be a passport held as much as a question.
+    """
     if in_danger:
         return "P0"
+    if category is None and unclear:
+        return "P2"
     return DEFAULT_SEVERITY.get(category or "", "P3")
 
 
-def open_case(
-    session: Session, runtime: Runtime, contact: Contact, effect: OpenCase
+def new_case(
+    session: Session,
+    runtime: Runtime,
+    contact: Contact,
+    *,
+    status: str,
+    severity: str,
+    language: str,
+    flow: str,
+    flow_version: int = 1,
+    category: str | None = None,
+    description: str | None = None,
+    in_danger: bool = False,
+    code_issued: bool = True,
 ) -> tuple[Case, str]:
-    """Create a case from an intake; returns it and its code (shown once, then forgotten)."""
-    category = effect.category if effect.category in DEFAULT_SEVERITY else None
-    description = (effect.description or "").strip()
+    """A new case of ``contact`` and its code, whose hash alone is kept.
+
+    With ``code_issued=False`` the caller never shows the code: the worker's next report
+    fills this case and issues a code then (:func:`issue_code`).
+    """
+    category = category if category in DEFAULT_SEVERITY else None
     now = utcnow()
+    description = (description or "").strip()
     for _ in range(5):
         code = casecode.generate()
-        severity = severity_for(category, effect.in_danger)
         case = Case(
             contact_id=contact.id,
             code_hash=runtime.protector.code_hash(code),
             code_key_id=runtime.protector.key_ids[0],
-            status="received",
-            reported_category=effect.category,
+            status=status,
+            reported_category=category,
             category=category,
             severity=severity,
-            language=effect.language,
+            language=language,
             channel=contact.channel,
-            workplace=(effect.workplace or "").strip() or None,
             description_encrypted=runtime.protector.encrypt(description) if description else None,
-            in_danger=effect.in_danger,
-            wants_updates=effect.wants_updates,
-            full_updates=effect.wants_updates and effect.full_updates,
-            flow_id=effect.flow,
-            flow_version=effect.flow_version,
+            in_danger=in_danger,
+            flow_id=flow,
+            flow_version=flow_version,
             created_at=now,
             stage_started_at=now,
-            due_at=sla.due_at("received", severity, now, runtime.settings.sla_frames),
+            due_at=sla.due_at(status, severity, now, runtime.settings.sla_frames),
+            code_issued=code_issued,
         )
         try:
             with session.begin_nested():
                 session.add(case)
                 session.flush()
-            break
+            return case, code
         except IntegrityError:
             continue  # a code collision: 1 in 10^11 per pair, but never give two cases one code
+    raise RuntimeError("could not draw a unique case code")
+
+
+def issue_code(session: Session, runtime: Runtime, case: Case) -> str:
+    """A new code for ``case`` (shown once by the caller); the old hash is replaced."""
+    for _ in range(5):
+        code = casecode.generate()
+        try:
+            with session.begin_nested():
+                case.code_hash = runtime.protector.code_hash(code)
+                case.code_key_id = runtime.protector.key_ids[0]
+                case.code_issued = True
+                session.flush()
+            return code
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not draw a unique case code")
+
+
+def open_case(
+    session: Session, runtime: Runtime, contact: Contact, effect: OpenCase
+) -> tuple[Case, str]:
+    """Create a case from an intake; returns it and its code (shown once, then forgotten).
+
+    A case the worker has no code for yet (a request for a person, an urgent case opened
+    in the middle of this report) is filled by the report instead of getting a twin. A
+    retaliation report is always a new case, linked to the worker's latest one.
+    """
+    category = effect.category if effect.category in DEFAULT_SEVERITY else None
+    description = (effect.description or "").strip()
+    severity = severity_for(category, effect.in_danger, effect.category_unclear)
+    # A retaliation report is a case of its own, never merged into another.
+    retaliation = effect.retaliation or category == "RET"
+    pending = None if retaliation else _codeless_case(session, contact.id)
+    if pending is not None:
+        case = pending
+        _fill(session, runtime, case, effect, category, description, severity)
+        code = issue_code(session, runtime, case)
     else:
-        raise RuntimeError("could not draw a unique case code")
+        case, code = new_case(
+            session,
+            runtime,
+            contact,
+            status="received",
+            severity=severity,
+            language=effect.language,
+            flow=effect.flow,
+            flow_version=effect.flow_version,
+            category=category,
+            description=description,
+            in_danger=effect.in_danger,
+        )
+        case.reported_category = effect.category
+        case.workplace = (effect.workplace or "").strip() or None
+        case.wants_updates = effect.wants_updates
+        case.full_updates = effect.wants_updates and effect.full_updates
+        session.add(
+            CaseEvent(
+                case_id=case.id,
+                kind="received",
+                actor=WORKER,
+                data={
+                    "reported_category": effect.category,
+                    "severity": case.severity,
+                    "in_danger": effect.in_danger,
+                    "channel": contact.channel,
+                    "language": effect.language,
+                },
+            )
+        )
+    if effect.retaliation:
+        _link_to_latest(session, case, contact.id)
+    if effect.category_unclear:
+        session.add(CaseEvent(case_id=case.id, kind="category_unclear", actor=WORKER, data={}))
     if effect.sms_fallback and contact.channel == "whatsapp":
         contact.sms_fallback = True
     message_ids = [int(ref) for ref in effect.message_refs if str(ref).isdigit()]
     if message_ids:
-        session.execute(update(Message).where(Message.id.in_(message_ids)).values(case_id=case.id))
         session.execute(
-            update(Attachment).where(Attachment.message_id.in_(message_ids)).values(case_id=case.id)
+            update(Message)
+            .where(Message.id.in_(message_ids), Message.case_id.is_(None))
+            .values(case_id=case.id)
+        )
+        session.execute(
+            update(Attachment)
+            .where(Attachment.message_id.in_(message_ids), Attachment.case_id.is_(None))
+            .values(case_id=case.id)
+        )
+    log.info("case %s opened (severity %s)", case.id, case.severity)
+    return case, code
+
+
+def _codeless_case(session: Session, contact_id: int) -> Case | None:
+    return session.scalars(
+        select(Case)
+        .where(
+            Case.contact_id == contact_id,
+            Case.code_issued.is_(False),
+            Case.status.in_(OPEN_STATUSES),
+        )
+        .order_by(Case.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _fill(
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    effect: OpenCase,
+    category: str | None,
+    description: str,
+    severity: str,
+) -> None:
+    """The report completes a case opened before it (a person asked for, danger)."""
+    if case.category is None and category is not None:
+        case.category = category
+    if case.reported_category is None:
+        case.reported_category = effect.category
+    case.workplace = (effect.workplace or "").strip() or case.workplace
+    if description:
+        before = (
+            runtime.protector.decrypt(case.description_encrypted)
+            if case.description_encrypted
+            else ""
+        )
+        if description not in before:
+            joined = f"{before}\n{description}" if before else description
+            case.description_encrypted = runtime.protector.encrypt(joined)
+    case.in_danger = case.in_danger or effect.in_danger
+    case.wants_updates = effect.wants_updates
+    case.full_updates = effect.wants_updates and effect.full_updates
+    if severity < case.severity:  # "P0" < "P1": only ever raised here
+        case.severity = severity
+    previous = case.status
+    if previous == "requested":
+        change_status(session, runtime, case, "received", WORKER, notify=False)
+    elif case.stage_started_at is not None:
+        case.due_at = sla.due_at(
+            case.status, case.severity, case.stage_started_at, runtime.settings.sla_frames
         )
     session.add(
         CaseEvent(
             case_id=case.id,
-            kind="received",
+            kind="report_added",
             actor=WORKER,
-            data={
-                "reported_category": effect.category,
-                "severity": case.severity,
-                "in_danger": effect.in_danger,
-                "channel": contact.channel,
-                "language": effect.language,
-            },
+            data={"reported_category": effect.category, "severity": case.severity},
         )
     )
-    log.info("case %s opened (severity %s)", case.id, case.severity)
-    return case, code
+
+
+def _link_to_latest(session: Session, case: Case, contact_id: int) -> None:
+    """A retaliation report: linked to the worker's latest other case, with its site."""
+    latest = session.scalars(
+        select(Case)
+        .where(Case.contact_id == contact_id, Case.id != case.id)
+        .order_by(func.coalesce(Case.closed_at, Case.created_at).desc(), Case.id.desc())
+        .limit(1)
+    ).first()
+    if latest is None or case.linked_case_id is not None:
+        return
+    case.linked_case_id = latest.id
+    case.site_id = latest.site_id
+    session.add(
+        CaseEvent(
+            case_id=latest.id, kind="retaliation_reported", actor=WORKER, data={"case": case.id}
+        )
+    )
 
 
 def has_case(session: Session, contact_id: int) -> bool:

@@ -16,6 +16,7 @@ from grievance.clock import utcnow
 from grievance.conversation import (
     Answer,
     Appeal,
+    CallRequest,
     Handover,
     LookupStatus,
     OpenCase,
@@ -25,6 +26,8 @@ from grievance.conversation import (
     Send,
     SetLanguage,
     Step,
+    ToCase,
+    Urgent,
     WaitUntil,
     busy,
     due_timer,
@@ -50,7 +53,7 @@ from grievance.models import (
 )
 from grievance.runtime import Runtime
 from grievance.services import cases as case_service
-from grievance.services import pulse, remediation
+from grievance.services import dialogue, pulse, remediation
 from grievance.services.inbox import inbound_body
 from grievance.services.outbox import deliver, queue_message
 
@@ -71,6 +74,8 @@ class _Applied:
     texts: list[tuple[str, str, bool]] = field(default_factory=list)  # (key, text, sensitive)
     # REPLY for a worker's conversation, BULK for a broadcast (a pulse wave's invitation).
     priority: int = REPLY
+    # Emails to staff (a person asked for, possible danger), sent after the commit.
+    mails: list[remediation.Mail] = field(default_factory=list)
 
 
 MAX_MESSAGE = 1600  # Twilio's limit for one message body
@@ -106,6 +111,7 @@ def process_inbound(runtime: Runtime, message_id: int) -> int:
     Returns how many messages were processed (0 when another job got there first).
     """
     outbox_ids: list[int] = []
+    mails: list[remediation.Mail] = []
     processed = 0
     with runtime.sessions() as session:
         contact_id = session.scalar(select(Message.contact_id).where(Message.id == message_id))
@@ -144,24 +150,25 @@ def process_inbound(runtime: Runtime, message_id: int) -> int:
                 _session_for(conversation, contact),
                 event,
                 utcnow(),
-                facts=_Facts(session, contact),
+                facts=_Facts(session, runtime, contact),
                 channel=contact.channel,
             )
             applied = _apply(session, runtime, contact, conversation, step)
             outbox_ids += applied.outbox_ids
+            mails += applied.mails
             message.processed_at = utcnow()
             if private:
                 # An answer to a private flow (the pulse) is not kept with the contact.
                 message.body_encrypted = None
             processed += 1
         session.commit()
+    remediation.send_mails(runtime, mails)
     deliver_now(runtime, outbox_ids)
     return processed
 
 
 def process_timers(runtime: Runtime, conversation_id: int) -> bool:
     """Feed a due timeout or expiry to the engine; False when nothing was due."""
-    outbox_ids: list[int] = []
     with runtime.sessions() as session:
         contact_id = session.scalar(
             select(Conversation.contact_id).where(Conversation.id == conversation_id)
@@ -182,12 +189,13 @@ def process_timers(runtime: Runtime, conversation_id: int) -> bool:
             _session_for(conversation, contact),
             event,
             now,
-            facts=_Facts(session, contact),
+            facts=_Facts(session, runtime, contact),
             channel=contact.channel,
         )
-        outbox_ids = _apply(session, runtime, contact, conversation, step).outbox_ids
+        applied = _apply(session, runtime, contact, conversation, step)
         session.commit()
-    deliver_now(runtime, outbox_ids)
+    remediation.send_mails(runtime, applied.mails)
+    deliver_now(runtime, applied.outbox_ids)
     return True
 
 
@@ -199,24 +207,28 @@ def start_flow(
     results: dict[str, Any],
     case_id: int | None,
     priority: int = REPLY,
+    when_busy: str = "wait",
 ) -> list[int] | None:
     """Start ``flow_id`` for the contact in the caller's transaction (a question about a case).
 
-    Returns the outbox ids to deliver after the commit, or None when the worker
-    is in the middle of another flow (a report): the caller asks again later
-    rather than cut into what they are writing.
+    A question the worker is waiting on (a handler's question) is asked again when this
+    flow ends. Returns the outbox ids to deliver after the commit, or None when the worker
+    is in the middle of a report of their own and ``when_busy`` is "wait": the caller asks
+    again later rather than cut into what they are writing. With "interrupt" the report
+    resumes after this flow (a handler's question cannot wait).
     """
     conversation = _lock_conversation(session, runtime, contact.id)
     now = utcnow()
-    if busy(conversation.state, now):
+    if when_busy == "wait" and busy(conversation.state, now):
         return None
     step = runtime.engine.start(
         _session_for(conversation, contact),
         flow_id,
         now,
-        facts=_Facts(session, contact),
+        facts=_Facts(session, runtime, contact),
         channel=contact.channel,
         results=results,
+        interrupt=True,
     )
     return _apply(session, runtime, contact, conversation, step, case_id, priority).outbox_ids
 
@@ -249,21 +261,34 @@ def _session_for(conversation: Conversation, contact: Contact) -> dict[str, Any]
 class _Facts(Mapping[str, bool]):
     """What the engine may ask about a contact, each looked up only if a flow asks."""
 
-    def __init__(self, session: Session, contact: Contact) -> None:
+    NAMES = ("has_case", "has_open_case", "has_active_case", "opted_out")
+
+    def __init__(self, session: Session, runtime: Runtime, contact: Contact) -> None:
         self._session = session
+        self._runtime = runtime
         self._contact = contact
         self._known: dict[str, bool] = {"opted_out": contact.opted_out}
 
     def __getitem__(self, name: str) -> bool:
-        if name == "has_case" and name not in self._known:
-            self._known[name] = case_service.has_case(self._session, self._contact.id)
+        if name not in self._known:
+            contact_id = self._contact.id
+            if name == "has_case":
+                self._known[name] = case_service.has_case(self._session, contact_id)
+            elif name == "has_open_case":
+                self._known[name] = dialogue.has_open_case(self._session, contact_id)
+            elif name == "has_active_case":
+                self._known[name] = dialogue.has_active_case(
+                    self._session, self._runtime, contact_id
+                )
+            else:
+                raise KeyError(name)
         return self._known[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(("has_case", "opted_out"))
+        return iter(self.NAMES)
 
     def __len__(self) -> int:
-        return 2
+        return len(self.NAMES)
 
 
 def deliver_now(runtime: Runtime, outbox_ids: list[int]) -> None:
@@ -343,19 +368,31 @@ def _apply_one(
         contact.opted_out_at = None
     elif isinstance(effect, Handover):
         contact.handover_requested_at = now
-        for case_id in session.scalars(
-            select(Case.id).where(
-                Case.contact_id == contact.id, Case.status.in_(case_service.OPEN_STATUSES)
-            )
-        ):
-            session.add(
-                CaseEvent(
-                    case_id=case_id,
-                    kind="handover_requested",
-                    actor="worker",
-                    data={"reason": effect.reason},
-                )
-            )
+        case, mails = dialogue.request_person(
+            session, runtime, contact, effect.reason, effect.message_refs
+        )
+        applied.case_id = case.id
+        applied.mails += mails
+    elif isinstance(effect, ToCase):
+        landed = dialogue.land_messages(
+            session,
+            runtime,
+            contact,
+            effect.message_refs,
+            effect.case,
+            effect.question,
+            effect.answer,
+        )
+        if landed is not None:
+            applied.case_id = landed.id
+    elif isinstance(effect, Urgent):
+        case, mails = dialogue.raise_urgent(session, runtime, contact, effect)
+        applied.case_id = case.id
+        applied.mails += mails
+    elif isinstance(effect, CallRequest):
+        called = dialogue.record_call_request(session, runtime, contact, effect)
+        if called is not None:
+            applied.case_id = called.id
     elif isinstance(effect, WaitUntil):
         conversation.wake_at = effect.at
     elif isinstance(effect, Answer):
@@ -406,6 +443,11 @@ def _send(
     refs = applied.refs
     if "link.procedure" in send.refs.values():
         refs = {**refs, "link.procedure": procedure_link(runtime, send.language)}
+    if "contacts.emergency" in send.refs.values():
+        numbers = dialogue.emergency_text(session, runtime, contact, send.language)
+        if not numbers:
+            return  # no local numbers configured: say nothing rather than an empty list
+        refs = {**refs, "contacts.emergency": numbers}
     text = render_send(
         runtime.catalogs, runtime.engine.default_language, send, contact.channel, refs
     )

@@ -2,12 +2,14 @@
 has anyone treated you badly since. Each is a ``WorkerPrompt`` row written with the
 change that causes it; this module sends the due ones by starting their flow.
 
-A worker who cannot be reached (opted out, contact erased, or who declined
-news at intake) is not messaged: the prompt is marked skipped, the timeline
-says the worker was not reached, and an unreached remedy question sends the
-case back to the handler, who then needs a second reviewer to close it as
-resolved. A worker in the middle of a report is asked 15 minutes later instead
-of being cut off.
+A worker who cannot be reached (opted out, or contact erased) is not messaged:
+the prompt is marked skipped, the timeline says the worker was not reached, and
+an unreached remedy question sends the case back to the handler, who then needs
+a second reviewer to close it as resolved. A worker who declined news at intake
+declined notices of each stage, not their say: the remedy question and the
+retaliation check-ins are still asked, and say nothing of what the report is
+about. A worker in the middle of a report is asked 15 minutes later instead of
+being cut off.
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ def _send_one(runtime: Runtime, prompt_id: int) -> int:
             "date": case.created_at.date().isoformat(),
             "appeal_days": str(runtime.settings.appeal_days),
         }
+        if case.supplier_id is not None:
+            results["supplier"] = "yes"  # "the company says it is fixed"
         outbox_ids = start_flow(runtime, session, contact, FLOWS[prompt.kind], results, case.id)
         if outbox_ids is None:
             prompt.due_at = utcnow() + BUSY_DELAY
@@ -115,6 +119,4 @@ def _unreachable(case: Case, contact: Contact | None) -> str | None:
         return "no_contact"
     if contact.opted_out:
         return "opted_out"
-    if not case.wants_updates:
-        return "declined_updates"
     return None

@@ -1,9 +1,11 @@
 """The handlers' queue as a query: filters, search, keyset pagination and counts.
 
 Most urgent first: severity (P0 before P1, the strings sort that way), then the
-due time of the current stage (cases without one last), then the id. A page
-continues after the last row of the previous one (keyset), so page 500 costs
-what page 1 costs, and the indexes ``ix_cases_queue_due`` serve the order.
+cases whose worker is waiting on a person (asked for one, or wrote and nobody has
+read it yet), then the due time of the current stage (cases without one last),
+then the id. A page continues after the last row of the previous one (keyset), so
+page 500 costs what page 1 costs, and the indexes ``ix_cases_open_queue*`` serve
+the order.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ class QueueFilter:
     assignee_id: int | None = None
     overdue: bool = False
     query: str = ""
+    # A worker asked for a person; a worker wrote and nobody has read it (any stage:
+    # a worker may write to a case closed within the appeal window).
+    person_requested: bool = False
+    worker_replied: bool = False
 
 
 @dataclass
@@ -69,6 +75,10 @@ def _filtered(f: QueueFilter, now: datetime) -> list[object]:
             conditions.append(column == value)
     if f.overdue:
         conditions.append(Case.due_at < now)
+    if f.person_requested:
+        conditions.append(Case.handover_requested_at.is_not(None))
+    if f.worker_replied:
+        conditions.append(Case.unread_worker_messages > 0)
     query = f.query.strip()
     if query:
         digits = re.sub(r"[#\s]", "", query)
@@ -82,33 +92,55 @@ def _filtered(f: QueueFilter, now: datetime) -> list[object]:
 
 
 def _cursor(case: Case) -> str:
-    """Where the next page starts, URL-safe: severity, due time in microseconds, id."""
+    """Where the next page starts, URL-safe: severity, attention, due time in microseconds, id."""
     due = int(case.due_at.timestamp() * 1_000_000) if case.due_at else ""
-    return f"{case.severity}.{due}.{case.id}"
+    return f"{case.severity}.{case.attention}.{due}.{case.id}"
 
 
 def _after(cursor: str | None) -> object | None:
-    """The keyset condition for rows after ``cursor`` (``P1.1795000000000000.42``)."""
+    """The keyset condition for rows after ``cursor`` (``P1.0.1795000000000000.42``)."""
     if not cursor:
         return None
     try:
-        severity, due, raw_id = cursor.split(".")
-        case_id = int(raw_id)
+        severity, raw_attention, due, raw_id = cursor.split(".")
+        case_id, attention = int(raw_id), int(raw_attention)
         due_at = datetime.fromtimestamp(int(due) / 1_000_000, UTC) if due else None
     except (ValueError, OverflowError, OSError):
         return None
-    if severity not in ("P0", "P1", "P2", "P3"):
+    if severity not in ("P0", "P1", "P2", "P3") or attention not in (0, 1):
         return None
     due_key = func.coalesce(Case.due_at, NEVER)
     due_value = due_at or NEVER
+    same = and_(Case.severity == severity, Case.attention == attention)
     return or_(
         Case.severity > severity,
-        and_(Case.severity == severity, due_key > due_value),
-        and_(Case.severity == severity, due_key == due_value, Case.id > case_id),
+        and_(Case.severity == severity, Case.attention > attention),
+        and_(same, due_key > due_value),
+        and_(same, due_key == due_value, Case.id > case_id),
     )
 
 
 COUNT_CAP = 1_000
+
+
+def waiting_on_closed(session: Session) -> int:
+    """Closed cases whose worker wrote again (within the appeal window) and nobody has read
+    it yet: the open queue does not list them, so the queue page points to them."""
+    return int(
+        session.scalar(
+            select(func.count()).select_from(
+                select(Case.id)
+                .where(
+                    Case.attention == 0,
+                    Case.status.not_in(OPEN_STATUSES),
+                    Case.unread_worker_messages > 0,
+                )
+                .limit(COUNT_CAP)
+                .subquery()
+            )
+        )
+        or 0
+    )
 
 
 def page_statement(
@@ -123,7 +155,7 @@ def page_statement(
     # databases; other views may hold cases without one, which go last.
     open_only = f.status in (None, "", "open")
     due_order = Case.due_at.asc() if open_only else Case.due_at.asc().nulls_last()
-    return statement.order_by(Case.severity, due_order, Case.id).limit(size + 1)
+    return statement.order_by(Case.severity, Case.attention, due_order, Case.id).limit(size + 1)
 
 
 def page(

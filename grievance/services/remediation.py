@@ -505,7 +505,8 @@ def verify_plan(
 
 
 def propose_to_worker(session: Session, runtime: Runtime, case: Case, actor: User) -> Result:
-    """Ask the worker whether the problem is solved (a verified plan, or a remedy without one)."""
+    """Ask the worker whether the problem is solved: after the supplier's plan is verified, or
+    for a case no supplier had to fix (the question then says the case handler thinks so)."""
     _handler(actor)
     if case.status not in ("remediation_in_progress", "in_triage", "with_supplier"):
         raise RemediationError(
@@ -515,12 +516,26 @@ def propose_to_worker(session: Session, runtime: Runtime, case: Case, actor: Use
     plan = plan_of(session, case)
     if plan is not None and plan.status != "verified":
         raise RemediationError("verify the supplier's plan against its evidence first")
+    if plan is None and case.supplier_id is not None:
+        raise RemediationError(
+            "the supplier has no plan yet: the worker can be asked once a plan is verified"
+        )
     case.worker_answer = None
     # The worker hears the question itself, not a separate "there is an update".
     _move_quietly(session, runtime, case, actor, "awaiting_worker")
     _prompt(session, case, "confirm", utcnow())
     _event(session, case, actor, "remedy_proposed")
     return Result([], prompts=True)
+
+
+def may_propose(session: Session, case: Case) -> bool:
+    """Whether "ask the worker whether it is solved" can be offered for ``case`` now."""
+    if case.status not in ("remediation_in_progress", "in_triage", "with_supplier"):
+        return False
+    plan = plan_of(session, case)
+    if plan is None:
+        return case.supplier_id is None
+    return plan.status == "verified"
 
 
 def _move_quietly(

@@ -41,6 +41,14 @@ CANNED_REPLIES = (
     "handler.evidence_received",
     "handler.are_you_safe",
 )
+# Canned replies that ask something: the worker's answer is awaited and goes to the case as
+# the answer to it (flows/question.yaml, by kind).
+QUESTIONS = {
+    "handler.ask_more": "ask_more",
+    "handler.call_offer": "call_offer",
+    "handler.are_you_safe": "are_you_safe",
+}
+FREE_QUESTION = "free_text"
 MESSAGE_KEYS = (*CANNED_REPLIES, "handler.referral")
 HANDLER_ROLES = ("admin", "handler")
 MAX_TEXT = 1000
@@ -57,7 +65,7 @@ class Outcome:
     outbox_ids: list[int]
 
 
-def _event(session: Session, case: Case, actor: User, kind: str, **data: object) -> None:
+def timeline_event(session: Session, case: Case, actor: User, kind: str, **data: object) -> None:
     session.add(CaseEvent(case_id=case.id, kind=kind, actor=f"user:{actor.id}", data=data))
     audit(
         session,
@@ -89,7 +97,7 @@ def assign(
         if assignee is None or not assignee.active or assignee.role not in HANDLER_ROLES:
             raise TriageError("cases can be assigned only to active handlers and admins")
     case.assignee_id = assignee_id
-    _event(session, case, actor, "assigned", to=assignee_id)
+    timeline_event(session, case, actor, "assigned", to=assignee_id)
     return Outcome([])
 
 
@@ -149,7 +157,7 @@ def categorise(
     if floor < case.severity:
         raised, case.severity = case.severity, floor
         _touch_due(runtime, case)
-    _event(
+    timeline_event(
         session,
         case,
         actor,
@@ -160,7 +168,11 @@ def categorise(
         severity=case.severity,
     )
     outbox_ids = []
-    if case.status in ("received", "acknowledged"):
+    if case.status in ("requested", "received"):
+        # Categorising is a person taking the case: the worker is told (acknowledged).
+        case.acknowledged_at = case.acknowledged_at or utcnow()
+        outbox_ids += _move(session, runtime, case, actor, "acknowledged")
+    if case.status == "acknowledged":
         outbox_ids += _move(session, runtime, case, actor, "in_triage")
     return Outcome(outbox_ids)
 
@@ -180,12 +192,12 @@ def set_severity(
         if not reason:
             raise TriageError("say why the severity should be lowered")
         case.pending_severity = {"severity": severity, "by": actor.id, "reason": reason}
-        _event(session, case, actor, "severity_review_requested", to=severity)
+        timeline_event(session, case, actor, "severity_review_requested", to=severity)
         return Outcome([])
     previous, case.severity = case.severity, severity
     case.pending_severity = None
     _touch_due(runtime, case)
-    _event(session, case, actor, "severity", severity_from=previous, severity=severity)
+    timeline_event(session, case, actor, "severity", severity_from=previous, severity=severity)
     return Outcome([])
 
 
@@ -200,11 +212,11 @@ def review_severity(
         raise TriageError("a second person must review this; you asked for it")
     case.pending_severity = None
     if not approve:
-        _event(session, case, actor, "severity_review_rejected")
+        timeline_event(session, case, actor, "severity_review_rejected")
         return Outcome([])
     previous, case.severity = case.severity, str(pending["severity"])
     _touch_due(runtime, case)
-    _event(
+    timeline_event(
         session,
         case,
         actor,
@@ -218,7 +230,7 @@ def review_severity(
 
 def acknowledge(session: Session, runtime: Runtime, case: Case, actor: User) -> Outcome:
     """Tell the worker a person has their case."""
-    if case.status != "received":
+    if case.status not in ("requested", "received"):
         raise TriageError(f"case #{case.id} is already {case.status.replace('_', ' ')}")
     case.acknowledged_at = utcnow()
     return Outcome(_move(session, runtime, case, actor, "acknowledged"))
@@ -236,55 +248,8 @@ def add_note(session: Session, runtime: Runtime, case: Case, actor: User, text: 
             text_encrypted=runtime.protector.encrypt(text[:5000]),
         )
     )
-    _event(session, case, actor, "note")
+    timeline_event(session, case, actor, "note")
     return Outcome([])
-
-
-def message_worker(
-    session: Session,
-    runtime: Runtime,
-    case: Case,
-    actor: User,
-    *,
-    key: str | None = None,
-    text: str | None = None,
-) -> Outcome:
-    """A canned reply in the worker's language, or free text sent exactly as written."""
-    contact = _contact(session, case)
-    catalog = (
-        runtime.catalogs.get(contact.language or case.language)
-        or runtime.catalogs[runtime.settings.languages[0]]
-    )
-    if key is not None:
-        if key not in CANNED_REPLIES:
-            raise TriageError(f"unknown canned reply {key!r}")
-        body = render(catalog, key, {}, contact.channel)
-    else:
-        body = (text or "").strip()
-        if not body:
-            raise TriageError("the message is empty")
-        if len(body) > MAX_TEXT:
-            raise TriageError(f"the message is longer than {MAX_TEXT} characters")
-    item = queue_message(
-        session,
-        runtime,
-        contact,
-        body,
-        catalog_key=key or "handler.free_text",
-        case_id=case.id,
-        priority=REPLY,
-    )
-    if item is None:
-        raise TriageError("the worker sent STOP: nothing reaches them until they send START")
-    _event(
-        session,
-        case,
-        actor,
-        "message_sent",
-        catalog_key=key or "free text",
-        language=catalog.language,
-    )
-    return Outcome([item.id])
 
 
 def attach_referral(
@@ -294,10 +259,10 @@ def attach_referral(
     referral = session.get(ReferralOrg, referral_id)
     if referral is None or not referral.active:
         raise TriageError("choose an organisation from the referral directory")
-    _event(session, case, actor, "referral_attached", referral=referral.id)
+    timeline_event(session, case, actor, "referral_attached", referral=referral.id)
     if not tell_worker:
         return Outcome([])
-    contact = _contact(session, case)
+    contact = reachable_contact(session, case)
     catalog = (
         runtime.catalogs.get(contact.language or case.language)
         or runtime.catalogs[runtime.settings.languages[0]]
@@ -350,7 +315,7 @@ def refer_to_supplier(
         raise TriageError("categorise the case before referring it to the supplier")
     case.supplier_id, case.site_id = supplier.id, site_id
     case.supplier_summary = summary[: MAX_TEXT * 4]
-    _event(session, case, actor, "referred_to_supplier", supplier=supplier.id, site=site_id)
+    timeline_event(session, case, actor, "referred_to_supplier", supplier=supplier.id, site=site_id)
     return Outcome(_move(session, runtime, case, actor, "with_supplier"))
 
 
@@ -373,7 +338,7 @@ def _move(session: Session, runtime: Runtime, case: Case, actor: User, status: s
     return [outbox_id] if outbox_id is not None else []
 
 
-def _contact(session: Session, case: Case) -> Contact:
+def reachable_contact(session: Session, case: Case) -> Contact:
     contact = session.get(Contact, case.contact_id) if case.contact_id else None
     if contact is None or contact.address_encrypted is None:
         raise TriageError("the worker's contact was erased (retention); no message can reach them")

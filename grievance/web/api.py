@@ -18,8 +18,8 @@ from grievance.auth import accounts
 from grievance.models import REPLY, Case, Organisation, Site, User
 from grievance.models.cases import DEFAULT_SEVERITY, SEVERITIES, STATUSES
 from grievance.runtime import Runtime
+from grievance.services import handler_messages, triage
 from grievance.services import queue as queue_service
-from grievance.services import triage
 from grievance.services.outbox import enqueue_delivery
 from grievance.web.cases import worker_words
 from grievance.web.openapi import document
@@ -99,6 +99,11 @@ def _case_json(db: Session, case: Case, full: bool = False) -> dict[str, Any]:
         "language": case.language,
         "created_at": case.created_at.isoformat(),
         "due_at": case.due_at.isoformat() if case.due_at else None,
+        "handover_requested": case.handover_requested_at is not None,
+        "unread_worker_messages": case.unread_worker_messages,
+        "last_worker_message_at": case.last_worker_message_at.isoformat()
+        if case.last_worker_message_at
+        else None,
     }
     if full:
         assignee = db.get(User, case.assignee_id) if case.assignee_id else None
@@ -234,8 +239,9 @@ def _act(case_id: int, action: str, **kwargs: Any) -> ResponseReturnValue:
         case = db.get(Case, case_id) if case_id <= MAX_ID else None
         if case is None:
             raise ApiError(404, "not found")
+        module = handler_messages if action == "message_worker" else triage
         try:
-            outcome = getattr(triage, action)(db, runtime, case, _me(db), **kwargs)
+            outcome = getattr(module, action)(db, runtime, case, _me(db), **kwargs)
         except triage.TriageError as exc:
             db.rollback()
             raise ApiError(409, str(exc)) from None
@@ -301,13 +307,19 @@ def note(case_id: int) -> ResponseReturnValue:
 
 @bp.post("/cases/<int:case_id>/messages")
 def message(case_id: int) -> ResponseReturnValue:
-    """Message the worker: a canned reply key, or free text sent as written."""
-    data = _body("canned", "text")
+    """Message the worker: a canned reply key, or free text sent as written (``question``:
+    true waits for the worker's answer, which then lands on the case as the answer to it)."""
+    data = _body("canned", "text", "question")
     key = _field(data, "canned", str, required=False)
     text = _field(data, "text", str, required=False)
+    question = _field(data, "question", bool, required=False)
     if (key is None) == (text is None):
         raise ApiError(400, "send either canned (a reply key) or text")
-    return _act(case_id, "message_worker", key=key, text=text)
+    if question and key is not None:
+        raise ApiError(
+            400, "question is for free text; canned questions always wait for the answer"
+        )
+    return _act(case_id, "message_worker", key=key, text=text, question=bool(question))
 
 
 @bp.post("/cases/<int:case_id>/referrals")

@@ -28,32 +28,43 @@ from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
 from grievance.clock import utcnow
-from grievance.logs import redact
+from grievance.language.catalog import render
 from grievance.models import (
-    INBOUND,
     REPLY,
     Attachment,
     Case,
-    CaseEvent,
-    CaseNote,
     Contact,
-    DeliveryEvent,
-    Message,
     Organisation,
     ReferralOrg,
     Site,
     User,
 )
-from grievance.models.cases import DEFAULT_SEVERITY, INDICATORS, OPEN_STATUSES, SEVERITIES, STATUSES
+from grievance.models.cases import (
+    CATEGORY_LABELS,
+    DEFAULT_SEVERITY,
+    INDICATORS,
+    OPEN_STATUSES,
+    SEVERITIES,
+    STATUSES,
+)
 from grievance.models.remediation import REMEDY_LABELS, REMEDY_TYPES, Evidence
 from grievance.runtime import Runtime
-from grievance.services import escalation, remediation, triage
+from grievance.services import (
+    dialogue,
+    escalation,
+    handler_messages,
+    remediation,
+    timeline,
+    triage,
+)
 from grievance.services import queue as queue_service
 from grievance.services.outbox import enqueue_delivery
 from grievance.web.security import roles_required
 
 bp = Blueprint("cases", __name__)
 HANDLERS = ("admin", "handler")
+# The language staff read canned replies and the line's messages in, beside the worker's.
+STAFF_LANGUAGE = "en"
 
 
 def _runtime() -> Runtime:
@@ -78,6 +89,8 @@ def _filter() -> queue_service.QueueFilter:
         assignee_id=current_user.user_id if args.get("mine") else None,
         overdue=bool(args.get("overdue")),
         query=args.get("q", "")[:200],
+        person_requested=bool(args.get("person")),
+        worker_replied=bool(args.get("replied")),
     )
 
 
@@ -98,6 +111,7 @@ def queue() -> ResponseReturnValue:
             "categories": sorted(DEFAULT_SEVERITY),
             "severities": SEVERITIES,
             "languages": runtime.settings.languages,
+            "waiting_closed": queue_service.waiting_on_closed(db),
             **options,
         }
         accounts.audit(db, _me(db), "queue_viewed", None, f"{result.total} cases")
@@ -146,17 +160,26 @@ def detail(case_id: int) -> ResponseReturnValue:
     with runtime.sessions() as db:
         case = _case(db, case_id)
         accounts.audit(db, _me(db), "case_viewed", case.id)
+        unread = case.unread_worker_messages
+        dialogue.mark_read(case)  # a handler has the worker's words in front of them now
         db.commit()
         contact = db.get(Contact, case.contact_id) if case.contact_id else None
         catalog = runtime.catalogs.get(case.language)
         context = {
             "case": case,
             "now": utcnow(),
-            "timeline": _timeline(db, runtime, case),
+            "unread": unread,
+            "timeline": timeline.timeline(db, runtime, case),
+            "call_requests": dialogue.call_requests(db, runtime, case),
+            "other_cases": dialogue.other_cases(db, case),
+            "may_propose": remediation.may_propose(db, case),
+            "category_labels": CATEGORY_LABELS,
             "attachments": db.scalars(
                 select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
             ).all(),
-            "description": _words(runtime.protector.decrypt(case.description_encrypted))
+            "description": timeline.worker_words(
+                runtime.protector.decrypt(case.description_encrypted)
+            )
             if case.description_encrypted
             else None,
             "direction": catalog.direction if catalog else "ltr",
@@ -167,7 +190,15 @@ def detail(case_id: int) -> ResponseReturnValue:
                 runtime, (contact.language if contact else None) or case.language
             ),
             "canned": [
-                (key, _canned_text(runtime, case, contact, key)) for key in triage.CANNED_REPLIES
+                (
+                    key,
+                    _canned_text(runtime, case, contact, key),
+                    render(runtime.catalogs[STAFF_LANGUAGE], key, {}, "sms")
+                    if STAFF_LANGUAGE in runtime.catalogs
+                    else None,
+                    key in triage.QUESTIONS,
+                )
+                for key in triage.CANNED_REPLIES
             ],
             "indicators": INDICATORS,
             "origins": triage.ORIGIN_COUNTRIES,
@@ -186,19 +217,10 @@ def detail(case_id: int) -> ResponseReturnValue:
         return render_template("cases/detail.html", **context)
 
 
-def _words(text: str) -> str:
-    """A worker's words as shown to staff: a phone number they typed is hidden too.
-
-    Workers sometimes write a number ("call me on ..."); no page ever shows one
-    (DESIGN.md). A handler who needs to talk offers a call with a canned reply.
-    """
-    return redact(text, "[phone number hidden]")
-
-
 @bp.app_template_filter("worker_words")
 def worker_words(text: str | None) -> str | None:
-    """The same for templates: anything the worker typed (a workplace, say)."""
-    return _words(text) if text else text
+    """A worker's words in a template (a workplace, say): a phone number typed is hidden."""
+    return timeline.worker_words(text) if text else text
 
 
 def _language_name(runtime: Runtime, language: str) -> str:
@@ -207,60 +229,9 @@ def _language_name(runtime: Runtime, language: str) -> str:
 
 
 def _canned_text(runtime: Runtime, case: Case, contact: Contact | None, key: str) -> str:
-    from grievance.language.catalog import render
-
     language = (contact.language if contact else None) or case.language
     catalog = runtime.catalogs.get(language) or runtime.catalogs[runtime.settings.languages[0]]
     return render(catalog, key, {}, contact.channel if contact else "sms")
-
-
-def _timeline(db: Session, runtime: Runtime, case: Case) -> list[dict[str, Any]]:
-    """Messages in and out (with delivery state), events and notes, oldest first."""
-    items: list[dict[str, Any]] = []
-    messages = db.scalars(
-        select(Message).where(Message.case_id == case.id).order_by(Message.id)
-    ).all()
-    events: dict[int, list[str]] = {}
-    if messages:
-        for message_id, status in db.execute(
-            select(DeliveryEvent.message_id, DeliveryEvent.status)
-            .where(DeliveryEvent.message_id.in_([m.id for m in messages]))
-            .order_by(DeliveryEvent.id)
-        ):
-            events.setdefault(message_id, []).append(status)
-    for m in messages:
-        # The message that showed the case code is never displayed, even before it is erased.
-        shown = m.body_encrypted is not None and not m.sensitive
-        body = runtime.protector.decrypt(m.body_encrypted) if shown and m.body_encrypted else None
-        if body is not None and m.direction == INBOUND:
-            body = _words(body)
-        items.append(
-            {
-                "at": m.created_at,
-                "kind": "in" if m.direction == INBOUND else "out",
-                "body": body,
-                "key": m.catalog_key,
-                "state": m.delivery_status,
-                "error": m.error_code,
-                "history": events.get(m.id, []),
-                "media": m.num_media,
-            }
-        )
-    for e in db.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)):
-        items.append(
-            {"at": e.at, "kind": "event", "event": e.kind, "actor": e.actor, "data": e.data}
-        )
-    for n in db.scalars(select(CaseNote).where(CaseNote.case_id == case.id)):
-        author = db.get(User, n.author_id) if n.author_id else None
-        items.append(
-            {
-                "at": n.at,
-                "kind": "note",
-                "body": runtime.protector.decrypt(n.text_encrypted),
-                "author": author.email if author else "a former user",
-            }
-        )
-    return sorted(items, key=lambda item: item["at"])
 
 
 @bp.get("/cases/<int:case_id>/attachments/<int:attachment_id>")
@@ -306,7 +277,13 @@ def _act(case_id: int, action: str, **kwargs: Any) -> ResponseReturnValue:
     """Run one triage or remediation action in its own transaction; deliver its messages,
     questions and emails after the commit."""
     runtime = _runtime()
-    module = remediation if action in REMEDIATION_ACTIONS else triage
+    module = (
+        remediation
+        if action in REMEDIATION_ACTIONS
+        else handler_messages
+        if action == "message_worker"
+        else triage
+    )
     with runtime.sessions() as db:
         case = _case(db, case_id)
         try:
@@ -416,7 +393,11 @@ def message(case_id: int) -> ResponseReturnValue:
     """Send the worker a canned reply or free text, through the outbox."""
     key = request.form.get("canned") or None
     return _act(
-        case_id, "message_worker", key=key, text=None if key else request.form.get("text", "")
+        case_id,
+        "message_worker",
+        key=key,
+        text=None if key else request.form.get("text", ""),
+        question=not key and bool(request.form.get("question")),
     )
 
 
@@ -515,6 +496,48 @@ def close(case_id: int) -> ResponseReturnValue:
 def close_review(case_id: int) -> ResponseReturnValue:
     """A second reviewer approves or rejects closing a disputed or unanswered case as resolved."""
     return _act(case_id, "review_close", approve=request.form.get("decision") == "approve")
+
+
+@bp.post("/cases/<int:case_id>/messages/<int:message_id>/move")
+@roles_required(*HANDLERS)
+def move_message(case_id: int, message_id: int) -> ResponseReturnValue:
+    """Move a worker's message to another case of the same worker."""
+    with _runtime().sessions() as db:
+        case = _case(db, case_id)
+        try:
+            dialogue.move_message(db, case, message_id, _int(request.form.get("to")) or 0, _me(db))
+        except triage.TriageError as exc:
+            db.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("cases.detail", case_id=case_id)), 303
+        db.commit()
+    flash("Message moved.", "ok")
+    return redirect(url_for("cases.detail", case_id=case_id)), 303
+
+
+@bp.post("/cases/<int:case_id>/calls/<int:request_id>/reveal")
+@roles_required(*HANDLERS)
+def reveal_number(case_id: int, request_id: int) -> ResponseReturnValue:
+    """Show the number the worker asked to be called on, to the handler on the case; audited.
+
+    The number is shown on this response only, never stored in a page or a log.
+    """
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        case = _case(db, case_id)
+        try:
+            number = dialogue.reveal_call_number(db, runtime, case, request_id, _me(db))
+        except LookupError:
+            abort(404)
+        except triage.TriageError as exc:
+            db.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("cases.detail", case_id=case_id)), 303
+        db.commit()
+        return Response(
+            render_template("cases/call_number.html", case=case, number=number),
+            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        )
 
 
 @bp.get("/cases/<int:case_id>/evidence/<int:evidence_id>")

@@ -51,6 +51,9 @@ CASE = {
         "language",
         "created_at",
         "due_at",
+        "handover_requested",
+        "unread_worker_messages",
+        "last_worker_message_at",
     ],
     "properties": {
         "id": {"type": "integer"},
@@ -62,6 +65,17 @@ CASE = {
         "language": {"type": "string", "description": "BCP-47"},
         "created_at": _DATE,
         "due_at": _NULLABLE_DATE,
+        "handover_requested": {
+            "type": "boolean",
+            "description": "the worker asked for a person and no handler has written to them since",
+        },
+        "unread_worker_messages": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "messages from the worker since a handler last opened the case "
+            "(their words are read in the web UI only, where each reading is audited)",
+        },
+        "last_worker_message_at": _NULLABLE_DATE,
     },
 }
 CASE_DETAIL = {
@@ -358,11 +372,17 @@ def document(server: str) -> dict[str, Any]:
                 "Add an internal note", _body(["text"], text={"type": "string", "minLength": 1})
             ),
             "/api/v1/cases/{case_id}/messages": _action(
-                "Message the worker: a canned reply, or free text sent as written",
+                "Message the worker: a canned reply, or free text sent as written. Canned "
+                "questions, and free text with question: true, wait for the worker's answer, "
+                "which lands on the case as the answer to it.",
                 {
                     "oneOf": [
                         _body(["canned"], canned={"enum": list(CANNED_REPLIES)}),
-                        _body(["text"], text={"type": "string", "minLength": 1, "maxLength": 1000}),
+                        _body(
+                            ["text"],
+                            text={"type": "string", "minLength": 1, "maxLength": 1000},
+                            question={"type": "boolean"},
+                        ),
                     ]
                 },
             ),

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from grievance import sla
+from grievance.contacts import for_worker
 from grievance.language import Catalog, render
 from grievance.models import ProcedureVersion
 from grievance.runtime import Runtime
@@ -41,6 +42,8 @@ PAGE_KEYS = (
     "procedure.keywords",
     *(f"procedure.keyword_{name}" for name in KEYWORD_LINES),
     "procedure.person",
+    "procedure.contacts_heading",
+    "procedure.contacts_none",
     "procedure.stages_heading",
     "procedure.stages_intro",
     "procedure.stage_received",
@@ -183,6 +186,7 @@ def build_page(runtime: Runtime, catalog: Catalog) -> Page:
             say("procedure.handlers_heading"),
             (*handlers, say("procedure.person", word=word("help"))),
         ),
+        _contacts_section(runtime, catalog.language, say),
         Section(say("procedure.confidentiality_heading"), tuple(privacy)),
         Section(say("procedure.retaliation_heading"), (say("procedure.retaliation"),)),
         Section(
@@ -198,6 +202,18 @@ def build_page(runtime: Runtime, catalog: Catalog) -> Page:
         sections=sections,
         version_line=say("procedure.version", version="{version}", date="{date}"),
         other_languages=say("procedure.other_languages"),
+    )
+
+
+def _contacts_section(runtime: Runtime, language: str, say: Callable[..., str]) -> Section:
+    """Whom to call, from the deployment's contacts file; it says so when there are none."""
+    listed = for_worker(runtime.settings.contacts, language, emergency_only=False)
+    if not listed:
+        return Section(say("procedure.contacts_heading"), (say("procedure.contacts_none"),))
+    return Section(
+        say("procedure.contacts_heading"),
+        (),
+        tuple(f"{c.name_in(language)}: {c.phone}" for c in listed),
     )
 
 

@@ -71,6 +71,9 @@ def test_the_queue_and_a_case_as_json(client: FlaskClient, runtime: Runtime) -> 
         "language",
         "created_at",
         "due_at",
+        "handover_requested",
+        "unread_worker_messages",
+        "last_worker_message_at",
     }
     page = api(client, token, "GET", "/cases?limit=1").json
     assert [c["id"] for c in page["cases"]] == [urgent]

@@ -58,8 +58,16 @@ def test_the_demo_fills_a_deployment_with_cases_at_every_stage(runtime: Runtime)
     with runtime.sessions() as session:
         cases = session.scalars(select(Case)).all()
         assert len(cases) == 200
-        assert {c.category for c in cases} == set(DEFAULT_SEVERITY)
+        assert {c.category for c in cases if c.status != "requested"} == set(DEFAULT_SEVERITY)
         assert {c.status for c in cases} == set(STATUSES)
+        # A request for a person before any report: nothing known yet, waiting on a person.
+        requested = [c for c in cases if c.status == "requested"]
+        assert all(c.category is None and c.handover_requested_at for c in requested)
+        assert all(c.attention == 0 and not c.code_issued for c in requested)
+        # Some workers wrote after their report, and nobody has read it yet.
+        replied = [c for c in cases if c.unread_worker_messages]
+        assert replied
+        assert all(c.attention == 0 and c.last_worker_message_at for c in replied)
         assert {c.language for c in cases} == set(runtime.settings.languages)
         assert {c.channel for c in cases} == {"sms", "whatsapp"}
         assert sum(c.status in OPEN_STATUSES for c in cases) > 80
@@ -75,9 +83,11 @@ def test_the_demo_fills_a_deployment_with_cases_at_every_stage(runtime: Runtime)
         # Time frames as the real lifecycle leaves them; some are overdue.
         for case in cases:
             assert (case.severity == "P0") == case.in_danger
-            if not case.in_danger:
+            if case.status == "requested":
+                assert case.severity == "P2"  # until a handler knows what it is about
+            elif not case.in_danger:
                 assert case.severity in (DEFAULT_SEVERITY[case.category], "P1")
-            assert (case.acknowledged_at is None) == (case.status == "received")
+            assert (case.acknowledged_at is None) == (case.status in ("requested", "received"))
             if case.status in OPEN_STATUSES:
                 assert case.closed_at is None
                 assert case.due_at is not None
@@ -96,8 +106,13 @@ def test_the_demo_fills_a_deployment_with_cases_at_every_stage(runtime: Runtime)
                 assert case.supplier_id is not None
                 assert case.summary
                 assert case.supplier_summary
-            assert case.workplace
-            assert (case.flow_id, case.flow_version) == ("intake", 1)
+            if case.status == "requested":  # a person asked for: no report yet
+                assert case.workplace is None
+                assert case.description_encrypted is None
+                assert (case.flow_id, case.flow_version) == ("help", 1)
+            else:
+                assert case.workplace
+                assert (case.flow_id, case.flow_version) == ("intake", 1)
         overdue = [c for c in cases if c.due_at is not None and c.due_at < now]
         assert 5 <= len(overdue) < 100
         assert any(c.severity == "P0" for c in cases)
@@ -106,6 +121,8 @@ def test_the_demo_fills_a_deployment_with_cases_at_every_stage(runtime: Runtime)
 
         # Worker's words, encrypted, in English and naming no number.
         for case in cases:
+            if case.status == "requested":
+                continue
             assert case.description_encrypted is not None
             words = runtime.protector.decrypt(case.description_encrypted)
             assert words
@@ -183,8 +200,11 @@ def test_the_demo_creates_no_phone_numbers_and_sends_nothing(runtime: Runtime) -
     create_demo(runtime, cases=40)
     with runtime.sessions() as session:
         assert session.scalar(select(func.count(Case.id)).where(Case.contact_id.is_not(None))) == 0
-        for model in (Contact, Message, OutboxItem):
+        for model in (Contact, OutboxItem):
             assert session.scalar(select(func.count()).select_from(model)) == 0
+        # The workers' follow-up words on the timeline come from no phone, and nothing is sent.
+        assert session.scalar(select(func.count()).where(Message.direction != "in")) == 0
+        assert session.scalar(select(func.count()).where(Message.contact_id.is_not(None))) == 0
 
 
 def test_the_same_seed_gives_the_same_cases(sqlite_url: str, tmp_path: Path) -> None:

@@ -224,8 +224,9 @@ def test_something_written_at_the_end_becomes_a_report_only_with_consent(
     assert "Reply 1 for yes" in phone.send("1")[-1]
     assert "Passport or ID kept" in phone.send("1")[-1]
     assert "Where do you work" in phone.send("1")[-1]
-    # What happened is not asked again: the worker already said it.
-    assert "danger" in phone.send("Penang")[-1]
+    # What happened is not asked again: the worker already said it, and sees it back.
+    assert 'You wrote: "The agent kept my passport"' in phone.send("Penang")[-1]
+    assert "danger" in phone.send("1")[-1]
     assert "news" in phone.send("2")[-1]
     assert "Your case code is" in phone.send("2")[-1]
     with runtime.sessions() as session:

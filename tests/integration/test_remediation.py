@@ -250,7 +250,8 @@ def test_the_whole_loop_from_plan_to_closing_with_the_worker_confirming(
     assert send_due_prompts(runtime) == 1
     checkin = phone.replies()
     assert "Has anyone treated you badly because of your report?" in checkin[0]
-    opened = phone.send("2")
+    assert "Reply 1 for yes or 2 for no" in checkin[0]  # numbered like every yes/no question
+    opened = phone.send("1")
     assert "We opened a new report about this" in opened[0]
     assert re.search(r"\d{4} \d{4} \d{4}", opened[0])
     with runtime.sessions() as session:
@@ -372,7 +373,7 @@ def test_a_worker_who_cannot_be_reached_is_not_messaged_and_the_timeline_says_so
     case = the_case_by_id(runtime, case_id)
     assert (case.status, case.worker_answer) == ("in_triage", "unreached")
     page = staff.get(f"/cases/{case_id}").get_data(as_text=True)
-    assert "worker not reached" in page
+    assert "The worker could not be asked (opted out)" in page
     # STATUS still works for a worker who comes back.
     phone.send("START")
     assert "a case handler is looking into it" in phone.send("STATUS")[0]
@@ -383,7 +384,7 @@ def test_a_question_waits_while_the_worker_is_writing_a_report(
 ) -> None:
     case_id, staff = referred_case(app, runtime, phone)
     remedy_done(app, runtime, case_id, staff)
-    phone.send("hello I need help")  # a new report, half written
+    phone.send("MENU")  # a new report, half written (words alone would go to the open case)
     phone.replies()
     act(staff, case_id, "plan/verify", decision="accept", comment="")
     assert phone.replies() == []  # not cut into the report
@@ -586,4 +587,4 @@ def test_stage_news_is_content_free_by_default_and_absent_when_declined(
     act(staff, the_case(runtime).id, "supplier", supplier=orgs(runtime)["a"], summary=SUMMARY)
     assert phone.replies() == []
     page = staff.get(f"/cases/{the_case(runtime).id}").get_data(as_text=True)
-    assert "worker not told" in page
+    assert "The worker was not told of this stage: they declined news" in page

@@ -187,7 +187,7 @@ def test_a_handler_triages_a_report_and_the_worker_hears_each_stage(
     assert done.due_at - utcnow() > timedelta(days=6)
     assert phone.replies() == ["There is an update on your report. Reply STATUS to read it."]
     assert "Agency licence checked: expired." in page  # the note, in the timeline
-    assert "referred to supplier" in page
+    assert "Referred to Sunrise Garments Sdn Bhd, site Penang plant 2" in page  # in words
 
 
 def test_lowering_a_p1_needs_a_second_reviewer(app: Flask, runtime: Runtime, phone: Phone) -> None:
