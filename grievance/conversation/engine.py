@@ -622,10 +622,14 @@ class Engine:
             name = node.next
 
     def _may_speak(self, turn: _Turn, run: _Run, node: Node) -> bool:
-        """False when a throttled node (``once_per``) spoke too recently."""
+        """False when a throttled node (``once_per``) spoke too recently.
+
+        The throttle follows the message, not the node: the same acknowledgement said by
+        two flows counts once.
+        """
         if node.once_per is None:
             return True
-        key = f"{run.flow}.{node.name}"
+        key = node.say[0].key if node.say else f"{run.flow}.{node.name}"
         last = _time(turn.session.said.get(key))
         if last is not None and turn.now - last < node.once_per:
             return False
@@ -681,6 +685,8 @@ class Engine:
         wait = node.wait
         assert wait is not None
         category, value, problem = self._evaluate(turn, wait, message)
+        if category is None and wait.if_words and story_like(message.text):
+            category, value = wait.if_words, wait.if_words
         if category is None:
             story = self._story_run(turn)
             if story is not None and story_like(message.text):
@@ -736,7 +742,7 @@ class Engine:
         if wait.kind == "menu":
             return self._menu(turn, wait, text)
         if wait.kind == "yes_no":
-            answer = self.yes_no.answer(text, self._language(turn))
+            answer = self.yes_no.answer(text, self._language(turn), wait.clear_no)
             return (answer, answer, None) if answer else (None, None, None)
         if wait.kind == "scale":
             return self._scale(wait, text)

@@ -86,6 +86,15 @@ def _check_routes(flow: Flow, node: Node) -> list[Problem]:
     assert node.wait is not None
     problems = []
     known = set(node.wait.categories()) | {OTHER, NO_RESPONSE}
+    if node.wait.if_words is not None and node.wait.if_words not in node.wait.categories():
+        problems.append(
+            Problem(
+                flow.path,
+                node.wait.line,
+                f"node '{node.name}': if_words '{node.wait.if_words}' is not an answer its "
+                f"{node.wait.kind} wait gives{suggest(node.wait.if_words, node.wait.categories())}",
+            )
+        )
     for category in node.routes:
         if category not in known:
             problems.append(

@@ -97,7 +97,17 @@ NODE_KEYS = frozenset(
      "watch", "once_per"}
 )  # fmt: skip
 WAIT_KEYS = frozenset(
-    {*WAIT_KINDS, "save_as", "retries", "reask", "timeout", "append", "plausible"}
+    {
+        *WAIT_KINDS,
+        "save_as",
+        "retries",
+        "reask",
+        "timeout",
+        "append",
+        "plausible",
+        "if_words",
+        "clear_no",
+    }
 )
 FLOW_KEYS = frozenset(
     {"id", "spec_version", "version", "start", "expire_after", "sms_budget", "nodes",
@@ -518,6 +528,14 @@ class _Parser:
                 min_length, max_length = 1, 1600
         append = self.flag(value, "append")
         plausible = self.flag(value, "plausible")
+        clear_no = self.flag(value, "clear_no")
+        if clear_no and kind != "yes_no":
+            self.problem(value.line_of("clear_no"), "clear_no is for yes_no answers only")
+            clear_no = False
+        if_words = value.get("if_words")
+        if if_words is not None and not isinstance(if_words, str):
+            self.problem(value.line_of("if_words"), "if_words names one answer, like person")
+            if_words = None
         if (append or plausible) and kind != "text":
             self.problem(value.line, "append and plausible are for text answers only")
             append = plausible = False
@@ -545,6 +563,8 @@ class _Parser:
             scale=scale,
             append=append,
             plausible=plausible,
+            if_words=if_words,
+            clear_no=clear_no,
         )
 
     def scale(self, spec: Any, line: int) -> tuple[int, int, int | None]:

@@ -66,6 +66,12 @@ class Wait:
     append: bool = False
     # text: a bare yes/no word or a menu number is not an answer (a workplace, a story)
     plausible: bool = False
+    # yes_no: a "no" counts only as the whole answer, never as a sentence's first word
+    # (the danger question: "no idea" is not "not in danger")
+    clear_no: bool = False
+    # A message of words where a number was asked goes to this route at once, not re-asked
+    # ("they paid back only half" to "1 solved, 2 not solved, 3 a person").
+    if_words: str | None = None
     # scale: the lowest and highest answer, and the number that skips the question (or None)
     scale: tuple[int, int, int | None] = (1, 5, None)
 

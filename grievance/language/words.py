@@ -21,7 +21,9 @@ _UNSPACED = ("THAI", "LAO", "MYANMAR", "KHMER", "CJK", "HIRAGANA", "KATAKANA")
 # question is part of the worker's story, not a failed answer.
 STORY_WORDS = 5
 STORY_CHARS = 30
-_LEADING_NUMBER = re.compile(r"^\s*(\d{1,2})(?:\s*[,.):;\-]\s*|\s+)\S")
+# What may follow the number of an answer before the words: spaces and punctuation of many
+# scripts (Arabic comma, Devanagari danda, Burmese section mark, ideographic comma).
+_SEPARATORS = " \t\u00a0,.;:)-\u060c\u061b\u0964\u0965\u104a\u104b\u3001\uff0c"
 _PHONE = re.compile(r"\+?[\d][\d\s().\-]{5,}\d")
 
 
@@ -97,19 +99,25 @@ class YesNo:
         shared = {w: next(iter(m)) for w, m in meanings.items() if len(m) == 1}
         return cls(own, shared)
 
-    def answer(self, text: str, language: str | None) -> str | None:
-        """ "yes", "no" or None for ``text``: 1 or 2, a yes/no word, or a sentence that starts
-        with one ("yes, they took it", "2 no")."""
+    def answer(self, text: str, language: str | None, clear_no: bool = False) -> str | None:
+        """Yes, no or None for ``text``: 1 or 2, a yes/no word, or a sentence that starts
+        with one ("yes, they took it", "2 no").
+
+        With ``clear_no`` a "no" counts only as the whole answer: "no idea" or "لا أعرف" (I
+        don't know) starts with a no-word but is not "no, I am not in danger".
+        """
         core = _strip(to_ascii_digits(text))
         number = core if core.isdigit() else leading_number(text)
         if number in ("1", "2"):
             return "yes" if number == "1" else "no"
         whole = fold(_strip(text))
-        first = fold(_strip(re.split(r"[\s,.!?;:]+", text.strip(), maxsplit=1)[0]))
+        first = fold(_strip(re.split(r"[\s,.!?;:\u060c]+", text.strip(), maxsplit=1)[0]))
         for candidate in dict.fromkeys((whole, first)):
             if not candidate:
                 continue
             found = self.own.get(language or "", {}).get(candidate) or self.shared.get(candidate)
+            if found == "no" and clear_no and candidate != whole:
+                return None
             if found:
                 return found
         return None
@@ -130,9 +138,15 @@ def _strip(text: str) -> str:
 
 
 def leading_number(text: str) -> str | None:
-    """The number (one or two digits, any script) a sentence starts with: "2, I need help"."""
-    match = _LEADING_NUMBER.match(to_ascii_digits(text))
-    return match.group(1) if match else None
+    """The number (one or two digits, any script) a sentence starts with: "2, I need help",
+    "٢، أحتاج مساعدة", "၂။ ကူညီပါ". Not "2nd" or "20kg": a letter right after is a word."""
+    converted = to_ascii_digits(text).lstrip()
+    end = 0
+    while end < len(converted) and converted[end].isascii() and converted[end].isdigit():
+        end += 1
+    if not 1 <= end <= 2 or end == len(converted) or _wordlike(converted[end]):
+        return None
+    return converted[:end] if converted[end:].strip(_SEPARATORS) else None
 
 
 def bare_number(text: str) -> bool:

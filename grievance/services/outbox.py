@@ -60,8 +60,11 @@ UPDATE_TEMPLATE = "update"
 # approved template (with the message's variables), not as the "update" notice.
 OWN_TEMPLATES = {"wellbeing.invite": "wellbeing_invite", "wellbeing.results": "wellbeing_results"}
 MESSAGE_KEYS = (NOTICE_KEY,)
-# Keys that may reach a contact who opted out: the confirmations themselves.
-ALWAYS_ALLOWED = frozenset({"stop.confirmed", "start.confirmed"})
+# Keys that may reach a contact who opted out: the confirmations themselves, and the
+# once-a-day answer to a worker who writes while opted out (how to START again).
+ALWAYS_ALLOWED = frozenset(
+    {"stop.confirmed", "stop.confirmed_open", "stop.reminder", "start.confirmed"}
+)
 # Provider statuses in the order they happen; a callback never moves a message backwards.
 STATUS_RANK = {
     "accepted": 0,

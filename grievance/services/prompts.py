@@ -93,6 +93,7 @@ def _send_one(runtime: Runtime, prompt_id: int) -> int:
             return 0
         results: dict[str, object] = {
             "prompt": prompt.id,
+            "case": case.id,
             "date": case.created_at.date().isoformat(),
             "appeal_days": str(runtime.settings.appeal_days),
         }

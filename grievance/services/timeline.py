@@ -66,14 +66,20 @@ class Item:
 
 
 QUESTIONS = {
+    "remedy": "whether the problem is solved",
+    "satisfaction": "how well the report was handled",
     "ask_more": "the request to tell more",
     "are_you_safe": '"are you safe now?"',
     "call_offer": "the offer of a call",
     "free_text": "the handler's question",
 }
 ANSWERS = {
+    "solved": "solved",
+    "not_solved": "not solved",
+    "person": "wants to talk to a person",
     "safe": "safe",
     "help": "needs help now",
+    "unclear": "could not be read, so treated as needing help",
     "declined": "no call, thank you",
     "call": "asked for a call",
 }

@@ -77,6 +77,8 @@ def describe(effect: object) -> str | None:
             f"open_case category={effect.category} danger={effect.in_danger} updates={effect.wants_updates} "
             + ("sms_fallback=True " if effect.sms_fallback else "")
             + ("full_updates=True " if effect.full_updates else "")
+            + ("category_unclear=True " if effect.category_unclear else "")
+            + ("retaliation=True " if effect.retaliation else "")
             + f"workplace={effect.workplace!r} description={effect.description!r}"
         )
     if isinstance(effect, LookupStatus):
