@@ -1,5 +1,6 @@
 """The canary: a unique number goes through intake, retries, a Twilio 400 that echoes it and a
-job that crashes on a garbled answer; then it is searched for everywhere it must not be."""
+job that crashes on a garbled answer, and the worker gives a second, safer number to be called
+on; then both are searched for everywhere they must not be."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
-from grievance.models import Case, OutboxItem
+from grievance.models import REPLY, CallRequest, Case, OutboxItem
 from grievance.queue import QUEUE_NAME
 from grievance.runtime import Runtime
 from grievance.services import cases
@@ -20,7 +21,20 @@ from tests.faults.conftest import Rig, wait_until
 from tests.support.fake_twilio import Failure
 
 CANARY = "+9779812345678"
-FORMS = [CANARY, CANARY[1:], "9812345678", "981 234 5678", "981-234-5678"]
+# The safer number the worker asks to be called on, as typed: encrypted, revealed to no one here.
+SAFE = "+60 12-345 9876"
+FORMS = [
+    CANARY,
+    CANARY[1:],
+    "9812345678",
+    "981 234 5678",
+    "981-234-5678",
+    SAFE,
+    "+60123459876",
+    "60123459876",
+    "123459876",
+    "12-345 9876",
+]
 
 
 def say(rig: Rig, phone: Phone, text: str, replies: int = 1) -> list[str]:
@@ -87,6 +101,14 @@ def test_canary_number_appears_nowhere(rig: Rig, postgres_url: str) -> None:
     with rig.runtime.sessions() as session:
         case_id = session.scalars(select(Case.id)).one()
 
+    # A handler offers a call; the worker gives a safe time and a safer number.
+    offer_call(rig, case_id)
+    wait_until("the call offer", lambda: any("can call you" in r for r in phone.replies()), 30)
+    assert "Shall we call this number?" in say(rig, phone, "after 8pm please")[0]
+    assert "will call you" in say(rig, phone, f"call my sister on {SAFE}")[0]
+    with rig.runtime.sessions() as session:
+        assert session.scalars(select(CallRequest.number_encrypted)).one() is not None
+
     # Retries, then a 400 that echoes the number: a terminal failure.
     rig.fake.fail_next(
         Failure(500, None, "Internal Server Error"),
@@ -125,6 +147,26 @@ def test_canary_number_appears_nowhere(rig: Rig, postgres_url: str) -> None:
         assert_absent(body, "an HTTP response")
     for role, body in pages_for_every_role(rig, case_id):
         assert_absent(body, f"a page seen by the {role}")
+
+
+def offer_call(rig: Rig, case_id: int) -> None:
+    """The canned call offer, as a handler sends it from the case page."""
+    from grievance.auth import accounts
+    from grievance.services import handler_messages
+    from grievance.services.outbox import enqueue_delivery
+
+    with rig.runtime.sessions() as session:
+        actor = accounts.create_user(
+            session, "caller@canary.example", "handler", "canary password 1"
+        )
+        case = session.get(Case, case_id)
+        assert case is not None
+        outcome = handler_messages.message_worker(
+            session, rig.runtime, case, actor, key="handler.call_offer"
+        )
+        session.commit()
+    for outbox_id in outcome.outbox_ids:
+        enqueue_delivery(rig.runtime, outbox_id, REPLY)
 
 
 def pages_for_every_role(rig: Rig, case_id: int) -> list[tuple[str, bytes]]:
