@@ -89,7 +89,14 @@ def build_runtime(settings: Settings, channel: Channel | None = None) -> Runtime
     if problems or flowset is None:
         raise FlowError(problems)
     catalogs = load_catalogs(settings.locales_dir, settings.languages)
-    engine = Engine(flowset, catalogs, settings.languages, new_id=lambda: uuid.uuid4().hex)
+    engine = Engine(
+        flowset,
+        catalogs,
+        settings.languages,
+        new_id=lambda: uuid.uuid4().hex,
+        # Danger words of every catalog present, not only the deployment's languages.
+        watch_catalogs=load_catalogs(settings.locales_dir),
+    )
     db = make_engine(settings.database_url)
     runtime = Runtime(
         settings=settings,

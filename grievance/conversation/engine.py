@@ -305,7 +305,11 @@ class Engine:
         catalogs: Mapping[str, Catalog],
         languages: Sequence[str],
         new_id: Callable[[], str],
+        watch_catalogs: Mapping[str, Catalog] | None = None,
     ) -> None:
+        """``watch_catalogs`` (default: the deployment's) give the danger and retaliation
+        words: every catalog the project has, so a worker writing in a language the line
+        does not serve is still asked whether they are in danger, in the line's language."""
         if not languages:
             raise ValueError("at least one deployment language is needed")
         self.flowset = flowset
@@ -316,10 +320,11 @@ class Engine:
         self._keywords = self._keyword_table()
         deployed = [self.catalogs[lang] for lang in self.languages if lang in self.catalogs]
         self.yes_no = YesNo.of({c.language: (c.yes, c.no) for c in deployed})
-        # Watched words of every deployment language at once: a worker may write in another.
+        # Watched words of every language at once: a worker may write in another.
+        watched = list((watch_catalogs or {}).values()) or deployed
         self._watched = {
-            "danger": PhraseList.of(c.danger for c in deployed),
-            "retaliation": PhraseList.of(c.retaliation for c in deployed),
+            "danger": PhraseList.of(c.danger for c in watched),
+            "retaliation": PhraseList.of(c.retaliation for c in watched),
         }
 
     # -- public API -------------------------------------------------------------

@@ -63,7 +63,14 @@ class Harness:
         assert not problems, problems
         catalogs = load_catalogs(ROOT / "locales", languages)
         ids = itertools.count(1)
-        return cls(Engine(flowset, catalogs, languages, new_id=lambda: f"run-{next(ids)}"))
+        engine = Engine(
+            flowset,
+            catalogs,
+            languages,
+            new_id=lambda: f"run-{next(ids)}",
+            watch_catalogs=load_catalogs(ROOT / "locales"),
+        )
+        return cls(engine)
 
 
 def describe(effect: object) -> str | None:
