@@ -86,6 +86,8 @@ class Handover:
 
     reason: str
     message_refs: tuple[int | str, ...] = ()
+    # What the worker has told so far, for a request that opens a case of its own.
+    description: str | None = None
 
 
 @dataclass(frozen=True)

@@ -294,6 +294,9 @@ class _Turn:
         self.effects: list[Effect] = []
         self.trigger: Message | None = None
         self.steps = 0
+        # An interrupted run whose question the interruption answered (danger words told
+        # as the story): it moves on instead of asking again.
+        self.answered: str | None = None
 
 
 class Engine:
@@ -382,7 +385,7 @@ class Engine:
             if keyword is not None and keyword[0] in ("stop", "start"):
                 self._keyword(turn, keyword[0], keyword[1])
             elif self._fact(turn, "opted_out") and self.flowset.stopped_flow:
-                self._start_flow(turn, self.flowset.stopped_flow)
+                self._stopped(turn, event, watched)
             elif keyword is not None:
                 self._keyword(turn, keyword[0], keyword[1])
             elif watched is not None:
@@ -416,6 +419,9 @@ class Engine:
 
     def _keyword_table(self) -> dict[str, str]:
         table: dict[str, str] = {}
+        # The language a keyword word belongs to, when only one of the line's catalogs has it:
+        # "मद्दत" as a first message tells us the worker reads Nepali.
+        owners: dict[str, set[str]] = {}
         for lang in self.languages:
             catalog = self.catalogs.get(lang)
             if catalog is None:
@@ -425,6 +431,8 @@ class Engine:
                     continue
                 for word in words:
                     table.setdefault(word.casefold(), keyword)
+                    owners.setdefault(word.casefold(), set()).add(lang)
+        self._keyword_language = {w: next(iter(o)) for w, o in owners.items() if len(o) == 1}
         return table
 
     def _keyword_match(self, text: str) -> tuple[str, str] | None:
@@ -464,9 +472,15 @@ class Engine:
     def _keyword(self, turn: _Turn, keyword: str, argument: str) -> None:
         rule = self.flowset.keywords[keyword]
         s = turn.session
+        if s.language is None and turn.trigger is not None:
+            first = turn.trigger.text.partition(" ")[0] if argument else turn.trigger.text
+            language = self._keyword_language.get(strip_edges(first).casefold())
+            if language is not None:
+                s.language = language
+                turn.effects.append(SetLanguage(language, confirmed=False))
         run = s.run
         waiting = run is not None and run.waiting
-        if keyword == "stop" and run is not None and waiting and self._flow_story(run):
+        if keyword == "stop" and run is not None and waiting and self._keeps_draft(turn, run):
             # A half-written report survives STOP: START takes it up again.
             run.waiting = False
             s.draft = run
@@ -500,6 +514,25 @@ class Engine:
             if words is not None and words.match(text):
                 return rule
         return None
+
+    def _stopped(self, turn: _Turn, message: Message, watched: WatchRule | None) -> None:
+        """A message while the worker has opted out: nothing can be asked, so the stopped
+        flow decides from what the words are (danger, a story) where they go."""
+        s = turn.session
+        results: dict[str, Any] = {"said": message.text}
+        if watched is not None and watched.kind == "danger":
+            results["danger"] = "yes"
+        if story_like(message.text):
+            results["words"] = "yes"
+        draft = s.draft
+        if draft is not None:
+            # Words for the report left half-way at STOP are kept with it for START.
+            if message.ref is not None and message.ref not in draft.refs:
+                draft.refs.append(message.ref)
+            if story_like(message.text):
+                self._add_to_story(draft, message.text)
+        assert self.flowset.stopped_flow is not None
+        self._start_flow(turn, self.flowset.stopped_flow, results)
 
     def _interrupt(self, turn: _Turn, flow_id: str, results: dict[str, Any]) -> None:
         """Start ``flow_id`` now and return to the waiting question when it ends."""
@@ -561,6 +594,20 @@ class Engine:
             if run is not None and self._flow_story(run):
                 return run
         return None
+
+    def _keeps_draft(self, turn: _Turn, run: _Run) -> bool:
+        """True when ``run`` is a report worth keeping (its flow's keep_draft_if holds)."""
+        flow = self.flowset.flows.get(run.flow)
+        return flow is not None and any(self._holds(turn, c) for c in flow.keep_draft_if)
+
+    def _waits_for_story(self, run: _Run) -> bool:
+        """True when ``run`` waits at the question whose answer is its story."""
+        flow = self.flowset.flows.get(run.flow)
+        node = flow.nodes.get(run.node) if flow else None
+        wait = node.wait if node else None
+        return bool(
+            run.waiting and wait and wait.kind == "text" and wait.save_as == self._flow_story(run)
+        )
 
     def _add_to_story(self, run: _Run, text: str) -> None:
         name = self._flow_story(run)
@@ -653,6 +700,9 @@ class Engine:
                 parent.refs.extend(ref for ref in ended.refs if ref not in parent.refs)
             s.run = parent
             node = self._node(parent)
+            if turn.answered == parent.id:
+                self._route(turn, node, "text")  # answered already by what was said
+                return
             if node.wait is not None and not self._says(turn, node):
                 self._send(turn, BACK_TO_QUESTION)
             self._say(turn, node)
@@ -667,8 +717,7 @@ class Engine:
         run = s.run
         if run is None:
             return
-        flow = self.flowset.flows.get(run.flow)
-        if flow is not None and any(self._holds(turn, c) for c in flow.keep_draft_if):
+        if self._keeps_draft(turn, run):
             run.waiting = False
             s.draft = run
         s.run = None
@@ -760,8 +809,8 @@ class Engine:
         # text, possibly with media
         if accepted_media and not text:
             return "media", "", None
-        if len(text) > wait.max_length:
-            return None, None, TEXT_TOO_LONG
+        if len(text) > wait.max_length and not wait.append:
+            return None, None, TEXT_TOO_LONG  # a story being collected may be long
         if len(text) < max(wait.min_length, 1):
             return None, None, None
         if wait.plausible and (self.yes_no.is_bare(text) or bare_number(text)):
@@ -871,8 +920,9 @@ class Engine:
         if name == "detect_language":
             if s.language is None and turn.trigger is not None:
                 found = detect(turn.trigger.text, self.languages)
-                if found.language is None and found.alternatives:
-                    # Ask the narrow question ("नेपाली / हिन्दी?") instead of the whole menu.
+                if found.language is None and len(found.alternatives) > 1:
+                    # Ask the narrow question ("नेपाली / हिन्दी?") instead of the whole menu;
+                    # never a menu of one.
                     run.results["language_options"] = list(found.alternatives)
                 if found.language is not None:
                     s.language = found.language
@@ -901,7 +951,13 @@ class Engine:
         elif name == "appeal":
             turn.effects.append(Appeal(lang))
         elif name == "handover":
-            turn.effects.append(Handover(str(params.get("reason", run.flow)), self._refs(turn)))
+            turn.effects.append(
+                Handover(
+                    str(params.get("reason", run.flow)),
+                    self._refs(turn),
+                    self._told(turn, run),
+                )
+            )
         elif name == "to_case":
             case = self._value(turn, params.get("case", "results.case"))
             question, answer = (self._value(turn, params.get(k)) for k in ("question", "answer"))
@@ -941,6 +997,8 @@ class Engine:
                         continue
                     if key == "story":
                         self._add_to_story(parent, str(value))
+                        if self._waits_for_story(parent):
+                            turn.answered = parent.id  # the words answer "what happened?"
                     else:
                         parent.results[key] = value
         elif name == "start_flow":
@@ -1025,21 +1083,27 @@ class Engine:
             category_unclear=run.results.get("category_unclear") == "yes",
         )
 
-    def _urgent(self, turn: _Turn, run: _Run, language: str, reason: str) -> Urgent:
-        """Possible danger now: what the worker wrote so far goes with it."""
+    def _told(self, turn: _Turn, run: _Run) -> str | None:
+        """What the worker has told so far: the story being written, and the words that
+        started this flow (danger words, words while opted out)."""
         story = self._story_run(turn)
         name = self._flow_story(story) if story is not None else None
         parts = [str(story.results.get(name) or "")] if story is not None and name else []
         said = str(run.results.get("said") or "")
         if said and not any(said in part for part in parts):
             parts.append(said)
+        return "\n".join(p for p in parts if p) or None
+
+    def _urgent(self, turn: _Turn, run: _Run, language: str, reason: str) -> Urgent:
+        """Possible danger now: what the worker wrote so far goes with it."""
         if reason != "danger_unclear":
             turn.session.urgent_at = turn.now
+        story = self._story_run(turn)
         category = story.results.get("category") if story is not None else None
         return Urgent(
             reason=reason,
             language=language,
-            description="\n".join(p for p in parts if p) or None,
+            description=self._told(turn, run),
             category=str(category) if category else None,
             message_refs=self._refs(turn),
         )

@@ -128,9 +128,9 @@ ID_MS_AGAINST_PRIOR = 6.0
 # prefixes me-/di- or the root teliti are left out.
 _SUFFIXES = (("itas", 1.0), ("iti", -1.0))
 _ROMANIZED_WORDS = _words(
-    "amake amar ami chahiye chahiyo chaina chaiyo chha dorkar garnu hai hain hajur hay huncha "
-    "hunchha kaam kaj kia kya madad malai mera meri mero mujhay mujhe nahi nahin paisa "
-    "sahajjo sahayog taka"
+    "amake amar ami bhai bhaiya chahiye chahiyo chaina chaiyo chha dai dhanyabad dhanyavad didi "
+    "dorkar garnu hai hain hajur hay huncha hunchha kaam kaj kia kya madad malai mera meri mero "
+    "mujhay mujhe nahi nahin namaskar namaste paisa sahajjo sahayog shukriya taka"
 )
 _URDU_LETTERS = frozenset("ٹڈڑںےۓھ")
 _VIETNAMESE = frozenset("ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")

@@ -234,9 +234,7 @@ def _fill(
             if case.description_encrypted
             else ""
         )
-        if description not in before:
-            joined = f"{before}\n{description}" if before else description
-            case.description_encrypted = runtime.protector.encrypt(joined)
+        case.description_encrypted = runtime.protector.encrypt(_joined(before, description))
     case.in_danger = case.in_danger or effect.in_danger
     case.wants_updates = effect.wants_updates
     case.full_updates = effect.wants_updates and effect.full_updates
@@ -257,6 +255,16 @@ def _fill(
             data={"reported_category": effect.category, "severity": case.severity},
         )
     )
+
+
+def _joined(before: str, after: str) -> str:
+    """The case's words so far and the report's, each said once: the report's story often
+    starts with the words the urgent case was opened with."""
+    if not before or after.startswith(before):
+        return after
+    if after in before:
+        return before
+    return f"{before}\n{after}"
 
 
 def _link_to_latest(session: Session, case: Case, contact_id: int) -> None:

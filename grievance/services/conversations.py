@@ -369,7 +369,12 @@ def _apply_one(
     elif isinstance(effect, Handover):
         contact.handover_requested_at = now
         case, mails = dialogue.request_person(
-            session, runtime, contact, effect.reason, effect.message_refs
+            session,
+            runtime,
+            contact,
+            effect.reason,
+            effect.message_refs,
+            description=effect.description,
         )
         applied.case_id = case.id
         applied.mails += mails

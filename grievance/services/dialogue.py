@@ -186,6 +186,7 @@ def request_person(
     reason: str,
     refs: tuple[int | str, ...],
     language: str | None = None,
+    description: str | None = None,
 ) -> tuple[Case, list[Mail]]:
     """The worker asked for a person: flag their open case, or open one in the ``requested``
     stage (category unknown, no code yet). Something a person sees always exists before any
@@ -204,6 +205,7 @@ def request_person(
             severity="P2",
             language=language or contact.language or runtime.engine.default_language,
             flow="help",
+            description=description,
             code_issued=False,
         )
         if latest is not None:

@@ -87,6 +87,9 @@ REASONS = {
     "help": "after HELP",
     "in_danger": "the worker said they are in danger now",
     "danger_unclear": "danger words, and no clear answer to 'are you in danger now?'",
+    "danger_while_stopped": "danger words from a worker who sent STOP (they cannot be asked)",
+    "stopped": "words from a worker who sent STOP, with no report to keep them",
+    "questions": "the worker told their story but gave no clear yes to reporting",
     "remedy": "in answer to the remedy question",
     "checkin": "in answer to a check-in",
 }

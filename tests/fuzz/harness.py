@@ -26,6 +26,7 @@ from grievance.conversation import (
     Appeal,
     Engine,
     Expired,
+    Handover,
     Input,
     LookupStatus,
     Message,
@@ -35,6 +36,8 @@ from grievance.conversation import (
     Send,
     Step,
     TimedOut,
+    ToCase,
+    Urgent,
     WaitUntil,
     due_timer,
     load_flowset,
@@ -43,6 +46,7 @@ from grievance.conversation import (
 )
 from grievance.conversation.render import render_send
 from grievance.language.catalog import placeholders
+from grievance.language.words import story_like
 from grievance.models import INBOUND, OUTBOUND, Attachment, Contact
 from grievance.models import Message as StoredMessage
 from grievance.runtime import Runtime
@@ -273,8 +277,9 @@ def check_send(engine: Engine, send: Send, channel: str, before: list[Any]) -> s
     missing = placeholders(template) - set(send.params) - set(send.refs)
     assert not missing, f"{send.key} in {send.language}: nothing fills {sorted(missing)}"
     assert all(value.strip() for value in send.params.values()), send
-    # The host fills only the case code, in a step that opened the case, and web links.
-    assert set(send.refs.values()) <= {"case.code", "link.procedure"}, send
+    # The host fills only the case code, in a step that opened the case, web links and the
+    # emergency numbers.
+    assert set(send.refs.values()) <= {"case.code", "link.procedure", "contacts.emergency"}, send
     if "case.code" in send.refs.values():
         assert any(isinstance(e, OpenCase) for e in before), f"{send.key} before open_case"
     for option in send.options:
@@ -283,7 +288,11 @@ def check_send(engine: Engine, send: Send, channel: str, before: list[Any]) -> s
         else:
             assert (option.label_text or "").strip(), option
     text = render_send(
-        engine.catalogs, engine.default_language, send, channel, {"case.code": FAKE_CODE}
+        engine.catalogs,
+        engine.default_language,
+        send,
+        channel,
+        {"case.code": FAKE_CODE, "contacts.emergency": "Police 999"},
     )
     assert text.strip(), send
     scrubbed = text
@@ -311,7 +320,12 @@ class Conversation:
     ) -> None:
         self.engine = ENGINES[deployment]
         self.channel = channel
-        self.facts: dict[str, bool] = {"has_case": has_case}
+        self.facts: dict[str, bool] = {
+            "has_case": has_case,
+            "has_open_case": has_case,
+            "has_active_case": has_case,
+            "opted_out": False,
+        }
         self.session: dict[str, Any] = new_session(language, confirmed and language is not None)
         self.now = START
         self.refs = 0
@@ -334,11 +348,15 @@ class Conversation:
         )
 
     def message(self, text: str, media: tuple[str, ...] = ()) -> Step:
-        """The worker writes: always answered, and no timer is due right after."""
+        """The worker writes: always answered, or put where a person reads it (once a day
+        only a reminder after STOP), and no timer is due right after."""
         self.refs += 1
+        stopped = self.facts["opted_out"]
         step = self._resume(Message(text, media, ref=self.refs))
-        answered = [e for e in step.effects if isinstance(e, Send | LookupStatus | Appeal)]
-        assert answered, f"no answer to {text!r}"
+        heard = (Send, LookupStatus, Appeal, ToCase, Urgent, Handover, OpenCase)
+        answered = [e for e in step.effects if isinstance(e, heard)]
+        kept = self.refs in (step.session.get("draft") or {}).get("refs", [])  # for START
+        assert answered or kept or (stopped and not story_like(text)), f"no answer to {text!r}"
         when = wake_at(step.session)
         assert when is None or when > self.now, "a timer is already due right after a message"
         return step
@@ -349,7 +367,9 @@ class Conversation:
         if kind in ("stop", "start"):
             expected = OptOut if kind == "stop" else OptIn
             assert any(isinstance(e, expected) for e in step.effects), f"{word!r} did not {kind}"
-            assert self.session.get("run") is None
+            run = self.session.get("run")
+            # START takes up a report left half-way at STOP; nothing else is left running.
+            assert run is None or (kind == "start" and run["flow"] == FLOWSET.default_flow)
         return step
 
     def time_passes(self, delay: timedelta) -> Step | None:
@@ -434,8 +454,10 @@ class Conversation:
         assert twin == step, "the step differs when resumed from the session stored as JSON"
         self._check(step)
         for effect in step.effects:
-            if isinstance(effect, OpenCase):
-                self.facts["has_case"] = True
+            if isinstance(effect, OpenCase | Urgent | Handover):
+                self.facts.update(has_case=True, has_open_case=True, has_active_case=True)
+            if isinstance(effect, OptOut | OptIn):
+                self.facts["opted_out"] = isinstance(effect, OptOut)
         self.session = step.session
         return step
 

@@ -77,6 +77,11 @@ def test_terminal_failure_is_recorded_in_words(
         assert message.delivery_status == "failed"
 
 
+REMINDER = (
+    "You stopped our messages, but your message reached us. Send START to hear from us again."
+)
+
+
 def test_twilio_opt_out_error_marks_the_contact(
     phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio
 ) -> None:
@@ -85,8 +90,10 @@ def test_twilio_opt_out_error_marks_the_contact(
     with runtime.sessions() as session:
         contact = session.scalars(select(Contact)).one()
         assert contact.opted_out
-    # Nothing more is written for this worker until START.
-    assert phone.send("1") == []
+    # Nothing more is written for this worker until START, but the once-a-day reminder of
+    # START (a STOP word Twilio does not know still blocks nothing at Twilio).
+    assert phone.send("1") == [REMINDER]
+    assert phone.send("2") == []
     assert "Welcome back" in phone.send("START")[0]
 
 
@@ -100,13 +107,13 @@ def test_a_duplicate_deliver_job_sends_nothing(
     assert len(fake_twilio.messages) == sent_before
 
 
-def test_stop_then_nothing_but_start(
+def test_stop_then_a_reminder_a_day_until_start(
     phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio
 ) -> None:
     phone.send("hello I need help")
     assert "no more messages" in phone.send("STOP")[0]
-    assert phone.send("hello?") == []
-    assert phone.send("STATUS") == []
+    assert phone.send("hello?") == [REMINDER]
+    assert phone.send("STATUS") == []  # no keyword but START while stopped; reminded already
     assert "Welcome back" in phone.send("START")[0]
     assert phone.send("MENU")
 

@@ -1,4 +1,5 @@
-"""The whole intake through a real `grievance worker` process on Redis."""
+"""The whole intake through a real `grievance worker` process on Redis, then the worker
+writing again after the code, and danger words acted on at once."""
 
 from __future__ import annotations
 
@@ -75,9 +76,25 @@ def test_intake_through_an_rq_worker_process(
             case = session.scalars(select(Case)).one()
             assert case.reported_category == "FL-DEBT"
             assert case.wants_updates is False
+
+        # After the code: words reach the case, danger words are asked about and acted on.
+        assert "added to your report" in say("They paid back only half", 1)[0]
+        asked = say("they locked us in the hostel tonight", 1)
+        assert "in danger right now" in asked[0]
+        assert "urgent" in say("1", 1)[0]
+        with runtime.sessions() as session:
+            case = session.scalars(select(Case)).one()  # still one case, now P0
+            assert (case.severity, case.unread_worker_messages) == ("P0", 3)
+            assert case.handover_requested_at is not None
     finally:
         worker.terminate()
-        output, _ = worker.communicate(timeout=20)
+        try:
+            output, _ = worker.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            output, _ = worker.communicate()
+            print(output.decode()[-6000:])
+            raise
         runtime.close()
     assert b"+9779841315926" not in output
     assert b"9841315926" not in output

@@ -106,7 +106,7 @@ def test_wait_without_other_and_route_to_unknown_category(project: Path) -> None
     intake = project / "flows" / "intake.yaml"
     edit(
         intake,
-        "    routes: {yes: category, no: goodbye, other: goodbye}\n",
+        "    routes: {yes: category, no: goodbye, other: consent_unclear}\n",
         "    routes: {yes: category, nope: goodbye}\n",
     )
     code, output = check(project)

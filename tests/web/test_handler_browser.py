@@ -465,9 +465,15 @@ def test_handler_messages_a_nepali_worker(handler: Page, phone: Page) -> None:
     expect(messaging.locator("legend")).to_contain_text("in नेपाली (ne)")
 
     ask_more = text("ne", "handler.ask_more")
-    assert ask_more != text("en", "handler.ask_more")
-    canned = messaging.get_by_role("radio", name=ask_more, exact=True)
+    meaning = text("en", "handler.ask_more")
+    assert ask_more != meaning
+    # Each canned reply shows what it means (for a handler who does not read Nepali) beside
+    # the Nepali text that is sent; the question waits for the worker's answer.
+    canned = messaging.get_by_role("radio", name=meaning)
     expect(canned).to_be_visible()
+    option = messaging.locator("label.canned").filter(has_text=meaning)
+    expect(option).to_contain_text(ask_more)
+    expect(option).to_contain_text("(waits for the answer)")
     canned.check()
     handler.get_by_role("button", name="Send", exact=True).click()
     expect(handler.locator("p.flash.ok")).to_have_text("Message queued for the worker.")
@@ -550,7 +556,7 @@ def test_queue_by_keyboard_only(handler: Page, seeded_cases: list[str]) -> None:
             break
     expect(show).to_be_focused()
     keys.press("Shift+Tab")
-    expect(handler.get_by_label("Overdue")).to_be_focused()
+    expect(handler.get_by_label("Worker replied")).to_be_focused()
     assert_focus_visible(handler)
     keys.press("Tab")
     expect(show).to_be_focused()
