@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from grievance.language.digits import to_ascii_digits
 
@@ -61,20 +61,54 @@ def contains_phrase(text: str, phrase: str) -> bool:
 
 @dataclass(frozen=True)
 class PhraseList:
-    """Phrases of one kind from several catalogs, folded once."""
+    """Phrases of one kind from several catalogs, folded and indexed once.
+
+    Every message is matched against every catalog's phrases, so matching is by index:
+    at each word start of the text, only the phrases that begin with its first two
+    characters are tried; phrases of scripts without spaces are searched only when the
+    text holds a character of theirs.
+    """
 
     phrases: tuple[str, ...]
+    _by_start: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _unspaced: tuple[str, ...] = field(default=(), repr=False)
+    _unspaced_chars: frozenset[str] = field(default=frozenset(), repr=False)
 
     @classmethod
     def of(cls, lists: Iterable[Iterable[str]]) -> PhraseList:
         """Every phrase of ``lists``, folded, longest first, without repeats."""
         folded = {fold(p) for words in lists for p in words if fold(p)}
-        return cls(tuple(sorted(folded, key=lambda p: (-len(p), p))))
+        phrases = tuple(sorted(folded, key=lambda p: (-len(p), p)))
+        by_start: dict[str, list[str]] = {}
+        unspaced = []
+        for phrase in phrases:
+            if _unspaced(phrase):
+                unspaced.append(phrase)
+            else:
+                by_start.setdefault(phrase[:2], []).append(phrase)
+        return cls(
+            phrases,
+            {key: tuple(found) for key, found in by_start.items()},
+            tuple(unspaced),
+            frozenset(ch for phrase in unspaced for ch in phrase if _wordlike(ch)),
+        )
 
     def match(self, text: str) -> str | None:
-        """The first phrase found in ``text``, or None."""
+        """A phrase found in ``text`` (at the start of a word, or anywhere for scripts
+        without spaces), or None."""
         folded = fold(text)
-        return next((p for p in self.phrases if contains_phrase(folded, p)), None)
+        previous_wordlike = False
+        for i, ch in enumerate(folded):
+            wordlike = _wordlike(ch)
+            if wordlike and not previous_wordlike:
+                for key in (folded[i : i + 2], ch):
+                    for phrase in self._by_start.get(key, ()):
+                        if folded.startswith(phrase, i):
+                            return phrase
+            previous_wordlike = wordlike
+        if self._unspaced and not self._unspaced_chars.isdisjoint(folded):
+            return next((p for p in self._unspaced if p in folded), None)
+        return None
 
 
 @dataclass(frozen=True)
