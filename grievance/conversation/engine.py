@@ -508,11 +508,13 @@ class Engine:
         for rule in self.flowset.watch:
             if rule.kind == "danger" and s.urgent_at and turn.now - s.urgent_at < DANGER_QUIET:
                 continue  # a person is already on the way; the words go to the case
+            words = self._watched.get(rule.kind)
+            if words is None or words.match(text) is None:
+                continue
+            # The words first: a condition may cost the host a query.
             if rule.condition and not self._holds(turn, rule.condition):
                 continue
-            words = self._watched.get(rule.kind)
-            if words is not None and words.match(text):
-                return rule
+            return rule
         return None
 
     def _stopped(self, turn: _Turn, message: Message, watched: WatchRule | None) -> None:
