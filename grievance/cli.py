@@ -799,10 +799,9 @@ def worker(burst: bool, no_sweeper: bool, fork: bool) -> None:
     connection pool every time.
     """
     from redis.exceptions import RedisError
-    from rq import SimpleWorker, Worker
 
     from grievance.logs import configure_logging
-    from grievance.queue import RQQueue
+    from grievance.queue import RQQueue, worker_class
     from grievance.runtime import build_runtime, install
 
     settings = _settings()
@@ -817,12 +816,12 @@ def worker(burst: bool, no_sweeper: bool, fork: bool) -> None:
     assert isinstance(queue, RQQueue)
     if not no_sweeper and not burst:
         _start_sweeper(runtime, settings.sweep_interval_seconds, redis=queue.redis)
-    worker_class = Worker if fork else SimpleWorker
+    worker_type = worker_class(fork)
     delay = 1.0
     while True:
         # RQ gives up when Redis goes away; the worker waits for it to come back.
         try:
-            rq_worker = worker_class(queue.queues, connection=queue.redis)
+            rq_worker = worker_type(queue.queues, connection=queue.redis)
             rq_worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
             return
         except RedisError as exc:

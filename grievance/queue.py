@@ -58,6 +58,36 @@ def _check(job: str) -> None:
         raise ValueError(f"unknown job {job!r}")
 
 
+# How often an RQ worker's command thread wakes (RQ's own default is 60 s). RQ 3 stops that
+# thread at shutdown and redis-py 8.2's stop() waits for it to wake: a warm shutdown
+# (SIGTERM from the process manager) could hang up to a minute.
+PUBSUB_POLL_SECONDS = 1.0
+
+
+def worker_class(fork: bool) -> Any:
+    """RQ's ``Worker`` (a fork per job) or ``SimpleWorker`` (jobs in the worker process),
+    with a command thread that wakes every second so a shutdown is never held up."""
+    from rq import SimpleWorker, Worker
+
+    base: Any = Worker if fork else SimpleWorker
+
+    class QuickToStop(base):  # type: ignore[misc, valid-type]
+        def subscribe(self) -> None:
+            self.log.info(
+                "Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name
+            )
+            self.pubsub = self.connection.pubsub()
+            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+            self.pubsub_thread = self.pubsub.run_in_thread(
+                sleep_time=PUBSUB_POLL_SECONDS,
+                daemon=True,
+                exception_handler=self._pubsub_exception_handler,
+            )
+
+    QuickToStop.__name__ = QuickToStop.__qualname__ = base.__name__
+    return QuickToStop
+
+
 class RQQueue:
     """Jobs on a real Redis through RQ; workers run ``grievance worker``."""
 
