@@ -40,16 +40,14 @@ from tests.web.test_handler_browser import (
     DESKTOP,
     PHONE,
     axe_violations,
-    enrol_totp,
     expect_queue,
     fixed_part,
     from_line,
-    grievance,
     new_context,
     queue_row,
     send,
     severity_badge,
-    sign_in_with_password,
+    signed_in_handler,
 )
 from tests.web.test_pulse_browser import screenshot_dir, watched
 
@@ -74,27 +72,8 @@ CODE = re.compile(r"\b\d{4} \d{4} \d{4}\b")
 
 @pytest.fixture(scope="module")
 def handler_state(browser: Browser, live_server: Server) -> dict[str, Any]:
-    """A handler (own password, via --password-stdin) signed in once with TOTP: the cookies."""
-    out = grievance(
-        live_server,
-        "users",
-        "create",
-        HANDLER,
-        "--role",
-        "handler",
-        "--password-stdin",
-        stdin=HANDLER_PASSWORD + "\n",
-    )
-    assert "one-time password" not in out, out
-    context = new_context(browser, live_server)
-    try:
-        page = context.new_page()
-        sign_in_with_password(page, HANDLER, HANDLER_PASSWORD)
-        enrol_totp(page)
-        expect_queue(page)
-        return context.storage_state()
-    finally:
-        context.close()
+    """This module's handler, signed in once with TOTP: the cookies."""
+    return signed_in_handler(browser, live_server, HANDLER, HANDLER_PASSWORD)
 
 
 @pytest.fixture

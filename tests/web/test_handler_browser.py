@@ -177,29 +177,31 @@ def signed_in_state(
         context.close()
 
 
-@pytest.fixture(scope="module")
-def handler_state(browser: Browser, live_server: Server) -> dict[str, Any]:
-    """A handler (own password, via --password-stdin) signed in once with TOTP: the cookies."""
+def signed_in_handler(
+    browser: Browser, server: Server, email: str, password: str
+) -> dict[str, Any]:
+    """A handler created with the CLI (own password, via --password-stdin) and signed in
+    once with TOTP: the browser state (cookies) to open tabs with."""
     out = grievance(
-        live_server,
-        "users",
-        "create",
-        HANDLER,
-        "--role",
-        "handler",
-        "--password-stdin",
-        stdin=HANDLER_PASSWORD + "\n",
-    )
+        server, "users", "create", email, "--role", "handler", "--password-stdin",
+        stdin=password + "\n",
+    )  # fmt: skip
     assert "one-time password" not in out, out
-    context = new_context(browser, live_server)
+    context = new_context(browser, server)
     try:
         page = context.new_page()
-        sign_in_with_password(page, HANDLER, HANDLER_PASSWORD)
+        sign_in_with_password(page, email, password)
         enrol_totp(page)
         expect_queue(page)
         return context.storage_state()
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def handler_state(browser: Browser, live_server: Server) -> dict[str, Any]:
+    """A handler signed in once with TOTP: the cookies."""
+    return signed_in_handler(browser, live_server, HANDLER, HANDLER_PASSWORD)
 
 
 @pytest.fixture
