@@ -45,12 +45,38 @@ def generate(randbelow: Callable[[int], int] = secrets.randbelow) -> str:
     return body + check_digit(body)
 
 
+# Letters a keypad or a worried thumb puts for digits: O for 0, l and I for 1.
+_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "i": "1"})
+# Separators people group a code with: spaces, dashes, dots, slashes.
+_SEPARATORS = " -./\u00a0_,"
+
+
+def digits_of(text: str) -> str | None:
+    """The digits ``text`` stands for (any script; O as 0, l and I as 1; grouping ignored),
+    or None when it holds anything else."""
+    if not any(ch.isdigit() for ch in text):
+        return None  # "ok", "Io": words, not a code
+    return only_digits(text.translate(_LOOKALIKES), ignore=_SEPARATORS)
+
+
 def normalize(text: str) -> str | None:
-    """The code's digits if ``text`` is a well-formed code (any script, spaces and dashes ignored)."""
-    digits = only_digits(text)
+    """The code's digits if ``text`` is a well-formed code (any script, grouping ignored)."""
+    digits = digits_of(text)
     if digits is None or len(digits) != LENGTH:
         return None
     return digits if check_digit(digits[:-1]) == digits[-1] else None
+
+
+def problem(text: str) -> tuple[str, int] | None:
+    """What is wrong with ``text`` as a code: ("length", digits sent), ("mistyped", 12) when
+    the check digit fails (one digit mistyped, or two swapped), or None when it is no code
+    at all or a good one."""
+    digits = digits_of(text)
+    if digits is None:
+        return None
+    if len(digits) != LENGTH:
+        return "length", len(digits)
+    return None if check_digit(digits[:-1]) == digits[-1] else ("mistyped", LENGTH)
 
 
 def display(code: str) -> str:

@@ -95,7 +95,7 @@ def build_runtime(settings: Settings, channel: Channel | None = None) -> Runtime
         settings.languages,
         new_id=lambda: uuid.uuid4().hex,
         # Danger words of every catalog present, not only the deployment's languages.
-        watch_catalogs=load_catalogs(settings.locales_dir),
+        known_catalogs=load_catalogs(settings.locales_dir),
     )
     db = make_engine(settings.database_url)
     runtime = Runtime(

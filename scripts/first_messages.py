@@ -100,7 +100,7 @@ def engine(languages: Sequence[str]) -> Engine:
         catalogs,
         languages,
         new_id=lambda: f"run-{next(ids)}",
-        watch_catalogs=load_catalogs(ROOT / "locales"),
+        known_catalogs=load_catalogs(ROOT / "locales"),
     )
 
 

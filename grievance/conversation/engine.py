@@ -44,8 +44,10 @@ from grievance.conversation.model import (
     WatchRule,
 )
 from grievance.language.catalog import Catalog
-from grievance.language.detect import detect
+from grievance.language.detect import detect, digit_languages
 from grievance.language.digits import only_digits
+from grievance.language.menuwords import LANGUAGE as LANGUAGE_OPTION
+from grievance.language.menuwords import MenuWords
 from grievance.language.words import (
     PhraseList,
     YesNo,
@@ -54,6 +56,7 @@ from grievance.language.words import (
     leading_number,
     phone_number,
     story_like,
+    strip_edges,
 )
 
 SESSION_VERSION = 2
@@ -71,12 +74,23 @@ _CONTROL = re.compile(
 )
 REASK_DEFAULTS = {
     "menu": "common.reask_menu",
-    "yes_no": "common.not_understood",
+    "yes_no": "common.reask_yes_no",
     "text": "common.reask_text",
     "media": "common.reask_media",
     "code": "common.reask_code",
+    "scale": "common.reask_scale",
 }
 TEXT_TOO_LONG = "common.reask_text_long"
+# The language menu asked again: its options are names, each in its own script.
+REASK_LANGUAGE = "common.reask_language"
+# English keywords (STOP, HELP, START are the carriers'; STATUS and MENU are on the posters)
+# are known to workers who read no English: sent by a worker whose language we know, they
+# say nothing about the language of the reply.
+CARRIER_LANGUAGE = "en"
+# Two options fit the worker's words: which one? (only those two are shown)
+WHICH_ONE = "common.which_one"
+# What is wrong with a code that is no code: a digit mistyped, or too few or many digits.
+CODE_PROBLEMS = {"mistyped": "common.reask_code_mistyped", "length": "common.reask_code_length"}
 # Back at a question whose wording the host sent (a handler's question): point to it.
 BACK_TO_QUESTION = "common.back_to_question"
 FLOW_CHANGED = "common.flow_changed"
@@ -117,22 +131,6 @@ class Step:
         """True when the session waits for the worker."""
         run = self.session.get("run")
         return bool(run and run.get("waiting"))
-
-
-def _is_edge_noise(ch: str) -> bool:
-    # Punctuation, symbols and spaces; never letters or combining marks (the
-    # vowel signs of Devanagari and Burmese are marks, and "हो" must stay "हो").
-    return unicodedata.category(ch)[0] in "PSZC"
-
-
-def strip_edges(text: str) -> str:
-    """Remove punctuation, symbols and spaces from both ends of ``text``."""
-    start, end = 0, len(text)
-    while start < end and _is_edge_noise(text[start]):
-        start += 1
-    while end > start and _is_edge_noise(text[end - 1]):
-        end -= 1
-    return text[start:end]
 
 
 def clean_text(text: str) -> str:
@@ -297,6 +295,9 @@ class _Turn:
         # An interrupted run whose question the interruption answered (danger words told
         # as the story): it moves on instead of asking again.
         self.answered: str | None = None
+        # The language of a keyword in another language than the worker's: this message's
+        # replies are in it.
+        self.language: str | None = None
 
 
 class Engine:
@@ -308,11 +309,12 @@ class Engine:
         catalogs: Mapping[str, Catalog],
         languages: Sequence[str],
         new_id: Callable[[], str],
-        watch_catalogs: Mapping[str, Catalog] | None = None,
+        known_catalogs: Mapping[str, Catalog] | None = None,
     ) -> None:
-        """``watch_catalogs`` (default: the deployment's) give the danger and retaliation
-        words: every catalog the project has, so a worker writing in a language the line
-        does not serve is still asked whether they are in danger, in the line's language."""
+        """``known_catalogs`` (default: the deployment's) are every catalog the project has:
+        their danger and retaliation words, and their yes and no words, count too, so a
+        worker writing in a language the line does not serve is still asked whether they
+        are in danger, and understood when they answer "haan"."""
         if not languages:
             raise ValueError("at least one deployment language is needed")
         self.flowset = flowset
@@ -322,13 +324,25 @@ class Engine:
         self.new_id = new_id
         self._keywords = self._keyword_table()
         deployed = [self.catalogs[lang] for lang in self.languages if lang in self.catalogs]
-        self.yes_no = YesNo.of({c.language: (c.yes, c.no) for c in deployed})
+        known = dict(known_catalogs or {}) | {c.language: c for c in deployed}
+        self.yes_no = YesNo.of(
+            {lang: (c.yes, c.no) for lang, c in known.items()}, deployed=self.languages
+        )
         # Watched words of every language at once: a worker may write in another.
-        watched = list((watch_catalogs or {}).values()) or deployed
+        watched = list(known.values())
         self._watched = {
             "danger": PhraseList.of(c.danger for c in watched),
             "retaliation": PhraseList.of(c.retaliation for c in watched),
         }
+        labels = {
+            o.label
+            for flow in flowset.flows.values()
+            for node in flow.nodes.values()
+            if node.wait is not None
+            for o in node.wait.options
+            if o.label
+        }
+        self.menu_words = MenuWords.of(known.values(), labels)
 
     # -- public API -------------------------------------------------------------
 
@@ -415,6 +429,11 @@ class Engine:
                     self._end_run(turn)  # its flow or node is gone since; nobody waits any more
         return self._finish(turn)
 
+    def keyword(self, text: str) -> str | None:
+        """The keyword ``text`` is, in any of the line's languages ("help" for "मद्दत")."""
+        match = self._keyword_match(clean_text(text))
+        return match[0] if match else None
+
     # -- keywords and watched words -------------------------------------------------
 
     def _keyword_table(self) -> dict[str, str]:
@@ -432,7 +451,9 @@ class Engine:
                 for word in words:
                     table.setdefault(word.casefold(), keyword)
                     owners.setdefault(word.casefold(), set()).add(lang)
-        self._keyword_language = {w: next(iter(o)) for w, o in owners.items() if len(o) == 1}
+        self._keyword_owners = {
+            w: tuple(lang for lang in self.languages if lang in o) for w, o in owners.items()
+        }
         return table
 
     def _keyword_match(self, text: str) -> tuple[str, str] | None:
@@ -445,7 +466,7 @@ class Engine:
         # "Stop paying us" or "स्थिति बहुत खराब है" (the situation is very bad) is a worker's words.
         first, _, rest = text.partition(" ")
         keyword = self._keywords.get(strip_edges(first).casefold())
-        if keyword == "status" and only_digits(rest) is not None:
+        if keyword == "status" and casecode.digits_of(rest) is not None:
             return keyword, rest.strip()
         return None
 
@@ -472,12 +493,8 @@ class Engine:
     def _keyword(self, turn: _Turn, keyword: str, argument: str) -> None:
         rule = self.flowset.keywords[keyword]
         s = turn.session
-        if s.language is None and turn.trigger is not None:
-            first = turn.trigger.text.partition(" ")[0] if argument else turn.trigger.text
-            language = self._keyword_language.get(strip_edges(first).casefold())
-            if language is not None:
-                s.language = language
-                turn.effects.append(SetLanguage(language, confirmed=False))
+        if turn.trigger is not None:
+            self._keyword_speaks(turn, turn.trigger.text, argument)
         run = s.run
         waiting = run is not None and run.waiting
         if keyword == "stop" and run is not None and waiting and self._keeps_draft(turn, run):
@@ -491,6 +508,28 @@ class Engine:
         if keyword == "menu":
             s.draft = None
         self._start_flow(turn, rule.flow, {"argument": argument} if argument else {})
+
+    def _keyword_speaks(self, turn: _Turn, text: str, argument: str) -> None:
+        """A keyword in a language is answered in that language, for this message: "मदद"
+        gets Hindi even on a line that took the worker for English. A keyword only one
+        catalog has, or whose code is written in one language's digits ("स्थिति १२६२…"
+        narrows nothing, "متابعة ٤٨٢١…" is Arabic), also tells an unknown language."""
+        first = text.partition(" ")[0] if argument else text
+        owners = self._keyword_owners.get(strip_edges(first).casefold(), ())
+        if not owners:
+            return
+        s = turn.session
+        by_digits = digit_languages(argument, owners)
+        narrowed = by_digits or owners
+        if s.language in narrowed or (s.language is not None and CARRIER_LANGUAGE in owners):
+            return
+        if len(narrowed) == 1 and s.language is None:
+            s.language = narrowed[0]
+            turn.effects.append(SetLanguage(narrowed[0], confirmed=False))
+            return
+        # Shared by several of the line's languages, none the worker's: the first of them
+        # the line serves, for this message only.
+        turn.language = narrowed[0]
 
     def _watch(self, turn: _Turn, text: str) -> WatchRule | None:
         """The watch rule whose words ``text`` holds, if the moment allows asking."""
@@ -630,6 +669,8 @@ class Engine:
         return run.expires_at > now and self._exists(run)
 
     def _language(self, turn: _Turn) -> str:
+        if turn.language is not None:
+            return turn.language
         lang = turn.session.language
         return lang if lang is not None and lang in self.catalogs else self.default_language
 
@@ -741,13 +782,29 @@ class Engine:
         wait = node.wait
         assert wait is not None
         category, value, problem = self._evaluate(turn, wait, message)
+        problem_params: dict[str, str] = {}
+        if problem is None and wait.kind == "code":
+            found = casecode.problem(message.text)
+            if found is not None:
+                problem, problem_params = CODE_PROBLEMS[found[0]], {"n": str(found[1])}
         if category is None and wait.if_words and story_like(message.text):
             category, value = wait.if_words, wait.if_words
+        story = self._story_run(turn)
+        if (
+            story is not None
+            and wait.kind == "menu"
+            and (category is not None or problem == WHICH_ONE)
+            and story_like(message.text)
+        ):
+            # "They took my passport and my visa" picks an option and tells the story.
+            self._add_to_story(story, message.text)
+        if problem == WHICH_ONE:
+            self._reask(turn, wait, WHICH_ONE, only=value)  # no wrong answer: not counted
+            return
         if category is None:
-            story = self._story_run(turn)
             if story is not None and story_like(message.text):
                 # Words that answer no question are part of the worker's story: keep them
-                # and ask again, without counting it as a wrong answer.
+                # and ask the question again (it was not refused), without counting it.
                 self._add_to_story(story, message.text)
                 self._say(turn, node, only_last=True)
                 return
@@ -755,9 +812,7 @@ class Engine:
             if run.retries > wait.retries:
                 self._route(turn, node, OTHER)
                 return
-            self._send(turn, problem or wait.reask or REASK_DEFAULTS[wait.kind])
-            if node.say:
-                self._say(turn, node, only_last=True)
+            self._reask(turn, wait, problem, problem_params or None)
             return
         if wait.save_as:
             if wait.append and value and run.results.get(wait.save_as):
@@ -820,25 +875,42 @@ class Engine:
         return "text", text, None
 
     def _menu(self, turn: _Turn, wait: Wait, text: str) -> tuple[str | None, Any, str | None]:
+        """An option by its number (any script), its label or words, a yes or no word for an
+        option that means one, or with a small typo; (None, the options that fit, WHICH_ONE)
+        when several do."""
         number = only_digits(text) or leading_number(text)
+        language = self._language(turn)
         if wait.dynamic_options:
-            folded = text.casefold()
-            for i, lang in enumerate(self._language_options(turn), start=1):
-                name = self.catalogs[lang].name if lang in self.catalogs else lang
-                if number == str(i) or folded in (lang, name.casefold()):
-                    return "chosen", lang, None
-            return None, None, None
+            languages = self._language_options(turn)
+            if number is not None and 1 <= int(number) <= len(languages):
+                return "chosen", languages[int(number) - 1], None
+            keys = [LANGUAGE_OPTION + lang for lang in languages]
+            found = self.menu_words.exact(text, keys, language) or self.menu_words.near(
+                text, keys, language
+            )
+            if len(found) == 1:
+                return "chosen", found[0].removeprefix(LANGUAGE_OPTION), None
+            chosen = [k.removeprefix(LANGUAGE_OPTION) for k in found]
+            return (None, chosen, WHICH_ONE) if chosen else (None, None, None)
         if number is not None:
             for option in wait.options:
                 if option.number == number.lstrip("0") or option.number == number:
                     return option.value, option.value, None
-        catalog = self.catalogs.get(self._language(turn))
-        folded = text.casefold()
-        if catalog is not None and folded:
-            for option in wait.options:
-                label = catalog.messages.get(option.label or "")
-                if label is not None and label.sms.casefold() == folded:
-                    return option.value, option.value, None
+            return None, None, None  # a number not on the menu is no word for an option
+        labelled = [o for o in wait.options if o.label]
+        keys = [o.label for o in labelled if o.label]
+        found = self.menu_words.exact(text, keys, language)
+        if not found and any(o.means for o in wait.options):
+            answer = self.yes_no.answer(text, language, clear_no=True)
+            meant = next((o for o in wait.options if answer and o.means == answer), None)
+            if meant is not None:
+                return meant.value, meant.value, None
+        found = found or self.menu_words.near(text, keys, language)
+        options = [o for o in labelled if o.label in found]
+        if len(options) == 1:
+            return options[0].value, options[0].value, None
+        if options:
+            return None, [o.value for o in options], WHICH_ONE
         return None, None, None
 
     @staticmethod
@@ -1145,15 +1217,47 @@ class Engine:
             return tuple(narrowed)
         return self.languages
 
-    def _options(self, turn: _Turn, wait: Wait) -> tuple[Option, ...]:
+    def _options(
+        self, turn: _Turn, wait: Wait, only: Sequence[str] | None = None
+    ) -> tuple[Option, ...]:
         if wait.dynamic_options:
             return tuple(
                 Option(
                     str(i), label_text=self.catalogs[lang].name if lang in self.catalogs else lang
                 )
                 for i, lang in enumerate(self._language_options(turn), start=1)
+                if only is None or lang in only
             )
-        return tuple(Option(o.number, label_key=o.label) for o in wait.options if o.label)
+        return tuple(
+            Option(o.number, label_key=o.label)
+            for o in wait.options
+            if o.label and (only is None or o.value in only)
+        )
+
+    def _reask(
+        self,
+        turn: _Turn,
+        wait: Wait,
+        key: str | None = None,
+        params: Mapping[str, str] | None = None,
+        only: Sequence[str] | None = None,
+    ) -> None:
+        """Ask again in one line, with the options of a menu (``only`` those values, when
+        the worker's words fit several) and never the preamble: each re-ask costs a worker
+        on a prepaid SMS plan, and a long one reads as a refusal."""
+        options: tuple[Option, ...] = ()
+        language = self._language(turn)
+        if wait.kind == "menu":
+            options = self._options(turn, wait, only)
+            if wait.dynamic_options:
+                key = key or wait.reask or REASK_LANGUAGE
+                if turn.session.language is None:
+                    language = self._language_options(turn)[0]  # as the question was asked
+        key = key or wait.reask or REASK_DEFAULTS[wait.kind]
+        if wait.kind == "scale" and params is None:
+            low, high, _skip = wait.scale
+            params = {"low": str(low), "high": str(high)}
+        turn.effects.append(Send(key, language, dict(params or {}), {}, options))
 
     def _send(self, turn: _Turn, key: str) -> None:
         turn.effects.append(Send(key, self._language(turn)))

@@ -7,18 +7,31 @@ from dataclasses import dataclass
 
 from grievance.conversation.engine import (
     BACK_TO_QUESTION,
+    CODE_PROBLEMS,
     FLOW_CHANGED,
     LOOP_ERROR,
     REASK_DEFAULTS,
+    REASK_LANGUAGE,
     TEXT_TOO_LONG,
+    WHICH_ONE,
 )
 from grievance.conversation.loader import Problem, suggest
 from grievance.conversation.model import NO_RESPONSE, OTHER, Flow, FlowSet, Node
 from grievance.language.catalog import Catalog, placeholders
 from grievance.language.segments import count_segments
+from grievance.language.words import fold, strip_edges
 
 ENGINE_KEYS = frozenset(
-    {*REASK_DEFAULTS.values(), TEXT_TOO_LONG, FLOW_CHANGED, LOOP_ERROR, BACK_TO_QUESTION}
+    {
+        *REASK_DEFAULTS.values(),
+        *CODE_PROBLEMS.values(),
+        REASK_LANGUAGE,
+        WHICH_ONE,
+        TEXT_TOO_LONG,
+        FLOW_CHANGED,
+        LOOP_ERROR,
+        BACK_TO_QUESTION,
+    }
 )
 
 
@@ -194,7 +207,117 @@ def check_catalogs(
                     )
         problems.extend(_keyword_collisions(catalog))
     problems.extend(_cross_language_collisions(catalogs))
+    problems.extend(_yes_no_collisions(catalogs))
+    problems.extend(_menu_word_problems(flowset, catalogs))
     problems.extend(_say_params(flowset, catalogs))
+    return problems
+
+
+def _yes_no_collisions(catalogs: Mapping[str, Catalog]) -> list[Problem]:
+    """A word that is yes in one catalog and no in another is read by the worker's language
+    only; a worker writing neither would not be understood, so say so."""
+    meaning: dict[str, tuple[str, str]] = {}
+    problems = []
+    for catalog in catalogs.values():
+        for answer, words in (("yes", catalog.yes), ("no", catalog.no)):
+            for word in words:
+                folded = fold(word)
+                first = meaning.setdefault(folded, (answer, catalog.language))
+                if first[0] != answer:
+                    problems.append(
+                        Problem(
+                            catalog.path,
+                            catalog.lines.get(answer, 1),
+                            f"'{word}' means {answer} here but {first[0]} in {first[1]}: "
+                            f"only a worker writing {catalog.language} or {first[1]} is "
+                            "understood; drop it, or keep the longer spelling",
+                        )
+                    )
+    return problems
+
+
+def _menu_word_problems(flowset: FlowSet, catalogs: Mapping[str, Catalog]) -> list[Problem]:
+    """Menu words for no option, words that are keywords (the keyword wins), and words that
+    fit two options of one menu in one language (the worker would always be asked which)."""
+    menus = [
+        [o.label for o in node.wait.options if o.label]
+        for flow in flowset.flows.values()
+        for node in flow.nodes.values()
+        if node.wait is not None and node.wait.options
+    ]
+    labels = {label for menu in menus for label in menu}
+    keywords = {
+        w.casefold(): (c.language, k)
+        for c in catalogs.values()
+        for k, ws in c.keywords.items()
+        for w in ws
+    }
+    problems = []
+    for catalog in catalogs.values():
+
+        def line(key: str, catalog: Catalog = catalog) -> int:
+            return catalog.lines.get(f"menu_words.{key}", catalog.lines.get("menu_words", 1))
+
+        for key in catalog.menu_words:
+            if key not in labels:
+                problems.append(
+                    Problem(
+                        catalog.path,
+                        line(key),
+                        f"menu_words '{key}' is the label of no menu option{suggest(key, labels)}",
+                    )
+                )
+        for key in sorted(labels):
+            label = catalog.messages.get(key)
+            if label is not None and fold(strip_edges(label.sms)) in keywords:
+                language, keyword = keywords[fold(strip_edges(label.sms))]
+                problems.append(
+                    Problem(
+                        catalog.path,
+                        label.line,
+                        f"the option label '{label.sms}' is a {keyword} keyword in {language}: "
+                        "a worker typing it would get the keyword; reword the label",
+                    )
+                )
+            for word in catalog.menu_words.get(key, ()):
+                if fold(word) in keywords:
+                    language, keyword = keywords[fold(word)]
+                    problems.append(
+                        Problem(
+                            catalog.path,
+                            line(key),
+                            f"the menu word '{word}' is a {keyword} keyword in {language}: "
+                            "the keyword wins; drop it",
+                        )
+                    )
+        for menu in menus:
+            owner: dict[str, str] = {}
+            for key in menu:
+                label = catalog.messages.get(key)
+                for word in (*catalog.menu_words.get(key, ()), *([label.sms] if label else [])):
+                    folded = fold(word)
+                    if owner.setdefault(folded, key) != key:
+                        problems.append(
+                            Problem(
+                                catalog.path,
+                                line(key),
+                                f"'{word}' chooses both '{owner[folded]}' and '{key}' in one "
+                                "menu; keep it for one of them",
+                            )
+                        )
+    aliases: dict[str, str] = {}
+    for catalog in catalogs.values():
+        for name in (catalog.name, catalog.language, *catalog.aliases):
+            first = aliases.setdefault(fold(name), catalog.language)
+            if first != catalog.language:
+                problems.append(
+                    Problem(
+                        catalog.path,
+                        catalog.lines.get("aliases", 1),
+                        f"'{name}' names both {first} and {catalog.language} in the language "
+                        "menu; keep it for one",
+                    )
+                )
     return problems
 
 

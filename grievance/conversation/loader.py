@@ -586,7 +586,7 @@ class _Parser:
         return (low, high, skip)
 
     def options(self, items: LineList) -> tuple[MenuOption, ...]:
-        options = []
+        options: list[MenuOption] = []
         seen: dict[str, int] = {}
         for i, item in enumerate(items):
             item_line = items.line_of(i)
@@ -600,7 +600,14 @@ class _Parser:
                 )
             seen[number] = item_line
             label = item.get("label")
-            options.append(MenuOption(number, str(item["value"]), label, item_line))
+            means = item.get("means")
+            if means is not None and means not in ("yes", "no"):
+                self.problem(item_line, f"means is 'yes' or 'no', not '{means}'")
+                means = None
+            elif means is not None and means in [o.means for o in options]:
+                self.problem(item_line, f"two options of this menu mean '{means}'; keep one")
+                means = None
+            options.append(MenuOption(number, str(item["value"]), label, item_line, means))
         return tuple(options)
 
 

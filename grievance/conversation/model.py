@@ -45,6 +45,8 @@ class MenuOption:
     value: str
     label: str | None
     line: int = 0
+    # "yes" or "no": the option a yes or no word chooses, in any language ("sí", "हो").
+    means: str | None = None
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,14 @@ class Catalog:
     # for reporting: any message holding one is asked about first (never a verdict).
     danger: tuple[str, ...] = ()
     retaliation: tuple[str, ...] = ()
+    # Words that choose a menu option, by the option's label key: "passport" for
+    # category.movement_documents. The number and the label itself always work.
+    menu_words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Other names of this language, for the language menu ("Nepali", "nepali bhasa").
+    aliases: tuple[str, ...] = ()
+    # The line of each top-level section (yes, no, menu_words...) and of each menu_words entry
+    # (as "menu_words.<key>"), for file:line problems.
+    lines: Mapping[str, int] = field(default_factory=dict)
 
     def text(self, key: str) -> Text | None:
         """The message called ``key``, or None."""
@@ -167,6 +175,19 @@ def parse_catalog(data: Any, path: str) -> Catalog:
     def word_list(name: str) -> tuple[str, ...]:
         return _words(data[name], f"{path}:{data.line_of(name)}") if name in data else ()
 
+    lines = {str(name): data.line_of(name) for name in data}
+    menu_words: dict[str, tuple[str, ...]] = {}
+    raw_menu_words = data.get("menu_words", LineDict())
+    if not isinstance(raw_menu_words, LineDict):
+        raise CatalogError(
+            f"{path}:{data.line_of('menu_words')}: menu_words maps an option's label key to "
+            "its words, like category.pay: [salary, wages]"
+        )
+    for key, words in raw_menu_words.items():
+        line = raw_menu_words.line_of(key)
+        menu_words[key] = _words(words, f"{path}:{line}")
+        lines[f"menu_words.{key}"] = line
+
     return Catalog(
         language=language,
         name=str(data["name"]),
@@ -180,6 +201,9 @@ def parse_catalog(data: Any, path: str) -> Catalog:
         keyword_lines=keyword_lines,
         danger=word_list("danger"),
         retaliation=word_list("retaliation"),
+        menu_words=menu_words,
+        aliases=word_list("aliases"),
+        lines=lines,
     )
 
 

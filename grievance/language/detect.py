@@ -161,6 +161,21 @@ def script_of_char(ch: str) -> str | None:
     return None
 
 
+def digit_languages(text: str, candidates: Sequence[str]) -> tuple[str, ...]:
+    """The ``candidates`` whose script writes the native digits in ``text``: Devanagari
+    digits for Nepali and Hindi, ٠-٩ for Arabic, ۰-۹ for Urdu; () with ASCII digits only."""
+    for ch in text:
+        if not ch.isdecimal() or ch.isascii():
+            continue
+        if "\u0660" <= ch <= "\u0669":
+            return tuple(lang for lang in candidates if lang == "ar")
+        if "\u06f0" <= ch <= "\u06f9":
+            return tuple(lang for lang in candidates if lang == "ur")
+        script = script_of_char(ch)
+        return tuple(lang for lang in candidates if script and SCRIPT_OF.get(lang) == script)
+    return ()
+
+
 def dominant_script(text: str) -> tuple[str | None, float]:
     """The script most letters of ``text`` are written in, and its share of letters."""
     counts = Counter(s for s in map(script_of_char, text) if s is not None)

@@ -44,6 +44,23 @@ def _unspaced(phrase: str) -> bool:
     return False
 
 
+def _is_edge_noise(ch: str) -> bool:
+    # Punctuation, symbols and spaces; never letters or combining marks (the
+    # vowel signs of Devanagari and Burmese are marks, and "हो" must stay "हो").
+    return unicodedata.category(ch)[0] in "PSZC"
+
+
+def strip_edges(text: str) -> str:
+    """``text`` without punctuation, symbols and spaces at either end; an answer that is
+    only symbols ("👍", "?") is kept as it is, trimmed."""
+    start, end = 0, len(text)
+    while start < end and _is_edge_noise(text[start]):
+        start += 1
+    while end > start and _is_edge_noise(text[end - 1]):
+        end -= 1
+    return text[start:end] or text.strip()
+
+
 def contains_phrase(text: str, phrase: str) -> bool:
     """True when folded ``text`` holds folded ``phrase`` at the start of a word (or anywhere,
     in a script written without spaces)."""
@@ -111,27 +128,69 @@ class PhraseList:
         return None
 
 
+# A yes/no word from a catalog the line does not serve counts only if it is this long:
+# "y", "s" or "n" of a language nobody chose is too thin to act on.
+FAR_WORD = 2
+
+
 @dataclass(frozen=True)
 class YesNo:
-    """Yes and no words: the worker's own language first, then any language of the
-    deployment where the word means one thing only ("si", "ya", "हाँ", "ho")."""
+    """Yes and no words in three tiers: the worker's own language; then any language of
+    the deployment where the word means one thing only ("si", "ya", "हाँ", "ho"); then any
+    language the project has a catalog for, for words of two letters or more ("haan" on a
+    line that serves only English and Nepali). A word that means yes in one language and no
+    in another is settled by the worker's language, or not at all."""
 
     own: Mapping[str, Mapping[str, str]]
     shared: Mapping[str, str]
+    far: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, words: Mapping[str, tuple[Iterable[str], Iterable[str]]]) -> YesNo:
-        """``words`` maps a language to its (yes words, no words)."""
+    def of(
+        cls,
+        words: Mapping[str, tuple[Iterable[str], Iterable[str]]],
+        deployed: Iterable[str] | None = None,
+    ) -> YesNo:
+        """``words`` maps a language to its (yes words, no words); ``deployed`` (default:
+        all of them) are the languages the line serves."""
+        serving = set(words) if deployed is None else set(deployed)
         own: dict[str, dict[str, str]] = {}
         meanings: dict[str, set[str]] = {}
+        far_meanings: dict[str, set[str]] = {}
         for language, (yes, no) in words.items():
             table = own.setdefault(language, {})
             for answer, listed in (("yes", yes), ("no", no)):
                 for word in listed:
-                    table.setdefault(fold(word), answer)
-                    meanings.setdefault(fold(word), set()).add(answer)
+                    folded = fold(word)
+                    table.setdefault(folded, answer)
+                    far_meanings.setdefault(folded, set()).add(answer)
+                    if language in serving:
+                        meanings.setdefault(folded, set()).add(answer)
         shared = {w: next(iter(m)) for w, m in meanings.items() if len(m) == 1}
-        return cls(own, shared)
+        far = {
+            w: next(iter(m))
+            for w, m in far_meanings.items()
+            if len(m) == 1 and w not in meanings and len(w) >= FAR_WORD
+        }
+        return cls(own, shared, far)
+
+    def meaning(self, word: str, language: str | None) -> str | None:
+        """What folded ``word`` answers for a worker writing ``language``."""
+        return (
+            self.own.get(language or "", {}).get(word)
+            or self.shared.get(word)
+            or self.far.get(word)
+        )
+
+    def collisions(self) -> dict[str, tuple[set[str], set[str]]]:
+        """Words that are yes in some catalogs and no in others: word → (yes-languages,
+        no-languages)."""
+        found: dict[str, tuple[set[str], set[str]]] = {}
+        for language, table in self.own.items():
+            for word, answer in table.items():
+                yes, no = found.setdefault(word, (set(), set()))
+                (yes if answer == "yes" else no).add(language)
+        return {w: (y, n) for w, (y, n) in found.items() if y and n}
 
     def answer(self, text: str, language: str | None, clear_no: bool = False) -> str | None:
         """Yes, no or None for ``text``: 1 or 2, a yes/no word, or a sentence that starts
@@ -140,16 +199,16 @@ class YesNo:
         With ``clear_no`` a "no" counts only as the whole answer: "no idea" or "لا أعرف" (I
         don't know) starts with a no-word but is not "no, I am not in danger".
         """
-        core = _strip(to_ascii_digits(text))
+        core = strip_edges(to_ascii_digits(text))
         number = core if core.isdigit() else leading_number(text)
         if number in ("1", "2"):
             return "yes" if number == "1" else "no"
-        whole = fold(_strip(text))
-        first = fold(_strip(re.split(r"[\s,.!?;:\u060c]+", text.strip(), maxsplit=1)[0]))
+        whole = fold(strip_edges(text))
+        first = fold(strip_edges(re.split(r"[\s,.!?;:\u060c]+", text.strip(), maxsplit=1)[0]))
         for candidate in dict.fromkeys((whole, first)):
             if not candidate:
                 continue
-            found = self.own.get(language or "", {}).get(candidate) or self.shared.get(candidate)
+            found = self.meaning(candidate, language)
             if found == "no" and clear_no and candidate != whole:
                 return None
             if found:
@@ -158,17 +217,8 @@ class YesNo:
 
     def is_bare(self, text: str) -> bool:
         """True when ``text`` is only a yes/no word of any deployment language."""
-        whole = fold(_strip(text))
-        return whole in self.shared or any(whole in table for table in self.own.values())
-
-
-def _strip(text: str) -> str:
-    start, end = 0, len(text)
-    while start < end and not _wordlike(text[start]):
-        start += 1
-    while end > start and not _wordlike(text[end - 1]):
-        end -= 1
-    return text[start:end]
+        whole = fold(strip_edges(text))
+        return any(whole in table for table in self.own.values())
 
 
 def leading_number(text: str) -> str | None:

@@ -24,6 +24,8 @@ MESSAGE_KEYS = (
     "status.none",
     "status.not_found",
     "status.rate_limited",
+    "status.code_mistyped",
+    "status.code_length",
     "status.report",
     "status.due",
     *(f"status.stage.{s}" for s in STATUSES),
@@ -305,6 +307,12 @@ def status_replies(
         return [reply for case in cases for reply in _report(runtime, case)]
     if _rate_limited(session, runtime, contact.id, now):
         return [Reply("status.rate_limited", {})]
+    problem = casecode.problem(code)
+    if problem is not None:
+        # A typo the check digit catches is no guess at someone else's code: say what is
+        # wrong, and do not count it toward the lock.
+        kind, digits = problem
+        return [Reply(f"status.code_{kind}", {"n": str(digits)})]
     normalized = casecode.normalize(code)
     case = None
     if normalized is not None:

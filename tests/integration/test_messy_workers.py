@@ -149,8 +149,7 @@ SCRIPTS = [
         (
             W("hi", expect=("intake.continue_question",)),
             W("yes", expect=("intake.choose_category",)),
-            W("passport", expect=("common.reask_menu", "intake.choose_category")),
-            W("1", expect=("intake.ask_workplace",)),
+            W("passport", expect=("intake.ask_workplace",)),  # a menu word chooses option 1
             W("Sunrise Garments, Penang", expect=("intake.ask_what_happened",)),
             W(
                 "they keep my passport in the office and I cannot go home to see my mother",
@@ -170,7 +169,7 @@ SCRIPTS = [
         "hello-sir-typos",
         (
             W("hello sir", expect=("intake.continue_question",)),
-            W("yse", expect=("common.not_understood", "intake.continue_question")),
+            W("yse", expect=("common.reask_yes_no",)),
             W("1", expect=("intake.choose_category",)),
             W("6", expect=("intake.ask_workplace",)),
             W("Sunrise Garmnts, Penang", expect=("intake.ask_what_happened",)),
@@ -189,8 +188,8 @@ SCRIPTS = [
         "assalamualaikum-questions-then-ok",
         (
             W("assalamualaikum", expect=("intake.continue_question",)),
-            W("is this free?", expect=("common.not_understood", "intake.continue_question")),
-            W("who are you?", expect=("common.not_understood", "intake.continue_question")),
+            W("is this free?", expect=("common.reask_yes_no",)),
+            W("who are you?", expect=("common.reask_yes_no",)),
             W("ok", expect=("intake.choose_category",)),
             W("9", expect=("intake.ask_workplace",)),
             W("Al Rawabi Dairy, Al Ain", expect=("intake.ask_what_happened",)),
@@ -213,8 +212,8 @@ SCRIPTS = [
                 "took 3000 dollars and the company keeps my passport.",
                 expect=("intake.continue_question",),
             ),
-            W("?", expect=("intake.continue_question",)),
-            W("is this free?", expect=("intake.continue_question",)),
+            W("?", expect=("common.reask_yes_no",)),
+            W("is this free?", expect=("common.reask_yes_no",)),
             # Three answers that are no answer are not a "no": the story must not be dropped.
             # ... a person reads the story and answers the questions.
             W("who reads this?", expect=("help.person_will_contact",), person=True),
@@ -338,7 +337,7 @@ SCRIPTS = [
         "they-beat-me-then-unreadable-answers",
         (
             W("they beat me every day", expect=("intake.ask_danger_now",)),
-            W("😭", expect=("common.not_understood", "intake.ask_danger_now")),
+            W("😭", expect=("common.reask_yes_no",)),
             W("I don't know", expect=("danger.unsure", "intake.continue_question"), person=True),
             W("1", expect=("intake.choose_category",)),
             W("4", expect=("intake.ask_workplace",)),
@@ -600,7 +599,7 @@ SCRIPTS = [
         "empty-messages-first",
         (
             W("", expect=("common.choose_language",)),
-            W("", expect=("common.reask_menu", "common.choose_language")),
+            W("", expect=("common.reask_language",)),
             W("1", expect=("intake.continue_question",)),
             W("1", expect=("intake.choose_category",)),
             W("8", expect=("intake.ask_workplace",)),
@@ -620,10 +619,9 @@ SCRIPTS = [
         "emojis-only-then-numbers",
         (
             W("🙏", expect=("common.choose_language",)),
-            W("👍", expect=("common.reask_menu",)),
+            W("👍", expect=("common.reask_language",)),
             W("1", expect=("intake.continue_question",)),
-            W("👍"),
-            W("1", expect=("intake.choose_category",)),
+            W("👍", expect=("intake.choose_category",)),  # a thumbs-up is a yes
             W("5", expect=("intake.ask_workplace",)),
             W("Sunrise Garments, Penang", expect=("intake.ask_what_happened",)),
             W(
@@ -697,8 +695,8 @@ SCRIPTS = [
         (
             W("hi", expect=("intake.continue_question",)),
             W("1", expect=("intake.choose_category",)),
-            W("my boss keeps my passport and does not pay me", expect=("intake.choose_category",)),
-            W("1", expect=("intake.ask_workplace",)),
+            # "passport" chooses option 1, and the words join the story
+            W("my boss keeps my passport and does not pay me", expect=("intake.ask_workplace",)),
             W("Sunrise Garments, Penang", expect=("intake.you_wrote",)),
             W("1", expect=("intake.ask_danger_now",)),
             W("2", expect=("intake.ask_updates",)),
@@ -754,8 +752,7 @@ SCRIPTS = [
         (
             W("السلام عليكم", expect=("common.choose_language",)),
             W("١", expect=("intake.continue_question",)),
-            W("نعم", expect=("intake.continue_question",)),
-            W("1", expect=("intake.choose_category",)),
+            W("نعم", expect=("intake.choose_category",)),  # a yes in any catalog is a yes
             W("1", expect=("intake.ask_workplace",)),
             W("مزرعة النور، الدوحة", expect=("intake.ask_what_happened",)),
             W(
@@ -774,8 +771,7 @@ SCRIPTS = [
         "spanish-on-a-line-without-spanish",
         (
             W("hola buenas noches, necesito ayuda por favor", expect=("intake.continue_question",)),
-            W("si", expect=("intake.continue_question",)),
-            W("1", expect=("intake.choose_category",)),
+            W("si", expect=("intake.choose_category",)),  # a yes in any catalog is a yes
             W("6", expect=("intake.ask_workplace",)),
             W("Granja El Sol, Huelva", expect=("intake.you_wrote",)),
             W("2", expect=("intake.ask_what_happened",)),
@@ -815,7 +811,8 @@ SCRIPTS = [
         "mixed-scripts-then-language-keyword",
         (
             W("hello sir मेरो passport company ले राख्यो", expect=("en:intake.continue_question",)),
-            W("भाषा", expect=("en:common.choose_language",)),
+            # a keyword only Nepali has: the menu comes in Nepali
+            W("भाषा", expect=("common.choose_language",)),
             W("२", expect=("language.changed", "intake.continue_question")),
             W("हो", expect=("intake.choose_category",)),
             W("१", expect=("intake.ask_workplace",)),
@@ -852,13 +849,13 @@ SCRIPTS = [
         "writing-at-the-wrong-moment",
         (
             W("hi", expect=("intake.continue_question",)),
-            W("Sunrise Garments Penang", expect=("common.not_understood",)),
+            W("Sunrise Garments Penang", expect=("common.reask_yes_no",)),
             W("1", expect=("intake.choose_category",)),
             W("Sunrise Garments Penang", expect=("common.reask_menu",)),
             W("3", expect=("intake.ask_workplace",)),
-            W("3", expect=("common.reask_text", "intake.ask_workplace")),
+            W("3", expect=("common.reask_text",)),
             W("Sunrise Garments, Penang", expect=("intake.ask_what_happened",)),
-            W("yes", expect=("common.reask_text", "intake.ask_what_happened")),
+            W("yes", expect=("common.reask_text",)),
             W(
                 "boss keeps half of salary as debt for the agent fee",
                 expect=("intake.ask_danger_now",),

@@ -136,7 +136,7 @@ def test_a_wave_runs_from_joining_to_shared_results(
             "Thank you for your answers. We will share the results with everyone who took part."
         ]
     answer(phones[10], ["5", "5", "5", "5", "5", "5"])
-    assert "1 Start" in phones[11].replies()[-1]  # invited, never answered
+    assert "1 Answer now" in phones[11].replies()[-1]  # invited, never answered
 
     wave = the_wave(runtime)
     page = re.sub(r">\s+<", "><", admin.get(f"/campaigns/{wave.id}").get_data(as_text=True))

@@ -68,7 +68,7 @@ class Harness:
             catalogs,
             languages,
             new_id=lambda: f"run-{next(ids)}",
-            watch_catalogs=load_catalogs(ROOT / "locales"),
+            known_catalogs=load_catalogs(ROOT / "locales"),
         )
         return cls(engine)
 

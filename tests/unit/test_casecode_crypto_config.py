@@ -27,6 +27,38 @@ def test_codes_have_twelve_digits_and_catch_typos() -> None:
             assert casecode.normalize(swapped) is None
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "4821 0937 5523",
+        "4821-0937-5523",
+        "4821.0937.5523",
+        "482l O937 5523",  # l for 1, O for 0: a keypad or a worried thumb
+        "4821 o937 5523",
+        "४८२१ ०९३७ ५५२३",
+        "٤٨٢١ ٠٩٣٧ ٥٥٢٣",
+    ],
+)
+def test_a_code_is_read_in_any_grouping_script_and_lookalike_letter(typed: str) -> None:
+    assert casecode.normalize(typed) == "482109375523"
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("4821 0937 552", ("length", 11)),
+        ("4821 0937 55233", ("length", 13)),
+        ("4821 0937 5524", ("mistyped", 12)),  # last digit wrong
+        ("4812 0937 5523", ("mistyped", 12)),  # two digits swapped
+        ("4821 0937 5523", None),
+        ("OK", None),  # words, not a code
+        ("I will send it", None),
+    ],
+)
+def test_what_is_wrong_with_a_code_is_said(typed: str, problem: tuple[str, int] | None) -> None:
+    assert casecode.problem(typed) == problem
+
+
 def test_code_is_displayed_in_groups_of_four() -> None:
     assert casecode.display("482109375523") == "4821 0937 5523"
 
