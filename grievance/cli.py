@@ -339,7 +339,12 @@ def flows_group() -> None:
 
 
 @flows_group.command("check")
-@click.option("--segments", is_flag=True, help="Print SMS segments of every prompt per language.")
+@click.option(
+    "--segments",
+    is_flag=True,
+    help="Check the SMS cost targets (a whole intake, the first reply, needless UCS-2) and "
+    "print the cost of every prompt per language.",
+)
 @click.option("--flows-dir", type=click.Path(path_type=Path, file_okay=False), default=None)
 @click.option("--locales-dir", type=click.Path(path_type=Path, file_okay=False), default=None)
 @click.option(
@@ -364,6 +369,12 @@ def flows_check(
     from grievance import playbooks
     from grievance.contacts import ContactsError, load_contacts
     from grievance.conversation import load_flowset
+    from grievance.conversation.cost import (
+        FIRST_REPLY_SEGMENTS,
+        INTAKE_SEGMENTS,
+        segment_problems,
+    )
+    from grievance.conversation.cost import table as cost_table
     from grievance.conversation.inspect import check, prompt_sizes
     from grievance.language import CatalogError, load_catalogs
     from grievance.services import cases, outbox, pulse, remediation, triage
@@ -411,13 +422,23 @@ def flows_check(
     except ContactsError as exc:
         helpers = 0
         problems += exc.problems
-    for problem in sorted(set(problems), key=str):
-        click.echo(str(problem), err=True)
     if segments and flowset is not None:
+        intake_costs, cost_problems = segment_problems(
+            flowset, catalogs, frozenset(procedure.PAGE_KEYS)
+        )
+        problems += cost_problems
         for size in prompt_sizes(flowset, catalogs, langs):
             click.echo(
                 f"{size.flow}.{size.node} [{size.language}] {size.segments} segment(s) {size.encoding}"
             )
+        click.echo(
+            f"\nA whole intake (targets: at most {INTAKE_SEGMENTS} segments, first reply at "
+            f"most {FIRST_REPLY_SEGMENTS}):\n"
+        )
+        for row in cost_table(intake_costs):
+            click.echo(row)
+    for problem in sorted(set(problems), key=str):
+        click.echo(str(problem), err=True)
     n_flows = len(flowset.flows) if flowset else 0
     if problems:
         click.echo(

@@ -1,10 +1,12 @@
-"""What one whole intake costs in SMS segments, per language.
+"""What one whole intake costs in SMS segments, per language, as a Markdown table.
 
-Plays the standard intake (the same answers in every language) through the
-engine, joins each step's replies as the outbox does (one message per step),
-and counts segments as Twilio bills them. Prints a Markdown table.
+Plays the standard intake (the same answers in every language) through the engine, joins
+each step's replies as the outbox does (one message per step), and counts segments as
+Twilio bills them. `grievance flows check --segments` prints the same table and enforces
+the targets; this script prints only the table, or writes it into docs/languages.md.
 
-    .venv/bin/python scripts/intake_cost.py
+    .venv/bin/python scripts/intake_cost.py            # print
+    .venv/bin/python scripts/intake_cost.py --write    # update docs/languages.md
 """
 
 from __future__ import annotations
@@ -15,28 +17,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grievance.language import count_segments  # noqa: E402
-from tests.support.golden import Harness, play_intake  # noqa: E402
+from grievance.conversation import load_flowset  # noqa: E402
+from grievance.conversation.cost import costs, table  # noqa: E402
+from grievance.language import load_catalogs  # noqa: E402
+
+DOC = ROOT / "docs" / "languages.md"
+START, END = "<!-- intake-cost: start -->\n", "<!-- intake-cost: end -->\n"
 
 
-def intake_cost(harness: Harness, language: str, channel: str = "sms") -> tuple[int, int, int]:
-    """(messages, segments, characters) of one intake in ``language``; a step's replies are one message."""
-    bodies = ["\n\n".join(step) for step in play_intake(harness, language, channel).steps if step]
-    return len(bodies), sum(count_segments(b).segments for b in bodies), sum(len(b) for b in bodies)
+def current() -> str:
+    """The table for the repository's flows and catalogs."""
+    flowset, problems = load_flowset(ROOT / "flows")
+    if flowset is None:
+        sys.exit("\n".join(str(p) for p in problems))
+    return "\n".join(table(costs(flowset, load_catalogs(ROOT / "locales")))) + "\n"
+
+
+def documented() -> str:
+    """The table as docs/languages.md shows it."""
+    text = DOC.read_text(encoding="utf-8")
+    return text[text.index(START) + len(START) : text.index(END)]
 
 
 def main() -> None:
-    """Print the table."""
-    languages = tuple(sorted(p.stem for p in (ROOT / "locales").glob("*.yaml")))
-    harness = Harness.create(languages)
-    english = intake_cost(harness, "en")[1]
-    print("| language | messages | SMS segments | characters | vs English |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for language in languages:
-        messages, segments, characters = intake_cost(harness, language)
-        print(
-            f"| {language} | {messages} | {segments} | {characters} | {segments / english:.1f}x |"
-        )
+    """Print the table, or write it into the docs with --write."""
+    if "--write" in sys.argv[1:]:
+        text = DOC.read_text(encoding="utf-8")
+        before, after = text[: text.index(START) + len(START)], text[text.index(END) :]
+        DOC.write_text(before + current() + after, encoding="utf-8")
+    else:
+        print(current(), end="")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from grievance.conversation.effects import (
     Urgent,
     WaitUntil,
 )
+from grievance.conversation.loader import HOST_REFERENCES
 from grievance.conversation.model import (
     NO_RESPONSE,
     OTHER,
@@ -67,8 +68,6 @@ MAX_PARENTS = 3
 # After a worker said yes, they are in danger (a P0 case, a person on the way), danger
 # words are not asked about again for this long: what they write goes to their case.
 DANGER_QUIET = timedelta(hours=12)
-# Host-filled references: a new case's code, a web link, the emergency contacts.
-HOST_REFERENCES = ("case.", "link.", "contacts.")
 _CONTROL = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 )

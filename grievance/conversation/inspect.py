@@ -19,7 +19,7 @@ from grievance.conversation.loader import Problem, suggest
 from grievance.conversation.model import NO_RESPONSE, OTHER, Flow, FlowSet, Node
 from grievance.language.catalog import Catalog, placeholders
 from grievance.language.segments import count_segments
-from grievance.language.words import fold, strip_edges
+from grievance.language.words import contains_phrase, fold, strip_edges
 
 ENGINE_KEYS = frozenset(
     {
@@ -210,6 +210,30 @@ def check_catalogs(
     problems.extend(_yes_no_collisions(catalogs))
     problems.extend(_menu_word_problems(flowset, catalogs))
     problems.extend(_say_params(flowset, catalogs))
+    problems.extend(_glossary_problems(catalogs))
+    return problems
+
+
+def _glossary_problems(catalogs: Mapping[str, Catalog]) -> list[Problem]:
+    """Messages that call a fixed term by another name than the catalog's glossary: a worker
+    told "reporte" in one message and "denuncia" in the next may think they are two things."""
+    problems = []
+    for catalog in catalogs.values():
+        for term, entry in catalog.glossary.items():
+            avoid = [(word, fold(word)) for word in entry.avoid]
+            for key, text in catalog.messages.items():
+                for _channel, body in text.variants():
+                    found = next((w for w, f in avoid if contains_phrase(fold(body), f)), None)
+                    if found is not None:
+                        problems.append(
+                            Problem(
+                                catalog.path,
+                                text.line,
+                                f"'{key}' says '{found}' for \"{term}\"; this catalog's word "
+                                f"is '{entry.use[0]}' (glossary, line {entry.line})",
+                            )
+                        )
+                        break
     return problems
 
 

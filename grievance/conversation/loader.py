@@ -74,8 +74,8 @@ REFERENCES = frozenset(
     {"contact.language", "contact.language_name", "input.text", "input.phone", "story.excerpt"}
 )
 # References the host fills when it sends the message: a new case's code, a web link,
-# the deployment's emergency contacts for this worker.
-HOST_REFERENCES = ("case.", "link.", "contacts.")
+# the deployment's emergency contacts for this worker, the time frames of its rules.
+HOST_REFERENCES = ("case.", "link.", "contacts.", "rules.")
 # Facts a condition (skip_if, switch) may name, besides results.<name>.
 FACTS = frozenset(
     {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 from grievance.conversation.effects import Send
 from grievance.language.catalog import Catalog, render
@@ -14,6 +15,7 @@ def render_send(
     send: Send,
     channel: str,
     refs: Mapping[str, str],
+    today: date | None = None,
 ) -> str:
     """The message text, with references (``case.code``) filled and menu options appended.
 
@@ -26,7 +28,7 @@ def render_send(
     params = dict(send.params)
     for name, reference in send.refs.items():
         params[name] = refs.get(reference, "")
-    lines = [render(catalog, send.key, params, channel)]
+    lines = [render(catalog, send.key, params, channel, today)]
     for option in send.options:
         label = option.label_text
         if label is None and option.label_key:

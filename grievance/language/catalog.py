@@ -5,12 +5,14 @@ from __future__ import annotations
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from grievance.language.dates import format_day, format_duration, is_date_param, locale_of
 from grievance.yamlsource import LineDict, YamlError, load_file
 
-KEYWORDS = ("help", "status", "stop", "start", "menu", "language", "appeal")
+KEYWORDS = ("help", "status", "stop", "start", "menu", "language", "appeal", "rules")
 CHANNELS = ("sms", "whatsapp")
 # Catalog variants besides ``sms``: a richer WhatsApp text, and wording to be read aloud
 # (an IVR menu: "press 1 ..."), used by the voice channel and shown beside the SMS.
@@ -48,6 +50,19 @@ class Text:
             yield "voice", self.voice
 
 
+# The terms a worker must meet under one name in every message of a catalog.
+GLOSSARY_TERMS = ("report", "case", "case code", "handler", "supplier")
+
+
+@dataclass(frozen=True)
+class Term:
+    """A fixed term of one catalog: the words it is written with, the words it must not be."""
+
+    use: tuple[str, ...]
+    avoid: tuple[str, ...]
+    line: int
+
+
 @dataclass(frozen=True)
 class Catalog:
     """The messages, keywords and yes/no words of one language."""
@@ -71,6 +86,13 @@ class Catalog:
     menu_words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Other names of this language, for the language menu ("Nepali", "nepali bhasa").
     aliases: tuple[str, ...] = ()
+    # The CLDR locale dates are written in (default: the language) and whether digits in
+    # them are the script's own ("native") or ASCII ("latin", the default).
+    locale: str = ""
+    digits: str = "latin"
+    # The fixed terms of this language (report, case, case code, handler, supplier): the
+    # word to use and the words a message must not use instead, by term.
+    glossary: Mapping[str, Term] = field(default_factory=dict)
     # The line of each top-level section (yes, no, menu_words...) and of each menu_words entry
     # (as "menu_words.<key>"), for file:line problems.
     lines: Mapping[str, int] = field(default_factory=dict)
@@ -89,10 +111,28 @@ def placeholders(text: str) -> set[str]:
     return names
 
 
-def render(catalog: Catalog, key: str, params: Mapping[str, str], channel: str) -> str:
-    """Fill message ``key`` of ``catalog`` for ``channel``; unknown keys raise KeyError."""
+def render(
+    catalog: Catalog,
+    key: str,
+    params: Mapping[str, str],
+    channel: str,
+    today: date | None = None,
+) -> str:
+    """Fill message ``key`` of ``catalog`` for ``channel``; unknown keys raise KeyError.
+    Dates (parameters named ``date`` or ``*_date``, ISO) are written the catalog's way, with
+    the year when it is not ``today``'s (default: the real today)."""
     text = catalog.messages[key].for_channel(channel)
-    return text.format_map(_Params(params)) if params or "{" in text else text
+    if not params and "{" not in text:
+        return text
+    filled = {
+        name: format_day(
+            value, catalog.locale or catalog.language, catalog.digits == "native", today
+        )
+        if is_date_param(name)
+        else value
+        for name, value in params.items()
+    }
+    return text.format_map(_Params(filled))
 
 
 class _Params(dict[str, str]):
@@ -100,6 +140,18 @@ class _Params(dict[str, str]):
 
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+def duration_words(catalog: Catalog, amount: int, unit: str) -> str:
+    """A time frame in ``catalog``'s words: hours and days from CLDR ("1 hour", "7 दिन"),
+    working days from the catalog's ``procedure.duration_working_days``."""
+    words = format_duration(
+        amount, unit, catalog.locale or catalog.language, catalog.digits == "native"
+    )
+    if words is not None:
+        return words
+    key = {"h": "hours", "d": "days", "wd": "working_days"}[unit]
+    return render(catalog, f"procedure.duration_{key}", {"n": str(amount)}, "sms")
 
 
 def _words(value: Any, where: str) -> tuple[str, ...]:
@@ -126,6 +178,18 @@ def parse_catalog(data: Any, path: str) -> Catalog:
     reviewed = data.get("reviewed", False)
     if not isinstance(reviewed, bool):
         raise CatalogError(f"{path}:{data.line_of('reviewed')}: reviewed is true or false")
+
+    locale = str(data.get("locale", "") or "")
+    if locale and locale_of(locale) is None:
+        raise CatalogError(
+            f"{path}:{data.line_of('locale')}: unknown locale '{locale}'; use a CLDR locale "
+            "such as en_001, ne or pt_BR (dates are written in it)"
+        )
+    digits = str(data.get("digits", "latin"))
+    if digits not in ("latin", "native"):
+        raise CatalogError(
+            f"{path}:{data.line_of('digits')}: digits is 'latin' or 'native' (for dates)"
+        )
 
     raw_messages = data["messages"]
     if not isinstance(raw_messages, LineDict):
@@ -188,6 +252,31 @@ def parse_catalog(data: Any, path: str) -> Catalog:
         menu_words[key] = _words(words, f"{path}:{line}")
         lines[f"menu_words.{key}"] = line
 
+    glossary: dict[str, Term] = {}
+    raw_glossary = data.get("glossary", LineDict())
+    if not isinstance(raw_glossary, LineDict):
+        raise CatalogError(
+            f"{path}:{data.line_of('glossary')}: glossary maps a term to the words to use and "
+            "to avoid, like report: {use: [reporte], avoid: [denuncia]}"
+        )
+    for term, entry in raw_glossary.items():
+        line = raw_glossary.line_of(term)
+        if term not in GLOSSARY_TERMS:
+            raise CatalogError(
+                f"{path}:{line}: unknown glossary term '{term}'; the terms are "
+                f"{', '.join(GLOSSARY_TERMS)}"
+            )
+        if not isinstance(entry, LineDict) or "use" not in entry or set(entry) - {"use", "avoid"}:
+            raise CatalogError(
+                f"{path}:{line}: a glossary term has 'use' (the words for it) and optional "
+                "'avoid' (words messages must not use for it)"
+            )
+        glossary[str(term)] = Term(
+            _words(entry["use"], f"{path}:{line}"),
+            _words(entry.get("avoid", []), f"{path}:{line}") if entry.get("avoid") else (),
+            line,
+        )
+
     return Catalog(
         language=language,
         name=str(data["name"]),
@@ -203,6 +292,9 @@ def parse_catalog(data: Any, path: str) -> Catalog:
         retaliation=word_list("retaliation"),
         menu_words=menu_words,
         aliases=word_list("aliases"),
+        glossary=glossary,
+        locale=locale,
+        digits=digits,
         lines=lines,
     )
 

@@ -43,6 +43,9 @@ SCRIPT_OF = {
 }  # fmt: skip
 # Languages often typed in Latin letters by workers who cannot type their script.
 ROMANIZED = ("ne", "hi", "ur", "bn")
+# Catalogs written in Latin letters for them: a worker who writes "malai sahayog chahiyo" is
+# answered the same way, when the line serves one.
+ROMAN_CATALOGS = {f"{lang}-Latn": lang for lang in ROMANIZED}
 
 _RANGES = (
     (0x0900, 0x097F, "Deva"),
@@ -132,6 +135,23 @@ _ROMANIZED_WORDS = _words(
     "dorkar garnu hai hain hajur hay huncha hunchha kaam kaj kia kya madad malai mera meri mero "
     "mujhay mujhe nahi nahin namaskar namaste paisa sahajjo sahayog shukriya taka"
 )
+# Romanized words that point to one of the languages (the list above finds them as a group).
+_HINDUSTANI = _words(
+    "mujhe mujhay mera meri hai hain nahi nahin chahiye raha rahi gaya diya madad kya"
+)
+_ROMAN_MARKERS = {
+    "ne": _words(
+        "malai mero hamro chha chaina chhaina garnu garna gareko huncha hunchha hajur sahayog "
+        "chahiyo chaiyo dhanyabad diyena dinna bhayo thiyo rakhyo garyo xa xaina"
+    ),
+    # Hindi and Urdu share the everyday words (Hindustani); only a few lean one way.
+    "hi": _HINDUSTANI | _words("dhanyavad kripya sahayata bhaiya"),
+    "ur": _HINDUSTANI | _words("shukriya janab meherbani khuda tankhwah kia hay"),
+    "bn": _words(
+        "amake amar ami dorkar sahajjo taka kaj korchi korche dey dicche beton bhalo ache hobe "
+        "amader apni"
+    ),
+}
 _URDU_LETTERS = frozenset("ٹڈڑںےۓھ")
 _VIETNAMESE = frozenset("ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")
 
@@ -315,9 +335,15 @@ def detect(
         return Detection(None, 0.0, script)
     same_script = [lang for lang in pool if SCRIPT_OF.get(lang) == script]
     words = words_of(text)
+    short_after_choice = prior in same_script and len(words) <= 2
+    if script == "Latn" and not short_after_choice and any(w in _ROMANIZED_WORDS for w in words):
+        romanized = _romanized(words, pool, prior)
+        if romanized is not None:
+            return romanized
+    if script == "Latn" and prior in ROMAN_CATALOGS and not words_of_other_latin(words, pool):
+        # A worker who chose romanized Nepali keeps it for "ok", "ho", a workplace's name.
+        return Detection(prior, 0.9, script)
     if not same_script:
-        if script == "Latn" and any(w in _ROMANIZED_WORDS for w in words):
-            return Detection(None, 0.0, script, tuple(lang for lang in pool if lang in ROMANIZED))
         return Detection(None, 0.0, script)
     if all(lang in same_script for lang in _PAIR):
         # Indonesian and Malay are first told from the rest as one language (``id``, whose
@@ -327,6 +353,39 @@ def detect(
         found = _detect_in_script(text, words, script, share, group, pool, group_prior)
         return _split_id_ms(found, text, prior)
     return _detect_in_script(text, words, script, share, same_script, pool, prior)
+
+
+def _romanized(words: list[str], pool: list[str], prior: str | None) -> Detection | None:
+    """Romanized Nepali, Hindi, Urdu or Bengali ("malai sahayog chahiyo"): certainly not
+    English. Answered in the romanized catalog when the line has one, else the native one; one
+    language when its own words say so, else the few it may be (a narrow question), or None
+    when the line serves none of them."""
+    served = {
+        lang: (f"{lang}-Latn" if f"{lang}-Latn" in pool else lang)
+        for lang in ROMANIZED
+        if lang in pool or f"{lang}-Latn" in pool
+    }
+    if not served:
+        return None
+    if prior is not None and ROMAN_CATALOGS.get(prior, prior) in served:
+        # The worker chose this language, in its script or in Latin letters: it stays.
+        return Detection(prior, 0.9, "Latn")
+    scores = {lang: sum(w in _ROMAN_MARKERS[lang] for w in words) for lang in served}
+    best = max(scores.values())
+    leaders = [lang for lang, score in scores.items() if score == best]
+    if best > 0 and len(leaders) == 1:
+        return Detection(served[leaders[0]], round(min(0.95, 0.6 + 0.1 * best), 2), "Latn")
+    candidates = leaders if best > 0 else list(served)
+    return Detection(None, 0.0, "Latn", tuple(served[lang] for lang in candidates))
+
+
+def words_of_other_latin(words: list[str], pool: list[str]) -> bool:
+    """True when ``words`` hold marker words of another Latin-script language of ``pool``."""
+    return any(
+        any(w in _MARKERS[lang] for w in words)
+        for lang in pool
+        if SCRIPT_OF.get(lang) == "Latn" and lang in _MARKERS and lang != "en"
+    )
 
 
 def _detect_in_script(
@@ -339,7 +398,7 @@ def _detect_in_script(
     prior: str | None,
 ) -> Detection:
     """Choose among the candidates written in ``script`` (at least one)."""
-    if prior in same_script and len(same_script) > 1 and len(words) <= 2:
+    if prior in same_script and len(words) <= 2:
         # "हो", "ok": too short to overrule what the worker chose before, unless its
         # words belong to another language of the script ("है" after choosing Nepali).
         short = _marker_scores(words, same_script)
@@ -356,10 +415,6 @@ def _detect_in_script(
         and any(ch in _VIETNAMESE for ch in text.casefold())
     ):
         return Detection("vi", 0.95, script)
-    romanized = [lang for lang in pool if lang in ROMANIZED]
-    if script == "Latn" and romanized and any(w in _ROMANIZED_WORDS for w in words):
-        # Romanized Nepali, Hindi, Urdu or Bengali: certainly not English; ask which.
-        return Detection(None, 0.0, script, tuple(romanized))
     markers = _marker_scores(words, same_script)
     marked = sum(markers.values())
     # Marker words that point one way only settle it: langdetect costs ~1 ms a call.

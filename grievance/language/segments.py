@@ -9,6 +9,7 @@ code units, so an emoji outside the BMP costs two.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 GSM7_BASIC = frozenset(
@@ -43,3 +44,15 @@ def count_segments(text: str) -> SegmentCount:
     if units <= single:
         return SegmentCount(encoding, units, 1 if units else 0)
     return SegmentCount(encoding, units, -(-units // multi))
+
+
+def keep_gsm7(value: str, template: str) -> str:
+    """``value``, to be filled into ``template``, without the accents that would turn a GSM-7
+    message into UCS-2 ("7 días" into a Spanish SMS written as "7 dias"): twice the segments
+    for one letter. Left as it is when the template is UCS-2 anyway or nothing would help."""
+    if not is_gsm7(template) or is_gsm7(value):
+        return value
+    plain = "".join(
+        ch for ch in unicodedata.normalize("NFKD", value) if not unicodedata.combining(ch)
+    )
+    return plain if is_gsm7(plain) else value

@@ -41,3 +41,20 @@ def to_unicode(text: str) -> tuple[str, bool]:
     if zawgyi_probability(text) < THRESHOLD:
         return text, False
     return str(myanmar.converter.convert(text, "zawgyi", "unicode")), True
+
+
+def to_zawgyi(text: str) -> str:
+    """``text`` (Unicode) with its Burmese written in Zawgyi, for a worker whose phone types
+    and shows Zawgyi; other scripts, digits and codes are left as they are."""
+    if not has_myanmar(text):
+        return text
+    return str(myanmar.converter.convert(text, "unicode", "zawgyi"))
+
+
+def script_of(text: str, converted: bool) -> str | None:
+    """What a worker's message says about the Burmese encoding their phone uses: "zawgyi"
+    when it was converted from Zawgyi, "unicode" when it has Burmese letters in Unicode, or
+    None when it says nothing (no Burmese letters)."""
+    if converted:
+        return "zawgyi"
+    return "unicode" if has_myanmar(text) else None

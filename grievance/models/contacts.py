@@ -25,6 +25,9 @@ class Contact(Base):
     our_address: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(16))
     language_confirmed: Mapped[bool] = mapped_column(default=False)
+    # "zawgyi" when the worker's phone types Burmese in the legacy Zawgyi encoding: replies
+    # go out in it too. Follows the worker's latest Burmese message; None: Unicode.
+    script: Mapped[str | None] = mapped_column(String(16))
     opted_out: Mapped[bool] = mapped_column(default=False)
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # WhatsApp only: the worker agreed to an SMS when WhatsApp cannot reach them.

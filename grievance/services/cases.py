@@ -28,6 +28,7 @@ MESSAGE_KEYS = (
     "status.code_length",
     "status.report",
     "status.due",
+    "status.late",
     *(f"status.stage.{s}" for s in STATUSES),
 )
 
@@ -358,7 +359,11 @@ def _report(runtime: Runtime, case: Case) -> list[Reply]:
         )
     ]
     if case.due_at is not None and case.status in OPEN_STATUSES:
-        replies.append(Reply("status.due", {"date": max(case.due_at, utcnow()).date().isoformat()}))
+        # A stage past its day says so, with the day it was due: never a date quietly moved.
+        late = case.due_at < utcnow()
+        replies.append(
+            Reply("status.late" if late else "status.due", {"date": case.due_at.date().isoformat()})
+        )
     return replies
 
 

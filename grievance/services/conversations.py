@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from grievance import casecode
+from grievance import casecode, sla
 from grievance.clock import utcnow
 from grievance.conversation import (
     Answer,
@@ -39,6 +39,9 @@ from grievance.conversation import (
 from grievance.conversation.effects import Effect
 from grievance.conversation.render import render_send
 from grievance.language import render
+from grievance.language.catalog import duration_words
+from grievance.language.segments import keep_gsm7
+from grievance.language.zawgyi import script_of
 from grievance.logs import log_failure
 from grievance.models import (
     INBOUND,
@@ -133,6 +136,10 @@ def process_inbound(runtime: Runtime, message_id: int) -> int:
         ).all()
         for message in pending:
             text = inbound_body(runtime, message)
+            script = script_of(text, (message.fields or {}).get("converted_from") == "zawgyi")
+            if script is not None:
+                # Replies follow the encoding the worker's phone typed their latest Burmese in.
+                contact.script = "zawgyi" if script == "zawgyi" else None
             site = pulse.site_for_keyword(session, text)
             if site is not None:
                 # A site's survey word (on its posters): join its pulse; no flow is disturbed.
@@ -448,6 +455,11 @@ def _send(
     refs = applied.refs
     if "link.procedure" in send.refs.values():
         refs = {**refs, "link.procedure": procedure_link(runtime, send.language)}
+    if any(ref.startswith("rules.") for ref in send.refs.values()):
+        catalog = runtime.catalogs[send.language]
+        template = catalog.messages[send.key].for_channel(contact.channel)
+        words = rules_refs(runtime, send.language)
+        refs = {**refs, **{name: keep_gsm7(value, template) for name, value in words.items()}}
     if "contacts.emergency" in send.refs.values():
         numbers = dialogue.emergency_text(session, runtime, contact, send.language)
         if not numbers:
@@ -458,6 +470,22 @@ def _send(
     )
     sensitive = any(ref in applied.sensitive_refs for ref in send.refs.values())
     applied.texts.append((send.key, text, sensitive))
+
+
+def rules_refs(runtime: Runtime, language: str) -> dict[str, str]:
+    """The deployment's time frames for the RULES text, in ``language``'s words: how soon a
+    standard report and an urgent one are answered, and how long a worker may appeal."""
+    catalog = runtime.catalogs[language]
+    triage = {**sla.DEFAULT_FRAMES["triage"], **runtime.settings.sla_frames.get("triage", {})}
+
+    def words(frame: str) -> str:
+        return duration_words(catalog, *sla.parse_duration(frame))
+
+    return {
+        "rules.urgent": words(triage["P0"]),
+        "rules.standard": words(triage["P3"]),
+        "rules.appeal_days": str(runtime.settings.appeal_days),
+    }
 
 
 def procedure_link(runtime: Runtime, language: str) -> str:

@@ -31,6 +31,7 @@ from grievance.clock import utcnow
 from grievance.db import dialect_insert
 from grievance.faults import failpoint
 from grievance.language.catalog import render
+from grievance.language.zawgyi import to_zawgyi
 from grievance.models import (
     BULK,
     OUTBOUND,
@@ -109,9 +110,13 @@ def queue_message(
         sensitive=sensitive,
         delivery_status="pending",
         fields=(
-            {"template_variables": json.dumps(dict(template_variables))}
-            if template_variables
-            else {}
+            (
+                {"template_variables": json.dumps(dict(template_variables))}
+                if template_variables
+                else {}
+            )
+            # Stored in Unicode, for the case handler; sent in the worker's Zawgyi.
+            | ({"script": "zawgyi"} if contact.script == "zawgyi" else {})
         ),
     )
     session.add(message)
@@ -218,9 +223,12 @@ def _send_claimed(
     if row.opted_out and row.catalog_key not in ALWAYS_ALLOWED:
         reason = "the worker opted out before it was sent"
         return _settle(runtime, outbox_id, "cancelled", reason), None
+    body = runtime.protector.decrypt(row.body_encrypted)
+    if (row.fields or {}).get("script") == "zawgyi":
+        body = to_zawgyi(body)
     outbound = OutboundMessage(
         to=runtime.protector.decrypt(row.address_encrypted),
-        body=runtime.protector.decrypt(row.body_encrypted),
+        body=body,
         channel=row.channel or "sms",
         from_address=row.our_address,
         status_callback=runtime.status_callback_url(),

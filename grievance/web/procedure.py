@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from grievance import sla
 from grievance.contacts import for_worker
 from grievance.language import Catalog, render
+from grievance.language.catalog import duration_words
 from grievance.models import ProcedureVersion
 from grievance.runtime import Runtime
 
@@ -110,10 +111,8 @@ def _runtime() -> Runtime:
     return runtime
 
 
-def _duration(say: Callable[..., str], text: str) -> str:
-    amount, unit = sla.parse_duration(text)
-    key = {"h": "hours", "d": "days", "wd": "working_days"}[unit]
-    return say(f"procedure.duration_{key}", n=str(amount))
+def _duration(catalog: Catalog, text: str) -> str:
+    return duration_words(catalog, *sla.parse_duration(text))
 
 
 def build_page(runtime: Runtime, catalog: Catalog) -> Page:
@@ -160,9 +159,11 @@ def build_page(runtime: Runtime, catalog: Catalog) -> Page:
         say("procedure.retention", days=str(settings.retention_closed_days)),
         say("procedure.phone"),
     ]
-    triage = {name: _duration(say, frames["triage"][p]) for p, name in SEVERITY_NAMES.items()}
+    triage = {name: _duration(catalog, frames["triage"][p]) for p, name in SEVERITY_NAMES.items()}
     plan = {
-        name: _duration(say, frames["plan"][p]) for p, name in SEVERITY_NAMES.items() if p != "P0"
+        name: _duration(catalog, frames["plan"][p])
+        for p, name in SEVERITY_NAMES.items()
+        if p != "P0"
     }
     sections = (
         Section(

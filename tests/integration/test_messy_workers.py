@@ -169,7 +169,7 @@ SCRIPTS = [
         "hello-sir-typos",
         (
             W("hello sir", expect=("intake.continue_question",)),
-            W("yse", expect=("common.reask_yes_no",)),
+            W("yse", expect=("common.reask_menu",)),
             W("1", expect=("intake.choose_category",)),
             W("6", expect=("intake.ask_workplace",)),
             W("Sunrise Garmnts, Penang", expect=("intake.ask_what_happened",)),
@@ -188,8 +188,8 @@ SCRIPTS = [
         "assalamualaikum-questions-then-ok",
         (
             W("assalamualaikum", expect=("intake.continue_question",)),
-            W("is this free?", expect=("common.reask_yes_no",)),
-            W("who are you?", expect=("common.reask_yes_no",)),
+            W("is this free?", expect=("common.reask_menu",)),
+            W("who are you?", expect=("common.reask_menu",)),
             W("ok", expect=("intake.choose_category",)),
             W("9", expect=("intake.ask_workplace",)),
             W("Al Rawabi Dairy, Al Ain", expect=("intake.ask_what_happened",)),
@@ -212,11 +212,15 @@ SCRIPTS = [
                 "took 3000 dollars and the company keeps my passport.",
                 expect=("intake.continue_question",),
             ),
-            W("?", expect=("common.reask_yes_no",)),
-            W("is this free?", expect=("common.reask_yes_no",)),
+            W("?", expect=("common.reask_menu",)),
+            W("is this free?", expect=("common.reask_menu",)),
+            # "who reads this?" is option 3, answered in full; the same question follows.
+            W("who reads this?", expect=("intake.who_sees_what", "intake.continue_question")),
+            W("is it free?", expect=("common.reask_menu",)),
+            W("what is this", expect=("common.reask_menu",)),
             # Three answers that are no answer are not a "no": the story must not be dropped.
             # ... a person reads the story and answers the questions.
-            W("who reads this?", expect=("help.person_will_contact",), person=True),
+            W("can you call me", expect=("help.person_will_contact",), person=True),
         ),
         cases=1,
         story=("The agent took 3000 dollars",),
@@ -849,7 +853,7 @@ SCRIPTS = [
         "writing-at-the-wrong-moment",
         (
             W("hi", expect=("intake.continue_question",)),
-            W("Sunrise Garments Penang", expect=("common.reask_yes_no",)),
+            W("Sunrise Garments Penang", expect=("common.reask_menu",)),
             W("1", expect=("intake.choose_category",)),
             W("Sunrise Garments Penang", expect=("common.reask_menu",)),
             W("3", expect=("intake.ask_workplace",)),

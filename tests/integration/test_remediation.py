@@ -33,6 +33,7 @@ from tests.conftest import Phone
 from tests.integration.test_supplier import PASSWORD, sign_in
 from tests.integration.test_triage import act, handler, the_case, token_of
 from tests.support.intake import report
+from tests.support.period import day_month
 
 # Depends on today's date: CI runs this module again under a shifted clock.
 pytestmark = pytest.mark.clock
@@ -262,7 +263,7 @@ def test_the_whole_loop_from_plan_to_closing_with_the_worker_confirming(
 
     # APPEAL reopens the closed case within the window.
     assert phone.send("APPEAL") == [
-        f"Your report of {closed.created_at.date().isoformat()} is open again. "
+        f"Your report of {day_month(closed.created_at.date())} is open again. "
         "A case handler will look at it soon."
     ]
     reopened = the_case_by_id(runtime, case_id)
@@ -568,7 +569,7 @@ def test_a_worker_who_chose_full_news_reads_the_news_itself(
     phone.replies()
     act(staff, case.id, "acknowledge")
     (news,) = phone.replies()
-    day = case.created_at.date().isoformat()
+    day = day_month(case.created_at.date())
     assert news.startswith(f"Your report of {day}: a case handler has it. Next step expected by ")
 
 

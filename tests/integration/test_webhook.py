@@ -114,7 +114,7 @@ def test_awkward_bodies_get_a_helpful_reply(phone: Phone) -> None:
     # Control characters and emoji only: re-asked with the choices again, never silence.
     for awkward in ("\x00\x07\x1b", "🙏🙏"):
         replies = phone.send(awkward)
-        assert "one of the numbers" in replies[0]
+        assert replies[0].startswith("Please reply with the number of your language:")
         assert replies[-1].endswith("3 မြန်မာ")
     # Native digits work: Devanagari 1 is English.
     assert any("confidential" in r for r in phone.send("१"))
@@ -236,6 +236,31 @@ def test_zawgyi_burmese_is_stored_as_unicode_and_answered_in_burmese(
         assert runtime.protector.decrypt(message.body_encrypted or b"") == UNICODE_BURMESE
         assert message.fields.get("converted_from") == "zawgyi"
         assert session.scalars(select(Contact)).one().language == "my"
+
+
+def test_a_zawgyi_phone_gets_zawgyi_replies_until_it_writes_unicode(
+    phone: Phone, runtime: Runtime
+) -> None:
+    from grievance.language.zawgyi import to_unicode, zawgyi_probability
+    from tests.unit.test_language import UNICODE_BURMESE, ZAWGYI_BURMESE
+
+    (reply,) = phone.send(ZAWGYI_BURMESE)
+    # What reached the phone is Zawgyi, and it says the catalog's Burmese.
+    assert zawgyi_probability(reply) > 0.95
+    unicode_reply, converted = to_unicode(reply)
+    assert converted
+    promise = runtime.catalogs["my"].messages["intake.promise"].sms
+    assert unicode_reply.startswith(promise)
+    with runtime.sessions() as session:
+        stored = session.scalars(select(Message).where(Message.direction == "out")).one()
+        # The case handler reads what was sent in Unicode.
+        assert runtime.protector.decrypt(stored.body_encrypted or b"").startswith(promise)
+        assert session.scalars(select(Contact)).one().script == "zawgyi"
+
+    (reply,) = phone.send(UNICODE_BURMESE)  # the worker's phone now types Unicode
+    assert zawgyi_probability(reply) < 0.05
+    with runtime.sessions() as session:
+        assert session.scalars(select(Contact)).one().script is None
 
 
 def test_media_that_can_never_be_fetched_is_given_up_not_retried_forever(

@@ -179,7 +179,12 @@ def run_case(harness: Harness, case: dict[str, Any]) -> list[dict[str, Any]]:
                             "case.code": FAKE_CODE,
                             "link.procedure": f"https://grievance.example.org/p/{effect.language}",
                             "contacts.emergency": contacts,
+                            # The default time frames, as the host words them in English.
+                            "rules.urgent": "1 hour",
+                            "rules.standard": "7 days",
+                            "rules.appeal_days": "90",
                         },
+                        today=harness.now.date(),
                     )
                 )
             elif isinstance(effect, WaitUntil):
@@ -231,44 +236,3 @@ def write_case(path: Path, case: dict[str, Any], observed: list[dict[str, Any]])
         header | {"steps": steps}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120
     )
     path.write_text(text, encoding="utf-8")
-
-
-@dataclass
-class IntakeRun:
-    """One standard intake: what the worker received per step, and the cases opened."""
-
-    steps: list[list[str]]
-    opened: list[OpenCase]
-    languages_sent: set[str]
-
-
-def play_intake(harness: Harness, language: str, channel: str = "sms") -> IntakeRun:
-    """Play the same intake in ``language`` (its own yes/no words): FL-DEBT, not in danger, updates."""
-    engine = harness.engine
-    catalog = engine.catalogs[language]
-    session = new_session(language, confirmed=True)
-    answers = [
-        "hello",
-        catalog.yes[0],
-        "3",
-        "Factory 7, Penang",
-        "They keep our pay",
-        catalog.no[0],
-        catalog.yes[0],
-        catalog.no[0],  # news, but content-free
-    ]
-    run = IntakeRun([], [], set())
-    for text in answers:
-        step = engine.resume(session, Message(text), harness.now)
-        session = step.session
-        sent = []
-        for effect in step.effects:
-            if isinstance(effect, Send):
-                run.languages_sent.add(effect.language)
-                sent.append(
-                    render_send(engine.catalogs, "en", effect, channel, {"case.code": FAKE_CODE})
-                )
-            elif isinstance(effect, OpenCase):
-                run.opened.append(effect)
-        run.steps.append(sent)
-    return run

@@ -52,3 +52,10 @@ def demo_period(now: datetime) -> Period:
 def long_period(now: datetime) -> Period:
     """About a year ending at ``now``'s month: the demo's months and as many before them."""
     return Period(month(now - 2 * HISTORY), month(now))
+
+
+def day_month(day: date | datetime, today: date | None = None) -> str:
+    """A day as an English message writes it: "9 Dec", or "9 Dec 2027" in another year."""
+    today = today or date.today()
+    text = f"{day.day} {day:%b}"
+    return text if day.year == today.year else f"{text} {day.year}"

@@ -54,7 +54,7 @@ def line_of(path: Path, fragment: str) -> int:
 def test_the_shipped_flows_and_catalogs_are_clean(project: Path) -> None:
     code, output = check(project)
     assert code == 0, output
-    assert "ok: 17 flows, 3 catalogs" in output
+    assert "ok: 18 flows, 3 catalogs" in output
     assert "13 remediation playbooks" in output
 
 
@@ -106,17 +106,17 @@ def test_wait_without_other_and_route_to_unknown_category(project: Path) -> None
     intake = project / "flows" / "intake.yaml"
     edit(
         intake,
-        "    routes: {yes: category, no: goodbye, other: consent_unclear}\n",
-        "    routes: {yes: category, nope: goodbye}\n",
+        "    routes: {yes: full_updates, no: submit, other: submit}\n",
+        "    routes: {yes: full_updates, nope: submit}\n",
     )
     code, output = check(project)
     assert code == 1
     assert (
-        "node 'consent' routes 'nope', which its yes_no wait never answers; did you mean 'no'?"
+        "node 'updates' routes 'nope', which its yes_no wait never answers; did you mean 'no'?"
         in output
     )
-    assert "node 'consent' has no route for answer 'no' and no next" in output
-    assert "node 'consent' waits without an 'other' route" in output
+    assert "node 'updates' has no route for answer 'no' and no next" in output
+    assert "node 'updates' waits without an 'other' route" in output
 
 
 def test_duplicate_menu_number(project: Path) -> None:
@@ -257,3 +257,101 @@ def test_a_voice_variant_keeps_the_placeholders(project: Path) -> None:
     code, output = check(project)
     assert code == 1
     assert "'wellbeing.scale' (voice) has placeholders {press} but en has none" in output
+
+
+def check_segments(project: Path, languages: str = "en") -> tuple[int, str]:
+    result = CliRunner().invoke(
+        main,
+        [
+            "flows",
+            "check",
+            "--segments",
+            "--flows-dir",
+            str(project / "flows"),
+            "--locales-dir",
+            str(project / "locales"),
+            "--languages",
+            languages,
+        ],
+    )
+    return result.exit_code, result.output
+
+
+def test_every_catalog_meets_the_sms_cost_targets(project: Path) -> None:
+    every = ",".join(sorted(p.stem for p in (project / "locales").glob("*.yaml")))
+    code, output = check_segments(project, every)
+    assert code == 0, output
+    rows = [line.split("|") for line in output.splitlines() if line.startswith("| ")][1:]
+    rows = [row for row in rows if row[1].strip() != "---"]
+    assert len(rows) == len(every.split(","))
+    for row in rows:
+        language, segments, first = row[1].strip(), int(row[3]), int(row[4])
+        assert segments <= 12, (language, segments)
+        assert first <= 2, (language, first)
+
+
+def test_an_intake_over_its_cost_target_points_at_the_message(project: Path) -> None:
+    nepali = project / "locales" / "ne.yaml"
+    text = nepali.read_text(encoding="utf-8")
+    start = text.index("  intake.ask_workplace:")
+    end = text.index("\n", start)
+    long = "तपाईं कहाँ काम गर्नुहुन्छ? " * 8
+    nepali.write_text(text[:start] + f'  intake.ask_workplace: "{long}"' + text[end:], "utf-8")
+    code, output = check_segments(project, "en,ne")
+    assert code == 1
+    line = line_of(nepali, "intake.choose_category:")
+    assert f"{nepali}:{line}: a whole intake costs" in output
+    assert "more than the target of 12 (per message: " in output
+
+
+def test_a_long_first_reply_is_refused(project: Path) -> None:
+    english = project / "locales" / "en.yaml"
+    edit(
+        english,
+        'intake.promise: "This line is confidential: your employer never sees your number."',
+        'intake.promise: "' + "This line is confidential. " * 12 + '"',
+    )
+    code, output = check_segments(project)
+    assert code == 1
+    line = line_of(english, '  intake.continue_question: "')
+    assert f"{english}:{line}: the reply to a first message costs 3 SMS segments" in output
+
+
+def test_one_curly_quote_that_doubles_the_cost_is_flagged(project: Path) -> None:
+    english = project / "locales" / "en.yaml"
+    edit(english, "when there is news?", "when there’s news?")
+    code, output = check_segments(project)
+    assert code == 1
+    line = line_of(english, "when there’s news?")
+    # One GSM-7 segment; two in UCS-2, for one apostrophe.
+    assert f"{english}:{line}: 'intake.ask_updates' costs 2 SMS segments" in output
+    assert "only because of '’' (UCS-2); write it without them" in output
+
+
+def test_a_message_using_another_word_for_a_fixed_term_is_flagged(project: Path) -> None:
+    english = project / "locales" / "en.yaml"
+    edit(
+        english,
+        "Keep it secret; on a shared phone",
+        "Keep your complaint secret; on a shared phone",
+    )
+    code, output = check(project)
+    assert code == 1
+    line = line_of(english, "Keep your complaint secret")
+    glossary = line_of(english, "  report: {use: [report]")
+    assert (
+        f"{english}:{line}: 'intake.case_opened' says 'complaint' for \"report\"; this "
+        f"catalog's word is 'report' (glossary, line {glossary})"
+    ) in output
+
+
+def test_an_unknown_glossary_term_names_the_known_ones(project: Path) -> None:
+    english = project / "locales" / "en.yaml"
+    edit(english, "  case: {use: [case], avoid: [file]}", "  cases: {use: [case]}")
+    code, output = check(project)
+    assert code == 1
+    line = line_of(english, "  cases: {use: [case]}")
+    assert (
+        f"{english}:{line}: unknown glossary term 'cases'; the terms are report, case, "
+        "case code, handler, supplier"
+    ) in output

@@ -62,7 +62,7 @@ def test_only_digits_rejects_words() -> None:
         ("नमस्ते मलाई मद्दत चाहियो", "ne"),
         ("ကျွန်တော့်ကို ကူညီပါ", "my"),
         ("hi I need help please", "en"),
-        ("malai sahayog chahiyo", None),  # romanized Nepali is not English: ask
+        ("malai sahayog chahiyo", "ne"),  # romanized Nepali is not English
         ("12345", None),
         ("", None),
         ("🙏", None),
@@ -98,9 +98,30 @@ def test_languages_sharing_a_script_are_told_apart(text: str, expected: str) -> 
 
 
 def test_romanized_south_asian_text_is_not_english() -> None:
-    found = detect("malai sahayog chahiyo", ["en", "ne", "hi", "my"])
+    # Nepali's own words decide; answered in Latin letters where the line has that catalog.
+    assert detect("malai sahayog chahiyo", ["en", "ne", "hi", "my"]).language == "ne"
+    assert detect("malai sahayog chahiyo", ["en", "ne", "ne-Latn", "hi"]).language == "ne-Latn"
+    assert detect("amar beton dey na", ["en", "bn", "bn-Latn", "ne"]).language == "bn-Latn"
+    # Hindi and Urdu share their everyday words when romanized: ask, each in its own catalog.
+    found = detect("mujhe madad chahiye", ["en", "hi-Latn", "ur-Latn", "ne"])
+    assert found.language is None
+    assert found.alternatives == ("hi-Latn", "ur-Latn")
+    # On a line with only one of them, it is that one.
+    assert detect("mujhe madad chahiye", ["en", "hi", "ne"]).language == "hi"
+    # Words of the group but of no one language: the question lists what the line serves.
+    found = detect("namaste", ["en", "ne", "hi"])
     assert found.language is None
     assert found.alternatives == ("ne", "hi")
+
+
+def test_a_chosen_language_stays_whatever_the_letters() -> None:
+    # A worker who chose Nepali in its script and writes in Latin letters keeps Nepali...
+    assert detect("malai paisa chahiyo", ["en", "ne", "ne-Latn"], prior="ne").language == "ne"
+    # ... and one who chose romanized Nepali keeps it for a short answer or a place's name.
+    assert detect("ok", ["en", "ne", "ne-Latn"], prior="ne-Latn").language == "ne-Latn"
+    assert detect("Al Khaleej, Doha", ["en", "ne-Latn"], prior="ne-Latn").language == "ne-Latn"
+    # A confirmed English speaker's "namaste" is no reason to ask again.
+    assert detect("namaste", ["en", "ne", "hi"], prior="en").language == "en"
 
 
 UNICODE_BURMESE = "မင်္ဂလာပါ ကျွန်တော့်ကို ကူညီပါ"

@@ -120,7 +120,7 @@ def other_case(live_server: Server) -> str:
     """Another worker's case, reported through the simulator's JSON API; they never write again."""
     worker = SimPhone(live_server, "dialogue-other-phone")
     for message, reply in (
-        ("hello", "intake.who_sees_what"),
+        ("hello", "intake.promise"),
         ("1", "intake.choose_category"),
         ("5", "intake.ask_workplace"),
         (OTHER_WORKPLACE, "intake.ask_what_happened"),
@@ -183,7 +183,7 @@ def test_worker_writes_to_their_case_and_the_handler_answers(
 ) -> None:
     problems: dict[str, list[str]] = {}
     shots = screenshot_dir(tmp_path)
-    consent = say("intake.who_sees_what")
+    consent = say("intake.promise")
 
     # 1. The worker reports and gets a case code.
     send(phone, "hello", consent)

@@ -258,7 +258,7 @@ def report(
     phone: Page, language: str, greeting: str, category: str, workplace: str, words: str
 ) -> None:
     """Walk the intake on SMS: consent, category, workplace, words, not in danger, news."""
-    send(phone, greeting, text(language, "intake.who_sees_what"))
+    send(phone, greeting, text(language, "intake.promise"))
     send(phone, "1", fixed_part(language, "intake.choose_category"))
     send(phone, category, text(language, "intake.ask_workplace"))
     send(phone, workplace, text(language, "intake.ask_what_happened"))
@@ -290,7 +290,7 @@ def seeded_cases(live_server: Server) -> list[str]:
     for n, (category, workplace, words, danger) in enumerate(SEEDED):
         worker = SimPhone(live_server, f"seeded-phone-{n:04d}")
         for message, reply in (
-            ("hello", "intake.who_sees_what"),
+            ("hello", "intake.promise"),
             ("1", "intake.choose_category"),
             (category, "intake.ask_workplace"),
             (workplace, "intake.ask_what_happened"),

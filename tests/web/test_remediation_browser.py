@@ -333,7 +333,7 @@ def test_remediation_loop_with_a_nepali_worker_on_twilio(
     notice = nepali("notice.update")
 
     # 1. The worker reports recruitment fees, in Nepali, through signed webhooks.
-    worker.says_and_hears(GREETING, nepali("intake.who_sees_what"))
+    worker.says_and_hears(GREETING, nepali("intake.promise"))
     categories = worker.says_and_hears("1", nepali("intake.choose_category"))
     fees = f"2 {text('ne', 'category.recruitment_fees')}"
     assert fees in "\n".join(categories).splitlines(), categories

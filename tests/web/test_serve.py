@@ -58,11 +58,18 @@ def test_first_start_uses_console_sqlite_and_generated_secrets(live_server: Serv
 
     phone = SimPhone(server, "first-" + secrets.token_hex(6))
     phone.send("hi I need help")
-    replies = phone.replies_until(say("intake.who_sees_what"))
-    # One step's texts arrive as one message, so they cannot arrive out of order.
-    assert replies[0] == say("intake.who_sees_what") + "\n\n" + say("intake.continue_question")
+    replies = phone.replies_until(say("intake.promise"))
+    # One step's texts arrive as one message, so they cannot arrive out of order: the promise,
+    # the question and its options.
+    assert replies[0] == (
+        say("intake.promise")
+        + "\n\n"
+        + say("intake.continue_question")
+        + f"\n1 {say('intake.option_report')}\n2 {say('intake.option_no_report')}"
+        + f"\n3 {say('intake.option_who_sees')}"
+    )
     # The console channel also prints the reply for the operator.
-    server.wait_for_output(say("intake.who_sees_what"))
+    server.wait_for_output(say("intake.promise"))
 
 
 def test_simulator_api_rejects_bad_requests(live_server: Server) -> None:
@@ -101,4 +108,4 @@ def test_second_start_keeps_secrets_and_data(tmp_path: Path) -> None:
         phone = SimPhone(server, phone_id)
         phone.send("1")
         replies = phone.replies_until(say("intake.ask_workplace"))
-        assert say("intake.who_sees_what") not in replies
+        assert say("intake.promise") not in replies

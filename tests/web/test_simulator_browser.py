@@ -53,7 +53,7 @@ def test_worker_reports_changes_language_and_starts_over(page: Page) -> None:
     expect(mine(page).last).to_have_text("hi I need help")
     expect(message).to_have_value("")
     first = replies(page).first
-    expect(first).to_contain_text(say("intake.who_sees_what"))
+    expect(first).to_contain_text(say("intake.promise"))
     expect(first).to_contain_text(say("intake.continue_question"))
 
     message.fill("1")
@@ -87,7 +87,7 @@ def test_worker_reports_changes_language_and_starts_over(page: Page) -> None:
     # The new phone is a stranger to the line: it hears the confidentiality text again, in English.
     message.fill("hi")
     send.click()
-    expect(replies(page).first).to_contain_text(say("intake.who_sees_what"))
+    expect(replies(page).first).to_contain_text(say("intake.promise"))
 
 
 def test_keyboard_only(page: Page) -> None:
@@ -98,7 +98,7 @@ def test_keyboard_only(page: Page) -> None:
     page.keyboard.type("hello")
     page.keyboard.press("Enter")
     expect(mine(page)).to_have_text(["hello"])
-    expect(replies(page).first).to_contain_text(say("intake.who_sees_what"))
+    expect(replies(page).first).to_contain_text(say("intake.promise"))
 
     # Enter on an empty message sends nothing.
     expect(message).to_have_value("")
