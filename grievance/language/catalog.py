@@ -144,12 +144,15 @@ class _Params(dict[str, str]):
 
 def duration_words(catalog: Catalog, amount: int, unit: str) -> str:
     """A time frame in ``catalog``'s words: hours and days from CLDR ("1 hour", "7 दिन"),
-    working days from the catalog's ``procedure.duration_working_days``."""
-    words = format_duration(
-        amount, unit, catalog.locale or catalog.language, catalog.digits == "native"
-    )
-    if words is not None:
-        return words
+    working days (and everything in a catalog whose locale speaks another language) from the
+    catalog's ``procedure.duration_*`` messages."""
+    locale = locale_of(catalog.locale or catalog.language)
+    if locale is not None and locale.language == catalog.language.split("-")[0]:
+        # CLDR's words only when the locale speaks the catalog's language: a romanized
+        # catalog writes dates the English way ("9 Dec") but its time frames in its own words.
+        words = format_duration(amount, unit, str(locale), catalog.digits == "native")
+        if words is not None:
+            return words
     key = {"h": "hours", "d": "days", "wd": "working_days"}[unit]
     return render(catalog, f"procedure.duration_{key}", {"n": str(amount)}, "sms")
 
