@@ -367,6 +367,7 @@ def flows_check(
 ) -> None:
     """Validate every flow, catalog and the contacts file; print problems as file:line: message."""
     from grievance import playbooks
+    from grievance.config import DEFAULT_LANGUAGES
     from grievance.contacts import ContactsError, load_contacts
     from grievance.conversation import load_flowset
     from grievance.conversation.cost import (
@@ -392,6 +393,9 @@ def flows_check(
     except CatalogError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
+    # Without a deployment's languages every catalog is checked, and the language menu is
+    # sized for the default deployment: no line offers 22 languages in one SMS menu.
+    menu_languages = langs or [lang for lang in DEFAULT_LANGUAGES if lang in catalogs]
     langs = langs or list(catalogs)
     if flowset is not None:
         problems += check(
@@ -406,6 +410,7 @@ def flows_check(
                 *pulse.MESSAGE_KEYS,
                 *procedure.PAGE_KEYS,
             ),
+            menu_languages,
         )
     try:
         books = len(playbooks.load())
@@ -427,7 +432,7 @@ def flows_check(
             flowset, catalogs, frozenset(procedure.PAGE_KEYS)
         )
         problems += cost_problems
-        for size in prompt_sizes(flowset, catalogs, langs):
+        for size in prompt_sizes(flowset, catalogs, langs, menu_languages):
             click.echo(
                 f"{size.flow}.{size.node} [{size.language}] {size.segments} segment(s) {size.encoding}"
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from grievance.conversation.engine import (
@@ -453,9 +453,15 @@ def _say_params(flowset: FlowSet, catalogs: Mapping[str, Catalog]) -> list[Probl
 
 
 def prompt_sizes(
-    flowset: FlowSet, catalogs: Mapping[str, Catalog], languages: Iterable[str]
+    flowset: FlowSet,
+    catalogs: Mapping[str, Catalog],
+    languages: Iterable[str],
+    menu_languages: Sequence[str] | None = None,
 ) -> list[PromptSize]:
-    """SMS segments of each question (the node's last message with its menu) per language."""
+    """SMS segments of each question (the node's last message with its menu) per language.
+    The language menu lists ``menu_languages`` (the deployment's; default ``languages``)."""
+    languages = list(languages)
+    offered = list(menu_languages) if menu_languages is not None else languages
     sizes = []
     for flow in flowset.flows.values():
         for node in flow.nodes.values():
@@ -468,7 +474,7 @@ def prompt_sizes(
                 text = catalog.messages[node.say[-1].key].sms
                 if node.wait is not None and node.wait.kind == "menu":
                     if node.wait.dynamic_options:
-                        labels = [catalogs[x].name for x in languages if x in catalogs]
+                        labels = [catalogs[x].name for x in offered if x in catalogs]
                         lines = [f"{i} {label}" for i, label in enumerate(labels, 1)]
                     else:
                         lines = [
@@ -482,11 +488,14 @@ def prompt_sizes(
 
 
 def check_budgets(
-    flowset: FlowSet, catalogs: Mapping[str, Catalog], languages: Iterable[str]
+    flowset: FlowSet,
+    catalogs: Mapping[str, Catalog],
+    languages: Iterable[str],
+    menu_languages: Sequence[str] | None = None,
 ) -> list[Problem]:
     """Prompts that cost more SMS segments than their flow's ``sms_budget``."""
     problems = []
-    for size in prompt_sizes(flowset, catalogs, languages):
+    for size in prompt_sizes(flowset, catalogs, languages, menu_languages):
         flow = flowset.flows[size.flow]
         if flow.sms_budget is not None and size.segments > flow.sms_budget:
             problems.append(
@@ -505,12 +514,15 @@ def check(
     catalogs: Mapping[str, Catalog],
     languages: Iterable[str],
     host_keys: Iterable[str] = (),
+    menu_languages: Sequence[str] | None = None,
 ) -> list[Problem]:
-    """Every problem of the flows and catalogs, sorted by file and line."""
+    """Every problem of the flows and catalogs, sorted by file and line. ``menu_languages``
+    are those the language menu lists (the deployment's), when that is not every catalog
+    checked."""
     languages = list(languages)
     problems: list[Problem] = []
     for flow in flowset.flows.values():
         problems += check_flow(flow)
     problems += check_catalogs(flowset, catalogs, host_keys)
-    problems += check_budgets(flowset, catalogs, languages)
+    problems += check_budgets(flowset, catalogs, languages, menu_languages)
     return sorted(set(problems))

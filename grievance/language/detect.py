@@ -40,6 +40,7 @@ SCRIPT_OF = {
     "en": "Latn", "es": "Latn", "id": "Latn", "ms": "Latn", "tl": "Latn", "vi": "Latn",
     "ne": "Deva", "hi": "Deva", "bn": "Beng", "ur": "Arab", "ar": "Arab",
     "my": "Mymr", "km": "Khmr", "th": "Thai",
+    "si": "Sinh", "ta": "Taml", "lo": "Laoo", "am": "Ethi",
 }  # fmt: skip
 # Languages often typed in Latin letters by workers who cannot type their script.
 ROMANIZED = ("ne", "hi", "ur", "bn")
@@ -60,6 +61,12 @@ _RANGES = (
     (0x1780, 0x17FF, "Khmr"),
     (0x19E0, 0x19FF, "Khmr"),
     (0x0E00, 0x0E7F, "Thai"),
+    (0x0D80, 0x0DFF, "Sinh"),
+    (0x0B80, 0x0BFF, "Taml"),
+    (0x0E80, 0x0EFF, "Laoo"),
+    (0x1200, 0x139F, "Ethi"),
+    (0x2D80, 0x2DDF, "Ethi"),
+    (0xAB00, 0xAB2F, "Ethi"),
 )
 
 # langdetect has no Malay profile: Malay reads as Indonesian to it, and the word table splits them.
@@ -152,7 +159,12 @@ _ROMAN_MARKERS = {
         "amader apni"
     ),
 }
-_URDU_LETTERS = frozenset("ٹڈڑںےۓھ")
+# Letters Urdu writes and Arabic does not (Urdu's own yeh, kaf, heh, and Persian letters), and
+# the Arabic forms an Urdu keyboard does not type (yeh, kaf, teh marbuta, alef maksura): even a
+# one-word greeting ("مرحبا" has none, "السلام علیکم" has Urdu's) usually carries one.
+_URDU_LETTERS = frozenset("ٹڈڑںےۓھیکہگچپژ")
+_ARABIC_LETTERS = frozenset("يكةى")
+_ARABIC_WORDS = _words("مرحبا مرحبًا اهلا أهلا شكرا شكراً ساعدني ساعدوني أريد اريد ممكن")
 _VIETNAMESE = frozenset("ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")
 
 _lock = threading.Lock()
@@ -409,6 +421,12 @@ def _detect_in_script(
     # Letters that only one language of the script uses.
     if script == "Arab" and "ur" in same_script and any(ch in _URDU_LETTERS for ch in text):
         return Detection("ur", 0.9, script)
+    if (
+        script == "Arab"
+        and "ar" in same_script
+        and (any(ch in _ARABIC_LETTERS for ch in text) or any(w in _ARABIC_WORDS for w in words))
+    ):
+        return Detection("ar", 0.9, script)
     if (
         script == "Latn"
         and "vi" in same_script

@@ -90,6 +90,6 @@ def test_a_keyword_in_the_workers_script_is_answered_in_their_language(phone: Ph
     assert any("\u0900" <= ch <= "\u097f" for ch in reply), reply  # Nepali, not English
     # On an English conversation, a Nepali keyword is answered in Nepali, that once.
     english = Phone(phone.client, phone.fake, "+9779800000007")
-    assert english.send("hello")[0].startswith("This is a confidential")
+    assert english.send("hello")[0].startswith("This line is confidential")
     (help_reply, *_) = english.send("मद्दत")
     assert any("\u0900" <= ch <= "\u097f" for ch in help_reply), help_reply

@@ -125,7 +125,7 @@ def test_words_after_the_code_land_on_the_case_unread_and_go_first_in_the_queue(
     assert queue_ids(staff.get("/cases").get_data(as_text=True)) == [other, case.id]
 
     # A new report still starts with MENU.
-    assert "confidential line" in phone.send("MENU")[0]
+    assert "This line is confidential" in phone.send("MENU")[0]
 
 
 def test_a_handler_question_waits_for_the_answer_and_help_now_acts_at_once(

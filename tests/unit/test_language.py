@@ -235,3 +235,30 @@ def test_the_malay_indonesian_table_ships_with_its_source_and_licence() -> None:
     weights = {word: float(weight) for word, weight in rows}
     assert weights["bisa"] > 0 > weights["boleh"]  # Indonesian "can" against Malay "can"
     assert weights["karena"] > 0 > weights["kerana"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("مرحبا", "ar"),  # an Arabic greeting: no letter of Urdu's, an Arabic word
+        ("السلام عليكم", "ar"),  # Arabic yeh and kaf
+        ("السلام علیکم", "ur"),  # the same greeting typed with Urdu's yeh and kaf
+        ("شكرا", "ar"),
+        ("میری مدد کریں", "ur"),
+    ],
+)
+def test_arabic_and_urdu_are_told_apart_on_greetings(text: str, expected: str) -> None:
+    assert detect(text, ["en", "ar", "ur"]).language == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("මට උදව් කරන්න", "si"),
+        ("எனக்கு உதவி வேண்டும்", "ta"),
+        ("ຂ້ອຍຕ້ອງການຄວາມຊ່ວຍເຫຼືອ", "lo"),
+        ("እርዳታ እፈልጋለሁ", "am"),
+    ],
+)
+def test_corridor_languages_are_known_by_their_script(text: str, expected: str) -> None:
+    assert detect(text, ["en", "si", "ta", "lo", "am", "th"]).language == expected
