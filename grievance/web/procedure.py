@@ -25,6 +25,7 @@ from grievance import sla
 from grievance.contacts import for_worker
 from grievance.language import Catalog, render
 from grievance.language.catalog import duration_words
+from grievance.language.dates import format_day
 from grievance.models import ProcedureVersion
 from grievance.runtime import Runtime
 
@@ -266,11 +267,14 @@ def page(language: str) -> ResponseReturnValue:
     return render_template(
         "procedure.html",
         page=built,
-        version=built.version_line.format(version=number, date=_day(since)),
+        version=built.version_line.format(version=number, date=_day(since, catalog)),
         other_languages=built.other_languages,
         languages=[(c.language, c.name) for c in runtime.catalogs.values()],
     )
 
 
-def _day(moment: datetime) -> str:
-    return moment.date().isoformat()
+def _day(moment: datetime, catalog: Catalog) -> str:
+    """The day the version took effect, written the language's way ("6 Dec")."""
+    return format_day(
+        moment.date().isoformat(), catalog.locale or catalog.language, catalog.digits == "native"
+    )

@@ -248,10 +248,9 @@ SCRIPTS = [
     Script(
         "romanized-nepali-sentence",
         (
-            # Romanized: not English, and of the line's languages only Nepali is written so;
-            # no menu of one option: the whole menu, each language named in itself.
-            W("namaste dai malai sahayog chahiyo", expect=("en:common.choose_language",)),
-            W("2", expect=("intake.continue_question",)),  # 2 नेपाली
+            # Romanized Nepali: not English, and Nepali's own words ("malai", "chahiyo") say
+            # which; on a line without romanized Nepali, the answer is in Nepali's script.
+            W("namaste dai malai sahayog chahiyo", expect=("intake.continue_question",)),
             W("ho", expect=("intake.choose_category",)),
             W("3", expect=("intake.ask_workplace",)),
             W("Al Khaleej company, Doha", expect=("intake.you_wrote",)),

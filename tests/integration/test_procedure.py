@@ -97,9 +97,16 @@ def test_the_page_is_public_and_unknown_languages_are_not_found(app: Flask) -> N
     assert anonymous.get("/procedure").headers["Location"].endswith("/procedure/en")
 
 
-def test_help_sends_the_short_link_in_the_workers_language(phone: Phone) -> None:
+def test_help_sends_the_short_link_in_the_workers_language_where_it_can_be_opened(
+    phone: Phone,
+) -> None:
+    # On SMS (a basic phone cannot open a link, and it costs a segment) HELP names RULES.
     replies = phone.send("HELP")
-    assert f"Our rules: {PUBLIC_URL}/p/en" in replies[0]
+    assert "http" not in "\n".join(replies)
+    assert "RULES for our rules" in replies[0]
+    # On WhatsApp the address follows, in the worker's language.
+    phone = Phone(phone.client, phone.fake, phone.number, channel="whatsapp")
+    assert f"Our rules: {PUBLIC_URL}/p/en" in phone.send("HELP")[0]
     catalogs = load_catalogs(runtime_locales(), ("ne",))
     phone.send("LANGUAGE")
     phone.send("2")  # नेपाली
