@@ -747,7 +747,9 @@ class Engine:
                 return
             if node.wait is not None and not self._says(turn, node):
                 self._send(turn, BACK_TO_QUESTION)
-            self._say(turn, node)
+            # Back at the question: only the question (and its options) again, not what led
+            # to it ("This line is confidential..." once is enough; SMS is paid by segment).
+            self._say(turn, node, only_last=True)
             parent.waiting = node.wait is not None
             parent.retries = 0
             if not parent.waiting:
