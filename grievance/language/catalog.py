@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -303,9 +304,18 @@ def parse_catalog(data: Any, path: str) -> Catalog:
 
 
 def load_catalog(path: Path) -> Catalog:
-    """Load one catalog file."""
+    """Load one catalog file. A file unchanged since it was last read in this process is not
+    parsed again: catalogs are immutable, and 22 of them take 0.7 s to parse, which every
+    runtime (and every test's) would otherwise pay."""
+    stat = path.stat()
+    return _load_catalog(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=128)
+def _load_catalog(path: str, mtime_ns: int, size: int) -> Catalog:
+    del mtime_ns, size  # part of the cache key only: a changed file is read again
     try:
-        return parse_catalog(load_file(path), str(path))
+        return parse_catalog(load_file(Path(path)), path)
     except YamlError as exc:
         raise CatalogError(str(exc)) from None
 
