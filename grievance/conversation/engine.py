@@ -752,6 +752,10 @@ class Engine:
             self._say(turn, node, only_last=True)
             parent.waiting = node.wait is not None
             parent.retries = 0
+            if node.wait is not None and node.wait.timeout is not None:
+                # Asked again: the worker has the whole time to answer again, not what was
+                # left when the interruption began (often nothing: it was due meanwhile).
+                parent.timeout_at = turn.now + node.wait.timeout
             if not parent.waiting:
                 self._enter(turn, parent.node)
             return

@@ -277,9 +277,11 @@ def check_send(engine: Engine, send: Send, channel: str, before: list[Any]) -> s
     missing = placeholders(template) - set(send.params) - set(send.refs)
     assert not missing, f"{send.key} in {send.language}: nothing fills {sorted(missing)}"
     assert all(value.strip() for value in send.params.values()), send
-    # The host fills only the case code, in a step that opened the case, web links and the
-    # emergency numbers.
-    assert set(send.refs.values()) <= {"case.code", "link.procedure", "contacts.emergency"}, send
+    # The host fills only the case code, in a step that opened the case, web links, the
+    # emergency numbers and the time frames of its rules.
+    host = {"case.code", "link.procedure", "contacts.emergency"}
+    host |= {"rules.urgent", "rules.standard", "rules.appeal_days"}
+    assert set(send.refs.values()) <= host, send
     if "case.code" in send.refs.values():
         assert any(isinstance(e, OpenCase) for e in before), f"{send.key} before open_case"
     for option in send.options:
