@@ -21,19 +21,22 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def check(project: Path) -> tuple[int, str]:
+def check(project: Path, languages: str | None = "en,ne,my", *options: str) -> tuple[int, str]:
+    """``grievance flows check`` on ``project`` for ``languages`` (every catalog when None)."""
+    chosen = ["--languages", languages] if languages else []
     result = CliRunner().invoke(
         main,
         [
             "flows",
             "check",
+            *options,
             "--flows-dir",
             str(project / "flows"),
             "--locales-dir",
             str(project / "locales"),
-            "--languages",
-            "en,ne,my",
+            *chosen,
         ],
+        env={"GRIEVANCE_LANGUAGES": ""},
     )
     return result.exit_code, result.output
 
@@ -261,22 +264,7 @@ def test_a_voice_variant_keeps_the_placeholders(project: Path) -> None:
 
 def check_segments(project: Path, languages: str | None = "en") -> tuple[int, str]:
     """``flows check --segments`` for ``languages``, or for every catalog when None."""
-    chosen = ["--languages", languages] if languages else []
-    result = CliRunner().invoke(
-        main,
-        [
-            "flows",
-            "check",
-            "--segments",
-            "--flows-dir",
-            str(project / "flows"),
-            "--locales-dir",
-            str(project / "locales"),
-            *chosen,
-        ],
-        env={"GRIEVANCE_LANGUAGES": ""},
-    )
-    return result.exit_code, result.output
+    return check(project, languages, "--segments")
 
 
 def test_every_catalog_meets_the_sms_cost_targets(project: Path) -> None:
