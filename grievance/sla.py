@@ -71,8 +71,12 @@ def due_at(
     clock = STAGE_CLOCK.get(status)
     if clock is None:
         return None
-    duration = frames.get(clock, {}).get(severity) or DEFAULT_FRAMES[clock][severity]
-    return add(stage_started, duration)
+    return add(stage_started, frame(frames, clock, severity))
+
+
+def frame(frames: Mapping[str, Mapping[str, str]], clock: str, severity: str) -> str:
+    """The time frame of ``clock`` at ``severity``: the deployment's, else the default."""
+    return frames.get(clock, {}).get(severity) or DEFAULT_FRAMES[clock][severity]
 
 
 def validate(frames: Mapping[str, Mapping[str, str]]) -> None:

@@ -158,6 +158,15 @@ def duration_words(catalog: Catalog, amount: int, unit: str) -> str:
     return render(catalog, f"procedure.duration_{key}", {"n": str(amount)}, "sms")
 
 
+def _section(data: LineDict, path: str, name: str, maps: str) -> LineDict:
+    """The mapping section ``name`` of a catalog (empty if absent), or a file:line error
+    saying what it maps."""
+    section = data.get(name, LineDict())
+    if not isinstance(section, LineDict):
+        raise CatalogError(f"{path}:{data.line_of(name)}: {name} maps {maps}")
+    return section
+
+
 def _words(value: Any, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
@@ -245,24 +254,21 @@ def parse_catalog(data: Any, path: str) -> Catalog:
 
     lines = {str(name): data.line_of(name) for name in data}
     menu_words: dict[str, tuple[str, ...]] = {}
-    raw_menu_words = data.get("menu_words", LineDict())
-    if not isinstance(raw_menu_words, LineDict):
-        raise CatalogError(
-            f"{path}:{data.line_of('menu_words')}: menu_words maps an option's label key to "
-            "its words, like category.pay: [salary, wages]"
-        )
+    raw_menu_words = _section(
+        data, path, "menu_words", "an option's label key to its words, like category.pay: [salary]"
+    )
     for key, words in raw_menu_words.items():
         line = raw_menu_words.line_of(key)
         menu_words[key] = _words(words, f"{path}:{line}")
         lines[f"menu_words.{key}"] = line
 
     glossary: dict[str, Term] = {}
-    raw_glossary = data.get("glossary", LineDict())
-    if not isinstance(raw_glossary, LineDict):
-        raise CatalogError(
-            f"{path}:{data.line_of('glossary')}: glossary maps a term to the words to use and "
-            "to avoid, like report: {use: [reporte], avoid: [denuncia]}"
-        )
+    raw_glossary = _section(
+        data,
+        path,
+        "glossary",
+        "a term to the words to use and to avoid, like report: {use: [reporte], avoid: [denuncia]}",
+    )
     for term, entry in raw_glossary.items():
         line = raw_glossary.line_of(term)
         if term not in GLOSSARY_TERMS:

@@ -352,7 +352,7 @@ def detect(
         romanized = _romanized(words, pool, prior)
         if romanized is not None:
             return romanized
-    if script == "Latn" and prior in ROMAN_CATALOGS and not words_of_other_latin(words, pool):
+    if script == "Latn" and prior in ROMAN_CATALOGS and not _words_of_other_latin(words, pool):
         # A worker who chose romanized Nepali keeps it for "ok", "ho", a workplace's name.
         return Detection(prior, 0.9, script)
     if not same_script:
@@ -391,7 +391,7 @@ def _romanized(words: list[str], pool: list[str], prior: str | None) -> Detectio
     return Detection(None, 0.0, "Latn", tuple(served[lang] for lang in candidates))
 
 
-def words_of_other_latin(words: list[str], pool: list[str]) -> bool:
+def _words_of_other_latin(words: list[str], pool: list[str]) -> bool:
     """True when ``words`` hold marker words of another Latin-script language of ``pool``."""
     return any(
         any(w in _MARKERS[lang] for w in words)

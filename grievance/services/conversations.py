@@ -476,14 +476,14 @@ def rules_refs(runtime: Runtime, language: str) -> dict[str, str]:
     """The deployment's time frames for the RULES text, in ``language``'s words: how soon a
     standard report and an urgent one are answered, and how long a worker may appeal."""
     catalog = runtime.catalogs[language]
-    triage = {**sla.DEFAULT_FRAMES["triage"], **runtime.settings.sla_frames.get("triage", {})}
 
-    def words(frame: str) -> str:
+    def words(severity: str) -> str:
+        frame = sla.frame(runtime.settings.sla_frames, "triage", severity)
         return duration_words(catalog, *sla.parse_duration(frame))
 
     return {
-        "rules.urgent": words(triage["P0"]),
-        "rules.standard": words(triage["P3"]),
+        "rules.urgent": words("P0"),
+        "rules.standard": words("P3"),
         "rules.appeal_days": str(runtime.settings.appeal_days),
     }
 

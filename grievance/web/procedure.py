@@ -129,10 +129,6 @@ def build_page(runtime: Runtime, catalog: Catalog) -> Page:
     def word(keyword: str) -> str:
         return catalog.keywords.get(keyword, (keyword.upper(),))[0]
 
-    frames = {
-        clock: {**sla.DEFAULT_FRAMES[clock], **settings.sla_frames.get(clock, {})}
-        for clock in ("triage", "plan")
-    }
     channels = []
     if settings.twilio_sms_from:
         channels.append(say("procedure.channels_sms", number=settings.twilio_sms_from))
@@ -160,9 +156,12 @@ def build_page(runtime: Runtime, catalog: Catalog) -> Page:
         say("procedure.retention", days=str(settings.retention_closed_days)),
         say("procedure.phone"),
     ]
-    triage = {name: _duration(catalog, frames["triage"][p]) for p, name in SEVERITY_NAMES.items()}
+    triage = {
+        name: _duration(catalog, sla.frame(settings.sla_frames, "triage", p))
+        for p, name in SEVERITY_NAMES.items()
+    }
     plan = {
-        name: _duration(catalog, frames["plan"][p])
+        name: _duration(catalog, sla.frame(settings.sla_frames, "plan", p))
         for p, name in SEVERITY_NAMES.items()
         if p != "P0"
     }
