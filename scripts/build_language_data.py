@@ -43,7 +43,7 @@ OUT = ROOT / "grievance" / "language" / "data" / "id_ms.tsv"
 
 # Words rarer than this (per word of running text) in both lists are left out: their
 # counts are too small to trust. wordfreq's lists stop at about 1e-6.
-MIN_FREQUENCY = 2e-6
+MIN_FREQUENCY = 1e-6
 # Added to both frequencies before the ratio: a word missing from one list is taken to
 # be just below that list's cut-off rather than absent.
 FLOOR = 1e-6
@@ -58,7 +58,7 @@ MIN_RATIO = 2.0
 CAP = 4.0
 # The table keeps the words that tell the two apart best on average, ranked by their
 # term of the symmetric Kullback-Leibler divergence between the two lists.
-MAX_WORDS = 4000
+MAX_WORDS = 20000
 WORD = re.compile(r"^[a-z]+$")
 
 
@@ -158,7 +158,7 @@ def spans(texts: list[str], n: int, seed: str) -> list[list[str]]:
 def check() -> None:
     from grievance.language.detect import id_ms_score
 
-    thresholds = (1.0, 1.5, 2.0, 2.5, 3.0)
+    thresholds = (0.5, 1.0, 1.5, 2.0, 2.5)
     print("Split of Indonesian/Malay by the table alone, on Debian's gettext translations.")
     print("right / wrong / undecided for |score| >= threshold\n")
     for lang in ("id", "ms"):
