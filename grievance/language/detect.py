@@ -85,16 +85,18 @@ def _words(text: str) -> frozenset[str]:
 
 _MARKERS: dict[str, frozenset[str]] = {
     "en": _words(
-        "an and are be but can do for from have hello help hi how i i'm im is it my "
-        "need not of on please problem report the there they this to want was we what when "
-        "where who why with work yes you your"
+        "am an and are be but can do fine for from going good have hello help hi how i i'm im "
+        "is it know like morning my name need not of okay on please problem report sorry thank "
+        "thanks the there they think this to very want was we well what when where who why "
+        "with work yes you your"
     ),
     # English, Spanish and Tagalog: function words, leaving out those two of them share (para,
     # pero; a, no, me, at) or that another candidate uses (si, ni, o, ya, din, may, mula).
     "es": _words(
-        "al ayuda con como cuando de del donde el en es esta esto está están favor han hola la las "
-        "le les lo los mi muy más necesito nos pago por que se sin sobre su sus también "
-        "tengo tiene trabajo un una y yo"
+        "al ayuda bien buenas bueno buenos con como cuando cómo de del donde días el en eres es "
+        "esta estoy estás esto está están favor gracias han hola la las le les lo los mi muy más "
+        "necesito nos pago por qué que se sin sobre soy su sus sí también tengo tiene trabajo tú "
+        "un una usted y yo"
     ),
     "tl": _words(
         "akin aking ako amo ang ano ating aming ay ayaw ba bakit dahil daw dito doon gusto hindi "
@@ -126,9 +128,11 @@ _HINDI_KO = _words("आपको इनको इसको उनको उस�
 # other languages of the script (common and function words that are not also Tagalog, Spanish
 # or English words). The word table below then splits the pair.
 _MARKERS["id"] = _MARKERS["ms"] = _words(
-    "ada adalah akan apa atau bahawa bahwa bantuan belum bisa boleh dalam dan dari dengan gaji "
-    "harus ini itu juga jika kalau karena kepada kerana kerja majikan mahu mau mereka nak oleh "
-    "pada perlu saja sahaja saya sebab sudah supaya tak telah tetapi tiada tidak tolong untuk yang"
+    "ada adalah akan aku apa apakah atau bagaimana bahawa bahwa baik bantuan belum bisa boleh "
+    "dalam dan dari dengan gaji harus ini itu juga jika kabar kalau kamu karena kasih kepada "
+    "kerana kerja khabar majikan mahu malam mau mereka nak oleh pada pagi perlu saja sahaja "
+    "sangat saya sebab selamat siang sudah supaya tak telah terima tetapi tiada tidak tolong "
+    "untuk yang"
 )
 _PAIR = ("id", "ms")
 # The Indonesian/Malay word table (``data/id_ms.tsv``, built from wordfreq's word lists by
