@@ -813,7 +813,8 @@ SCRIPTS = [
     Script(
         "mixed-scripts-then-language-keyword",
         (
-            W("hello sir मेरो passport company ले राख्यो", expect=("en:intake.continue_question",)),
+            # English words in a Nepali sentence: the worker's own script decides
+            W("hello sir मेरो passport company ले राख्यो", expect=("intake.continue_question",)),
             # a keyword only Nepali has: the menu comes in Nepali
             W("भाषा", expect=("common.choose_language",)),
             W("२", expect=("language.changed", "intake.continue_question")),
