@@ -22,6 +22,7 @@ from grievance.services import (
     conversations,
     escalation,
     exports,
+    mails,
     media,
     outbox,
     prompts,
@@ -88,6 +89,15 @@ def deliver_batch(*outbox_ids: int, runtime: Runtime | None = None) -> dict[str,
     Idempotent: each row is claimed as in ``deliver``.
     """
     return outbox.deliver_batch(_rt(runtime), outbox_ids)
+
+
+@_scrubbed
+def send_mail(mail_id: int, runtime: Runtime | None = None) -> str:
+    """Send one email to staff from the mail outbox.
+
+    Idempotent: the row is claimed with an atomic update from 'pending'.
+    """
+    return mails.send(_rt(runtime), mail_id)
 
 
 @_scrubbed

@@ -27,6 +27,7 @@ JOBS = (
     "process_inbound",
     "deliver",
     "deliver_batch",
+    "send_mail",
     "fetch_media",
     "process_timers",
     "forget_at_provider",

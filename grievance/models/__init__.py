@@ -21,6 +21,7 @@ from grievance.models.messages import (
     DeliveryEvent,
     Message,
     OutboxItem,
+    OutboxMail,
 )
 from grievance.models.pulse import Campaign, PulseInvite, PulseMember, PulseResponse
 from grievance.models.remediation import (
@@ -55,6 +56,7 @@ __all__ = [
     "Message",
     "Organisation",
     "OutboxItem",
+    "OutboxMail",
     "PlanComment",
     "ProcedureVersion",
     "PulseInvite",

@@ -58,6 +58,7 @@ from grievance.runtime import Runtime
 from grievance.services import cases as case_service
 from grievance.services import dialogue, pulse, remediation
 from grievance.services.inbox import inbound_body
+from grievance.services.mails import enqueue_mails
 from grievance.services.outbox import deliver, queue_message
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class _Applied:
     # REPLY for a worker's conversation, BULK for a broadcast (a pulse wave's invitation).
     priority: int = REPLY
     # Emails to staff (a person asked for, possible danger), sent after the commit.
-    mails: list[remediation.Mail] = field(default_factory=list)
+    mails: list[int] = field(default_factory=list)
 
 
 MAX_MESSAGE = 1600  # Twilio's limit for one message body
@@ -114,7 +115,7 @@ def process_inbound(runtime: Runtime, message_id: int) -> int:
     Returns how many messages were processed (0 when another job got there first).
     """
     outbox_ids: list[int] = []
-    mails: list[remediation.Mail] = []
+    mails: list[int] = []
     processed = 0
     with runtime.sessions() as session:
         contact_id = session.scalar(select(Message.contact_id).where(Message.id == message_id))
@@ -169,7 +170,7 @@ def process_inbound(runtime: Runtime, message_id: int) -> int:
                 message.body_encrypted = None
             processed += 1
         session.commit()
-    remediation.send_mails(runtime, mails)
+    enqueue_mails(runtime, mails)
     deliver_now(runtime, outbox_ids)
     return processed
 
@@ -201,7 +202,7 @@ def process_timers(runtime: Runtime, conversation_id: int) -> bool:
         )
         applied = _apply(session, runtime, contact, conversation, step)
         session.commit()
-    remediation.send_mails(runtime, applied.mails)
+    enqueue_mails(runtime, applied.mails)
     deliver_now(runtime, applied.outbox_ids)
     return True
 

@@ -2,9 +2,10 @@
 request for a person becomes something a handler sees, possible danger acts at once, and a
 call is arranged on a number only a handler on the case can reveal.
 
-Every function works in the caller's transaction. Emails to staff come back as
-:class:`Mail` to send after the commit (one mail server failure costs one email, never
-the change); they carry the case number and a link, nothing a worker wrote.
+Every function works in the caller's transaction. Emails to staff are written to the mail
+outbox in that transaction and come back as ids to enqueue after the commit (a mail server
+that is down delays an email, never the change); they carry the case number and a link,
+nothing a worker wrote.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from grievance.models import (
 from grievance.models.cases import OPEN_STATUSES
 from grievance.runtime import Runtime
 from grievance.services.cases import new_case
-from grievance.services.remediation import Mail, handler_mail
+from grievance.services.mails import queue_mail
+from grievance.services.remediation import handler_mail
 from grievance.services.triage import HANDLER_ROLES, TriageError
 
 log = logging.getLogger(__name__)
@@ -187,7 +189,7 @@ def request_person(
     refs: tuple[int | str, ...],
     language: str | None = None,
     description: str | None = None,
-) -> tuple[Case, list[Mail]]:
+) -> tuple[Case, list[int]]:
     """The worker asked for a person: flag their open case, or open one in the ``requested``
     stage (category unknown, no code yet). Something a person sees always exists before any
     reply promises a person."""
@@ -223,7 +225,7 @@ def request_person(
 
 def raise_urgent(
     session: Session, runtime: Runtime, contact: Contact, effect: Urgent
-) -> tuple[Case, list[Mail]]:
+) -> tuple[Case, list[int]]:
     """The worker may be in danger now: their open case becomes P0 (or a P0 case opens with
     what they wrote so far), a person is requested, and staff are alerted at once."""
     now = utcnow()
@@ -277,17 +279,14 @@ def raise_urgent(
     return case, alert_staff(session, runtime, case, "the worker may be in danger now (P0)")
 
 
-def alert_staff(session: Session, runtime: Runtime, case: Case, what: str) -> list[Mail]:
+def alert_staff(session: Session, runtime: Runtime, case: Case, what: str) -> list[int]:
     """An alert now to every admin and handler on duty (every active handler until rosters
     exist): the case number and a link, nothing the worker wrote."""
-    emails = list(
-        session.scalars(select(User.email).where(User.role.in_(HANDLER_ROLES), User.active))
-    )
-    if not emails:
-        return []
+    emails = session.scalars(select(User.email).where(User.role.in_(HANDLER_ROLES), User.active))
     subject = f"URGENT - case #{case.id}: {what}"
     link = f"{runtime.settings.public_base_url}/cases/{case.id}"
-    return [Mail(tuple(sorted(emails)), subject, f"{subject}.\n{link}\n")]
+    mail_id = queue_mail(session, emails, subject, f"{subject}.\n{link}\n")
+    return [mail_id] if mail_id is not None else []
 
 
 def record_call_request(

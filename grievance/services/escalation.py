@@ -19,6 +19,7 @@ from grievance.clock import utcnow
 from grievance.models import Case, CaseEvent, Site, SiteAlert, User
 from grievance.models.cases import OPEN_STATUSES
 from grievance.runtime import Runtime
+from grievance.services.mails import enqueue_mails, queue_mail
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,15 @@ SUPPLIER_DUE = {
 
 
 def escalate_overdue(runtime: Runtime, now: datetime | None = None) -> int:
-    """Email about every open case past its due time not yet escalated in this stage."""
+    """Email about every open case past its due time not yet escalated in this stage.
+
+    The emails are written to the mail outbox in the same transaction as ``escalated_at``
+    and sent after the commit: a mail server that fails on one of them delays that one,
+    and never makes the others go again. Returns how many cases were escalated to staff.
+    """
     now = now or utcnow()
     sent = 0
+    mail_ids: list[int] = []
     with runtime.sessions() as db:
         cases = db.scalars(
             select(Case)
@@ -48,6 +55,7 @@ def escalate_overdue(runtime: Runtime, now: datetime | None = None) -> int:
             .limit(BATCH)
         ).all()
         admins = db.scalars(select(User.email).where(User.role == "admin", User.active)).all()
+        base = runtime.settings.public_base_url
         for case in cases:
             recipients = set(admins)
             assignee = db.get(User, case.assignee_id) if case.assignee_id else None
@@ -63,13 +71,14 @@ def escalate_overdue(runtime: Runtime, now: datetime | None = None) -> int:
                 )
             )
             audit(db, None, "escalated", case.id, f"{len(recipients)} recipients")
-            if recipients:
-                runtime.mailer.send(
-                    sorted(recipients),
-                    f"Case #{case.id} is overdue",
-                    f"Case #{case.id} is past the time frame of its stage.\n"
-                    f"{runtime.settings.public_base_url}/cases/{case.id}\n",
-                )
+            staff = queue_mail(
+                db,
+                recipients,
+                f"Case #{case.id} is overdue",
+                f"Case #{case.id} is past the time frame of its stage.\n{base}/cases/{case.id}\n",
+            )
+            if staff is not None:
+                mail_ids.append(staff)
                 sent += 1
             if case.status in SUPPLIER_DUE and case.supplier_id is not None:
                 suppliers = db.scalars(
@@ -78,16 +87,17 @@ def escalate_overdue(runtime: Runtime, now: datetime | None = None) -> int:
                         User.role == "supplier",
                         User.active,
                     )
-                ).all()
-                if suppliers:
-                    what = SUPPLIER_DUE[case.status]
-                    runtime.mailer.send(
-                        sorted(suppliers),
-                        f"Case #{case.id}: {what} is overdue",
-                        f"Case #{case.id}: {what} is overdue.\n"
-                        f"{runtime.settings.public_base_url}/supplier/cases/{case.id}\n",
-                    )
+                )
+                what = SUPPLIER_DUE[case.status]
+                supplier = queue_mail(
+                    db,
+                    suppliers,
+                    f"Case #{case.id}: {what} is overdue",
+                    f"Case #{case.id}: {what} is overdue.\n{base}/supplier/cases/{case.id}\n",
+                )
+                mail_ids += [supplier] if supplier is not None else []
         db.commit()
+    enqueue_mails(runtime, mail_ids)
     if sent:
         log.info("escalated %s overdue cases", sent)
     return sent

@@ -24,6 +24,7 @@ from grievance.models import Case, CaseEvent, Contact, WorkerPrompt
 from grievance.runtime import Runtime
 from grievance.services import remediation
 from grievance.services.conversations import deliver_now, start_flow
+from grievance.services.mails import enqueue_mails
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def send_due_prompts(runtime: Runtime, now: datetime | None = None) -> int:
 
 
 def _send_one(runtime: Runtime, prompt_id: int) -> int:
-    mails: list[remediation.Mail] = []
+    mails: list[int] = []
     with runtime.sessions() as session:
         prompt = session.get(WorkerPrompt, prompt_id)
         if prompt is None or prompt.sent_at is not None or prompt.skipped is not None:
@@ -89,7 +90,7 @@ def _send_one(runtime: Runtime, prompt_id: int) -> int:
                     session, runtime, case, "the worker could not be asked; decide the next step"
                 )
             session.commit()
-            remediation.send_mails(runtime, mails)
+            enqueue_mails(runtime, mails)
             return 0
         results: dict[str, object] = {
             "prompt": prompt.id,

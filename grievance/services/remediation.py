@@ -44,6 +44,7 @@ from grievance.models import (
 from grievance.models.remediation import OUTCOMES, REMEDY_TYPES, STEP_STATUSES
 from grievance.runtime import Runtime
 from grievance.services.cases import change_status
+from grievance.services.mails import enqueue_mails, queue_mail
 from grievance.services.outbox import enqueue_delivery
 from grievance.services.triage import HANDLER_ROLES, Outcome, TriageError
 
@@ -78,21 +79,13 @@ class RemediationError(TriageError):
     """An action that breaks a rule of the remediation loop; the message says why."""
 
 
-@dataclass(frozen=True)
-class Mail:
-    """An email to staff: the case id, what is due and a link, nothing else."""
-
-    to: tuple[str, ...]
-    subject: str
-    body: str
-
-
 @dataclass
 class Result(Outcome):
-    """What an action left to do after the commit: messages, prompts to send, emails."""
+    """What an action left to do after the commit: messages, prompts to send, and emails to
+    staff (ids in the mail outbox, written in the action's transaction)."""
 
     prompts: bool = False
-    mails: list[Mail] = field(default_factory=list)
+    mails: list[int] = field(default_factory=list)
 
 
 # -- helpers ------------------------------------------------------------------
@@ -184,12 +177,14 @@ def _date(value: str | date | None, name: str = "due date") -> date:
         raise RemediationError(f"{name}: write a date like 2026-12-31") from None
 
 
-def _mail(emails: list[str], case: Case, what: str, link: str) -> list[Mail]:
+def _mail(session: Session, emails: list[str], case: Case, what: str, link: str) -> list[int]:
+    """An email to staff, in the mail outbox: the case id, what is due and a link, nothing else."""
     subject = f"Case #{case.id}: {what}"
-    return [Mail(tuple(sorted(emails)), subject, f"{subject}.\n{link}\n")] if emails else []
+    mail_id = queue_mail(session, emails, subject, f"{subject}.\n{link}\n")
+    return [mail_id] if mail_id is not None else []
 
 
-def supplier_mail(session: Session, runtime: Runtime, case: Case, what: str) -> list[Mail]:
+def supplier_mail(session: Session, runtime: Runtime, case: Case, what: str) -> list[int]:
     """An email to the case's supplier's users."""
     emails = session.scalars(
         select(User.email).where(
@@ -197,11 +192,15 @@ def supplier_mail(session: Session, runtime: Runtime, case: Case, what: str) -> 
         )
     ).all()
     return _mail(
-        list(emails), case, what, f"{runtime.settings.public_base_url}/supplier/cases/{case.id}"
+        session,
+        list(emails),
+        case,
+        what,
+        f"{runtime.settings.public_base_url}/supplier/cases/{case.id}",
     )
 
 
-def handler_mail(session: Session, runtime: Runtime, case: Case, what: str) -> list[Mail]:
+def handler_mail(session: Session, runtime: Runtime, case: Case, what: str) -> list[int]:
     """An email to the assignee, or to every handler when nobody has the case."""
     assignee = session.get(User, case.assignee_id) if case.assignee_id else None
     if assignee is not None and assignee.active:
@@ -210,16 +209,7 @@ def handler_mail(session: Session, runtime: Runtime, case: Case, what: str) -> l
         emails = list(
             session.scalars(select(User.email).where(User.role == "handler", User.active))
         )
-    return _mail(emails, case, what, f"{runtime.settings.public_base_url}/cases/{case.id}")
-
-
-def send_mails(runtime: Runtime, mails: list[Mail]) -> None:
-    """Send after the commit; a mail server that is down costs an email, never the change."""
-    for mail in mails:
-        try:
-            runtime.mailer.send(list(mail.to), mail.subject, mail.body)
-        except Exception as exc:
-            log.warning("could not send email about a case: %s", type(exc).__name__)
+    return _mail(session, emails, case, what, f"{runtime.settings.public_base_url}/cases/{case.id}")
 
 
 # -- the supplier's side ------------------------------------------------------
@@ -819,4 +809,4 @@ def after_commit(runtime: Runtime, result: Outcome) -> None:
     if isinstance(result, Result):
         if result.prompts:
             runtime.queue.enqueue("send_prompts")
-        send_mails(runtime, result.mails)
+        enqueue_mails(runtime, result.mails)

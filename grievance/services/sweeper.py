@@ -1,8 +1,8 @@
 """The sweeper: finds work left behind and enqueues it again. Nothing is lost.
 
 Inbound messages still unprocessed a while after arrival (Redis was down or
-lost its data, a worker died), outbox rows due for a retry, media not yet
-fetched, and conversations whose timers are due. Every job it enqueues is
+lost its data, a worker died), outbox rows and staff emails due for a retry,
+media not yet fetched, and conversations whose timers are due. Every job it enqueues is
 idempotent.
 
 A send claimed long ago and never finished belongs to a worker that died
@@ -30,7 +30,7 @@ from grievance.models import (
     WorkerPrompt,
 )
 from grievance.runtime import Runtime
-from grievance.services import retention
+from grievance.services import mails, retention
 from grievance.services.outbox import enqueue_deliveries
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,12 @@ class SweepReport:
     timers: int
     resent: int
     provider_deletions: int = 0
+    mails: int = 0
 
     @property
     def total(self) -> int:
         """All jobs enqueued."""
-        return self.inbound + self.outbox + self.media + self.timers
+        return self.inbound + self.outbox + self.media + self.timers + self.mails
 
 
 def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
@@ -155,6 +156,8 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
         runtime.queue.enqueue("forget_at_provider", message_id, bulk=True)
     if prompts_due is not None:
         runtime.queue.enqueue("send_prompts")
+    with runtime.sessions() as session:
+        staff_mails = mails.retry_due(runtime, session, grace, stuck)
     report = SweepReport(
         len(first_messages),
         len(outbox),
@@ -162,15 +165,17 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
         len(timers),
         resent or 0,
         len(provider_deletions),
+        staff_mails,
     )
     if report.total or report.resent:
         log.info(
-            "sweep: %s inbound, %s outbox, %s media, %s timers re-enqueued; "
+            "sweep: %s inbound, %s outbox, %s media, %s timers, %s emails re-enqueued; "
             "%s interrupted sends given back",
             report.inbound,
             report.outbox,
             report.media,
             report.timers,
+            report.mails,
             report.resent,
         )
     return report

@@ -9,14 +9,14 @@ from datetime import timedelta
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.mail import ConsoleMailer, SmtpMailer
-from grievance.models import Case, Site
+from grievance.models import Case, OutboxMail, Site
 from grievance.runtime import Runtime
-from grievance.services import cases, escalation
+from grievance.services import cases, escalation, mails, sweeper
 from tests.faults.conftest import free_port
 from tests.integration.test_accounts import PASSWORD
 from tests.integration.test_triage import handler, make_cases
@@ -98,6 +98,117 @@ def test_escalation_email_goes_through_smtp(smtp_server: tuple[int, list[object]
     content = envelope.content.decode()  # type: ignore[attr-defined]
     assert "Subject: Case #7 is overdue" in content
     assert "a@example.org" not in content  # staff addresses are not shared with each other
+
+
+@pytest.fixture
+def flaky_smtp_server() -> Iterator[tuple[int, list[str], list[str]]]:
+    """An SMTP server that refuses the second message it is given (451, try again later)
+    and accepts every other; it lists the subjects accepted and refused."""
+    accepted: list[str] = []
+    refused: list[str] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            subject = next(
+                line.removeprefix("Subject: ")
+                for line in envelope.content.decode().splitlines()
+                if line.startswith("Subject: ")
+            )
+            if len(accepted) + len(refused) == 1:
+                refused.append(subject)
+                return "451 4.3.0 Temporary failure, try again later"
+            accepted.append(subject)
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, accepted, refused
+    finally:
+        controller.stop()
+
+
+def test_one_failed_escalation_email_is_retried_alone_and_the_others_are_not_sent_again(
+    runtime: Runtime, flaky_smtp_server: tuple[int, list[str], list[str]]
+) -> None:
+    port, accepted, refused = flaky_smtp_server
+    runtime.mailer = SmtpMailer(f"smtp://127.0.0.1:{port}?starttls=0", "grievance@example.org")
+    ids = make_cases(runtime, [("P1", "Sunrise Garments", 5)] * 3)
+    with runtime.sessions() as session:
+        accounts.create_user(session, "admin@example.org", "admin", PASSWORD)
+        session.commit()
+    for case_id in ids:
+        overdue(runtime, case_id)
+
+    assert escalation.escalate_overdue(runtime) == 3
+    # The server refused one email; the other two went, and every case is marked escalated.
+    assert len(refused) == 1
+    assert len(accepted) == 2
+    with runtime.sessions() as session:
+        assert all(session.get(Case, case_id).escalated_at is not None for case_id in ids)
+        mails = session.scalars(select(OutboxMail).order_by(OutboxMail.id)).all()
+        assert [m.status for m in mails].count("sent") == 2
+        (waiting,) = [m for m in mails if m.status == "pending"]
+        assert waiting.subject == refused[0]
+        assert waiting.attempts == 1
+        assert waiting.last_error == "SMTPDataError"
+        assert waiting.next_attempt_at is not None
+        assert waiting.next_attempt_at > utcnow()
+
+    # The next escalation run, five minutes later, sends nothing again.
+    assert escalation.escalate_overdue(runtime) == 0
+    assert len(accepted) == 2
+    # A sweep before the retry is due leaves the email waiting ...
+    sweeper.sweep(runtime, grace=timedelta(0))
+    assert len(accepted) == 2
+    # ... and once it is due, it goes, once.
+    with runtime.sessions() as session:
+        session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.status == "pending")
+            .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+        )
+        session.commit()
+    assert sweeper.sweep(runtime, grace=timedelta(0)).mails == 1
+    assert sorted(accepted) == sorted(f"Case #{case_id} is overdue" for case_id in ids)
+    sweeper.sweep(runtime, grace=timedelta(0))
+    assert len(accepted) == 3
+
+
+def test_an_email_that_cannot_be_sent_for_a_day_is_given_up_and_the_change_stands(
+    runtime: Runtime,
+) -> None:
+    runtime.mailer = SmtpMailer(f"smtp://127.0.0.1:{free_port()}?starttls=0", "g@example.org")
+    (case_id,) = make_cases(runtime, [("P1", "Sunrise Garments", 5)])
+    with runtime.sessions() as session:
+        accounts.create_user(session, "admin@example.org", "admin", PASSWORD)
+        session.commit()
+    overdue(runtime, case_id)
+    assert escalation.escalate_overdue(runtime) == 1  # nobody listens on that port
+    with runtime.sessions() as session:
+        assert session.get(Case, case_id).escalated_at is not None
+        mail = session.scalars(select(OutboxMail)).one()
+        assert (mail.status, mail.last_error) == ("pending", "ConnectionRefusedError")
+        session.execute(
+            update(OutboxMail).values(
+                created_at=utcnow() - mails.MAIL_MAX_AGE, next_attempt_at=utcnow()
+            )
+        )
+        session.commit()
+    assert mails.send(runtime, mail.id) == "failed"
+    assert mails.send(runtime, mail.id) == "failed"  # a duplicate job does nothing
+
+
+def test_an_email_written_in_a_change_that_rolls_back_is_never_sent(runtime: Runtime) -> None:
+    with runtime.sessions() as session:
+        assert (
+            mails.queue_mail(session, ["a@example.org"], "Case #1 is overdue", "link") is not None
+        )
+        assert mails.queue_mail(session, [], "Case #2 is overdue", "link") is None  # nobody to tell
+        session.rollback()
+    with runtime.sessions() as session:
+        assert session.scalars(select(OutboxMail)).all() == []
 
 
 def test_three_similar_cases_at_a_site_raise_an_alert(app: Flask, runtime: Runtime) -> None:
