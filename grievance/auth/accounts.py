@@ -4,9 +4,11 @@ Choices (docs/security.md says why): argon2-cffi's argon2id with its RFC 9106
 low-memory defaults; passwords of 8 to 256 characters with no composition
 rules (NIST SP 800-63B, ASVS 2.1); pyotp for RFC 6238 TOTP, a code never
 accepted twice; ten single-use recovery codes stored as SHA-256 (they are
-random, about 59 bits each, so a slow hash adds nothing); throttling per account
-with a lock that doubles from one minute, never a global lock an attacker
-could use to keep everyone out.
+random, about 59 bits each, so a slow hash adds nothing); one throttle per
+account for passwords and second-factor codes together, with a lock that
+doubles from one minute to an hour, never a global lock an attacker could use
+to keep everyone out; the user's row locked while an attempt is checked, so
+parallel attempts are counted one by one and a code is accepted once.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from grievance.clock import utcnow
@@ -34,6 +36,12 @@ MFA_REQUIRED_ROLES = frozenset({"admin", "handler"})
 FREE_ATTEMPTS = 5
 FIRST_LOCK = timedelta(minutes=1)
 LONGEST_LOCK = timedelta(hours=1)
+# The lock doubles at most this many times (2**6 minutes is past the longest lock): the
+# multiplication stays small however many failures an attacker piles up.
+MAX_DOUBLINGS = 6
+# One answer for every refused sign-in, unknown email, wrong password or locked account alike,
+# given in the same time: nothing tells an attacker which accounts exist or are locked.
+REFUSED = "Wrong email or password. After several wrong tries, sign-in pauses for a few minutes."
 RECOVERY_CODES = 10
 ISSUER = "grievance"
 
@@ -143,32 +151,78 @@ class SignIn:
     locked_until: datetime | None = None
 
 
+def lock_for(failures: int) -> timedelta | None:
+    """How long an account with this many failures in a row is locked (None: not yet)."""
+    if failures < FREE_ATTEMPTS:
+        return None
+    return min(FIRST_LOCK * 2 ** min(failures - FREE_ATTEMPTS, MAX_DOUBLINGS), LONGEST_LOCK)
+
+
+def is_locked(user: User, now: datetime) -> bool:
+    """Whether the account refuses every sign-in step for now."""
+    return user.locked_until is not None and user.locked_until > now
+
+
+def record_failure(user: User, now: datetime) -> None:
+    """Count a wrong password or a wrong second-factor code: one throttle for both."""
+    user.failed_logins += 1
+    lock = lock_for(user.failed_logins)
+    if lock is not None:
+        user.locked_until = now + lock
+
+
+def _locked_row(session: Session, where: ColumnElement[bool]) -> User | None:
+    """The user row, locked until the caller's commit (PostgreSQL ``SELECT ... FOR UPDATE``), and
+    read fresh: parallel attempts on one account are checked one after another, so none of
+    them sees a count, a lock, a used TOTP step or a recovery code from before another one."""
+    return session.scalar(
+        select(User).where(where).with_for_update().execution_options(populate_existing=True)
+    )
+
+
 def check_password(
     session: Session, email: str, password: str, now: datetime | None = None
 ) -> SignIn:
-    """Check a password, counting failures per account; the caller commits."""
+    """Check a password, counting failures per account; the caller commits (ending the row
+    lock). Every refusal gives :data:`REFUSED`, after one argon2 computation."""
     now = now or utcnow()
     try:
         email = normalize_email(email)
     except AccountError:
-        return SignIn(None, "wrong email or password")
-    user = session.scalar(select(User).where(User.email == email))
+        _hasher.hash("timing-equaliser")
+        return SignIn(None, REFUSED)
+    user = _locked_row(session, User.email == email)
     if user is None or not user.active:
         _hasher.hash("timing-equaliser")  # as slow as a real check: no account probing by time
-        return SignIn(None, "wrong email or password")
-    if user.locked_until is not None and user.locked_until > now:
-        return SignIn(None, "too many attempts; try again later", user.locked_until)
+        return SignIn(None, REFUSED)
+    if is_locked(user, now):
+        _hasher.hash("timing-equaliser")  # a locked account answers as slowly as any other
+        return SignIn(None, REFUSED, user.locked_until)
     try:
         _hasher.verify(user.password_hash, unicodedata.normalize("NFKC", password))
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= FREE_ATTEMPTS:
-            doublings = user.failed_logins - FREE_ATTEMPTS
-            user.locked_until = now + min(FIRST_LOCK * 2**doublings, LONGEST_LOCK)
-        return SignIn(None, "wrong email or password")
+        record_failure(user, now)
+        return SignIn(None, REFUSED)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(unicodedata.normalize("NFKC", password))
     return SignIn(user)
+
+
+def check_second_factor(
+    session: Session, user_id: int, protector: DataProtector, code: str, now: datetime | None = None
+) -> tuple[User | None, bool]:
+    """Check a TOTP or recovery code for a pending sign-in, under the same throttle as the
+    password; the caller commits. Returns the user (None if gone or inactive) and whether the
+    code was accepted. A locked account accepts no code, not even the right one."""
+    now = now or utcnow()
+    user = _locked_row(session, User.id == user_id)
+    if user is None or not user.active:
+        return None, False
+    if not is_locked(user, now) and verify_totp(user, protector, code, now):
+        return user, True
+    if not is_locked(user, now):
+        record_failure(user, now)
+    return user, False
 
 
 def signed_in(user: User, now: datetime | None = None) -> None:

@@ -24,6 +24,10 @@ from grievance.web.security import Principal, safe_next
 
 bp = Blueprint("auth", __name__)
 PENDING_SECONDS = 300
+# Wrong codes after which a pending sign-in ends and the password is asked again. They count
+# in the database (the account's throttle), not in the cookie, so replaying an older cookie
+# gains nothing.
+PENDING_CODE_ATTEMPTS = 3
 
 
 def _runtime() -> Runtime:
@@ -39,6 +43,14 @@ def _pending_user(db) -> User | None:  # type: ignore[no-untyped-def]
     if user is None or not user.active or user.session_version != pending.get("v"):
         return None
     return user
+
+
+def _no_pending() -> ResponseReturnValue:
+    """Back to the password. Only a POST changes the session: a link to this page (a GET)
+    never signs anyone out."""
+    if request.method == "POST":
+        session.clear()
+    return redirect(url_for("auth.login"))
 
 
 def _complete(db, user: User, target: str | None) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
@@ -71,7 +83,12 @@ def login() -> ResponseReturnValue:
                 user = result.user
                 target = request.args.get("next")
                 session.clear()
-                session["pending"] = {"uid": user.id, "v": user.session_version, "at": time.time()}
+                session["pending"] = {
+                    "uid": user.id,
+                    "v": user.session_version,
+                    "at": time.time(),
+                    "f": user.failed_logins,  # where this sign-in's wrong codes start counting
+                }
                 session["next"] = target
                 if user.totp_enabled_at is not None:
                     return redirect(url_for("auth.second_factor"))
@@ -88,15 +105,21 @@ def second_factor() -> ResponseReturnValue:
     runtime = _runtime()
     error = None
     with runtime.sessions() as db:
-        user = _pending_user(db)
-        if user is None:
-            session.clear()
-            return redirect(url_for("auth.login"))
+        pending = _pending_user(db)
+        if pending is None:
+            return _no_pending()
         if request.method == "POST":
-            if accounts.verify_totp(user, runtime.protector, request.form.get("code", "")):
+            user, accepted = accounts.check_second_factor(
+                db, pending.id, runtime.protector, request.form.get("code", "")
+            )
+            if user is not None and accepted:
                 return _complete(db, user, session.get("next"))
-            user.failed_logins += 1
             db.commit()
+            wrong = (user.failed_logins if user else 0) - session["pending"].get("f", 0)
+            if user is None or wrong >= PENDING_CODE_ATTEMPTS or accounts.is_locked(user, utcnow()):
+                session.clear()
+                ended = "Too many wrong codes. Sign in again, in a few minutes."
+                return render_template("auth/login.html", error=ended), 401
             error = "That code did not work. Use the newest code, or a recovery code."
     return render_template("auth/code.html", error=error), 401 if error else 200
 
@@ -109,8 +132,7 @@ def mfa_setup() -> ResponseReturnValue:
     with runtime.sessions() as db:
         user = _pending_user(db)
         if user is None or user.totp_enabled_at is not None:
-            session.clear()
-            return redirect(url_for("auth.login"))
+            return _no_pending()
         if "totp_setup" not in session:
             session["totp_setup"] = runtime.protector.encrypt(accounts.new_totp_secret()).decode()
         secret = runtime.protector.decrypt(session["totp_setup"].encode())

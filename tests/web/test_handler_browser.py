@@ -379,7 +379,7 @@ def test_handler_signs_in_with_totp_replaces_one_time_password_and_signs_in_agai
 
         # The one-time password is gone.
         sign_in_with_password(page, email, one_time)
-        expect(page.get_by_role("alert")).to_have_text("wrong email or password")
+        expect(page.get_by_role("alert")).to_have_text(re.compile("^Wrong email or password"))
 
         # The chosen password and a fresh code from the app. The code just used to enrol
         # cannot be replayed within its 30-second step; the server also accepts the next
