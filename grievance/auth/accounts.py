@@ -236,6 +236,12 @@ def set_password(user: User, password: str) -> None:
     """Change the password and end every other session of this user."""
     user.password_hash = hash_password(password)
     user.must_change_password = False
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """End every session of this user, every copy of every cookie: the session carries the
+    version it was signed in with, and a request with an older one is signed out."""
     user.session_version += 1
 
 

@@ -159,10 +159,14 @@ def mfa_setup() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """Sign out of this browser."""
+    """Sign out: this browser, and every copy of its cookie. Sessions live in signed cookies,
+    so signing out ends every session of the user (their other devices sign in again)."""
     if current_user.is_authenticated:
         with _runtime().sessions() as db:
-            accounts.audit(db, db.get(User, current_user.user_id), "logout")
+            user = db.get(User, current_user.user_id)
+            if user is not None:
+                accounts.end_sessions(user)
+                accounts.audit(db, user, "logout")
             db.commit()
     logout_user()
     session.clear()

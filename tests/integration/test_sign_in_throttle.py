@@ -261,3 +261,18 @@ def test_one_code_signs_in_one_browser_however_many_send_it_at_once(
         ]
     )
     assert sorted(r.status_code for r in responses) == [302, 401, 401, 401, 401]
+
+
+def test_signing_out_ends_every_copy_of_the_session(app: Flask, runtime: Runtime) -> None:
+    make_user(runtime, EMAIL, "handler")
+    client = browser(app)
+    sign_in_password(client, EMAIL)
+    enrol(client)
+    cookie = client.get_cookie("__Host-grievance")
+    assert cookie is not None
+    thief = browser(app)
+    thief.set_cookie("__Host-grievance", cookie.value, secure=True, httponly=True)
+    assert thief.get("/cases").status_code == 200  # a copy taken while signed in works ...
+    token = csrf(client, "/cases")
+    assert client.post("/logout", data={"csrf_token": token}).headers["Location"] == "/login"
+    assert thief.get("/cases").headers["Location"].startswith("/login")  # ... and ends with it
