@@ -6,7 +6,6 @@ The counts go through :func:`grievance.reports.suppression.suppress` before anyo
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from grievance import csvsafe
 from grievance.models import Case, Organisation, Site
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def monthly_counts(
 def write_csv(out: TextIO, counts: Counts, table: Table) -> None:
     """The counts as published: every cell as :class:`Table` shows it, totals included."""
     k = table.k
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow([DIMENSIONS[counts.dimension], *counts.months, "Total"])
     for name, row, total in zip(counts.rows, table.cells, table.row_totals, strict=False):
         writer.writerow([name, *(cell.shown(k) for cell in row), total.shown(k)])

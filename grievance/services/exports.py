@@ -9,7 +9,6 @@ category, severity, stage, site, supplier, corridor, times and outcome.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from grievance import csvsafe
 from grievance.clock import utcnow
 from grievance.models import Case, CaseEvent, Export, Organisation, Site, User
 from grievance.reports.aggregates import month_of
@@ -208,7 +208,7 @@ def write_cases(
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Write the case export as CSV to ``out``; returns the number of cases."""
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow(COLUMNS)
     count = 0
     for row in case_rows(session, first, last, progress):

