@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter, Map
 
 from grievance.channels.base import Channel
 from grievance.config import Settings
@@ -12,6 +15,28 @@ from grievance.logs import configure_logging
 from grievance.runtime import Runtime, build_runtime, install
 
 MAX_REQUEST_BYTES = 1024 * 1024  # Twilio's largest webhook is a few KiB; 1 MiB is generous
+# Every id column is a 32-bit integer: a larger number in a URL is no row, not a database error.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: 0 to :data:`MAX_ID`; beyond it the URL matches nothing
+    (404) instead of reaching the database with a number its columns cannot hold."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+class BoundedJSON(DefaultJSONProvider):
+    """JSON bodies that nest too deeply for the parser are malformed input (400), not a crash."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Parse, turning the parser's RecursionError into the ValueError Flask answers 400 to."""
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def create_app(
@@ -27,6 +52,8 @@ def create_app(
         runtime = build_runtime(settings, channel)
     install(runtime)
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.url_map.converters["int"] = IdConverter  # before any route is added
+    app.json = BoundedJSON(app)
     app.config.update(
         SECRET_KEY=runtime.settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,

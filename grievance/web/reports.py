@@ -10,6 +10,7 @@ that are shown. Months are the finest time bin. Views and exports are audited.
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from typing import Any
 
@@ -54,13 +55,7 @@ def _period() -> tuple[date, date]:
 
     def month(name: str, default: date) -> date:
         text = request.args.get(name, "").strip()
-        if not text:
-            return default
-        try:
-            year, number = (int(part) for part in text.split("-"))
-            return date(year, number, 1)
-        except ValueError:
-            abort(400, f"{name}: a month like 2026-11")
+        return parse_month(name, text) if text else default
 
     back = today.month - (DEFAULT_MONTHS - 1)  # this month and the five before it
     default_first = date(today.year + (back - 1) // 12, (back - 1) % 12 + 1, 1)
@@ -70,6 +65,14 @@ def _period() -> tuple[date, date]:
     if (last.year - first.year) * 12 + last.month - first.month > 35:
         abort(400, "a report covers at most 36 months")
     return first, last
+
+
+def parse_month(name: str, text: str) -> date:
+    """``YYYY-MM`` as the first day of that month; anything else is a 400 that says how."""
+    match = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", text)
+    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
+        abort(400, f"{name}: a month like 2026-11")
+    return date(int(match.group(1)), int(match.group(2)), 1)
 
 
 Trend = tuple[list[str], list[tuple[str, list[str]]]]
@@ -331,11 +334,7 @@ def export_download(export_id: int) -> ResponseReturnValue:
 
 def _period_from(form: Any) -> tuple[date, date]:
     def month(name: str) -> date:
-        try:
-            year, number = (int(part) for part in str(form.get(name, "")).split("-"))
-            return date(year, number, 1)
-        except ValueError:
-            abort(400, f"{name}: a month like 2026-11")
+        return parse_month(name, str(form.get(name, "")))
 
     first, last = month("from"), month("to")
     return (first, last) if first <= last else (last, first)
