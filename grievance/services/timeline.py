@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grievance.language.catalog import render
-from grievance.logs import redact
+from grievance.language.phones import hide_phone_numbers
 from grievance.models import (
     INBOUND,
     Case,
@@ -45,7 +45,7 @@ def worker_words(text: str) -> str:
     who needs to talk offers a call, and the number the worker gives is revealed only to
     the handler on the case, audited.
     """
-    return redact(text, PHONE_HIDDEN)
+    return hide_phone_numbers(text, PHONE_HIDDEN)
 
 
 @dataclass

@@ -477,3 +477,16 @@ def test_a_message_moves_to_another_case_of_the_same_worker_only(
     assert "another case of the same worker" in page
     with runtime.sessions() as session:
         assert session.get(Message, message_id).case_id == first.id  # type: ignore[union-attr]
+
+
+def test_a_number_typed_with_dots_or_parentheses_is_hidden_on_the_case_page(
+    app: Flask, runtime: Runtime, phone: Phone
+) -> None:
+    report(phone)
+    (case,) = cases_of(runtime)
+    phone.send("my boss number is 012.345.6789 and the agent (012) 345.6789, salary 12000")
+    page = handler(app, runtime).get(f"/cases/{case.id}").get_data(as_text=True)
+    shown = html.unescape(re.sub(r"<[^>]*>", " ", page))
+    assert "my boss number is [phone number hidden] and the agent [phone number hidden]" in shown
+    assert "salary 12000" in shown  # an amount is not a number to hide
+    assert "345" not in shown.replace(str(case.id), "")
