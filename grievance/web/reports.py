@@ -36,6 +36,7 @@ from grievance.reports import aggregates, effectiveness, outcomes
 from grievance.reports.suppression import Table, suppress
 from grievance.runtime import Runtime
 from grievance.services import exports as export_service
+from grievance.web.pdf import render_pdf
 from grievance.web.security import roles_required
 from grievance.web.supplier import visible_suppliers
 
@@ -248,12 +249,10 @@ def effectiveness_pdf() -> ResponseReturnValue:
     report, _ = _effectiveness()
     html = render_template("reports/effectiveness.html", report=report, query="", pdf=True)
     try:
-        import weasyprint
+        import weasyprint  # noqa: F401
     except OSError:  # Pango is missing: the page itself still prints
         abort(503, "PDF needs the Pango library (apt-get install libpango-1.0-0); print the page")
-    stylesheet = current_app.static_folder and f"{current_app.static_folder}/app.css"
-    document = weasyprint.HTML(string=html, base_url=request.url_root)
-    pdf = document.write_pdf(stylesheets=[stylesheet] if stylesheet else None)
+    pdf = render_pdf(_runtime(), html, current_app.static_folder or "")
     name = f"effectiveness-{report.first}-{report.last}.pdf"
     return Response(
         pdf,

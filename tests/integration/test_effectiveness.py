@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -286,3 +287,80 @@ def test_one_small_ending_cannot_be_worked_out_from_the_others(runtime: Runtime)
     hidden = [label for label, value in shown.items() if value in ("<10", "–")]
     assert len(hidden) >= 2, shown  # another ending is hidden with it
     assert "Closed, resolved" in hidden or "Still open at the time of the report" in hidden
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[str]]]:
+    """A second local HTTP server that records every request and answers with a stylesheet
+    that would pull a local file and another URL into the PDF."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            body = b'@import url("file:///etc/passwd"); body { background: url("/secret.png") }'
+            self.send_response(200)
+            self.send_header("Content-Type", "text/css")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_pdf_fetches_nothing_a_request_points_it_at(
+    app: Flask, runtime: Runtime, listener: tuple[int, list[str]]
+) -> None:
+    port, asked = listener
+    create_demo(runtime, cases=12)
+    staff = handler(app, runtime)
+    # The Host header named the listener: the PDF used to resolve its stylesheet there.
+    cookie = staff.get_cookie("__Host-grievance")
+    assert cookie is not None
+    staff.set_cookie("__Host-grievance", cookie.value, domain="127.0.0.1")
+    pdf = staff.get(
+        "/reports/effectiveness.pdf",
+        base_url=f"https://127.0.0.1:{port}",
+        environ_overrides={"wsgi.url_scheme": "http"},  # as a plain-http proxy would pass it
+    )
+    assert asked == []  # not one request reached the other server
+    assert pdf.mimetype == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Sign out" not in text.replace("\x00", "")  # the app's own print stylesheet applied
+
+
+def test_the_pdf_fetcher_serves_static_files_and_refuses_everything_else(
+    runtime: Runtime, listener: tuple[int, list[str]], tmp_path: Path
+) -> None:
+    from grievance.web.pdf import render_pdf
+
+    port, asked = listener
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "print.css").write_text("h1 { color: rgb(1, 2, 3) }")
+    (tmp_path / "private.txt").write_text("not for the PDF")
+    base = runtime.settings.public_base_url.rstrip("/")
+    page = f"""<html><head>
+      <link rel="stylesheet" href="/static/print.css">
+      <link rel="stylesheet" href="/static/../private.txt">
+      <link rel="stylesheet" href="http://127.0.0.1:{port}/internal">
+      <link rel="stylesheet" href="file://{tmp_path}/private.txt">
+      <style>@import url("http://127.0.0.1:{port}/imported");</style>
+      </head><body><h1>Report</h1><img src="http://127.0.0.1:{port}/pixel.png">
+      <img src="{base}/static/missing.png"></body></html>"""
+    pdf = render_pdf(runtime, page, str(static))
+    assert pdf.startswith(b"%PDF")
+    assert asked == []
