@@ -95,6 +95,11 @@ class Settings:
     # Staff email (escalations): unset writes emails to the log.
     smtp_url: str | None = None
     mail_from: str = "grievance@localhost"
+    # Reverse proxies in front of the app (a TLS-terminating nginx or Caddy is one): their
+    # X-Forwarded-For/-Proto/-Host/-Port headers are believed, from this many hops. 0: none.
+    trusted_proxies: int = 0
+    # Host names the app answers to besides PUBLIC_BASE_URL's, localhost and 127.0.0.1.
+    trusted_hosts: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -238,6 +243,10 @@ class Settings:
             evidence_max_bytes=_int(env, "GRIEVANCE_EVIDENCE_MAX_MB", 10) * 1024 * 1024,
             smtp_url=env.get("GRIEVANCE_SMTP_URL") or None,
             mail_from=env.get("GRIEVANCE_MAIL_FROM") or "grievance@localhost",
+            trusted_proxies=_bounded(env, "GRIEVANCE_TRUSTED_PROXIES", 0, 0, 5),
+            trusted_hosts=tuple(
+                h.strip() for h in env.get("GRIEVANCE_TRUSTED_HOSTS", "").split(",") if h.strip()
+            ),
             extra={"generated": ",".join(notes)} if notes else {},
         )
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, current_app, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from grievance.models import User
 from grievance.runtime import Runtime
@@ -102,7 +103,20 @@ def install(app: Flask, runtime: Runtime) -> None:
         PERMANENT_SESSION_LIFETIME=settings.session_max_hours * 3600,
         WTF_CSRF_TIME_LIMIT=settings.session_max_hours * 3600,
         WTF_CSRF_SSL_STRICT=secure,
+        # A request for any other Host is refused (400): nothing the app builds from the
+        # request's host (redirects, the CSRF referrer check) can be pointed elsewhere.
+        TRUSTED_HOSTS=[
+            urlsplit(settings.public_base_url).hostname or "localhost",
+            "localhost",
+            "127.0.0.1",
+            "::1",
+            *settings.trusted_hosts,
+        ],
     )
+    if settings.trusted_proxies:
+        # Behind a TLS-terminating proxy: the scheme, host and client address it forwards.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
 
     @app.before_request
     def _upload_limit() -> None:
@@ -147,7 +161,9 @@ def install(app: Flask, runtime: Runtime) -> None:
         # (a sandbox) and charts (styles only).
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        # Same-origin only: other sites never learn a case URL, and the app's own forms carry
+        # the Referer that CSRF protection checks on https (no-referrer failed every POST).
+        response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"

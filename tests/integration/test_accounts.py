@@ -195,7 +195,7 @@ def test_security_headers_on_every_response(web: FlaskClient) -> None:
         for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
             assert directive in csp
         assert headers["X-Content-Type-Options"] == "nosniff"
-        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Referrer-Policy"] == "same-origin"
         assert headers["Strict-Transport-Security"].startswith("max-age=")
     assert web.get("/login").headers["Cache-Control"] == "no-store"
 
