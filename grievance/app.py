@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import IntegerConverter
 
 from grievance.channels.base import Channel
 from grievance.config import Settings
@@ -20,12 +20,15 @@ MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
-    """``<int:...>`` in every route: 0 to :data:`MAX_ID`; beyond it the URL matches nothing
-    (404) instead of reaching the database with a number its columns cannot hold."""
+    """``<int:...>`` in every route. A number past :data:`MAX_ID` names no row, so it becomes 0,
+    which no row has: the view answers 404 as for any unknown id, and the database never sees
+    a number its columns cannot hold. (Refusing the match instead would turn some 404s into
+    405s, for paths another method of the same route would take.)"""
 
-    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(url_map, *args, **kwargs)
+    def to_python(self, value: str) -> int:
+        """The id, or 0 for one no column can hold."""
+        number = int(value)
+        return number if number <= MAX_ID else 0
 
 
 class BoundedJSON(DefaultJSONProvider):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from grievance.clock import utcnow
@@ -40,12 +40,26 @@ WORKER_ANSWERS = ("confirmed", "disputed", "person", "no_answer", "unreached")
 
 
 class RemediationPlan(Base):
-    """What a supplier will do to remedy a case. One per case; revised until accepted."""
+    """What a supplier will do to remedy a case; revised until accepted.
+
+    A plan belongs to its supplier. A case has one current plan; when it is referred to another
+    supplier the current plan is archived (``archived_at``), visible to staff only, and the new
+    supplier starts fresh.
+    """
 
     __tablename__ = "remediation_plans"
+    __table_args__ = (
+        Index(
+            "uq_remediation_plans_current",
+            "case_id",
+            unique=True,
+            sqlite_where=text("archived_at IS NULL"),
+            postgresql_where=text("archived_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     supplier_id: Mapped[int] = mapped_column(
         ForeignKey("organisations.id", ondelete="CASCADE"), index=True
     )
@@ -61,6 +75,7 @@ class RemediationPlan(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class RemediationStep(Base):

@@ -35,6 +35,7 @@ from grievance.models import (
     CaseEvent,
     Contact,
     Evidence,
+    Organisation,
     PlanComment,
     RemediationPlan,
     RemediationStep,
@@ -121,7 +122,27 @@ def _move(
 
 
 def plan_of(session: Session, case: Case) -> RemediationPlan | None:
-    return session.scalar(select(RemediationPlan).where(RemediationPlan.case_id == case.id))
+    """The case's current plan: its supplier's, never one archived by a re-referral."""
+    return session.scalar(
+        select(RemediationPlan).where(
+            RemediationPlan.case_id == case.id, RemediationPlan.archived_at.is_(None)
+        )
+    )
+
+
+def archived_plans(session: Session, runtime: Runtime, case: Case) -> list[dict[str, object]]:
+    """Plans archived by re-referrals, oldest first, as staff see them, with their supplier."""
+    views = []
+    for plan in session.scalars(
+        select(RemediationPlan)
+        .where(RemediationPlan.case_id == case.id, RemediationPlan.archived_at.is_not(None))
+        .order_by(RemediationPlan.archived_at)
+    ):
+        view = plan_view(session, runtime, case, plan)
+        if view is not None:
+            supplier = session.get(Organisation, plan.supplier_id)
+            views.append(view | {"supplier_name": supplier.name if supplier else "A supplier"})
+    return views
 
 
 def steps_of(session: Session, plan: RemediationPlan) -> list[RemediationStep]:
@@ -753,12 +774,15 @@ def appeal(session: Session, runtime: Runtime, contact: Contact) -> tuple[str, C
 # -- reading ------------------------------------------------------------------
 
 
-def plan_view(session: Session, runtime: Runtime, case: Case) -> dict[str, object] | None:
+def plan_view(
+    session: Session, runtime: Runtime, case: Case, plan: RemediationPlan | None = None
+) -> dict[str, object] | None:
     """The plan as both sides see it: steps with their evidence, comments, the playbook.
 
-    Nothing in it comes from the worker: suppliers may read all of it.
+    Nothing in it comes from the worker: its supplier may read all of it. ``plan`` is the
+    current plan unless an archived one is given (staff only).
     """
-    plan = plan_of(session, case)
+    plan = plan or plan_of(session, case)
     if plan is None:
         return None
     steps = steps_of(session, plan)
@@ -792,14 +816,19 @@ def plan_view(session: Session, runtime: Runtime, case: Case) -> dict[str, objec
     }
 
 
-def evidence_file(session: Session, case: Case, evidence_id: int) -> Evidence | None:
-    """An evidence file of this case's plan, or None (the caller answers 404)."""
+def evidence_file(
+    session: Session, case: Case, evidence_id: int, staff: bool = False
+) -> Evidence | None:
+    """An evidence file of this case's current plan (staff: of any of its plans, archived ones
+    too), or None, which the caller answers with 404."""
     item = session.get(Evidence, evidence_id) if 0 < evidence_id < 2**31 else None
     if item is None:
         return None
     step = session.get(RemediationStep, item.step_id)
     plan = session.get(RemediationPlan, step.plan_id) if step else None
-    return item if plan is not None and plan.case_id == case.id else None
+    if plan is None or plan.case_id != case.id:
+        return None
+    return item if staff or plan.archived_at is None else None
 
 
 def after_commit(runtime: Runtime, result: Outcome) -> None:

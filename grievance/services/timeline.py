@@ -205,6 +205,10 @@ SENTENCES: dict[str, _Sentence] = {
     ),
     "message_moved_out": lambda d, n: f"A worker's message was moved to case #{d.get('to')}",
     "referral_attached": lambda d, n: f"Referral attached: {n.referral(d.get('referral'))}",
+    "plan_archived": lambda d, n: (
+        f"The plan of {n.organisation(d.get('supplier'))} was archived: the case went to "
+        "another supplier, which starts afresh"
+    ),
     "referred_to_supplier": lambda d, n: (
         f"Referred to {n.organisation(d.get('supplier'))}, site {n.site(d.get('site'))}"
     ),

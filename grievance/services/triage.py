@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grievance import sla
@@ -26,6 +27,7 @@ from grievance.models import (
     Contact,
     Organisation,
     ReferralOrg,
+    RemediationPlan,
     Site,
     User,
 )
@@ -313,10 +315,26 @@ def refer_to_supplier(
         )
     if case.category is None:
         raise TriageError("categorise the case before referring it to the supplier")
+    if case.supplier_id is not None and case.supplier_id != supplier.id:
+        _archive_plan(session, case, actor)
     case.supplier_id, case.site_id = supplier.id, site_id
     case.supplier_summary = summary[: MAX_TEXT * 4]
     timeline_event(session, case, actor, "referred_to_supplier", supplier=supplier.id, site=site_id)
     return Outcome(_move(session, runtime, case, actor, "with_supplier"))
+
+
+def _archive_plan(session: Session, case: Case, actor: User) -> None:
+    """The case goes to another supplier: the current plan, with its steps, evidence and
+    comments, stays with the supplier that wrote it, archived for staff to read; the new
+    supplier starts fresh and never sees it."""
+    plan = session.scalar(
+        select(RemediationPlan).where(
+            RemediationPlan.case_id == case.id, RemediationPlan.archived_at.is_(None)
+        )
+    )
+    if plan is not None:
+        plan.archived_at = utcnow()
+        timeline_event(session, case, actor, "plan_archived", supplier=plan.supplier_id)
 
 
 def close_out_of_scope(

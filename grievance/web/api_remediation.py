@@ -243,7 +243,7 @@ def _evidence(case_id: int, evidence_id: int, supplier_side: bool) -> ResponseRe
     with runtime.sessions() as db:
         user = _me(db)
         case = _case_for(db, user, case_id, supplier_side)
-        item = remediation.evidence_file(db, case, evidence_id)
+        item = remediation.evidence_file(db, case, evidence_id, staff=not supplier_side)
         if item is None:
             raise ApiError(404, "not found")
         accounts.audit(db, user, "evidence_downloaded", case.id, f"evidence={item.id}")

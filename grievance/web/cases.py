@@ -210,6 +210,7 @@ def detail(case_id: int) -> ResponseReturnValue:
             "site": db.get(Site, case.site_id) if case.site_id else None,
             "messages": get_flashed_messages(with_categories=True),
             "remediation": remediation.plan_view(db, runtime, case),
+            "archived": remediation.archived_plans(db, runtime, case),
             "remedy_types": REMEDY_TYPES,
             "remedy_labels": REMEDY_LABELS,
             **_options(db),
@@ -547,7 +548,7 @@ def evidence(case_id: int, evidence_id: int) -> ResponseReturnValue:
     runtime = _runtime()
     with runtime.sessions() as db:
         case = _case(db, case_id)
-        item = remediation.evidence_file(db, case, evidence_id)
+        item = remediation.evidence_file(db, case, evidence_id, staff=True)
         if item is None:
             abort(404)
         accounts.audit(db, _me(db), "evidence_downloaded", case.id, f"evidence={item.id}")

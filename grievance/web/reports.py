@@ -50,13 +50,17 @@ def _runtime() -> Runtime:
     return runtime
 
 
-def _period() -> tuple[date, date]:
-    """The ``from`` and ``to`` months asked for (``YYYY-MM``), by default the last six."""
+def _period(strict: bool = False) -> tuple[date, date]:
+    """The ``from`` and ``to`` months asked for (``YYYY-MM``), by default the last six.
+    ``strict`` (the API): a parameter given empty is an error, as its schema says, not the
+    default an empty form field means in the browser."""
     today = utcnow().date()
 
     def month(name: str, default: date) -> date:
-        text = request.args.get(name, "").strip()
-        return parse_month(name, text) if text else default
+        if name not in request.args:
+            return default
+        text = request.args[name].strip()
+        return parse_month(name, text) if text or strict else default
 
     back = today.month - (DEFAULT_MONTHS - 1)  # this month and the five before it
     default_first = date(today.year + (back - 1) // 12, (back - 1) % 12 + 1, 1)
@@ -94,7 +98,7 @@ def _report(
     dimension = request.args.get("by", "category")
     if dimension not in aggregates.DIMENSIONS:
         abort(400, f"by: one of {', '.join(aggregates.DIMENSIONS)}")
-    first, last = _period()
+    first, last = _period(strict=user_id is not None)
     with _runtime().sessions() as db:
         user = db.get(User, user_id if user_id is not None else current_user.user_id)
         assert user is not None

@@ -20,6 +20,7 @@ from grievance.models import (
     CaseEvent,
     Conversation,
     Evidence,
+    Organisation,
     PlanComment,
     RemediationPlan,
     RemediationStep,
@@ -87,7 +88,9 @@ def post(client: FlaskClient, case_id: int, path: str, **form: Any) -> tuple[int
 def steps(runtime: Runtime, case_id: int) -> list[RemediationStep]:
     with runtime.sessions() as session:
         plan = session.scalars(
-            select(RemediationPlan).where(RemediationPlan.case_id == case_id)
+            select(RemediationPlan).where(
+                RemediationPlan.case_id == case_id, RemediationPlan.archived_at.is_(None)
+            )
         ).one()
         return list(
             session.scalars(
@@ -101,7 +104,9 @@ def steps(runtime: Runtime, case_id: int) -> list[RemediationStep]:
 def plan_status(runtime: Runtime, case_id: int) -> str:
     with runtime.sessions() as session:
         return session.scalars(
-            select(RemediationPlan.status).where(RemediationPlan.case_id == case_id)
+            select(RemediationPlan.status).where(
+                RemediationPlan.case_id == case_id, RemediationPlan.archived_at.is_(None)
+            )
         ).one()
 
 
@@ -589,3 +594,40 @@ def test_stage_news_is_content_free_by_default_and_absent_when_declined(
     assert phone.replies() == []
     page = staff.get(f"/cases/{the_case(runtime).id}").get_data(as_text=True)
     assert "The worker was not told of this stage: they declined news" in page
+
+
+def test_a_new_supplier_starts_fresh_and_never_sees_the_old_supplier_s_plan(
+    app: Flask, runtime: Runtime, phone: Phone
+) -> None:
+    case_id, staff = referred_case(app, runtime, phone)
+    supplier_a = remedy_done(app, runtime, case_id, staff)
+    post(supplier_a, case_id, "plan/comments", comment="Payroll files for March attached.")
+    with runtime.sessions() as session:
+        evidence_ids = [e.id for e in session.scalars(select(Evidence))]
+        b_id = session.scalars(
+            select(Organisation.id).where(Organisation.name == "Other Supplier")
+        ).one()
+    assert evidence_ids
+
+    # The handler refers the case to supplier B instead.
+    act(staff, case_id, "supplier", supplier=b_id, site="", summary=SUMMARY)
+    b = sign_in(app, "b@example.org")
+    page = b.get(f"/supplier/cases/{case_id}").get_data(as_text=True)
+    assert SUMMARY in page
+    assert "Payroll files for March" not in page  # A's comment
+    assert "receipt.pdf" not in page  # A's evidence
+    for evidence_id in evidence_ids:
+        assert b.get(f"/supplier/cases/{case_id}/evidence/{evidence_id}").status_code == 404
+    # B starts its own plan; A's steps are not in it.
+    post(b, case_id, "plan", playbook="no")
+    assert steps(runtime, case_id) == []
+    assert sign_in(app, "a@example.org").get(f"/supplier/cases/{case_id}").status_code == 404
+
+    # Staff still read A's archived plan, and download its evidence.
+    staff_page = staff.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "Earlier plans" in staff_page
+    assert "Sunrise Garments, archived" in staff_page
+    assert "The plan of Sunrise Garments was archived" in staff_page
+    download = staff.get(f"/cases/{case_id}/evidence/{evidence_ids[0]}")
+    assert download.status_code == 200
+    assert download.data == PDF
