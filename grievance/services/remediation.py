@@ -47,7 +47,13 @@ from grievance.runtime import Runtime
 from grievance.services.cases import change_status
 from grievance.services.mails import enqueue_mails, queue_mail
 from grievance.services.outbox import enqueue_delivery
-from grievance.services.triage import HANDLER_ROLES, Outcome, TriageError
+from grievance.services.triage import (
+    HANDLER_ROLES,
+    SECOND_REVIEW,
+    Outcome,
+    TriageError,
+    move_out_of_scope,
+)
 
 log = logging.getLogger(__name__)
 # Catalog keys the host sends (APPEAL's answers); `grievance flows check` makes sure they exist.
@@ -617,8 +623,11 @@ def close(
     if outcome == "resolved" and not remedies:
         raise RemediationError("say which remedy was given (at least one remedy type)")
     why = _text(reason, "the reason for closing", 10)
-    if outcome == "resolved" and case.worker_answer != "confirmed":
-        if case.worker_answer is None:
+    if case.pending_close:
+        raise RemediationError("a closing of this case is already waiting for a second reviewer")
+    second_person = outcome == "not_resolved" and case.severity in SECOND_REVIEW
+    if second_person or (outcome == "resolved" and case.worker_answer != "confirmed"):
+        if not second_person and case.worker_answer is None:
             raise RemediationError(
                 "ask the worker first: a case is closed as resolved with the worker's "
                 "confirmation, or after a second reviewer looks at an unanswered or disputed one"
@@ -629,7 +638,14 @@ def close(
             "remedy_types": remedies,
             "reason": why,
         }
-        _event(session, case, actor, "close_requested", worker_answer=case.worker_answer)
+        _event(
+            session,
+            case,
+            actor,
+            "close_requested",
+            outcome=outcome,
+            worker_answer=case.worker_answer,
+        )
         return Result([])
     return _close(session, runtime, case, actor, outcome, remedies, why)
 
@@ -637,7 +653,8 @@ def close(
 def review_close(
     session: Session, runtime: Runtime, case: Case, actor: User, approve: bool
 ) -> Result:
-    """A second handler approves or rejects closing a disputed or unanswered case as resolved."""
+    """A second handler approves or rejects a closing that needs one: a disputed or unanswered
+    case as resolved, or a P0 or P1 case as not resolved or out of scope."""
     _handler(actor)
     pending = case.pending_close
     if not pending:
@@ -648,6 +665,10 @@ def review_close(
     if not approve:
         _event(session, case, actor, "close_review_rejected")
         return Result([])
+    if pending.get("outcome") == "out_of_scope":
+        reason = str(pending["reason"])
+        _event(session, case, actor, "closed", outcome="out_of_scope", reviewed=True)
+        return Result(move_out_of_scope(session, runtime, case, actor, reason))
     remedies = [str(r) for r in pending.get("remedy_types") or []]  # type: ignore[attr-defined]
     return _close(
         session,

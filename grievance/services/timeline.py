@@ -244,7 +244,10 @@ SENTENCES: dict[str, _Sentence] = {
         )
         + (" (second reviewer)" if d.get("reviewed") else "")
     ),
-    "close_requested": lambda d, n: "Closing as resolved asked; a second reviewer must approve it",
+    "close_requested": lambda d, n: (
+        f"Closing as {str(d.get('outcome') or 'resolved').replace('_', ' ')} asked; "
+        "a second reviewer must approve it"
+    ),
     "close_review_rejected": lambda d, n: "Closing as resolved was rejected",
     "remedy_proposed": lambda d, n: "Remedy proposed: the worker is asked whether it is solved",
 }

@@ -179,6 +179,11 @@ def categorise(
     return Outcome(outbox_ids)
 
 
+# Severities whose lowering, closing as out of scope or closing as not resolved needs a
+# second person: one handler alone never makes a possible forced-labour case disappear.
+SECOND_REVIEW = ("P0", "P1")
+
+
 def set_severity(
     session: Session, runtime: Runtime, case: Case, actor: User, severity: str, reason: str
 ) -> Outcome:
@@ -190,7 +195,7 @@ def set_severity(
         return Outcome([])
     reason = reason.strip()[:MAX_TEXT]
     lowering = severity > case.severity
-    if lowering and case.severity in ("P0", "P1"):
+    if lowering and case.severity in SECOND_REVIEW:
         if not reason:
             raise TriageError("say why the severity should be lowered")
         case.pending_severity = {"severity": severity, "by": actor.id, "reason": reason}
@@ -340,13 +345,33 @@ def _archive_plan(session: Session, case: Case, actor: User) -> None:
 def close_out_of_scope(
     session: Session, runtime: Runtime, case: Case, actor: User, reason: str
 ) -> Outcome:
-    """Close a case the mechanism cannot handle, saying why (the worker is told the stage)."""
+    """Close a case the mechanism cannot handle, saying why (the worker is told the stage).
+    A P0 or P1 case waits for a second person, as lowering its severity does."""
     _open(case)
     reason = reason.strip()
     if len(reason) < 10:
         raise TriageError("give the reason the case is out of scope (at least 10 characters)")
+    if case.severity in SECOND_REVIEW:
+        if case.pending_close:
+            raise TriageError("a closing of this case is already waiting for a second reviewer")
+        case.pending_close = {
+            "by": actor.id,
+            "outcome": "out_of_scope",
+            "remedy_types": [],
+            "reason": reason[:MAX_TEXT],
+        }
+        timeline_event(session, case, actor, "close_requested", outcome="out_of_scope")
+        return Outcome([])
+    return Outcome(move_out_of_scope(session, runtime, case, actor, reason))
+
+
+def move_out_of_scope(
+    session: Session, runtime: Runtime, case: Case, actor: User, reason: str
+) -> list[int]:
+    """Close as out of scope now (the worker is told); the outbox ids to deliver."""
     case.close_reason = reason[:MAX_TEXT]
-    return Outcome(_move(session, runtime, case, actor, "out_of_scope"))
+    case.pending_close = None
+    return _move(session, runtime, case, actor, "out_of_scope")
 
 
 def _move(session: Session, runtime: Runtime, case: Case, actor: User, status: str) -> list[int]:

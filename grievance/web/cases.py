@@ -313,7 +313,10 @@ _DONE = {
     "message_worker": "Message queued for the worker.",
     "attach_referral": "Referral attached.",
     "refer_to_supplier": "Referred to the supplier; the worker is told.",
-    "close_out_of_scope": "Closed as out of scope; the worker is told.",
+    "close_out_of_scope": (
+        "Closed as out of scope and the worker is told, or, for a P0 or P1 case, sent to a "
+        "second reviewer."
+    ),
     "review_plan": "Review recorded; the supplier is told by email.",
     "verify_plan": "Verification recorded.",
     "propose_to_worker": "The worker is asked whether the problem is solved.",

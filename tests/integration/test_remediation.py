@@ -350,7 +350,7 @@ def test_three_unanswered_asks_return_the_case_to_the_handler(
         remedy_types=["restitution"],
         reason="Repayment evidenced by bank statements.",
     )
-    assert "Closing as resolved waits for a second reviewer" in page
+    assert "Closing waits for a second reviewer" in page
 
 
 def _time_out(runtime: Runtime) -> None:

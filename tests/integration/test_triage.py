@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 import pyotp
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -214,6 +215,9 @@ def test_out_of_scope_needs_a_reason_and_tells_the_worker(
     assert "give the reason" in act(client, case.id, "out-of-scope", reason="no")
     phone.replies()
     act(client, case.id, "out-of-scope", reason="A question about a visa; referred to the embassy.")
+    assert the_case(runtime).status == "received"  # a P1 report waits for a second person
+    assert phone.replies() == []
+    act(handler(app, runtime, "second@example.org"), case.id, "close-review", decision="approve")
     assert the_case(runtime).status == "out_of_scope"
     assert phone.replies() == ["There is an update on your report. Reply STATUS to read it."]
     assert "closed: we cannot handle this" in phone.send("STATUS")[0]
@@ -307,3 +311,43 @@ def test_a_number_typed_as_the_workplace_is_hidden_in_the_queue_and_the_api(
         session.commit()
     answer = client.get(f"/api/v1/cases/{case_id}", headers={"Authorization": f"Bearer {token}"})
     assert answer.json["workplace"] == "Plant 2, boss [phone number hidden]"
+
+
+def status_of(runtime: Runtime, case_id: int) -> str:
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        return case.status
+
+
+@pytest.mark.parametrize(
+    ("action", "form", "closed_as"),
+    [
+        ("out-of-scope", {"reason": "Not about work: a family dispute at home."}, "out_of_scope"),
+        (
+            "close",
+            {"outcome": "not_resolved", "reason": "The supplier left the programme."},
+            "closed",
+        ),
+    ],
+)
+def test_one_handler_alone_cannot_make_a_p0_case_disappear(
+    app: Flask, runtime: Runtime, action: str, form: dict[str, str], closed_as: str
+) -> None:
+    p0, p2 = make_cases(runtime, [("P0", "Al Khaleej", 5), ("P2", "Al Khaleej", 5)])
+    first = handler(app, runtime, "first@example.org")
+    second = handler(app, runtime, "second@example.org")
+    for case_id, category in ((p0, "FL-MOV"), (p2, "HRS")):  # the P0 stays P0, HRS is P2
+        act(first, case_id, "acknowledge")
+        act(first, case_id, "categorise", category=category, indicators=[])
+    page = act(first, p0, action, **form)
+    assert status_of(runtime, p0) == "in_triage"  # still open: it waits
+    assert "Closing waits for a second reviewer" in page
+    # The one who asked cannot approve it.
+    act(first, p0, "close-review", decision="approve")
+    assert status_of(runtime, p0) == "in_triage"
+    page = act(second, p0, "close-review", decision="approve")
+    assert status_of(runtime, p0) == closed_as
+    # A P2 case closes at once, as before.
+    act(first, p2, action, **form)
+    assert status_of(runtime, p2) == closed_as
