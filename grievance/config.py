@@ -100,6 +100,10 @@ class Settings:
     trusted_proxies: int = 0
     # Host names the app answers to besides PUBLIC_BASE_URL's, localhost and 127.0.0.1.
     trusted_hosts: tuple[str, ...] = ()
+    # A monitor that sends this as a bearer token gets /healthz's figures; others get the status.
+    health_token: str | None = None
+    # The phone simulator (console channel only) answers loopback clients only, unless this is set.
+    simulator_open: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -247,6 +251,8 @@ class Settings:
             trusted_hosts=tuple(
                 h.strip() for h in env.get("GRIEVANCE_TRUSTED_HOSTS", "").split(",") if h.strip()
             ),
+            health_token=env.get("GRIEVANCE_HEALTH_TOKEN") or None,
+            simulator_open=_choice(env, "GRIEVANCE_SIMULATOR_OPEN", ("false", "true")) == "true",
             extra={"generated": ",".join(notes)} if notes else {},
         )
 

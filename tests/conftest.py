@@ -153,6 +153,9 @@ def fake_twilio(_twilio_server: FakeTwilio) -> FakeTwilio:
     return _twilio_server
 
 
+HEALTH_TOKEN = "test-monitor-token"
+
+
 def environment(
     database_url: str, instance: Path, fake: FakeTwilio | None, **extra: str
 ) -> dict[str, str]:
@@ -169,6 +172,7 @@ def environment(
         # Pacing has its own tests; elsewhere it would only make tests wait.
         "GRIEVANCE_SMS_RATE": "0",
         "GRIEVANCE_WHATSAPP_RATE": "0",
+        "GRIEVANCE_HEALTH_TOKEN": HEALTH_TOKEN,
     }
     if fake is not None:
         env |= {

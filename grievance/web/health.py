@@ -1,18 +1,22 @@
 """``GET /healthz``: is the mechanism up, and is anything piling up or failing?
 
-200 when the database and (if configured) Redis answer; 503 otherwise. The
-body also gives the queue depth, the age of the oldest outbound message still
-waiting to be sent, and how many messages to workers with an open case failed:
-numbers for a monitor to alert on, never any personal data.
+200 when the database and (if configured) Redis answer; 503 otherwise. Anyone gets
+``{"status": ...}`` and nothing more. A monitor that sends ``GRIEVANCE_HEALTH_TOKEN`` as a
+bearer token also gets the checks: each dependency, the queue depth, the age of the oldest
+outbound message still waiting, and how many messages to workers with an open case failed.
+They are numbers, never personal data, but they say how busy the line is and whether it is
+failing, which is nobody else's business.
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from grievance.clock import utcnow
 from grievance.models import OutboxItem
@@ -24,22 +28,16 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """Check each dependency and report backlog figures, without internals."""
+    """Check each dependency; report backlog figures to the monitor only."""
     runtime: Runtime = current_app.extensions["grievance"]
+    detail = _monitor(runtime)
     checks: dict[str, Any] = {"channel": runtime.channel_name}
     try:
         with runtime.sessions() as session:
             session.execute(text("SELECT 1"))
             checks["database"] = "ok"
-            oldest = session.scalar(
-                select(func.min(OutboxItem.created_at)).where(
-                    OutboxItem.status.in_(("pending", "sending"))
-                )
-            )
-            checks["oldest_pending_outbox_seconds"] = (
-                round((utcnow() - oldest).total_seconds()) if oldest else 0
-            )
-            checks["failed_deliveries"] = count_failed(session)
+            if detail:  # a stranger learns only whether the line is up: nothing is counted
+                checks |= _figures(session)
     except Exception as exc:
         checks.setdefault("database", f"error: {type(exc).__name__}")
     healthy = checks["database"] == "ok"
@@ -51,9 +49,32 @@ def healthz() -> ResponseReturnValue:
         except Exception as exc:
             checks["redis"] = f"error: {type(exc).__name__}"
             healthy, depth = False, None
-    if depth is not None:
+    if depth is not None and detail:
         try:
             checks["queue_depth"] = depth()
         except Exception as exc:
             checks["queue_depth"] = f"error: {type(exc).__name__}"
-    return jsonify(status="ok" if healthy else "error", checks=checks), 200 if healthy else 503
+    status = "ok" if healthy else "error"
+    body = {"status": status, "checks": checks} if detail else {"status": status}
+    return jsonify(body), 200 if healthy else 503
+
+
+def _figures(session: Session) -> dict[str, Any]:
+    oldest = session.scalar(
+        select(func.min(OutboxItem.created_at)).where(OutboxItem.status.in_(("pending", "sending")))
+    )
+    return {
+        "oldest_pending_outbox_seconds": round((utcnow() - oldest).total_seconds())
+        if oldest
+        else 0,
+        "failed_deliveries": count_failed(session),
+    }
+
+
+def _monitor(runtime: Runtime) -> bool:
+    """True when the request carries the configured monitoring token."""
+    expected = runtime.settings.health_token
+    if not expected:
+        return False
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme == "Bearer" and hmac.compare_digest(given.strip().encode(), expected.encode())

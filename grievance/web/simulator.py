@@ -1,15 +1,19 @@
 """The phone simulator: a chat in the browser that drives the real inbox through the console channel.
 
 Registered only while the console channel is active, so it can never inject
-messages into a production line that talks to Twilio.
+messages into a production line that talks to Twilio. It takes messages from
+anyone who reaches it, without a sign-in or a CSRF token, so it answers only
+clients on the machine itself (loopback) unless ``GRIEVANCE_SIMULATOR_OPEN=true``:
+a demo server bound to a public address is not an open message injector.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
 from grievance.channels.console import ConsoleChannel
@@ -23,6 +27,19 @@ MAX_TEXT = 4000
 def simulator_address(phone_id: str, channel: str) -> str:
     """The console address of a simulated phone; never a real number."""
     return f"whatsapp:sim-{phone_id}" if channel == "whatsapp" else f"sim:{phone_id}"
+
+
+@bp.before_request
+def _loopback_only() -> None:
+    """Anyone off this machine gets 404, as if there were no simulator, unless opted in."""
+    if current_app.extensions["grievance"].settings.simulator_open:
+        return
+    try:
+        local = ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        local = False
+    if not local:
+        abort(404)
 
 
 def _console() -> ConsoleChannel:

@@ -14,13 +14,22 @@ from grievance.clock import utcnow
 from grievance.config import Settings
 from grievance.models import OutboxItem
 from grievance.runtime import Runtime, build_runtime
-from tests.conftest import Phone, environment
+from tests.conftest import HEALTH_TOKEN, Phone, environment
 from tests.support.fake_twilio import Failure, FakeTwilio
 from tests.support.intake import report
 
+MONITOR = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
+
+
+def test_a_stranger_learns_only_whether_the_line_is_up(client: FlaskClient) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": HEALTH_TOKEN}):
+        response = client.get("/healthz", headers=headers)
+        assert response.status_code == 200
+        assert response.json == {"status": "ok"}
+
 
 def test_healthy(client: FlaskClient) -> None:
-    response = client.get("/healthz")
+    response = client.get("/healthz", headers=MONITOR)
     assert response.status_code == 200
     assert response.json == {
         "status": "ok",
@@ -47,7 +56,7 @@ def test_backlog_and_failures_show_in_the_figures(
             .values(created_at=utcnow() - timedelta(minutes=20))
         )
         session.commit()
-    checks = client.get("/healthz").json["checks"]
+    checks = client.get("/healthz", headers=MONITOR).json["checks"]
     assert checks["oldest_pending_outbox_seconds"] >= 20 * 60
     # Retrying for more than 15 minutes to a worker with an open case counts as failing.
     assert checks["failed_deliveries"] == 1
@@ -57,7 +66,7 @@ def health(env: dict[str, str]) -> TestResponse:
     """GET /healthz on an app built from ``env``."""
     runtime = build_runtime(Settings.from_env(env))
     try:
-        return create_app(runtime=runtime).test_client().get("/healthz")
+        return create_app(runtime=runtime).test_client().get("/healthz", headers=MONITOR)
     finally:
         runtime.close()
 
@@ -97,3 +106,27 @@ def test_with_twilio_the_simulator_is_absent(client: FlaskClient) -> None:
         client.post("/simulator/messages", json={"phone": "abcdefgh1234", "text": "hi"}).status_code
         == 404
     )
+
+
+def test_the_simulator_answers_only_this_machine_unless_opened(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    for opened, remote, expected in [
+        ("false", "127.0.0.1", 200),
+        ("false", "::1", 200),
+        ("false", "203.0.113.7", 404),  # a demo server on a public address
+        ("true", "203.0.113.7", 200),
+    ]:
+        env = environment(sqlite_url, tmp_path / opened, None, GRIEVANCE_SIMULATOR_OPEN=opened)
+        runtime = build_runtime(Settings.from_env(env))
+        try:
+            client = create_app(runtime=runtime).test_client()
+            page = client.get("/simulator", environ_base={"REMOTE_ADDR": remote})
+            sent = client.post(
+                "/simulator/messages",
+                json={"phone": "abcdefgh1234", "text": "hi"},
+                environ_base={"REMOTE_ADDR": remote},
+            )
+            assert (page.status_code, sent.status_code < 300) == (expected, expected == 200)
+        finally:
+            runtime.close()
