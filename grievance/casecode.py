@@ -8,6 +8,7 @@ reading (``4821 0937 5521``), and stored only as a slow hash.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 
@@ -82,3 +83,23 @@ def problem(text: str) -> tuple[str, int] | None:
 def display(code: str) -> str:
     """``482109375521`` → ``4821 0937 5521``."""
     return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+# A run of digits (any script, with O and l for 0 and 1) and the separators people group a
+# code with, long enough to hold a code.
+_RUN = re.compile(r"[\dOolI](?:[\dOolI \-./_,\u00a0]*[\dOolI])?")
+CODE_MASK = "[case code]"
+
+
+def mask_codes(text: str, mask: str = CODE_MASK) -> str:
+    """``text`` with every run of exactly :data:`LENGTH` digits, a good code or a mistyped one,
+    replaced by ``mask``: a code in a stored message would let anyone who reads it see the case.
+    Shorter or longer numbers (amounts, phone numbers) are left alone."""
+
+    def replace(match: re.Match[str]) -> str:
+        run = match.group(0)
+        digits = digits_of(run)
+        real = sum(ch.isdigit() for ch in run)
+        return mask if digits is not None and len(digits) == LENGTH and real >= LENGTH - 2 else run
+
+    return _RUN.sub(replace, text)

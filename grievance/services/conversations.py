@@ -168,6 +168,11 @@ def process_inbound(runtime: Runtime, message_id: int) -> int:
             if private:
                 # An answer to a private flow (the pulse) is not kept with the contact.
                 message.body_encrypted = None
+            elif (masked := casecode.mask_codes(text)) != text:
+                # A case code the worker typed ("STATUS 3422 6239 5091") is read and then
+                # forgotten, as the message that showed it is: whoever reads the stored
+                # message later must not be able to reach the case with it.
+                message.body_encrypted = runtime.protector.encrypt(masked)
             processed += 1
         session.commit()
     enqueue_mails(runtime, mails)

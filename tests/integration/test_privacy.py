@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from grievance.app import create_app
 from grievance.config import Settings
@@ -130,3 +130,22 @@ def test_sqlite_deletes_securely(sqlite_url: str, tmp_path: Path) -> None:
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     finally:
         runtime.close()
+
+
+def test_a_case_code_the_worker_types_is_forgotten_once_read(
+    phone: Phone, runtime: Runtime
+) -> None:
+    from grievance.models import Message
+    from grievance.services.inbox import inbound_body
+
+    code = report(phone)
+    digits = code.replace(" ", "")
+    for sent in (f"STATUS {code}", f"status {code.replace(' ', '-')}"):
+        reply = phone.send(sent)
+        assert any("Case" in text or "case" in text for text in reply)  # it was read and answered
+    phone.send("STATUS")
+    phone.send(digits)  # the two-step way: the code on its own
+    with runtime.sessions() as session:
+        bodies = [inbound_body(runtime, m) for m in session.scalars(select(Message))]
+    assert all(digits not in body and code not in body for body in bodies)  # decrypted, even
+    assert sum("[case code]" in body for body in bodies) == 3
