@@ -45,6 +45,8 @@ class Settings:
     inline_jobs: str = "thread"
     # scrypt cost for case codes: n=2**14 takes ~40 ms here; tests may lower it.
     code_hash_n: int = 2**14
+    # A sender who sends this many well-formed wrong codes in an hour is locked for the hour;
+    # past the global rate (a campaign over many numbers) each sender's allowance halves.
     wrong_codes_per_sender_per_hour: int = 5
     wrong_codes_global_per_minute: int = 60
     sweep_interval_seconds: int = 30

@@ -331,7 +331,19 @@ def status_replies(
 
 
 def _rate_limited(session: Session, runtime: Runtime, contact_id: int, now: datetime) -> bool:
+    """Whether this sender has guessed wrong too often this hour. Only the sender is ever
+    locked, never every worker: a guessing campaign over many numbers (more wrong codes in a
+    minute than ``wrong_codes_global_per_minute``, from anyone) halves each sender's allowance
+    instead, so its numbers lock sooner while a worker with the right code still gets in."""
     settings = runtime.settings
+    allowance = settings.wrong_codes_per_sender_per_hour
+    overall = session.scalar(
+        select(func.count(CodeAttempt.id)).where(
+            CodeAttempt.succeeded.is_(False), CodeAttempt.at > now - timedelta(minutes=1)
+        )
+    )
+    if (overall or 0) >= settings.wrong_codes_global_per_minute:
+        allowance = max(1, allowance // 2)
     per_sender = session.scalar(
         select(func.count(CodeAttempt.id)).where(
             CodeAttempt.contact_id == contact_id,
@@ -339,14 +351,7 @@ def _rate_limited(session: Session, runtime: Runtime, contact_id: int, now: date
             CodeAttempt.at > now - timedelta(hours=1),
         )
     )
-    if (per_sender or 0) >= settings.wrong_codes_per_sender_per_hour:
-        return True
-    overall = session.scalar(
-        select(func.count(CodeAttempt.id)).where(
-            CodeAttempt.succeeded.is_(False), CodeAttempt.at > now - timedelta(minutes=1)
-        )
-    )
-    return (overall or 0) >= settings.wrong_codes_global_per_minute
+    return (per_sender or 0) >= allowance
 
 
 def _report(runtime: Runtime, case: Case) -> list[Reply]:

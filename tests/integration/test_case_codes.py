@@ -93,3 +93,22 @@ def test_a_keyword_in_the_workers_script_is_answered_in_their_language(phone: Ph
     assert english.send("hello")[0].startswith("This line is confidential")
     (help_reply, *_) = english.send("मद्दत")
     assert any("\u0900" <= ch <= "\u097f" for ch in help_reply), help_reply
+
+
+def test_a_guessing_campaign_never_locks_out_a_worker_with_the_right_code(
+    phone: Phone, runtime: Runtime
+) -> None:
+    code = report(phone)
+    limit = runtime.settings.wrong_codes_global_per_minute
+    # Guesses from many numbers, each under its own limit, more than the global rate.
+    for n in range(limit + 2):
+        guesser = Phone(phone.client, phone.fake, f"+97798{n:08d}")
+        guesser.send(f"STATUS {_unknown_code(n)}")
+    # The worker is not locked out by strangers: the right code still gets the status.
+    worker = Phone(phone.client, phone.fake, "+9779811111111")
+    assert "received" in worker.send(f"STATUS {code}")[0]
+    # During the campaign each sender's allowance is halved: a guesser locks after 2.
+    guesser = Phone(phone.client, phone.fake, "+9779822222222")
+    for n in range(2):
+        assert "could not find" in guesser.send(f"STATUS {_unknown_code(1000 + n)}")[0]
+    assert guesser.send(f"STATUS {code}") == [LOCKED]  # an hour, as the message says
