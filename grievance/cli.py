@@ -150,6 +150,108 @@ def users_create(email: str, role: str, organisation: str | None, password_stdin
             )
 
 
+def _user(session: Any, email: str) -> Any:
+    """The user with ``email``, or a ClickException that says how to find one."""
+    from sqlalchemy import select
+
+    from grievance.auth.accounts import AccountError, normalize_email
+    from grievance.models import User
+
+    try:
+        user = session.scalar(select(User).where(User.email == normalize_email(email)))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    if user is None:
+        raise click.ClickException(f"no user {email}; `grievance users list` shows who exists")
+    return user
+
+
+def _account_change(email: str, change: Callable[[Any, Any], None], action: str, done: str) -> None:
+    """Apply ``change(session, user)`` to one user, audited as ``action``, and say ``done``."""
+    from grievance.auth.accounts import AccountError, audit
+
+    with _accounts_session() as session:
+        user = _user(session, email)
+        try:
+            change(session, user)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        audit(session, None, action, None, f"user={user.id} (command line)")
+        session.commit()
+        click.echo(f"{done}: {user.email}")
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """Every user: email, role, organisation, whether active and using two-step sign-in."""
+    from sqlalchemy import select
+
+    from grievance.models import Organisation, User
+
+    with _accounts_session() as session:
+        names = dict(session.execute(select(Organisation.id, Organisation.name)).tuples().all())
+        for user in session.scalars(select(User).order_by(User.email)):
+            click.echo(
+                "\t".join(
+                    [
+                        user.email,
+                        user.role,
+                        names.get(user.organisation_id or 0, "-"),
+                        "active" if user.active else "deactivated",
+                        "totp" if user.totp_enabled_at else "no totp",
+                        user.last_login_at.date().isoformat() if user.last_login_at else "never",
+                    ]
+                )
+            )
+
+
+@users_group.command("deactivate")
+@click.argument("email")
+def users_deactivate(email: str) -> None:
+    """Stop a user signing in or using a token; their sessions end at once."""
+    from grievance.auth.accounts import deactivate
+
+    _account_change(email, deactivate, "user_deactivated", "deactivated")
+
+
+@users_group.command("activate")
+@click.argument("email")
+def users_activate(email: str) -> None:
+    """Let a deactivated user sign in again (with the password they had)."""
+
+    def activate(_session: Any, user: Any) -> None:
+        user.active = True
+
+    _account_change(email, activate, "user_activated", "activated")
+
+
+@users_group.command("reset-mfa")
+@click.argument("email")
+def users_reset_mfa(email: str) -> None:
+    """Forget a user's authenticator (a lost phone): the next sign-in enrols a new one."""
+    from grievance.auth.accounts import reset_mfa
+
+    _account_change(email, reset_mfa, "mfa_reset", "two-step sign-in reset for")
+
+
+@users_group.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["admin", "handler", "supplier", "buyer"]))
+@click.option(
+    "--org", "organisation", default=None, help="The organisation of a supplier or buyer."
+)
+def users_set_role(email: str, role: str, organisation: str | None) -> None:
+    """Change a user's role; their sessions and tokens end."""
+    from grievance.auth.accounts import set_role
+
+    _account_change(
+        email,
+        lambda session, user: set_role(session, user, role, organisation),
+        "role_changed",
+        f"now {role}",
+    )
+
+
 @main.group("tokens", cls=click.Group)
 def tokens_group() -> None:
     """API tokens for /api/v1."""
@@ -158,24 +260,81 @@ def tokens_group() -> None:
 @tokens_group.command("create")
 @click.argument("email")
 @click.option("--name", default="cli", show_default=True, help="What the token is for.")
-def tokens_create(email: str, name: str) -> None:
+@click.option("--days", default=90, show_default=True, help="How long it lasts (1 to 365).")
+def tokens_create(email: str, name: str, days: int) -> None:
     """Create a bearer token for a user; the token is the last line printed, shown once."""
-    from sqlalchemy import select
-
-    from grievance.auth.accounts import AccountError, create_token, normalize_email
-    from grievance.models import User
+    from grievance.auth.accounts import AccountError, create_token
 
     with _accounts_session() as session:
+        user = _user(session, email)
         try:
-            user = session.scalar(select(User).where(User.email == normalize_email(email)))
+            token = create_token(session, user, name, days)
         except AccountError as exc:
             raise click.ClickException(str(exc)) from None
-        if user is None:
-            raise click.ClickException(f"no user {email}; create one with `grievance users create`")
-        token = create_token(session, user, name)
         session.commit()
-        click.echo(f"token for {user.email} ({user.role}); keep it secret, it is shown once:")
+        click.echo(
+            f"token for {user.email} ({user.role}), valid {days} days; "
+            "keep it secret, it is shown once:"
+        )
         click.echo(token)
+
+
+@tokens_group.command("list")
+@click.argument("email", required=False)
+def tokens_list(email: str | None) -> None:
+    """Tokens (of one user, or everyone's): id, user, name, created, last used, state."""
+    from sqlalchemy import select
+
+    from grievance.clock import utcnow
+    from grievance.models import ApiToken, User
+
+    with _accounts_session() as session:
+        query = select(ApiToken, User.email).join(User, User.id == ApiToken.user_id)
+        if email:
+            query = query.where(ApiToken.user_id == _user(session, email).id)
+        now = utcnow()
+        for token, owner in session.execute(query.order_by(ApiToken.id)).tuples():
+            state = (
+                f"revoked {token.revoked_at.date()}"
+                if token.revoked_at
+                else f"expired {token.expires_at.date()}"
+                if token.expires_at and token.expires_at <= now
+                else f"expires {token.expires_at.date()}"
+                if token.expires_at
+                else "never expires (made before expiry; revoke it)"
+            )
+            used = token.last_used_at.date().isoformat() if token.last_used_at else "never used"
+            click.echo(
+                f"{token.id}\t{owner}\t{token.name}\t{token.created_at.date()}\t{used}\t{state}"
+            )
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=int, required=False)
+@click.option("--user", "email", default=None, help="Revoke every token of this user instead.")
+def tokens_revoke(token_id: int | None, email: str | None) -> None:
+    """Revoke one token (its id from `grievance tokens list`) or every token of a user."""
+    from grievance.auth.accounts import audit, revoke_tokens
+    from grievance.clock import utcnow
+    from grievance.models import ApiToken
+
+    if (token_id is None) == (email is None):
+        raise click.UsageError("give a token id, or --user EMAIL")
+    with _accounts_session() as session:
+        if email is not None:
+            user = _user(session, email)
+            count = revoke_tokens(session, user)
+            audit(session, None, "tokens_revoked", None, f"user={user.id} count={count}")
+            session.commit()
+            click.echo(f"revoked {count} token(s) of {user.email}")
+            return
+        token = session.get(ApiToken, token_id)
+        if token is None:
+            raise click.ClickException(f"no token {token_id}; `grievance tokens list` shows them")
+        token.revoked_at = token.revoked_at or utcnow()
+        audit(session, None, "token_revoked", None, f"token={token.id}")
+        session.commit()
+        click.echo(f"revoked token {token.id}")
 
 
 @main.command("demo", with_appcontext=False)

@@ -23,7 +23,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from grievance.clock import utcnow
 from grievance.crypto import DataProtector
@@ -233,10 +233,14 @@ def signed_in(user: User, now: datetime | None = None) -> None:
 
 
 def set_password(user: User, password: str) -> None:
-    """Change the password and end every other session of this user."""
+    """Change the password; end every other session and revoke every API token of this user
+    (a token made with the old password must not outlive it)."""
     user.password_hash = hash_password(password)
     user.must_change_password = False
     end_sessions(user)
+    session = object_session(user)
+    if session is not None:
+        revoke_tokens(session, user)
 
 
 def end_sessions(user: User) -> None:
@@ -331,12 +335,77 @@ def _code_hash(code: str) -> str:
 # -- API tokens ---------------------------------------------------------------------
 
 
-def create_token(session: Session, user: User, name: str = "cli") -> str:
-    """A new bearer token for ``user``; only its hash is stored, the token is shown once."""
+TOKEN_DAYS = 90
+LONGEST_TOKEN_DAYS = 365
+
+
+def create_token(session: Session, user: User, name: str = "cli", days: int = TOKEN_DAYS) -> str:
+    """A new bearer token for ``user``, valid ``days`` days; only its hash is stored, the token
+    is shown once."""
+    if not 1 <= days <= LONGEST_TOKEN_DAYS:
+        raise AccountError(f"a token lasts 1 to {LONGEST_TOKEN_DAYS} days")
     token = "gr_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), name=name[:100]))
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            name=name[:100],
+            expires_at=utcnow() + timedelta(days=days),
+        )
+    )
     session.flush()
     return token
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    """Revoke every live token of ``user``; how many."""
+    now = utcnow()
+    tokens = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in tokens:
+        token.revoked_at = now
+    return len(tokens)
+
+
+def deactivate(session: Session, user: User) -> None:
+    """The user can no longer sign in or use a token; their sessions end at once. Nothing they
+    did is removed (the audit log keeps naming them)."""
+    user.active = False
+    end_sessions(user)
+    revoke_tokens(session, user)
+
+
+def reset_mfa(session: Session, user: User) -> None:
+    """Forget the user's authenticator and recovery codes (a lost phone): their sessions and
+    tokens end, and the next sign-in enrols a new authenticator."""
+    user.totp_secret_encrypted = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    user.recovery_codes = []
+    end_sessions(user)
+    revoke_tokens(session, user)
+
+
+def set_role(session: Session, user: User, role: str, organisation: str | None = None) -> None:
+    """Change the user's role (and organisation, for suppliers and buyers); their sessions and
+    tokens end, as they carried the old role."""
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if role in ORG_KINDS:
+        org = (
+            session.scalar(select(Organisation).where(Organisation.name == organisation))
+            if organisation
+            else session.get(Organisation, user.organisation_id or 0)
+        )
+        if org is None or org.kind != role:
+            raise AccountError(f"a {role} belongs to a {role} organisation: give --org NAME")
+        user.organisation_id = org.id
+    else:
+        user.organisation_id = None
+    user.role = role
+    end_sessions(user)
+    revoke_tokens(session, user)
 
 
 def user_for_token(session: Session, token: str) -> User | None:
@@ -348,7 +417,7 @@ def user_for_token(session: Session, token: str) -> User | None:
             ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)
         )
     )
-    if row is None:
+    if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
         return None
     user = session.get(User, row.user_id)
     if user is None or not user.active:

@@ -23,7 +23,7 @@ from grievance.app import create_app
 from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.config import Settings
-from grievance.models import User
+from grievance.models import ApiToken, AuditEvent, User
 from grievance.runtime import Runtime, build_runtime
 from tests.conftest import _truncate_postgres, environment
 from tests.integration.test_accounts import (
@@ -276,3 +276,93 @@ def test_signing_out_ends_every_copy_of_the_session(app: Flask, runtime: Runtime
     token = csrf(client, "/cases")
     assert client.post("/logout", data={"csrf_token": token}).headers["Location"] == "/login"
     assert thief.get("/cases").headers["Location"].startswith("/login")  # ... and ends with it
+
+
+# -- revoking -------------------------------------------------------------------------------
+
+
+def api_status(app: Flask, token: str) -> int:
+    response = app.test_client().get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
+    return response.status_code
+
+
+def test_tokens_expire_and_end_with_the_password_the_account_or_the_role(
+    app: Flask, runtime: Runtime
+) -> None:
+    make_user(runtime, EMAIL, "handler")
+    make_user(runtime, "admin@example.org", "admin")
+
+    def token(email: str = EMAIL, days: int = accounts.TOKEN_DAYS) -> str:
+        with runtime.sessions() as session:
+            user = session.scalars(select(User).where(User.email == email)).one()
+            made = accounts.create_token(session, user, "test", days)
+            session.commit()
+            return made
+
+    def change(what: Callable[[Any, User], None], email: str = EMAIL) -> None:
+        with runtime.sessions() as session:
+            what(session, session.scalars(select(User).where(User.email == email)).one())
+            session.commit()
+
+    # Expiry is on by default: a token past its day is refused.
+    expiring = token(days=1)
+    assert api_status(app, expiring) == 200
+    with runtime.sessions() as session:
+        session.execute(update(ApiToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+        session.commit()
+    assert api_status(app, expiring) == 401
+    with pytest.raises(accounts.AccountError):
+        token(days=0)
+    # A password change, a deactivation, a reset second factor or a new role ends every token.
+    for what in (
+        lambda s, u: accounts.set_password(u, "a brand new passphrase"),
+        accounts.deactivate,
+        accounts.reset_mfa,
+        lambda s, u: accounts.set_role(s, u, "admin"),
+    ):
+        change(lambda s, u: setattr(u, "active", True))
+        live = token()
+        assert api_status(app, live) == 200
+        change(what)
+        assert api_status(app, live) == 401
+    # Someone else's token is untouched by all that.
+    assert api_status(app, token("admin@example.org")) == 200
+
+
+def test_the_command_line_lists_and_revokes_users_and_tokens(
+    sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio
+) -> None:
+    from tests.integration.test_cli import grievance
+
+    env = environment(sqlite_url, tmp_path / "instance", fake_twilio)
+    made = grievance(
+        "users", "create", EMAIL, "--role", "handler", "--password-stdin", env=env, stdin=PASSWORD
+    )
+    assert made.returncode == 0, made.stderr
+    first = grievance("tokens", "create", EMAIL, "--days", "30", env=env).stdout.splitlines()[-1]
+    second = grievance("tokens", "create", EMAIL, env=env).stdout.splitlines()[-1]
+    listed = grievance("tokens", "list", env=env).stdout.splitlines()
+    assert len(listed) == 2
+    assert all(EMAIL in line and "expires" in line for line in listed)
+    assert grievance("tokens", "revoke", listed[0].split("\t")[0], env=env).returncode == 0
+    assert "revoked" in grievance("tokens", "list", EMAIL, env=env).stdout.splitlines()[0]
+
+    assert "\tactive\t" in grievance("users", "list", env=env).stdout
+    assert grievance("users", "deactivate", EMAIL, env=env).returncode == 0
+    assert "\tdeactivated\t" in grievance("users", "list", env=env).stdout
+    assert "revoked" in grievance("tokens", "list", EMAIL, env=env).stdout.splitlines()[1]
+    wrong = grievance("users", "set-role", EMAIL, "supplier", env=env)
+    assert wrong.returncode != 0
+    assert "--org" in wrong.stderr
+    assert grievance("users", "reset-mfa", "nobody@example.org", env=env).returncode != 0
+
+    runtime = build_runtime(Settings.from_env(env))
+    try:
+        with runtime.sessions() as session:
+            assert accounts.user_for_token(session, first) is None
+            assert accounts.user_for_token(session, second) is None
+            actions = session.scalars(select(AuditEvent.action)).all()
+            assert "user_deactivated" in actions
+            assert "token_revoked" in actions
+    finally:
+        runtime.close()
