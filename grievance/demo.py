@@ -295,7 +295,7 @@ PATHS: dict[str, tuple[str, ...]] = {
     "out_of_scope": (*_TRIAGED, "out_of_scope"),
     "withdrawn": ("received", "acknowledged", "withdrawn"),
 }
-# Categories where a worker can be in danger now (DOMAIN.md: P0).
+# Categories where a worker can be in danger now (docs/domain.md: P0).
 DANGER = {"FL-MOV": 0.15, "VIO": 0.3, "OSH": 0.2}
 FL_INDICATORS = {
     "FL-MOV": ("movement", "documents", "isolation", "threats"),
@@ -906,7 +906,7 @@ def _plan(
     in_danger = rng.random() < DANGER.get(category, 0.0)
     severity = "P0" if in_danger else DEFAULT_SEVERITY[category]
     if category == "HRS" and rng.random() < 0.2:
-        severity = "P1"  # DOMAIN.md: the worker cannot refuse the overtime
+        severity = "P1"  # docs/domain.md: the worker cannot refuse the overtime
     transitions = _times(rng, now, frames, path, severity)
     triaged = "in_triage" in path
     with_supplier = "with_supplier" in path

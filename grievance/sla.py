@@ -1,4 +1,4 @@
-"""Time frames: when the current stage of a case is due, from DOMAIN.md's defaults or configuration.
+"""Time frames: when the current stage of a case is due, from the defaults in docs/domain.md or configuration.
 
 Triage runs from receipt (P0 1 hour, P1 24 hours, P2 3 working days, P3 7
 days); the supplier's remediation plan from the referral to the supplier (P1

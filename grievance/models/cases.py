@@ -48,7 +48,7 @@ CATEGORY_LABELS = {
     "OTHER": "Something else",
 }
 SEVERITIES = ("P0", "P1", "P2", "P3")
-# DOMAIN.md: the default severity of each category a worker can choose at intake.
+# docs/domain.md: the default severity of each category a worker can choose at intake.
 DEFAULT_SEVERITY = {
     "FL-MOV": "P1",
     "FL-FEE": "P1",

@@ -1,6 +1,6 @@
 """Remediation: the supplier's plan and its review, completion, the worker's confirmation, closing.
 
-The loop (DOMAIN.md): a case referred to a supplier gets a plan, started from
+The loop (docs/domain.md): a case referred to a supplier gets a plan, started from
 the category's playbook; the supplier submits it by the "plan" time frame; the
 handler accepts it or sends it back with a comment. The supplier works through
 the steps, attaching evidence, and reports the plan complete; the handler

@@ -1,5 +1,5 @@
 """What case handlers do to a case: assign, categorise, set severity, acknowledge, note,
-message the worker, refer, close. Each action checks DOMAIN.md's rules, records a
+message the worker, refer, close. Each action checks the rules in docs/domain.md, records a
 timeline event and an audit entry, and changes the case in the caller's transaction.
 
 Rules: two or more forced-labour indicators make a case at least P1; a

@@ -45,7 +45,7 @@ def test_every_language_has_its_page_with_the_configured_rules(
     english = text_of(client.get("/procedure/en").get_data(as_text=True))
     today = date.today()
     assert f"Rules of procedure, version 1, in effect since {today.day} {today:%b}." in english
-    # DOMAIN.md's default time frames, in words.
+    # The default time frames (docs/domain.md), in words.
     assert (
         "within 1 hour if you or others are in danger now, 24 hours for forced labour, "
         "violence or retaliation, 3 working days for serious problems, 7 days for other problems"
