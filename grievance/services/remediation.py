@@ -397,6 +397,8 @@ def add_evidence(
     if plan.status not in ("accepted", "completed"):
         raise RemediationError("evidence is added once the case handler has accepted the plan")
     step = _step(session, plan, step_id)
+    if not (filename or "").strip() and not data:
+        raise RemediationError("evidence: no file was chosen; choose one, then upload")
     name = _SAFE_NAME.sub("_", (filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]).strip()
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in EVIDENCE_TYPES:

@@ -203,9 +203,15 @@ def password() -> ResponseReturnValue:
                 db.commit()
                 login_user(Principal(user))  # the new session version; other sessions end
                 session["iat"] = session["seen"] = int(time.time())
-                return redirect(url_for("cases.queue"))
+                return redirect(safe_next(None))  # the role's home: suppliers have no queue
             db.commit()
     return render_template("auth/password.html", error=error, forced=forced), 400 if error else 200
+
+
+@bp.get("/")
+def root() -> ResponseReturnValue:
+    """The site's address: the signed-in user's home (a stranger is sent to sign in first)."""
+    return redirect(safe_next(None))
 
 
 def _grouped(secret: str) -> str:

@@ -294,15 +294,17 @@ def _act(case_id: int, action: str, **kwargs: Any) -> ResponseReturnValue:
             flash(str(exc), "error")
             return redirect(url_for("cases.detail", case_id=case_id)), 303
         db.commit()
+        waits = bool(case.pending_close) and action in ("close", "close_out_of_scope")
     if module is remediation:
         remediation.after_commit(runtime, outcome)
     else:
         for outbox_id in outcome.outbox_ids:
             enqueue_delivery(runtime, outbox_id, REPLY)
-    flash(_DONE.get(action, "Saved."), "ok")
+    flash(_WAITS if waits else _DONE.get(action, "Saved."), "ok")
     return redirect(url_for("cases.detail", case_id=case_id)), 303
 
 
+_WAITS = "Not closed yet: a second handler must approve it (see the review at the top)."
 _DONE = {
     "assign": "Assigned.",
     "categorise": "Category saved.",
@@ -313,16 +315,13 @@ _DONE = {
     "message_worker": "Message queued for the worker.",
     "attach_referral": "Referral attached.",
     "refer_to_supplier": "Referred to the supplier; the worker is told.",
-    "close_out_of_scope": (
-        "Closed as out of scope and the worker is told, or, for a P0 or P1 case, sent to a "
-        "second reviewer."
-    ),
+    "close_out_of_scope": "Closed as out of scope; the worker is told.",
     "review_plan": "Review recorded; the supplier is told by email.",
     "verify_plan": "Verification recorded.",
     "propose_to_worker": "The worker is asked whether the problem is solved.",
     "return_to_supplier": "Sent back to the supplier.",
     "comment": "Comment added; the supplier is told by email.",
-    "close": "Closed, or sent to a second reviewer where the rules need one.",
+    "close": "Closed; the worker is told and asked how well we handled it.",
     "review_close": "Review recorded.",
 }
 REMEDIATION_ACTIONS = frozenset(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
@@ -65,4 +65,8 @@ def _error(status: int, message: str) -> ResponseReturnValue:
         ("/api/", "/simulator/")
     ):
         return jsonify(error=message), status
-    return f"{status}: {message}\n", status, {"Content-Type": "text/plain; charset=utf-8"}
+    try:
+        page = render_template("error.html", status=status, message=message)
+    except Exception:  # the error page must never fail: plain text is the fallback
+        return f"{status}: {message}\n", status, {"Content-Type": "text/plain; charset=utf-8"}
+    return page, status

@@ -144,13 +144,13 @@ def install(app: Flask, runtime: Runtime) -> None:
                 logout_user()
                 session.clear()
                 if endpoint not in PUBLIC_ENDPOINTS:
-                    return redirect(url_for("auth.login", next=_local(request.full_path)))
+                    return _to_sign_in()
             else:
                 session["seen"] = now
         if endpoint in PUBLIC_ENDPOINTS or endpoint.split(".", 1)[0] in PUBLIC_BLUEPRINTS:
             return None
         if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=_local(request.full_path)))
+            return _to_sign_in()
         if current_user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
             return redirect(url_for("auth.password"))
         return None
@@ -183,6 +183,17 @@ def _local(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target.rstrip("?")
+
+
+def _to_sign_in() -> Response:
+    """Off to the sign-in page. An htmx request (the queue refreshing a table) is told to send
+    the whole page there (``HX-Redirect``) instead of swapping the sign-in form into the table."""
+    target = url_for("auth.login", next=_local(request.full_path))
+    if request.headers.get("HX-Request") == "true":
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
 
 
 def safe_next(target: str | None) -> str:

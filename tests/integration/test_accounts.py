@@ -265,3 +265,46 @@ def test_account_commands(sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwil
             assert accounts.user_for_token(session, token + "x") is None
     finally:
         runtime.close()
+
+
+def test_the_site_s_address_leads_to_sign_in_or_home_and_errors_look_like_the_site(
+    app: Flask, runtime: Runtime
+) -> None:
+    stranger = browser(app)
+    assert stranger.get("/").headers["Location"].startswith("/login")
+    missing = stranger.get("/no/such/page")
+    assert missing.status_code == 404
+    assert missing.mimetype == "text/html"
+    page = missing.get_data(as_text=True)
+    assert "<h1>Not found</h1>" in page
+    assert 'href="/static/app.css' in page  # the site's layout, not a bare line of text
+    make_user(runtime, "s@example.org", "supplier", "Sunrise")
+    supplier = browser(app)
+    sign_in_password(supplier, "s@example.org")
+    assert supplier.get("/").headers["Location"] == "/supplier/cases"
+
+
+def test_a_supplier_who_changes_the_password_lands_at_home(app: Flask, runtime: Runtime) -> None:
+    make_user(runtime, "s@example.org", "supplier", "Sunrise")
+    supplier = browser(app)
+    sign_in_password(supplier, "s@example.org")
+    token = csrf(supplier, "/account/password")
+    changed = supplier.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "another long passphrase",
+            "confirm": "another long passphrase",
+            "csrf_token": token,
+        },
+    )
+    assert changed.headers["Location"] == "/supplier/cases"  # not the handlers' queue (404)
+    assert supplier.get("/supplier/cases").status_code == 200
+
+
+def test_an_htmx_request_after_the_session_ended_sends_the_whole_page_to_sign_in(
+    app: Flask,
+) -> None:
+    response = browser(app).get("/cases?status=open", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"].startswith("/login?next=")

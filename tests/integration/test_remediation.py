@@ -190,6 +190,8 @@ def test_the_whole_loop_from_plan_to_closing_with_the_worker_confirming(
         supplier, case_id, f"plan/steps/{first.id}/evidence", file=(_io(b"MZ"), "tool.exe")
     )
     assert "files only" in page
+    _, page = post(supplier, case_id, f"plan/steps/{first.id}/evidence", file=(_io(b""), ""))
+    assert "no file was chosen" in page  # what a browser sends when nothing was picked
     for step in steps(runtime, case_id):
         post(supplier, case_id, f"plan/steps/{step.id}/evidence", file=(_io(PDF), "receipt.pdf"))
         post(supplier, case_id, f"plan/steps/{step.id}/status", status="done")

@@ -343,6 +343,7 @@ def test_one_handler_alone_cannot_make_a_p0_case_disappear(
     page = act(first, p0, action, **form)
     assert status_of(runtime, p0) == "in_triage"  # still open: it waits
     assert "Closing waits for a second reviewer" in page
+    assert "Not closed yet: a second handler must approve it" in page  # says which happened
     # The one who asked cannot approve it.
     act(first, p0, "close-review", decision="approve")
     assert status_of(runtime, p0) == "in_triage"

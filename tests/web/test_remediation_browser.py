@@ -494,7 +494,7 @@ def test_remediation_loop_with_a_nepali_worker_on_twilio(
     closing.get_by_label("guarantee of non-repetition", exact=True).check()
     closing.get_by_label("Reason for closing", exact=True).fill(REASON)
     submit(handler, closing.get_by_role("button", name="Close case"))
-    flash(handler, "Closed, or sent to a second reviewer where the rules need one.")
+    flash(handler, "Closed; the worker is told and asked how well we handled it.")
     expect(fact(handler, "Stage")).to_have_text("closed")
     expect(fact(handler, "Outcome")).to_have_text(
         "resolved: restitution (fees repaid, back pay), guarantee of non-repetition"
