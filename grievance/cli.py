@@ -836,13 +836,14 @@ def serve(host: str, port: int, threads: int) -> None:
         settings.instance_path.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     admin = _first_admin(settings.database_url)
-    if admin is not None:
-        click.echo(
-            f"created the first admin: {admin[0]} with the one-time password {admin[1]} "
-            "(sign in at /login, then choose a password and set up two-step sign-in)"
-        )
     if settings.public_base_url == "http://localhost:5000" and port != 5000:
         settings = settings.with_overrides(public_base_url=f"http://{host}:{port}")
+    if admin is not None:
+        click.echo(
+            f"created the first admin: {admin[0]} with the one-time password {admin[1]}\n"
+            f"sign in at {settings.public_base_url}/login, set up two-step sign-in with an "
+            "authenticator app, then choose your own password"
+        )
     runtime = build_runtime(settings, None if settings.twilio_enabled else stdout_console())
     app = create_app(runtime=runtime)
     if runtime.channel_name == "console":

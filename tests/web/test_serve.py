@@ -37,6 +37,17 @@ def test_first_start_uses_console_sqlite_and_generated_secrets(live_server: Serv
         assert path.read_text().strip(), f"{path} is empty"
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, f"{path}: {oct(path.stat().st_mode)}"
 
+    # The first admin, and the first sign-in's steps in the order the pages ask for them.
+    assert re.search(
+        r"^created the first admin: admin@localhost with the one-time password \S+$",
+        out,
+        re.MULTILINE,
+    ), server.describe()
+    assert (
+        f"sign in at {server.base_url}/login, set up two-step sign-in with an authenticator app, "
+        "then choose your own password"
+    ) in out
+
     # The SQLite database lives in the instance directory too.
     database = instance / "grievance.db"
     assert database.is_file()
