@@ -138,18 +138,26 @@ def index() -> ResponseReturnValue:
 @bp.get("/chart.svg")
 @roles_required(*READERS)
 def chart() -> ResponseReturnValue:
-    """Cases per month as an SVG bar chart of the shown (unsuppressed) month totals."""
+    """Cases per month, stacked by the chosen dimension (category, site...): one series per
+    row of the table, with exactly the counts the table shows (a hidden cell is a gap)."""
     import pygal
 
     counts, table, _, _, _, _ = _report()
     config = pygal.Config(
-        js=[], disable_xml_declaration=False, show_legend=False, width=800, height=320
+        js=[],
+        disable_xml_declaration=False,
+        show_legend=True,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=3,
+        width=800,
+        height=320 + 20 * ((len(counts.rows) + 2) // 3),
     )
-    bars = pygal.Bar(
+    bars = pygal.StackedBar(
         config, title=f"Cases per month, by {aggregates.DIMENSIONS[counts.dimension].lower()}"
     )
     bars.x_labels = counts.months
-    bars.add("cases", [None if cell.hidden else cell.value for cell in table.column_totals])
+    for name, row in zip(counts.rows, table.cells, strict=False):
+        bars.add(name, [None if cell.hidden else cell.value for cell in row])
     return svg_response(bars)
 
 

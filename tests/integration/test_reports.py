@@ -61,6 +61,14 @@ def test_a_handler_sees_every_case_with_small_cells_hidden(app: Flask, runtime: 
         chart.headers["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'"
     )
     assert "Cases per month" in svg
+    # The chart follows the chosen dimension: its series are the table's rows.
+    assert f">{table[1][0]}<" in svg
+    by_site = staff.get(f"/reports/chart.svg?by=site&{period.query}").get_data(as_text=True)
+    site_table = rows_of(
+        staff.get(f"/reports/export.csv?by=site&{period.query}").get_data(as_text=True)
+    )
+    assert f">{site_table[1][0]}<" in by_site
+    assert f">{table[1][0]}<" not in by_site
 
 
 def test_a_buyer_sees_only_its_suppliers_cases(app: Flask, runtime: Runtime) -> None:
