@@ -1,4 +1,7 @@
-"""The one place that reads the wall clock, so tests and the engine can be given a time."""
+"""The wall clock for dates that are stored or shown, so tests and the engine can be given a time.
+
+(Web sessions measure their age in ``time.time()`` seconds, which no test needs to move.)
+"""
 
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ class Settings:
     stuck_send_seconds: int = 120
     # WhatsApp templates for messages outside the 24-hour window: key -> language -> ContentSid.
     whatsapp_templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    # Retention (see docs/privacy.md): personal data of closed cases, of contacts
+    # Retention (see docs/delivery.md, "Retention"): personal data of closed cases, of contacts
     # that never opened one, and inbound messages kept at Twilio.
     retention_closed_days: int = 180
     retention_no_case_days: int = 30

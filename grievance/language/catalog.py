@@ -16,7 +16,8 @@ from grievance.yamlsource import LineDict, YamlError, load_file
 KEYWORDS = ("help", "status", "stop", "start", "menu", "language", "appeal", "rules")
 CHANNELS = ("sms", "whatsapp")
 # Catalog variants besides ``sms``: a richer WhatsApp text, and wording to be read aloud
-# (an IVR menu: "press 1 ..."), used by the voice channel and shown beside the SMS.
+# (an IVR menu: "press 1 ..."), written ahead of a voice channel that does not exist yet;
+# translators see it beside the SMS.
 VARIANTS = ("sms", "whatsapp", "voice")
 
 

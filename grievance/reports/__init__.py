@@ -1,1 +1,1 @@
-"""What members learn: privacy-safe aggregate tables (issue 7, in progress)."""
+"""What members learn: privacy-safe aggregate tables, outcomes and the effectiveness report."""

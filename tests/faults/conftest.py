@@ -3,7 +3,7 @@ the Twilio-compatible server, and the webhook through the Flask app.
 
 ``GRIEVANCE_FAULTS=long`` runs the issue's full durations (Redis down for 60 s,
 Twilio failing for 30 s per phase); the default short run scales them down so
-CI stays fast. See docs/faults.md.
+CI stays fast. See docs/delivery.md, "Fault tests".
 """
 
 from __future__ import annotations
