@@ -108,7 +108,15 @@ def load_text(text: str, path: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        context, problem = exc.context_mark, exc.problem_mark
+        if context is not None and problem is not None and context.line != problem.line:
+            # An unclosed "[" or quote is noticed lines later: point at where it was opened.
+            raise YamlError(
+                path,
+                context.line + 1,
+                f"{exc.context} that starts here: {exc.problem} on line {problem.line + 1}",
+            ) from None
+        mark = problem or context
         line = mark.line + 1 if mark is not None else 1
         raise YamlError(path, line, str(exc.problem or exc.context or "invalid YAML")) from None
     except yaml.YAMLError as exc:

@@ -5,7 +5,6 @@ on; then both are searched for everywhere they must not be."""
 from __future__ import annotations
 
 import subprocess
-import time
 
 from flask.testing import FlaskClient
 from rq.job import Job
@@ -127,7 +126,14 @@ def test_canary_number_appears_nowhere(rig: Rig, postgres_url: str) -> None:
     rig.settle()  # the crashed send is given back and delivered
     assert phone.replies().count("There is an update on your report. Reply STATUS to read it.") >= 1
     rig.client.get("/healthz")
-    time.sleep(1)  # let the workers flush their logs
+
+    def logs_hold_the_crash() -> bool:
+        texts = [log.read_bytes() for log in rig.logs.iterdir()]
+        return all(b"DEBUG" in t for t in texts) and any(b"JobFailed" in t for t in texts)
+
+    # The logs are read once they hold what the run must have written: every worker at DEBUG,
+    # and the crashed send's failure (its exception quoted the canary to RQ).
+    wait_until("the workers' logs to hold the crashed send", logs_hold_the_crash, timeout=60)
 
     assert len(rig.fake.bodies_to(CANARY)) >= 8  # it really went through Twilio
     dump = subprocess.run(

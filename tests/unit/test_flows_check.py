@@ -186,13 +186,18 @@ def test_yaml_mistakes_point_at_the_line(project: Path) -> None:
     edit(intake, "  goodbye:\n", "  goodbye:\n    say: [a\n")
     code, output = check(project)
     assert code == 1
-    assert str(intake) + ":" in output
+    # The line with the "[" that is never closed, not the line where YAML noticed.
+    opened = line_of(intake, "    say: [a")
+    assert f"{intake}:{opened}: while parsing a flow sequence that starts here: " in output
+    assert f"on line {opened + 1}" in output
+    edit(intake, "  goodbye:\n    say: [a\n", "  goodbye:\n")
     stop = project / "flows" / "stop.yaml"
     edit(stop, "  apply:\n", "  confirm:\n    end: true\n  apply:\n")
     code, output = check(project)
     assert code == 1
-    assert f"{stop}:{line_of(stop, '  confirm:') + 0}" in output or "written twice" in output
-    assert "'confirm' is written twice in the same block; keep one" in output
+    second = line_of(stop, "  apply:") - 2  # the "confirm:" written again, just above "apply:"
+    assert second > line_of(stop, "  confirm:")
+    assert f"{stop}:{second}: 'confirm' is written twice in the same block; keep one" in output
 
 
 def test_spec_version_from_the_future(project: Path) -> None:
