@@ -12,6 +12,7 @@ from grievance import jobs
 from grievance.logs import JobFailed, JsonFormatter, RedactingFilter
 from grievance.runtime import Runtime
 from tests.conftest import Phone
+from tests.support.fake_twilio import FakeTwilio
 
 NUMBER = "+9779841315926"
 
@@ -52,13 +53,22 @@ def test_log_lines_carry_ids_and_mask_numbers(phone: Phone) -> None:
     assert set(line) >= {"request_id", "job_id", "level", "logger", "time"}
 
 
-def test_the_twilio_http_client_is_quiet_below_warning(client: FlaskClient) -> None:
+def test_a_real_send_leaves_no_twilio_request_in_the_logs(
+    phone: Phone, fake_twilio: FakeTwilio, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The twilio library's HTTP client logs each request's form, the worker's number and
+    the text included, at INFO: a deployment at DEBUG must still never write it."""
     from grievance.logs import configure_logging
 
     root = logging.getLogger()
     level = root.level
     try:
         configure_logging("DEBUG")
-        assert logging.getLogger("twilio.http_client").getEffectiveLevel() == logging.WARNING
+        caplog.set_level(logging.DEBUG)
+        phone.send("hello")  # the reply goes out through the twilio client
+        assert fake_twilio.bodies_to(phone.number)  # it really was sent
+        quoted = [r for r in caplog.records if r.name.startswith("twilio")]
+        assert all(r.levelno >= logging.WARNING for r in quoted), [r.getMessage() for r in quoted]
+        assert phone.number not in caplog.text
     finally:
         root.setLevel(level)
