@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -55,3 +56,57 @@ def test_every_revision_goes_up_and_down(empty_database: str) -> None:
     engine.dispose()
     assert tables == set()
     upgrade(empty_database)
+
+
+def insert_row(connection: Any, table_name: str, **values: Any) -> None:
+    """A row as the release before would have written it: ``values``, and a plain value for
+    every other column that needs one (reflected, so the test follows the schema of that day)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import Boolean, DateTime, Integer, MetaData, Table
+
+    table = Table(table_name, MetaData(), autoload_with=connection)
+    for column in table.columns:
+        if column.name in values or column.nullable or column.server_default is not None:
+            continue
+        kind = column.type
+        values[column.name] = (
+            False
+            if isinstance(kind, Boolean)
+            else datetime(2026, 12, 1, 10, tzinfo=UTC)
+            if isinstance(kind, DateTime)
+            else 0
+            if isinstance(kind, Integer)
+            else "[]"
+            if "JSON" in type(kind).__name__.upper()
+            else "x"
+        )
+    connection.execute(table.insert().values(**values))
+
+
+def test_plans_and_tokens_survive_the_migrations_that_change_them(empty_database: str) -> None:
+    """Rows written by the release before survive the upgrade and mean what they meant: a plan
+    stays its case's current plan (one per case is still enforced), and a token keeps working
+    without an expiry until it is revoked."""
+    from sqlalchemy.exc import IntegrityError
+
+    upgrade(empty_database, "5b1c0d9e7a21")  # the release before the mail outbox
+    engine = create_engine(empty_database)
+    with engine.begin() as connection:
+        insert_row(connection, "organisations", id=1, name="Sunrise", kind="supplier")
+        insert_row(connection, "cases", id=1, code_hash="h", status="with_supplier")
+        insert_row(connection, "remediation_plans", id=1, case_id=1, supplier_id=1)
+        insert_row(connection, "users", id=1, email="h@example.org", role="handler")
+        insert_row(connection, "api_tokens", id=1, user_id=1, token_hash="abc", name="cli")
+    engine.dispose()
+    upgrade(empty_database)
+    engine = create_engine(empty_database)
+    with engine.connect() as connection:
+        plan = connection.execute(text("SELECT case_id, archived_at FROM remediation_plans")).one()
+        assert tuple(plan) == (1, None)  # still the case's current plan
+        token = connection.execute(text("SELECT revoked_at, expires_at FROM api_tokens")).one()
+        assert tuple(token) == (None, None)  # still live: revoke it to end it
+        connection.rollback()
+        with pytest.raises(IntegrityError), connection.begin():
+            insert_row(connection, "remediation_plans", id=2, case_id=1, supplier_id=1)
+    engine.dispose()
