@@ -210,13 +210,19 @@ def test_the_pacing_schedule_is_shared_through_redis(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     client.delete("grievance:pace:test-sender")
     first, second = RedisPacer(client), RedisPacer(client)  # two workers
-    assert first.reserve("test-sender", 4.0, 10) == (True, 0.0)
-    reserved, wait = second.reserve("test-sender", 4.0, 10)
-    assert reserved
-    assert 0.2 <= wait <= 0.25
-    reserved, wait = first.reserve("test-sender", 4.0, 0.0)
-    assert not reserved
-    assert 0.45 <= wait <= 0.5
+    # One message every 1,000 s: the slots are so far apart that however slow the machine is
+    # between two calls (up to 10 s here), the waits say which slot each call got.
+    rate = 0.001
+    try:
+        assert first.reserve("test-sender", rate, 5000) == (True, 0.0)
+        reserved, wait = second.reserve("test-sender", rate, 5000)
+        assert reserved
+        assert 990 <= wait <= 1000  # the second worker got the next slot, not its own first
+        reserved, wait = first.reserve("test-sender", rate, 0.0)
+        assert not reserved  # a broadcast does not queue behind both
+        assert 1990 <= wait <= 2000
+    finally:
+        client.delete("grievance:pace:test-sender")
 
 
 def test_in_process_jobs_run_broadcasts_after_everything_else() -> None:
