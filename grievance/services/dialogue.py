@@ -36,6 +36,7 @@ from grievance.models import (
 from grievance.models.cases import OPEN_STATUSES
 from grievance.runtime import Runtime
 from grievance.services.cases import new_case
+from grievance.services.errors import NotFound
 from grievance.services.mails import queue_mail
 from grievance.services.remediation import handler_mail
 from grievance.services.triage import HANDLER_ROLES, TriageError
@@ -335,7 +336,7 @@ def reveal_call_number(
     """The number to call, for the handler the case is assigned to (or an admin); audited."""
     request = session.get(CallRequest, request_id) if 0 < request_id < 2**31 else None
     if request is None or request.case_id != case.id:
-        raise LookupError(request_id)
+        raise NotFound(request_id)
     if actor.role != "admin" and case.assignee_id != actor.id:
         raise TriageError("assign the case to yourself to see the number to call")
     if request.number_encrypted is not None:

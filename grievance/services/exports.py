@@ -22,6 +22,7 @@ from grievance.models import Case, CaseEvent, Export, Organisation, Site, User
 from grievance.reports.aggregates import month_of
 from grievance.reports.outcomes import PRE_TRIAGE, hours_sql
 from grievance.runtime import Runtime
+from grievance.services.errors import NotFound
 
 KINDS = {"cases": "Cases, one row each, without personal data"}
 BATCH = 2000
@@ -263,7 +264,7 @@ def run_export(runtime: Runtime, export_id: int) -> str:
 def content(runtime: Runtime, export: Export) -> bytes:
     """The finished export's file."""
     if export.content_encrypted is None:
-        raise LookupError(export.id)
+        raise NotFound(export.id)
     return runtime.protector.decrypt_bytes(export.content_encrypted)
 
 

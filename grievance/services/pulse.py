@@ -34,6 +34,7 @@ from grievance.models import (
 )
 from grievance.reports import pulse as results
 from grievance.runtime import Runtime
+from grievance.services.errors import NotFound
 from grievance.services.outbox import enqueue_deliveries, queue_message
 
 FLOW = "wellbeing"
@@ -115,7 +116,7 @@ def start_wave(session: Session, site_id: int, user_id: int | None) -> Campaign:
     """A new wave for the site, counting its members now; the caller enqueues the sending."""
     site = session.get(Site, site_id)
     if site is None:
-        raise LookupError(site_id)
+        raise NotFound(site_id)
     if site.pulse_keyword is None:
         raise PulseError("give the site a survey word first: workers join by sending it")
     running = session.scalar(  # one wave at a time: a second would ask the same workers twice
@@ -298,7 +299,7 @@ def share(runtime: Runtime, campaign_id: int) -> Shared:
     with runtime.sessions() as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
-            raise LookupError(campaign_id)
+            raise NotFound(campaign_id)
         if campaign.status == "sending":
             raise PulseError("the wave is still being sent; share its results when it is out")
         if campaign.shared_at is not None:

@@ -45,6 +45,7 @@ from grievance.models import (
 from grievance.models.remediation import OUTCOMES, REMEDY_TYPES, STEP_STATUSES
 from grievance.runtime import Runtime
 from grievance.services.cases import change_status
+from grievance.services.errors import NotFound
 from grievance.services.mails import enqueue_mails, queue_mail
 from grievance.services.outbox import enqueue_delivery
 from grievance.services.triage import (
@@ -172,18 +173,18 @@ def _supplier_plan(session: Session, case: Case, actor: User) -> RemediationPlan
 
 def _own(case: Case, actor: User) -> None:
     if actor.role != "supplier" or actor.organisation_id != case.supplier_id:
-        raise LookupError(case.id)  # the web layers answer 404, as for a case that does not exist
+        raise NotFound(case.id)  # the web layers answer 404, as for a case that does not exist
 
 
 def _handler(actor: User) -> None:
     if actor.role not in HANDLER_ROLES:
-        raise LookupError(actor.id)
+        raise NotFound(actor.id)
 
 
 def _step(session: Session, plan: RemediationPlan, step_id: int) -> RemediationStep:
     step = session.get(RemediationStep, step_id) if 0 < step_id < 2**31 else None
     if step is None or step.plan_id != plan.id:
-        raise LookupError(step_id)
+        raise NotFound(step_id)
     return step
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from grievance.auth import accounts
 from grievance.models import Case, User
 from grievance.services import remediation
+from grievance.services.errors import NotFound
 from grievance.services.triage import TriageError
 from grievance.web import supplier as portal
 from grievance.web.api import MAX_ID, ApiError, _body, _case_json, _field, _me, _runtime, bp
@@ -113,7 +114,7 @@ def _run(case_id: int, action: str, supplier_side: bool, **kwargs: Any) -> Respo
         case = _case_for(db, user, case_id, supplier_side)
         try:
             result = getattr(remediation, action)(db, runtime, case, user, **kwargs)
-        except LookupError:
+        except NotFound:
             db.rollback()
             raise ApiError(404, "not found") from None
         except TriageError as exc:

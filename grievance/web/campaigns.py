@@ -28,6 +28,7 @@ from grievance.models import Campaign, Organisation, PulseMember, Site, User
 from grievance.reports import pulse as results
 from grievance.runtime import Runtime
 from grievance.services import pulse
+from grievance.services.errors import NotFound
 from grievance.web.security import roles_required
 from grievance.web.supplier import visible_suppliers
 
@@ -133,7 +134,7 @@ def start() -> ResponseReturnValue:
         user = _user(db)
         try:
             campaign = pulse.start_wave(db, site_id or 0, user.id)
-        except LookupError:
+        except NotFound:
             abort(404)
         except pulse.PulseError as exc:
             flash(str(exc), "error")

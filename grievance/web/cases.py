@@ -58,6 +58,7 @@ from grievance.services import (
     triage,
 )
 from grievance.services import queue as queue_service
+from grievance.services.errors import NotFound
 from grievance.services.outbox import enqueue_delivery
 from grievance.web.security import roles_required
 
@@ -530,7 +531,7 @@ def reveal_number(case_id: int, request_id: int) -> ResponseReturnValue:
         case = _case(db, case_id)
         try:
             number = dialogue.reveal_call_number(db, runtime, case, request_id, _me(db))
-        except LookupError:
+        except NotFound:
             abort(404)
         except triage.TriageError as exc:
             db.rollback()

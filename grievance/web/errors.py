@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTo
 
 from grievance import logs
 from grievance.logs import log_failure, new_id
+from grievance.services.errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,11 @@ def register(app: Flask) -> None:
         if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))  # RFC 9110
         return response
+
+    @app.errorhandler(NotFound)
+    def not_found(exc: NotFound) -> ResponseReturnValue:
+        # Not found, or not the caller's: the same answer, so nothing leaks about what exists.
+        return _error(404, "not found")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> ResponseReturnValue:

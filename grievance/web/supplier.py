@@ -38,6 +38,7 @@ from grievance.models import Case, Organisation, Site, User
 from grievance.models.accounts import buyer_suppliers
 from grievance.runtime import Runtime
 from grievance.services import remediation
+from grievance.services.errors import NotFound
 from grievance.services.triage import TriageError
 from grievance.web.cases import download, evidence_name
 from grievance.web.security import roles_required
@@ -137,7 +138,7 @@ def _act(case_id: int, action: str, done: str, **kwargs: Any) -> ResponseReturnV
         case = _visible_case(db, user, case_id)
         try:
             result = getattr(remediation, action)(db, runtime, case, user, **kwargs)
-        except LookupError:
+        except NotFound:
             db.rollback()
             abort(404)
         except TriageError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import insert
@@ -92,3 +93,31 @@ def test_handlers_do_not_use_the_portal(app: Flask, runtime: Runtime) -> None:
     assert staff.get("/cases").status_code == 200
     assert staff.get("/supplier/cases").status_code == 404
     assert staff.get(f"/supplier/cases/{ids['a']}").status_code == 404
+
+
+def test_a_bug_in_a_supplier_action_is_an_error_not_a_quiet_404(
+    app: Flask, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a deliberate "not found or not yours" is a 404; a KeyError from a bug used to pass
+    for one (it is a LookupError), hiding the bug from everyone."""
+    from grievance.services import remediation
+    from grievance.services.errors import NotFound
+    from tests.integration.test_triage import token_of
+
+    ids = setup(runtime)
+    a = sign_in(app, "a@example.org")
+
+    def start_plan(*args: object, **kwargs: object) -> None:
+        raise KeyError("playbook")
+
+    monkeypatch.setattr(remediation, "start_plan", start_plan)
+    token = token_of(a, f"/supplier/cases/{ids['a']}")
+    broken = a.post(f"/supplier/cases/{ids['a']}/plan", data={"csrf_token": token})
+    assert broken.status_code == 500
+
+    def not_yours(*args: object, **kwargs: object) -> None:
+        raise NotFound(ids["a"])
+
+    monkeypatch.setattr(remediation, "start_plan", not_yours)
+    hidden = a.post(f"/supplier/cases/{ids['a']}/plan", data={"csrf_token": token})
+    assert hidden.status_code == 404
