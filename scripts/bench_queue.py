@@ -193,7 +193,7 @@ def run(database_url: str, n: int, runs: int, explain: bool) -> list[str]:
 def explain_plans(runtime) -> list[str]:  # type: ignore[no-untyped-def]
     from sqlalchemy import text
 
-    from grievance.services import queue as q
+    from grievance.services import case_queue as q
 
     out = []
     with runtime.sessions() as db:

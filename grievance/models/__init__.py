@@ -23,6 +23,7 @@ from grievance.models.messages import (
     OutboxItem,
     OutboxMail,
 )
+from grievance.models.procedure import ProcedureVersion
 from grievance.models.pulse import Campaign, PulseInvite, PulseMember, PulseResponse
 from grievance.models.remediation import (
     Evidence,
@@ -31,7 +32,7 @@ from grievance.models.remediation import (
     RemediationStep,
     WorkerPrompt,
 )
-from grievance.models.reports import Export, ProcedureVersion
+from grievance.models.reports import Export
 
 __all__ = [
     "BULK",

@@ -1,10 +1,10 @@
-"""Long exports run as jobs with visible progress, and the published rules of procedure."""
+"""Long exports run as jobs with visible progress."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import JSON
 
@@ -32,17 +32,3 @@ class Export(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class ProcedureVersion(Base):
-    """A published version of the rules of procedure in one language: a new row whenever the
-    page's content (its catalog texts and the configured time frames) changes."""
-
-    __tablename__ = "procedure_versions"
-    __table_args__ = (UniqueConstraint("language", "digest"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    language: Mapped[str] = mapped_column(String(16))
-    digest: Mapped[str] = mapped_column(String(64))
-    version: Mapped[int]
-    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -18,8 +18,7 @@ from grievance.auth import accounts
 from grievance.models import REPLY, Case, Organisation, Site, User
 from grievance.models.cases import DEFAULT_SEVERITY, SEVERITIES, STATUSES
 from grievance.runtime import Runtime
-from grievance.services import handler_messages, triage
-from grievance.services import queue as queue_service
+from grievance.services import case_queue, handler_messages, triage
 from grievance.services.outbox import enqueue_delivery
 from grievance.web.cases import worker_words
 from grievance.web.openapi import document
@@ -161,7 +160,7 @@ def _text_arg(name: str, longest: int) -> str | None:
 @bp.get("/cases")
 def list_cases() -> ResponseReturnValue:
     """The queue: same order, filters and keyset pages as /cases."""
-    f = queue_service.QueueFilter(
+    f = case_queue.QueueFilter(
         status=_choice_arg("status", ("open", "all", *STATUSES)),
         category=_choice_arg("category", tuple(sorted(DEFAULT_SEVERITY))),
         severity=_choice_arg("severity", SEVERITIES),
@@ -173,9 +172,9 @@ def list_cases() -> ResponseReturnValue:
         query=_text_arg("q", 200) or "",
     )
     limit = _int_arg("limit", 1, 200)
-    limit = queue_service.PAGE_SIZE if limit is None else limit
+    limit = case_queue.PAGE_SIZE if limit is None else limit
     with _runtime().sessions() as db:
-        page = queue_service.page(db, f, request.args.get("after"), limit)
+        page = case_queue.page(db, f, request.args.get("after"), limit)
         accounts.audit(db, _me(db), "api_queue_read", None, f"{page.total} cases")
         db.commit()
         return jsonify(

@@ -50,6 +50,7 @@ from grievance.models.cases import (
 from grievance.models.remediation import REMEDY_LABELS, REMEDY_TYPES, Evidence
 from grievance.runtime import Runtime
 from grievance.services import (
+    case_queue,
     dialogue,
     escalation,
     handler_messages,
@@ -57,7 +58,6 @@ from grievance.services import (
     timeline,
     triage,
 )
-from grievance.services import queue as queue_service
 from grievance.services.errors import NotFound
 from grievance.services.outbox import enqueue_delivery
 from grievance.web.security import roles_required
@@ -78,9 +78,9 @@ def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and 0 < int(value) < 2**31 else None
 
 
-def _filter() -> queue_service.QueueFilter:
+def _filter() -> case_queue.QueueFilter:
     args = request.args
-    return queue_service.QueueFilter(
+    return case_queue.QueueFilter(
         status=args.get("status") or None,
         category=args.get("category") or None,
         severity=args.get("severity") or None,
@@ -101,7 +101,7 @@ def queue() -> ResponseReturnValue:
     """Open cases, most urgent first, with filters, search and keyset pagination."""
     runtime = _runtime()
     with runtime.sessions() as db:
-        result = queue_service.page(db, _filter(), request.args.get("after"))
+        result = case_queue.page(db, _filter(), request.args.get("after"))
         options = _options(db)
         context: dict[str, Any] = {
             "alerts": escalation.active_alerts(db),
@@ -112,7 +112,7 @@ def queue() -> ResponseReturnValue:
             "categories": sorted(DEFAULT_SEVERITY),
             "severities": SEVERITIES,
             "languages": runtime.settings.languages,
-            "waiting_closed": queue_service.waiting_on_closed(db),
+            "waiting_closed": case_queue.waiting_on_closed(db),
             **options,
         }
         accounts.audit(db, _me(db), "queue_viewed", None, f"{result.total} cases")
