@@ -95,7 +95,20 @@ class Attachment(Base):
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class OutboxItem(Base):
+class _Delivery:
+    """What every outbox row holds about its sending: pending, sending (claimed), sent or
+    failed; how often it was tried, when next, why it last failed."""
+
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutboxItem(_Delivery, Base):
     """Delivery of one outbound message: written with the change that caused it, sent once."""
 
     __tablename__ = "outbox"
@@ -105,18 +118,11 @@ class OutboxItem(Base):
     message_id: Mapped[int] = mapped_column(
         ForeignKey("messages.id", ondelete="CASCADE"), unique=True
     )
-    status: Mapped[str] = mapped_column(String(16), default="pending")
     # REPLY, NOTICE or BULK: replies to a worker mid-conversation go first.
     priority: Mapped[int] = mapped_column(SmallInteger, default=REPLY, server_default="0")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class OutboxMail(Base):
+class OutboxMail(_Delivery, Base):
     """One email to staff, written with the change that caused it and sent after its commit.
 
     Staff emails carry a case number and a link, never case content. A failed send is
@@ -131,11 +137,3 @@ class OutboxMail(Base):
     recipients: Mapped[list[str]] = mapped_column(JSON)
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    # pending, sending, sent or failed (gave up: too old to matter).
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
