@@ -4,6 +4,7 @@ three similar cases from one site within 30 days raise a site alert on the queue
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -71,6 +72,18 @@ def test_an_overdue_case_is_escalated_once_per_stage(runtime: Runtime) -> None:
     assert body.endswith(f"/supplier/cases/{case_id}\n")
 
 
+@contextmanager
+def smtp_on_a_free_port(handler: object) -> Iterator[int]:
+    """A local SMTP server (aiosmtpd) answering with ``handler``; its port."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[int, list[object]]]:
     received: list[object] = []
@@ -80,13 +93,8 @@ def smtp_server() -> Iterator[tuple[int, list[object]]]:
             received.append(envelope)
             return "250 OK"
 
-    port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_on_a_free_port(Handler()) as port:
         yield port, received
-    finally:
-        controller.stop()
 
 
 def test_escalation_email_goes_through_smtp(smtp_server: tuple[int, list[object]]) -> None:
@@ -120,13 +128,8 @@ def flaky_smtp_server() -> Iterator[tuple[int, list[str], list[str]]]:
             accepted.append(subject)
             return "250 OK"
 
-    port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_on_a_free_port(Handler()) as port:
         yield port, accepted, refused
-    finally:
-        controller.stop()
 
 
 def test_one_failed_escalation_email_is_retried_alone_and_the_others_are_not_sent_again(
