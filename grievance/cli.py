@@ -741,6 +741,7 @@ def campaigns_send(site: str, wave: int | None) -> None:
     from grievance.models import Campaign
     from grievance.runtime import build_runtime
     from grievance.services import pulse as pulse_service
+    from grievance.services import pulse_waves
 
     runtime = build_runtime(_settings())
     try:
@@ -761,7 +762,7 @@ def campaigns_send(site: str, wave: int | None) -> None:
             campaign_id, number, total = campaign.id, campaign.wave, campaign.total
         click.echo(f"{found.name}: wave {number} to {total} members")
         with _progress("inviting", "workers") as progress:
-            pulse_service.send_wave(runtime, campaign_id, progress)
+            pulse_waves.send_wave(runtime, campaign_id, progress)
         with runtime.sessions() as session:
             done = session.get(Campaign, campaign_id)
             assert done is not None

@@ -26,7 +26,7 @@ from grievance.services import (
     media,
     outbox,
     prompts,
-    pulse,
+    pulse_waves,
     retention,
     sweeper,
 )
@@ -172,7 +172,7 @@ def send_campaign(campaign_id: int, runtime: Runtime | None = None) -> bool:
 
     Idempotent: a member is invited once per wave (a unique row written with the message).
     """
-    return pulse.run_job(_rt(runtime), campaign_id)
+    return pulse_waves.run_job(_rt(runtime), campaign_id)
 
 
 @_scrubbed

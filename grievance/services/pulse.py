@@ -12,12 +12,10 @@ wave; a member in the middle of a report is asked again later.
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grievance.clock import utcnow
@@ -136,151 +134,6 @@ def start_wave(session: Session, site_id: int, user_id: int | None) -> Campaign:
     session.add(campaign)
     session.flush()
     return campaign
-
-
-def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH) -> bool:
-    """Invite the next members of the wave; True when the wave is completely out."""
-    from grievance.services.conversations import start_flow  # conversations imports this module
-
-    outbox_ids: list[int] = []
-    with runtime.sessions() as session:
-        query = select(Campaign).where(Campaign.id == campaign_id)
-        if not runtime.settings.is_sqlite:
-            query = query.with_for_update()  # one batch of a wave at a time
-        campaign = session.scalars(query).one_or_none()
-        if campaign is None or campaign.status != "sending":
-            return True
-        invited = select(PulseInvite.contact_id).where(
-            PulseInvite.campaign_id == campaign.id, PulseInvite.status != "busy"
-        )
-        busy_before = {
-            invite.contact_id: invite
-            for invite in session.scalars(
-                select(PulseInvite).where(
-                    PulseInvite.campaign_id == campaign.id, PulseInvite.status == "busy"
-                )
-            )
-        }
-        # Members not yet tried come first: a batch of members still busy with a report
-        # must not keep the rest of the site waiting.
-        members = session.scalars(
-            select(PulseMember.contact_id)
-            .where(*_of_wave(campaign), PulseMember.contact_id.not_in(invited))
-            .order_by(PulseMember.contact_id.in_(list(busy_before) or [0]), PulseMember.id)
-            .limit(limit)
-        ).all()
-        give_up = utcnow() - campaign.created_at > BUSY_GIVE_UP
-        for contact_id in members:
-            contact = session.get(Contact, contact_id)
-            invite = busy_before.get(contact_id)
-            if invite is None:
-                invite = PulseInvite(campaign_id=campaign.id, contact_id=contact_id, status="new")
-                session.add(invite)
-            if contact is None or contact.address_encrypted is None or contact.opted_out:
-                invite.status = "skipped"
-                continue
-            token = secrets.token_urlsafe(32)
-            ids = start_flow(
-                runtime,
-                session,
-                contact,
-                FLOW,
-                {"pulse": token, "campaign": campaign.id},
-                None,
-                priority=BULK,
-            )
-            if ids is None:
-                invite.status = "skipped" if give_up else "busy"
-                continue
-            invite.status = "sent"
-            outbox_ids += ids
-        session.flush()
-        _count(session, campaign)
-        pending = session.scalar(
-            select(func.count(PulseMember.id)).where(
-                *_of_wave(campaign), PulseMember.contact_id.not_in(invited)
-            )
-        )
-        busy = session.scalar(
-            select(func.count(PulseInvite.id)).where(
-                PulseInvite.campaign_id == campaign.id, PulseInvite.status == "busy"
-            )
-        )
-        done = not pending and not busy
-        if done:
-            campaign.status = "sent"
-            campaign.finished_at = utcnow()
-        session.commit()
-    enqueue_deliveries(runtime, outbox_ids, BULK)
-    return done
-
-
-def _of_wave(campaign: Campaign) -> tuple[ColumnElement[bool], ...]:
-    """The members a wave asks: the site's, as they were when it started (later joiners are
-    asked by the next wave, so the wave's progress and response rate keep their base)."""
-    return (PulseMember.site_id == campaign.site_id, PulseMember.joined_at <= campaign.created_at)
-
-
-def _count(session: Session, campaign: Campaign) -> None:
-    counts = dict(
-        session.execute(
-            select(PulseInvite.status, func.count(PulseInvite.id))
-            .where(PulseInvite.campaign_id == campaign.id)
-            .group_by(PulseInvite.status)
-        ).all()
-    )
-    campaign.invited = int(counts.get("sent", 0))
-    campaign.skipped = int(counts.get("skipped", 0))
-
-
-def send_wave(
-    runtime: Runtime, campaign_id: int, progress: Callable[[int, int], None] | None = None
-) -> None:
-    """Send the whole wave now, batch after batch (``grievance campaigns send``), reporting
-    (members handled, members) after each batch. Members busy with a report are left to the
-    job, which asks them again later."""
-    while True:
-        done = send_batch(runtime, campaign_id)
-        with runtime.sessions() as session:
-            campaign = session.get(Campaign, campaign_id)
-            if campaign is None:
-                return
-            handled, total = campaign.invited + campaign.skipped, campaign.total
-            busy = session.scalar(
-                select(func.count(PulseInvite.id)).where(
-                    PulseInvite.campaign_id == campaign_id, PulseInvite.status == "busy"
-                )
-            )
-        if progress is not None:
-            progress(handled, total)
-        if done or handled + (busy or 0) >= total:
-            if not done:
-                runtime.queue.enqueue_in(
-                    timedelta(minutes=15), "send_campaign", campaign_id, bulk=True
-                )
-            return
-
-
-def run_job(runtime: Runtime, campaign_id: int) -> bool:
-    """One batch, then the next batch as a new job (soon, or in 15 minutes when only
-    members in the middle of a report are left)."""
-    done = send_batch(runtime, campaign_id)
-    if not done:
-        with runtime.sessions() as session:
-            campaign = session.get(Campaign, campaign_id)
-            fresh = campaign is not None and session.scalar(
-                select(func.count(PulseMember.id)).where(
-                    *_of_wave(campaign),
-                    PulseMember.contact_id.not_in(
-                        select(PulseInvite.contact_id).where(PulseInvite.campaign_id == campaign_id)
-                    ),
-                )
-            )
-        if fresh:
-            runtime.queue.enqueue("send_campaign", campaign_id, bulk=True)
-        else:
-            runtime.queue.enqueue_in(timedelta(minutes=15), "send_campaign", campaign_id, bulk=True)
-    return done
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from grievance.models import (
     Site,
 )
 from grievance.runtime import Runtime
-from grievance.services import pulse
+from grievance.services import pulse, pulse_waves
 from tests.conftest import Phone, environment
 from tests.integration.test_triage import handler, token_of
 from tests.support.fake_twilio import FakeTwilio
@@ -270,7 +270,7 @@ def test_a_worker_writing_a_report_is_invited_after_it(
     (late,) = workers(client, fake_twilio, 1)
     joined([late])  # joins while the wave is out: the next wave asks them
     busy.send("2")  # no, not now: the intake ends
-    pulse.send_batch(runtime, the_wave(runtime).id)
+    pulse_waves.send_batch(runtime, the_wave(runtime).id)
     assert "6 short questions" in busy.replies()[-1]
     assert late.replies() == []
     with runtime.sessions() as session:
@@ -348,7 +348,7 @@ def test_an_admin_stops_a_wave_and_nobody_else_is_asked(
     assert "Stopped: 1 of 2 workers invited" in page
     assert "Stop sending this wave" not in page
     busy.send("2")  # the report ends; the wave would have asked now
-    pulse.send_batch(runtime, wave.id)
+    pulse_waves.send_batch(runtime, wave.id)
     assert not any("6 short questions" in r for r in busy.replies())
     assert the_wave(runtime).status == "cancelled"
 
@@ -364,7 +364,7 @@ def test_members_busy_with_a_report_do_not_hold_up_the_rest(
     with runtime.sessions() as session:
         wave_id = pulse.start_wave(session, site_id, None).id
         session.commit()
-    pulse.send_batch(runtime, wave_id, limit=1)  # tries the busy worker
-    pulse.send_batch(runtime, wave_id, limit=1)  # the next one, not the busy worker again
+    pulse_waves.send_batch(runtime, wave_id, limit=1)  # tries the busy worker
+    pulse_waves.send_batch(runtime, wave_id, limit=1)  # the next one, not the busy worker again
     assert "6 short questions" in free.replies()[-1]
     assert not any("6 short questions" in r for r in busy.replies())
