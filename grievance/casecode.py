@@ -94,10 +94,13 @@ CODE_MASK = "[case code]"
 def mask_codes(text: str, mask: str = CODE_MASK) -> str:
     """``text`` with every run of exactly :data:`LENGTH` digits, a good code or a mistyped one,
     replaced by ``mask``: a code in a stored message would let anyone who reads it see the case.
-    Shorter or longer numbers (amounts, phone numbers) are left alone."""
+    Shorter or longer numbers (amounts) are left alone, and so is a number written with a
+    leading "+", which is a phone number (+91 98765 43210 has twelve digits too)."""
 
     def replace(match: re.Match[str]) -> str:
         run = match.group(0)
+        if text[: match.start()].rstrip().endswith("+"):
+            return run
         digits = digits_of(run)
         real = sum(ch.isdigit() for ch in run)
         return mask if digits is not None and len(digits) == LENGTH and real >= LENGTH - 2 else run

@@ -31,6 +31,7 @@ def test_a_code_in_a_message_is_masked(text: str) -> None:
         "call me 012.345.6789",  # a phone number: 10 digits
         "+977 984 123 4567",
         "worked 12 hours, 7 days",
+        "call my brother +91 98765 43210",  # twelve digits, but a phone number
     ],
 )
 def test_other_numbers_are_left_alone(text: str) -> None:
