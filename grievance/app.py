@@ -11,12 +11,11 @@ from werkzeug.routing import IntegerConverter
 
 from grievance.channels.base import Channel
 from grievance.config import Settings
+from grievance.db import MAX_ID
 from grievance.logs import configure_logging
 from grievance.runtime import Runtime, build_runtime, install
 
 MAX_REQUEST_BYTES = 1024 * 1024  # Twilio's largest webhook is a few KiB; 1 MiB is generous
-# Every id column is a 32-bit integer: a larger number in a URL is no row, not a database error.
-MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):

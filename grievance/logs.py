@@ -20,7 +20,8 @@ from contextlib import contextmanager
 
 # Anything that looks like a phone number: + and 7 or more digits, spaces and dashes allowed,
 # standing on its own (not the digits inside a job id such as 5f3a-6777678d).
-_PHONE = re.compile(r"(?<![\w.-])(?:whatsapp:)?\+?\d[\d \-]{6,}\d(?![\w])")
+# A run of 8 or more digits with spaces or dashes: a phone number, whatever its plan.
+PHONE_RUN = re.compile(r"(?<![\w.-])(?:whatsapp:)?\+?\d[\d \-]{6,}\d(?![\w])")
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
@@ -28,7 +29,7 @@ job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", de
 
 def redact(text: str, mask: str = "[redacted]") -> str:
     """Mask phone-number-like runs."""
-    return _PHONE.sub(mask, text)
+    return PHONE_RUN.sub(mask, text)
 
 
 class RedactingFilter(logging.Filter):

@@ -11,11 +11,10 @@ spaces or dashes is hidden as well, whatever the plan says.
 
 from __future__ import annotations
 
-import re
-
 from phonenumbers import Leniency, PhoneNumberMatcher
 
 from grievance.language.digits import to_ascii_digits
+from grievance.logs import PHONE_RUN
 
 # Countries workers come from and work in, along the corridors the line serves: South and
 # Southeast Asia, the Gulf and the Levant, East Africa, East Asia's labour importers.
@@ -23,8 +22,6 @@ REGIONS = (
     "MY", "SG", "TH", "ID", "PH", "VN", "KH", "LA", "MM", "NP", "BD", "IN", "PK", "LK",
     "QA", "AE", "SA", "KW", "OM", "BH", "JO", "LB", "ET", "KE", "UG", "TW", "HK", "KR", "JP",
 )  # fmt: skip
-# A run of 8 or more digits with spaces or dashes, as the logs mask them.
-_DIGIT_RUN = re.compile(r"(?<![\w.-])(?:whatsapp:)?\+?\d[\d \-]{6,}\d(?![\w])")
 # Fewer digits than this cannot be a phone number anywhere; the matcher is not run at all.
 MIN_DIGITS = 7
 
@@ -34,7 +31,7 @@ def phone_spans(text: str) -> list[tuple[int, int]]:
     if sum(ch.isdecimal() for ch in text) < MIN_DIGITS:
         return []
     ascii_text = to_ascii_digits(text)  # one character for one: the spans fit ``text`` too
-    spans = [m.span() for m in _DIGIT_RUN.finditer(ascii_text)]
+    spans = [m.span() for m in PHONE_RUN.finditer(ascii_text)]  # as the logs mask them
     for region in REGIONS:
         spans += [(m.start, m.end) for m in PhoneNumberMatcher(ascii_text, region, Leniency.VALID)]
     merged: list[tuple[int, int]] = []

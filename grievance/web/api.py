@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
+from grievance.db import MAX_ID
 from grievance.models import REPLY, Case, Organisation, Site, User
 from grievance.models.cases import DEFAULT_SEVERITY, SEVERITIES, STATUSES
 from grievance.runtime import Runtime
@@ -122,9 +123,6 @@ def _case_json(db: Session, case: Case, full: bool = False) -> dict[str, Any]:
 def openapi() -> ResponseReturnValue:
     """The OpenAPI 3.1 description of this API."""
     return jsonify(document(_runtime().settings.public_base_url))
-
-
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 
 
 def _int_arg(name: str, low: int = 1, high: int | None = MAX_ID) -> int | None:
