@@ -23,7 +23,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from grievance.clock import utcnow
 from grievance.crypto import DataProtector
@@ -232,15 +232,19 @@ def signed_in(user: User, now: datetime | None = None) -> None:
     user.last_login_at = now or utcnow()
 
 
-def set_password(user: User, password: str) -> None:
+def set_password(session: Session, user: User, password: str) -> None:
     """Change the password; end every other session and revoke every API token of this user
     (a token made with the old password must not outlive it)."""
     user.password_hash = hash_password(password)
     user.must_change_password = False
+    end_access(session, user)
+
+
+def end_access(session: Session, user: User) -> None:
+    """Every session and every API token of ``user`` ends now: what a new password, a
+    deactivation, a reset second factor or a new role must take away."""
     end_sessions(user)
-    session = object_session(user)
-    if session is not None:
-        revoke_tokens(session, user)
+    revoke_tokens(session, user)
 
 
 def end_sessions(user: User) -> None:
@@ -372,8 +376,7 @@ def deactivate(session: Session, user: User) -> None:
     """The user can no longer sign in or use a token; their sessions end at once. Nothing they
     did is removed (the audit log keeps naming them)."""
     user.active = False
-    end_sessions(user)
-    revoke_tokens(session, user)
+    end_access(session, user)
 
 
 def reset_mfa(session: Session, user: User) -> None:
@@ -383,8 +386,7 @@ def reset_mfa(session: Session, user: User) -> None:
     user.totp_enabled_at = None
     user.totp_last_step = None
     user.recovery_codes = []
-    end_sessions(user)
-    revoke_tokens(session, user)
+    end_access(session, user)
 
 
 def set_role(session: Session, user: User, role: str, organisation: str | None = None) -> None:
@@ -404,8 +406,7 @@ def set_role(session: Session, user: User, role: str, organisation: str | None =
     else:
         user.organisation_id = None
     user.role = role
-    end_sessions(user)
-    revoke_tokens(session, user)
+    end_access(session, user)
 
 
 def user_for_token(session: Session, token: str) -> User | None:

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Select,
+    String,
+    Text,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from grievance.clock import utcnow
@@ -76,6 +87,13 @@ class RemediationPlan(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def current_plan(case_id: int) -> Select[tuple[RemediationPlan]]:
+    """The query for a case's current plan (the one not archived by a re-referral)."""
+    return select(RemediationPlan).where(
+        RemediationPlan.case_id == case_id, RemediationPlan.archived_at.is_(None)
+    )
 
 
 class RemediationStep(Base):

@@ -42,7 +42,7 @@ from grievance.models import (
     User,
     WorkerPrompt,
 )
-from grievance.models.remediation import OUTCOMES, REMEDY_TYPES, STEP_STATUSES
+from grievance.models.remediation import OUTCOMES, REMEDY_TYPES, STEP_STATUSES, current_plan
 from grievance.runtime import Runtime
 from grievance.services.cases import change_status
 from grievance.services.errors import NotFound
@@ -130,11 +130,7 @@ def _move(
 
 def plan_of(session: Session, case: Case) -> RemediationPlan | None:
     """The case's current plan: its supplier's, never one archived by a re-referral."""
-    return session.scalar(
-        select(RemediationPlan).where(
-            RemediationPlan.case_id == case.id, RemediationPlan.archived_at.is_(None)
-        )
-    )
+    return session.scalar(current_plan(case.id))
 
 
 def archived_plans(session: Session, runtime: Runtime, case: Case) -> list[dict[str, object]]:

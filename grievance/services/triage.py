@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grievance import sla
@@ -27,11 +26,11 @@ from grievance.models import (
     Contact,
     Organisation,
     ReferralOrg,
-    RemediationPlan,
     Site,
     User,
 )
 from grievance.models.cases import DEFAULT_SEVERITY, INDICATORS, OPEN_STATUSES, SEVERITIES
+from grievance.models.remediation import current_plan
 from grievance.runtime import Runtime
 from grievance.services.cases import change_status
 from grievance.services.outbox import queue_message
@@ -332,11 +331,7 @@ def _archive_plan(session: Session, case: Case, actor: User) -> None:
     """The case goes to another supplier: the current plan, with its steps, evidence and
     comments, stays with the supplier that wrote it, archived for staff to read; the new
     supplier starts fresh and never sees it."""
-    plan = session.scalar(
-        select(RemediationPlan).where(
-            RemediationPlan.case_id == case.id, RemediationPlan.archived_at.is_(None)
-        )
-    )
+    plan = session.scalar(current_plan(case.id))
     if plan is not None:
         plan.archived_at = utcnow()
         timeline_event(session, case, actor, "plan_archived", supplier=plan.supplier_id)
@@ -368,7 +363,9 @@ def close_out_of_scope(
 def move_out_of_scope(
     session: Session, runtime: Runtime, case: Case, actor: User, reason: str
 ) -> list[int]:
-    """Close as out of scope now (the worker is told); the outbox ids to deliver."""
+    """Close as out of scope now (the worker is told); the outbox ids to deliver. A case
+    closed some other way while the request waited for its reviewer stays as it is."""
+    _open(case)
     case.close_reason = reason[:MAX_TEXT]
     case.pending_close = None
     return _move(session, runtime, case, actor, "out_of_scope")

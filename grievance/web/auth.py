@@ -195,7 +195,7 @@ def password() -> ResponseReturnValue:
                 error = "The two new passwords are not the same."
             else:
                 try:
-                    accounts.set_password(user, new)
+                    accounts.set_password(db, user, new)
                 except accounts.AccountError as exc:
                     error = f"{str(exc)[0].upper()}{str(exc)[1:]}."
             if error is None:

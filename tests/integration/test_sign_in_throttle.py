@@ -315,7 +315,7 @@ def test_tokens_expire_and_end_with_the_password_the_account_or_the_role(
         token(days=0)
     # A password change, a deactivation, a reset second factor or a new role ends every token.
     for what in (
-        lambda s, u: accounts.set_password(u, "a brand new passphrase"),
+        lambda s, u: accounts.set_password(s, u, "a brand new passphrase"),
         accounts.deactivate,
         accounts.reset_mfa,
         lambda s, u: accounts.set_role(s, u, "admin"),

@@ -352,3 +352,20 @@ def test_one_handler_alone_cannot_make_a_p0_case_disappear(
     # A P2 case closes at once, as before.
     act(first, p2, action, **form)
     assert status_of(runtime, p2) == closed_as
+
+
+def test_an_approval_that_comes_after_the_case_closed_another_way_changes_nothing(
+    app: Flask, runtime: Runtime
+) -> None:
+    from grievance.services import cases as case_service
+
+    (p0,) = make_cases(runtime, [("P0", "Al Khaleej", 5)])
+    first = handler(app, runtime, "first@example.org")
+    second = handler(app, runtime, "second@example.org")
+    act(first, p0, "acknowledge")
+    act(first, p0, "categorise", category="FL-MOV", indicators=[])
+    act(first, p0, "out-of-scope", reason="Not about work: a family dispute at home.")
+    case_service.update_status(runtime, p0, "withdrawn", "worker")  # meanwhile
+    page = act(second, p0, "close-review", decision="approve")
+    assert status_of(runtime, p0) == "withdrawn"
+    assert "reopen it first" in page
