@@ -28,6 +28,7 @@ from grievance.services.exports import COLUMNS
 from tests.conftest import environment
 from tests.integration.test_supplier import PASSWORD, sign_in
 from tests.integration.test_triage import act, handler, token_of
+from tests.support.demo import first_supplier
 from tests.support.period import demo_period, long_period
 
 # Depends on today's date: CI runs this module again under a shifted clock.
@@ -110,10 +111,7 @@ def test_buyers_read_only_their_suppliers_in_the_report(app: Flask, runtime: Run
     now = utcnow()
     create_demo(runtime, now=now)
     with runtime.sessions() as session:
-        supplier = session.scalars(
-            select(Organisation).where(Organisation.kind == "supplier").order_by(Organisation.id)
-        ).first()
-        assert supplier is not None
+        supplier = first_supplier(session)
         buyer = accounts.create_organisation(session, "Only One Supplier Brand", "buyer")
         session.execute(insert(buyer_suppliers).values(buyer_id=buyer.id, supplier_id=supplier.id))
         accounts.create_user(

@@ -15,11 +15,12 @@ from sqlalchemy import func, insert, select
 from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.demo import create_demo
-from grievance.models import Case, Organisation
+from grievance.models import Case
 from grievance.models.accounts import buyer_suppliers
 from grievance.runtime import Runtime
 from tests.integration.test_supplier import PASSWORD, sign_in
 from tests.integration.test_triage import handler
+from tests.support.demo import first_supplier
 from tests.support.period import demo_period, long_period, previous_month
 
 # Depends on today's date: CI runs this module again under a shifted clock.
@@ -75,9 +76,7 @@ def test_a_buyer_sees_only_its_suppliers_cases(app: Flask, runtime: Runtime) -> 
     now = utcnow()
     create_demo(runtime, now=now)
     with runtime.sessions() as session:
-        supplier = session.scalars(
-            select(Organisation).where(Organisation.kind == "supplier").order_by(Organisation.id)
-        ).first()
+        supplier = first_supplier(session)
         buyer = accounts.create_organisation(session, "Only One Supplier Brand", "buyer")
         session.execute(insert(buyer_suppliers).values(buyer_id=buyer.id, supplier_id=supplier.id))
         accounts.create_user(
@@ -180,9 +179,7 @@ def test_names_that_a_spreadsheet_would_run_are_exported_as_text(
     now = utcnow()
     create_demo(runtime, now=now)
     with runtime.sessions() as session:
-        supplier = session.scalars(
-            select(Organisation).where(Organisation.kind == "supplier").order_by(Organisation.id)
-        ).first()
+        supplier = first_supplier(session)
         supplier.name = FORMULA
         session.execute(update(Site).values(name="@SUM(1+1)*cmd|' /C calc'!A0"))
         session.commit()
