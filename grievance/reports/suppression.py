@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import functools
 import heapq
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,17 +85,28 @@ class Table:
         return [*rows, [*self.column_totals, self.total]]
 
 
-def suppress(counts: Sequence[Sequence[int]], k: int = 10) -> Table:
+def suppress(
+    counts: Sequence[Sequence[int]], k: int = 10, required: Iterable[tuple[int, int]] = ()
+) -> Table:
     """Hide every entry under ``k`` and enough others that none can be worked out.
 
-    The result depends only on the counts and k, so it is remembered: a report viewed
-    again (the page, then its chart, then its CSV) is suppressed once per process.
+    ``required`` are entries of the augmented table (row, column) to hide as well: those
+    that another table published beside this one hides (:func:`suppress_together`).
+
+    The result depends only on the counts, k and ``required``, so it is remembered: a
+    report viewed again (the page, then its chart, then its CSV) is suppressed once.
     """
-    return _suppress(tuple(tuple(int(v) for v in row) for row in counts), k)
+    return _suppress(_normalised(counts), k, frozenset(required))
+
+
+def _normalised(counts: Sequence[Sequence[int]]) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(int(v) for v in row) for row in counts)
 
 
 @functools.lru_cache(maxsize=256)
-def _suppress(counts: tuple[tuple[int, ...], ...], k: int) -> Table:
+def _suppress(
+    counts: tuple[tuple[int, ...], ...], k: int, required: frozenset[tuple[int, int]] = frozenset()
+) -> Table:
     if k < 1:
         raise ValueError("k must be at least 1")
     rows = [list(map(int, row)) for row in counts]
@@ -113,6 +124,9 @@ def _suppress(counts: tuple[tuple[int, ...], ...], k: int) -> Table:
         hidden = {(r, c): WITHHELD for r in range(n_rows) for c in range(n_cols)}
         return _table(grid, hidden, k)
     hidden = {(r, c): PRIMARY for r in range(n_rows) for c in range(n_cols) if 0 < grid[r][c] < k}
+    for r, c in sorted(required):
+        if grid[r][c] > 0:
+            hidden.setdefault((r, c), COMPLEMENTARY)
     while True:
         if not _close_cycles(grid, hidden):
             hidden = {(r, c): WITHHELD for r in range(n_rows) for c in range(n_cols)}
@@ -127,6 +141,162 @@ def _suppress(counts: tuple[tuple[int, ...], ...], k: int) -> Table:
         hidden[extra] = COMPLEMENTARY
 
     return _table(grid, hidden, k)
+
+
+def suppress_together(tables: Sequence[Sequence[Sequence[int]]], k: int = 10) -> list[Table]:
+    """Suppress tables published side by side that split the same cases by the same columns
+    (cases per month by category, by site, by severity...): their column totals and grand
+    total are one and the same set of figures.
+
+    Each table is suppressed on its own; a column total hidden in one is then hidden in
+    every other, until they agree. Then an attacker holding all of them is played: an
+    integer program over every table at once, the shared totals being one unknown each,
+    finds the least and greatest value of every small count (1 to k-1, whatever its mark).
+    A pinned one gets the smallest shown count beside it hidden, in its own table, and
+    everything runs again. Should that be impossible, every table is withheld.
+
+    Tables that share only their columns are exact for this attacker: for each month, any
+    set of row splits with the same total can be realised by cases (a case takes one row in
+    every table, in any pairing), so nothing beyond the shared totals links the tables.
+    """
+    grids = [_normalised(table) for table in tables]
+    if not grids:
+        return []
+    for grid in grids:
+        if not grid or not grid[0]:
+            raise ValueError("a table needs at least one row and one column")
+    sums = {tuple(sum(col) for col in zip(*grid, strict=True)) for grid in grids}
+    if len(sums) != 1:
+        raise ValueError("tables published together must have the same column totals")
+    width = len(grids[0][0])
+    required: list[set[tuple[int, int]]] = [set() for _ in grids]
+    shared: set[int] = set()  # columns whose total is hidden in every table
+    while True:
+        results = [
+            _suppress(grid, k, frozenset(required[i] | {(len(grid), c) for c in shared}))
+            for i, grid in enumerate(grids)
+        ]
+        if any(_withheld(t) for t in results):
+            return [_withheld_table(grid, k) for grid in grids]
+        hidden_now = {c for t in results for c, cell in enumerate(t.column_totals) if cell.hidden}
+        if not hidden_now <= shared:
+            shared |= hidden_now
+            continue
+        if not shared:
+            # Every month total is shown: the tables share only known figures, and each
+            # was audited alone (exactly: a table's equations are totally unimodular).
+            return results
+        pinned = _jointly_pinned(results, width, k)
+        if pinned is None:
+            return results
+        index, entry = pinned
+        augmented = results[index].augmented()
+        values = [[cell.value for cell in row] for row in augmented]
+        hidden = {
+            (r, c): cell.hidden
+            for r, row in enumerate(augmented)
+            for c, cell in enumerate(row)
+            if cell.hidden
+        }
+        extra = _cheapest_beside(values, hidden, entry)
+        if extra is None:
+            return [_withheld_table(grid, k) for grid in grids]
+        if extra[0] == len(values) - 1:
+            shared.add(extra[1])  # a column total: hidden in every table
+        else:
+            required[index].add(extra)
+
+
+def _withheld(table: Table) -> bool:
+    return table.total.hidden == WITHHELD
+
+
+def _withheld_table(counts: tuple[tuple[int, ...], ...], k: int) -> Table:
+    grid = [[*row, sum(row)] for row in counts]
+    grid.append([*(sum(col) for col in zip(*counts, strict=True)), sum(map(sum, counts))])
+    hidden = {(r, c): WITHHELD for r in range(len(grid)) for c in range(len(grid[0]))}
+    return _table(grid, hidden, k)
+
+
+def _jointly_pinned(
+    tables: Sequence[Table], width: int, k: int
+) -> tuple[int, tuple[int, int]] | None:
+    """(table, entry) of a small count that the tables together pin down, if any.
+
+    Unknowns are every hidden entry of every table, except that a column total (the last
+    row of the augmented table) is one unknown shared by all. Every entry lies between its
+    marks' bounds ("<k": 1 to k-1; "–": k or more) and the grand total, and is whole.
+    """
+    import numpy as np
+    from scipy.optimize import linprog
+
+    grand = tables[0].total.value
+    variables: dict[tuple[int, int, int], int] = {}  # (table, row, column) -> unknown
+    limits: list[tuple[int, int]] = []
+    values: list[int] = []
+
+    def unknown(t: int, r: int, c: int, cell: Cell) -> int:
+        key = (-1, 0, c) if r == len(tables[t].cells) else (t, r, c)
+        if key not in variables:
+            variables[key] = len(limits)
+            limits.append((1, k - 1) if cell.hidden == PRIMARY else (k, grand))
+            values.append(cell.value)
+        return variables[key]
+
+    lines: list[list[tuple[int, float]]] = []
+    constants: list[float] = []
+    for t, table in enumerate(tables):
+        grid = table.augmented()
+        n_rows, n_cols = len(grid), width + 1
+        entries = [[(r, c) for c in range(n_cols)] for r in range(n_rows)]
+        entries += [[(r, c) for r in range(n_rows)] for c in range(n_cols)]
+        for line in entries:
+            *parts, total = line
+            terms: list[tuple[int, float]] = []
+            constant = 0.0
+            for (r, c), sign in [*((p, 1.0) for p in parts), (total, -1.0)]:
+                cell = grid[r][c]
+                if cell.hidden:
+                    terms.append((unknown(t, r, c, cell), sign))
+                else:
+                    constant -= sign * cell.value
+            if terms:
+                lines.append(terms)
+                constants.append(constant)
+    if not limits:
+        return None
+    equations = np.zeros((len(lines), len(limits)))
+    for number, terms in enumerate(lines):
+        for index, sign in terms:
+            equations[number, index] += sign
+    whole = np.ones(len(limits))
+    # Every solution found frees each small count it moves off its true value, so most
+    # counts are settled by another count's program rather than their own.
+    free: set[int] = set()
+    for (t, r, c), index in sorted(variables.items()):
+        if not 0 < values[index] < k or index in free:
+            continue
+        objective = np.zeros(len(limits))
+        for sign in (1.0, -1.0):
+            objective[index] = sign
+            result = linprog(
+                objective,
+                A_eq=equations,
+                b_eq=constants,
+                bounds=limits,
+                integrality=whole,
+                method="highs",
+            )
+            if result.status != 0:
+                break  # unbounded that way: free
+            free.update(i for i, x in enumerate(result.x) if round(x) != values[i])
+            if index in free:
+                break
+        else:
+            which = 0 if t == -1 else t
+            row = len(tables[which].cells) if t == -1 else r
+            return which, (row, c)
+    return None
 
 
 def _table(grid: list[list[int]], hidden: dict[tuple[int, int], str], k: int) -> Table:
