@@ -665,6 +665,27 @@ def _month(text: str) -> Any:
         raise click.BadParameter(f"{text!r} is not a month like 2026-11") from None
 
 
+@reports_group.command("publish")
+def reports_publish() -> None:
+    """Publish the latest quarter that is due to staff and every buyer (workers do it daily).
+
+    A published quarter is frozen: publishing again changes nothing."""
+    from grievance.clock import utcnow
+    from grievance.reports import releases
+    from grievance.runtime import build_runtime
+
+    runtime = build_runtime(_settings())
+    try:
+        done = releases.publish(runtime)
+        quarter = releases.latest_published(utcnow().date()).label
+        if done:
+            click.echo(f"published {quarter} to {len(done)} audience(s): " + ", ".join(done))
+        else:
+            click.echo(f"{quarter} was already published to every audience")
+    finally:
+        runtime.close()
+
+
 @reports_group.command("export")
 @click.option("--kind", type=click.Choice(["cases", "counts"]), default="cases", show_default=True)
 @click.option("--from", "first", required=True, help="First month, like 2026-01.")
@@ -678,9 +699,12 @@ def _month(text: str) -> Any:
 )
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), required=True)
 def reports_export(kind: str, first: str, last: str, by: str, output: Path) -> None:
-    """Write cases (one row each, no personal data) or a suppressed count table as CSV."""
-    from grievance.reports import aggregates
-    from grievance.reports.suppression import suppress
+    """Write cases (one row each, no personal data) or a suppressed count table as CSV.
+
+    The count table is the published quarters of the period (whole quarters, frozen when
+    first published), like every report file."""
+    from grievance.clock import utcnow
+    from grievance.reports import aggregates, releases
     from grievance.runtime import build_runtime
     from grievance.services import exports
 
@@ -695,11 +719,14 @@ def reports_export(kind: str, first: str, last: str, by: str, output: Path) -> N
                     count = exports.write_cases(session, out, start, end, progress)
                 click.echo(f"{count} cases written to {output}")
                 return
-            counts = aggregates.monthly_counts(session, by, start, end)
             k = runtime.settings.report_min_cell
-            table = suppress(counts.counts or [[0] * len(counts.months)], k)
-            aggregates.write_csv(out, counts, table)
-            click.echo(f"cases by {by}, {len(counts.rows)} rows, written to {output}")
+            audience = releases.Audience(releases.STAFF, None)
+            published = releases.period(session, audience, start, end, k, utcnow().date())
+            session.commit()
+            rows, table = published.table(by)
+            aggregates.write_csv(out, by, rows, published.months, table)
+            quarters = ", ".join(q.label for q in published.quarters) or "none published yet"
+            click.echo(f"cases by {by}, {len(rows)} rows ({quarters}), written to {output}")
     finally:
         runtime.close()
 
@@ -878,12 +905,14 @@ ESCALATE_EVERY = 300
 
 
 def _start_sweeper(runtime: Runtime, interval: int, redis: Any | None = None) -> threading.Thread:
-    """Sweep every ``interval`` seconds, and run retention once a day, in a daemon thread.
+    """Sweep every ``interval`` seconds, and run retention and publish the report quarter
+    that is due once a day, in a daemon thread.
 
     With Redis, locks make one worker of many do each: the sweep lock expires
     just before the next sweep, the retention lock after a day.
     """
     from grievance.logs import job_context
+    from grievance.reports import releases
     from grievance.services import escalation, retention
     from grievance.services.sweeper import sweep
 
@@ -907,6 +936,7 @@ def _start_sweeper(runtime: Runtime, interval: int, redis: Any | None = None) ->
                         last_retention = time.monotonic()
                         if claim("retention", RETENTION_EVERY - 60):
                             retention.run(runtime)
+                            releases.publish(runtime)
                 except Exception as exc:
                     log_failure(log, "sweep or retention", exc)
 

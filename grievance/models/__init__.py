@@ -32,7 +32,7 @@ from grievance.models.remediation import (
     RemediationStep,
     WorkerPrompt,
 )
-from grievance.models.reports import Export
+from grievance.models.reports import Export, ReportRelease
 
 __all__ = [
     "BULK",
@@ -66,6 +66,7 @@ __all__ = [
     "ReferralOrg",
     "RemediationPlan",
     "RemediationStep",
+    "ReportRelease",
     "Site",
     "SiteAlert",
     "User",

@@ -107,12 +107,14 @@ def monthly_counts(
     )
 
 
-def write_csv(out: TextIO, counts: Counts, table: Table) -> None:
-    """The counts as published: every cell as :class:`Table` shows it, totals included."""
+def write_csv(
+    out: TextIO, dimension: str, rows: Sequence[str], months: Sequence[str], table: Table
+) -> None:
+    """A table as published: every cell as :class:`Table` shows it, totals included."""
     k = table.k
     writer = csvsafe.writer(out)
-    writer.writerow([DIMENSIONS[counts.dimension], *counts.months, "Total"])
-    for name, row, total in zip(counts.rows, table.cells, table.row_totals, strict=False):
+    writer.writerow([DIMENSIONS[dimension], *months, "Total"])
+    for name, row, total in zip(rows, table.cells, table.row_totals, strict=False):
         writer.writerow([name, *(cell.shown(k) for cell in row), total.shown(k)])
     writer.writerow(
         ["Total", *(cell.shown(k) for cell in table.column_totals), table.total.shown(k)]

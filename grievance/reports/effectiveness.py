@@ -1,18 +1,21 @@
-"""The effectiveness report: a yearly (or any period's) account of the mechanism, structured
-like the remediation questions of the UN Guiding Principles Reporting Framework (C6), which
-also serves as the annual review of the complaints procedure that LkSG §8(5) requires.
+"""The effectiveness report: a yearly (or any run of quarters') account of the mechanism,
+structured like the remediation questions of the UN Guiding Principles Reporting Framework
+(C6), which also serves as the annual review of the complaints procedure that LkSG §8(5)
+requires.
 
 Sections: the channels workers can use (C6.2); volumes (what was raised); how cases were
 handled (C6.4); outcomes and remedy; trust and protection from retaliation (C6.3); patterns
-and lessons, with examples drawn from closed cases (C6.5); and the review itself. Every
-count goes through the same small-cell rules as /reports; the examples are the summaries
-handlers wrote for suppliers (never the worker's words), only from categories with at
-least k cases in the period, with no site, supplier or date.
+and lessons, with examples drawn from closed cases (C6.5); and the review itself.
+
+The report is a document that leaves: every figure in it is read from the published
+quarters (:mod:`grievance.reports.releases`), quarter by quarter, with a total only where
+the quarters show every part. The examples are the summaries handlers wrote for suppliers
+(never the worker's words), only from categories shown with at least k cases in the case's
+quarter, with no site, supplier or date.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,29 +23,21 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grievance.models import (
-    INBOUND,
-    Case,
-    CaseEvent,
-    Message,
-    ProcedureVersion,
-    SiteAlert,
-)
-from grievance.models.cases import CATEGORY_LABELS, SEVERITIES
+from grievance.models import Case, ProcedureVersion
+from grievance.models.cases import CATEGORY_LABELS
 from grievance.models.remediation import REMEDY_LABELS
-from grievance.reports import outcomes
 from grievance.reports import pulse as pulse_results
-from grievance.reports.suppression import Table, suppress
+from grievance.reports import releases
+from grievance.reports.suppression import Cell
 from grievance.runtime import Runtime
 
-ENDINGS = {
-    "resolved": "Closed, resolved",
-    "not_resolved": "Closed, not resolved",
-    "referred": "Referred to another organisation",
-    "out_of_scope": "Out of scope",
-    "withdrawn": "Withdrawn by the worker",
-}
 EXAMPLES = 5
+TRUST = (
+    "Retaliation check-ins answered \u201cyes\u201d",
+    "Reopened on appeal",
+    "Satisfaction (1-5)",
+    "Every stage within its time frame",
+)
 
 
 @dataclass(frozen=True)
@@ -62,61 +57,62 @@ class Example:
     summary: str
 
 
+# Labelled figures, one a quarter (and a last one for the whole period, where it adds up).
+Rows = list[tuple[str, list[str]]]
+
+
 @dataclass(frozen=True)
 class Report:
     """Everything the effectiveness report shows."""
 
-    first: str
+    first: str  # the first quarter, like 2025-Q4
     last: str
+    first_month: str  # the period asked for, as months: 2025-10
+    last_month: str
     k: int
+    quarters: list[str]
+    pending: str | None  # the first quarter asked for that is not published yet
     channels: list[Line]
     languages: list[Line]
-    contact: list[Line]
-    categories: list[str]
-    volume: Table
-    handling: list[outcomes.Measure]
-    endings: list[Line]
-    remedies: list[Line]
-    trust: list[Line]
+    contact: Rows
+    categories: Rows  # with a total column
+    severities: Rows  # with a total column
+    handling: Rows
+    endings: Rows  # with a total column
+    remedies: Rows
+    trust: Rows
     wellbeing: list[Line]
-    patterns: list[Line]
+    alerts: Rows
+    missed: Rows
+    rising: list[str]
     examples: list[Example]
 
 
-def _small(count: int, k: int) -> str:
-    return f"<{k}" if 0 < count < k else str(count)
+def _with_total(rows: list[tuple[str, list[Cell]]], k: int) -> Rows:
+    """Rows of quarter cells, shown, with their sum over the period as far as it is shown."""
+    return [
+        (label, [c.shown(k) for c in cells] + [releases.combined(cells).shown(k)])
+        for label, cells in rows
+    ]
 
 
 def build(
     session: Session,
     runtime: Runtime,
-    first: date,
-    last: date,
+    period: releases.Period,
     suppliers: Sequence[int] | None = None,
+    asked: tuple[date, date] | None = None,
 ) -> Report:
-    """The report for cases received from ``first``'s month to ``last``'s."""
+    """The report over the published quarters of ``period`` (``asked``: the months asked
+    for, when wider than what is published)."""
+    if asked is None:
+        if not period.quarters:
+            raise ValueError("a period with no published quarter needs the months asked for")
+        asked = (period.quarters[0].first, period.quarters[-1].last)
+    first_month, last_month = asked
     settings = runtime.settings
-    k = settings.report_min_cell
-    start = datetime(first.year, first.month, 1, tzinfo=UTC)
-    year, month = (last.year + 1, 1) if last.month == 12 else (last.year, last.month + 1)
-    end = datetime(year, month, 1, tzinfo=UTC)
-    scope = [Case.created_at >= start, Case.created_at < end]
-    if suppliers is not None:
-        scope.append(Case.supplier_id.in_(list(suppliers)))
-    cases = session.execute(
-        select(
-            Case.id,
-            Case.category,
-            Case.reported_category,
-            Case.severity,
-            Case.status,
-            Case.outcome,
-            Case.remedy_types,
-            Case.supplier_summary,
-            Case.closed_at,
-            Case.created_at,
-        ).where(*scope)
-    ).all()
+    k = period.k
+    labels = [q.label for q in period.quarters]
 
     # C6.2 channels: what a worker can use, in which languages, and how much it was used.
     channels = []
@@ -141,67 +137,27 @@ def build(
         )
         for code, catalog in runtime.catalogs.items()
     ]
-    contact = []
-    if suppliers is None:  # messages are not tied to a supplier until a case is referred
-        inbound = select(func.count(Message.id)).where(
-            Message.direction == INBOUND, Message.created_at >= start, Message.created_at < end
-        )
-        writers = select(func.count(func.distinct(Message.contact_id))).where(
-            Message.direction == INBOUND, Message.created_at >= start, Message.created_at < end
-        )
-        contact = [
-            Line("Messages received from workers", _small(session.scalar(inbound) or 0, k)),
-            Line("Phones that wrote to the line", _small(session.scalar(writers) or 0, k)),
-        ]
 
-    # Volumes: category by severity, suppressed like every published table.
-    categories = sorted({c.category or c.reported_category or "OTHER" for c in cases})
-    grid = [
-        [
-            sum(1 for c in cases if (c.category or c.reported_category or "OTHER") == cat
-                and c.severity == severity)
-            for severity in SEVERITIES
-        ]
-        for cat in categories
-    ]  # fmt: skip
-    volume = suppress(grid or [[0] * len(SEVERITIES)], k)
-
-    handling = outcomes.outcome_measures(session, first, last, k, suppliers)
-
-    # Outcomes: how the cases received in the period ended, and the remedies given.
-    ended = Counter(
-        (c.outcome or "not_resolved") if c.status == "closed" else c.status
-        for c in cases
-        if c.status in ("closed", "referred", "out_of_scope", "withdrawn")
+    by_quarter = {name: period.by_quarter(name) for name in ("category", "severity", "ending")}
+    categories = _with_total(
+        [(CATEGORY_LABELS.get(label, label), cells) for label, cells in by_quarter["category"]],
+        k,
     )
-    # The endings add up to the cases received, which is published: a row of one table,
-    # suppressed as such, so that a small one cannot be worked out from the others.
-    ending_labels = [*ENDINGS.values(), "Still open at the time of the report"]
-    ending_counts = [*(ended.get(key, 0) for key in ENDINGS), len(cases) - sum(ended.values())]
-    endings = [
-        Line(label, cell.shown(k))
-        for label, cell in zip(ending_labels, suppress([ending_counts], k).cells[0], strict=True)
-    ]
-    given = Counter(remedy for c in cases for remedy in (c.remedy_types or []))
-    remedies = [
-        Line(label.capitalize(), _small(given.get(key, 0), k))
-        for key, label in REMEDY_LABELS.items()
-    ]
-
-    by_label = {m.label: m.value for m in handling}
-    trust = [
-        Line(label, by_label[label])
-        for label in (
-            "Retaliation check-ins answered \u201cyes\u201d",
-            "Reopened on appeal",
-            "Satisfaction (1-5)",
-            "Every stage within its time frame",
+    handling = [
+        (label, [str(measures[i]["value"]) for _, measures in period.measures()])
+        for i, label in enumerate(
+            m["label"] for m in (period.releases[0]["measures"] if period.releases else [])
         )
     ]
+    trust = [row for row in handling if row[0] in TRUST]
+
     wellbeing = []
-    if suppliers is None:
+    if suppliers is None and period.quarters:
         from grievance.models import Campaign, Site
 
+        start = datetime.combine(period.quarters[0].first, datetime.min.time(), tzinfo=UTC)
+        end = datetime.combine(period.quarters[-1].next().first, datetime.min.time(), tzinfo=UTC)
+        since, until = period.months[0], period.months[-1]
         for site in session.scalars(
             select(Site).where(
                 Site.id.in_(
@@ -214,7 +170,7 @@ def build(
             waves = [
                 w
                 for w in pulse_results.site_trend(session, site.id, settings.pulse_min_cell)
-                if f"{first:%Y-%m}" <= w.month <= f"{last:%Y-%m}"
+                if since <= w.month <= until
             ]
             shown = [w for w in waves if w.site_score is not None]
             wellbeing.append(
@@ -226,101 +182,87 @@ def build(
                 )
             )
 
-    # C6.5 patterns and lessons.
-    patterns = []
-    alerts = Counter(
-        session.scalars(
-            select(SiteAlert.category).where(
-                SiteAlert.raised_at >= start, SiteAlert.raised_at < end
-            )
-        )
-    )
-    if suppliers is None:
-        for category, n in alerts.most_common():
-            patterns.append(Line(f"Site alerts: {CATEGORY_LABELS.get(category, category)}", str(n)))
-    months = max(1, (last.year - first.year) * 12 + last.month - first.month + 1)
-    middle = start.replace(
-        year=start.year + (start.month - 1 + months // 2) // 12,
-        month=(start.month - 1 + months // 2) % 12 + 1,
-    )
-    for category in categories:
-        early = sum(
-            1
-            for c in cases
-            if (c.category or c.reported_category or "OTHER") == category and c.created_at < middle
-        )
-        late = sum(
-            1
-            for c in cases
-            if (c.category or c.reported_category or "OTHER") == category and c.created_at >= middle
-        )
-        if late >= k and late >= 2 * max(early, 1):
-            patterns.append(
-                Line(
-                    f"Rising: {CATEGORY_LABELS.get(category, category)}",
-                    # No counts: with the category's total they would give away a small half.
-                    "at least twice as many cases in the second half of the period as in the first",
-                )
-            )
-    stages = Counter(
-        str(data.get("stage", "unknown"))
-        for data in session.scalars(
-            select(CaseEvent.data)
-            .join(Case, Case.id == CaseEvent.case_id)
-            .where(CaseEvent.kind == "escalated", *scope)
-        )
-    )
-    # Their sum is the cases that missed a time frame, which the handling figures give.
-    stage_names = [stage for stage, _ in stages.most_common()]
-    if stage_names:
-        missed = suppress([[stages[name] for name in stage_names]], k).cells[0]
-        for stage, cell in list(zip(stage_names, missed, strict=True))[:3]:
-            patterns.append(
-                Line(
-                    f"Time frames missed at stage \u201c{stage.replace('_', ' ')}\u201d",
-                    cell.shown(k),
-                )
-            )
+    # C6.5 patterns: a category rising is judged on the quarters' shown totals only.
+    rising = []
+    for label, cells in by_quarter["category"][:-1]:  # not the "Total" row
+        first, last = cells[0], cells[-1]
+        if (
+            len(cells) >= 2
+            and not first.hidden
+            and not last.hidden
+            and last.value >= max(k, 2 * max(first.value, 1))
+        ):
+            rising.append(CATEGORY_LABELS.get(label, label))
 
-    common = {cat for cat, n in Counter(c.category for c in cases).items() if n >= k}
-    closed = sorted(
-        (
-            c
-            for c in cases
-            if c.status == "closed"
-            and c.outcome == "resolved"
-            and c.category in common
-            and (c.supplier_summary or "").strip()
-        ),
-        key=lambda c: c.closed_at or c.created_at,
-        reverse=True,
-    )
-    examples = [
-        Example(
-            category=CATEGORY_LABELS.get(c.category or "", c.category or ""),
-            remedies=", ".join(REMEDY_LABELS.get(r, r) for r in c.remedy_types or [])
-            or "not recorded",
-            summary=_clip((c.supplier_summary or "").strip()),
-        )
-        for c in closed[:EXAMPLES]
-    ]
     return Report(
-        first=f"{first:%Y-%m}",
-        last=f"{last:%Y-%m}",
+        first=labels[0] if labels else "",
+        last=labels[-1] if labels else "",
+        first_month=f"{first_month:%Y-%m}",
+        last_month=f"{last_month:%Y-%m}",
         k=k,
+        quarters=labels,
+        pending=period.pending.label if period.pending else None,
         channels=channels,
         languages=languages,
-        contact=contact,
-        categories=[CATEGORY_LABELS.get(c, c) for c in categories],
-        volume=volume,
+        contact=period.quarter_rows("contact"),
+        categories=categories,
+        severities=_with_total(by_quarter["severity"], k),
         handling=handling,
-        endings=endings,
-        remedies=remedies,
+        endings=_with_total(by_quarter["ending"], k),
+        remedies=period.quarter_rows("remedies"),
         trust=trust,
         wellbeing=wellbeing,
-        patterns=patterns,
-        examples=examples,
+        alerts=period.quarter_rows("alerts"),
+        missed=period.quarter_rows("missed"),
+        rising=rising,
+        examples=_examples(session, period, suppliers),
     )
+
+
+def _examples(
+    session: Session, period: releases.Period, suppliers: Sequence[int] | None
+) -> list[Example]:
+    """The latest closed, resolved cases with a summary for suppliers, from categories the
+    case's own quarter shows with at least k cases."""
+    common: set[tuple[str, str]] = set()  # (quarter, category)
+    for release in period.releases:
+        table = release["tables"]["category"]
+        for name, total in zip(table["rows"], table["row_totals"], strict=True):
+            if total.isdigit() and int(total) >= period.k:
+                common.add((release["quarter"], name))
+    if not common:
+        return []
+    start = datetime.combine(period.quarters[0].first, datetime.min.time(), tzinfo=UTC)
+    end = datetime.combine(period.quarters[-1].next().first, datetime.min.time(), tzinfo=UTC)
+    query = (
+        select(Case.category, Case.remedy_types, Case.supplier_summary, Case.created_at)
+        .where(
+            Case.created_at >= start,
+            Case.created_at < end,
+            Case.status == "closed",
+            Case.outcome == "resolved",
+            Case.category.in_({category for _, category in common}),
+            func.length(func.trim(Case.supplier_summary)) > 0,
+        )
+        .order_by(func.coalesce(Case.closed_at, Case.created_at).desc(), Case.id.desc())
+    )
+    if suppliers is not None:
+        query = query.where(Case.supplier_id.in_(list(suppliers)))
+    examples = []
+    for category, remedies, summary, created in session.execute(query):
+        if (releases.Quarter.of(created.date()).label, category) not in common:
+            continue
+        examples.append(
+            Example(
+                category=CATEGORY_LABELS.get(category or "", category or ""),
+                remedies=", ".join(REMEDY_LABELS.get(r, r) for r in remedies or [])
+                or "not recorded",
+                summary=_clip((summary or "").strip()),
+            )
+        )
+        if len(examples) == EXAMPLES:
+            break
+    return examples
 
 
 def _clip(text: str, limit: int = 400) -> str:

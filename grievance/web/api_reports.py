@@ -1,5 +1,6 @@
-"""Reports in the JSON API, for admin, handler and buyer tokens: the same suppressed
-figures as ``/reports`` (a buyer's only for its linked suppliers), with the same audit.
+"""Reports in the JSON API, for admin, handler and buyer tokens: the published quarters,
+as ``/reports`` shows them (a buyer's only for its linked suppliers), with the same audit.
+Staff tokens may ask for ``view=live``.
 
 Every count is a string as published: a number, ``"<10"`` for a small one, ``"–"`` for one
 hidden to protect another.
@@ -17,39 +18,56 @@ from grievance.web.reports import report_for
 
 @bp.get("/reports/counts")
 def report_counts() -> ResponseReturnValue:
-    """Cases received per month by ``by``, from ``from`` to ``to`` (``YYYY-MM``)."""
-    counts, table, first, last, _, _ = report_for(g.api_user_id)
-    k = table.k
+    """Cases received per month by ``by``, over the published quarters of ``from`` to ``to``
+    (``YYYY-MM``); staff may ask for ``view=live``."""
+    report = report_for(g.api_user_id)
+    k = report.k
+    table = report.table
     return jsonify(
-        dimension=counts.dimension,
-        label=aggregates.DIMENSIONS[counts.dimension],
-        first=f"{first:%Y-%m}",
-        last=f"{last:%Y-%m}",
+        view=report.view,
+        dimension=report.dimension,
+        label=aggregates.DIMENSIONS[report.dimension],
+        first=f"{report.first:%Y-%m}",
+        last=f"{report.last:%Y-%m}",
         k=k,
-        months=counts.months,
+        months=report.months,
         rows=[
             {"name": name, "cells": [c.shown(k) for c in row], "total": total.shown(k)}
-            for name, row, total in zip(counts.rows, table.cells, table.row_totals, strict=False)
+            for name, row, total in zip(report.rows, table.cells, table.row_totals, strict=False)
         ],
         column_totals=[c.shown(k) for c in table.column_totals],
         total=table.total.shown(k),
+        pending=report.pending.label if report.pending else None,
     )
 
 
 @bp.get("/reports/handling")
 def report_handling() -> ResponseReturnValue:
-    """How the cases received from ``from`` to ``to`` were handled, overall and by month."""
-    _, table, first, last, measures, (months, trend) = report_for(g.api_user_id, True)
-    k = table.k
+    """How the cases received were handled: per published quarter (or over the live
+    period), and month by month."""
+    report = report_for(g.api_user_id, True)
+    k = report.k
     return jsonify(
-        first=f"{first:%Y-%m}",
-        last=f"{last:%Y-%m}",
+        view=report.view,
+        first=f"{report.first:%Y-%m}",
+        last=f"{report.last:%Y-%m}",
         k=k,
-        measures=[
-            {"label": m.label, "cases": m.n if m.n >= k or m.n == 0 else None, "value": m.value}
-            for m in measures
+        periods=[
+            {
+                "period": period,
+                "measures": [
+                    {
+                        "label": f.label,
+                        "cases": int(f.cases) if f.cases.isdigit() else None,
+                        "value": f.value,
+                    }
+                    for f in figures
+                ],
+            }
+            for period, figures in report.handling
         ],
-        months=months,
-        cases_received=[c.shown(k) for c in table.column_totals],
-        trend=[{"label": label, "values": values} for label, values in trend],
+        months=report.months,
+        cases_received=[c.shown(k) for c in report.table.column_totals],
+        trend=[{"label": label, "values": values} for label, values in report.trend],
+        pending=report.pending.label if report.pending else None,
     )

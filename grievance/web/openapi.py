@@ -424,19 +424,47 @@ def _report_paths() -> dict[str, Any]:
             "name": "from",
             "in": "query",
             "schema": maybe_month,
-            "description": "first month, YYYY-MM (default: five months before the last)",
+            "description": "first month, YYYY-MM, widened to its quarter (default: the "
+            "quarter before the latest published)",
         },
         {
             "name": "to",
             "in": "query",
             "schema": maybe_month,
-            "description": "last month, YYYY-MM (default: this month); at most 36 months",
+            "description": "last month, YYYY-MM, widened to its quarter (default: the latest "
+            "published quarter); at most 36 months",
+        },
+        {
+            "name": "view",
+            "in": "query",
+            "schema": {"type": "string", "enum": ["published", "live"]},
+            "description": "published quarters (default), or live figures for any months "
+            "(admin and handler tokens only)",
         },
     ]
+    view = {"enum": ["published", "live"]}
+    pending = {
+        "type": ["string", "null"],
+        "description": "the first quarter of the period not published yet, like 2026-Q4",
+    }
     shown = {"type": "string", "description": "a count, '<10' when small, '–' when hidden"}
     strings = {"type": "array", "items": {"type": "string"}}
     counts = _obj_schema(
-        ["dimension", "label", "first", "last", "k", "months", "rows", "column_totals", "total"],
+        [
+            "view",
+            "dimension",
+            "label",
+            "first",
+            "last",
+            "k",
+            "months",
+            "rows",
+            "column_totals",
+            "total",
+            "pending",
+        ],
+        view=view,
+        pending=pending,
         dimension={"enum": list(DIMENSIONS)},
         label={"type": "string"},
         first=month,
@@ -455,18 +483,31 @@ def _report_paths() -> dict[str, Any]:
         column_totals={"type": "array", "items": shown},
         total=shown,
     )
+    measures = {
+        "type": "array",
+        "items": _obj_schema(
+            ["label", "cases", "value"],
+            label={"type": "string"},
+            cases={"type": ["integer", "null"], "description": "null when under k"},
+            value={"type": "string"},
+        ),
+    }
     handling = _obj_schema(
-        ["first", "last", "k", "measures", "months", "cases_received", "trend"],
+        ["view", "first", "last", "k", "periods", "months", "cases_received", "trend", "pending"],
+        view=view,
+        pending=pending,
         first=month,
         last=month,
         k={"type": "integer"},
-        measures={
+        periods={
             "type": "array",
             "items": _obj_schema(
-                ["label", "cases", "value"],
-                label={"type": "string"},
-                cases={"type": ["integer", "null"], "description": "null when under k"},
-                value={"type": "string"},
+                ["period", "measures"],
+                period={
+                    "type": "string",
+                    "description": "a quarter, like 2026-Q3, or the live period",
+                },
+                measures=measures,
             ),
         },
         months=strings,
@@ -489,6 +530,7 @@ def _report_paths() -> dict[str, Any]:
                     },
                     "400": _ERROR,
                     "401": _ERROR,
+                    "403": _ERROR,
                     "404": _ERROR,
                 },
             }
@@ -496,13 +538,13 @@ def _report_paths() -> dict[str, Any]:
 
     return {
         "/api/v1/reports/counts": get(
-            "Cases received per month by a dimension, small cells suppressed (a buyer's: its "
-            "suppliers' cases)",
+            "Cases received per month by a dimension over the published quarters, small cells "
+            "suppressed (a buyer's: its suppliers' cases)",
             counts,
             [{"name": "by", "in": "query", "schema": {"enum": list(DIMENSIONS)}}, *period],
         ),
         "/api/v1/reports/handling": get(
-            "How the cases received in the period were handled, overall and by month",
+            "How the cases received were handled, per published quarter and by month",
             handling,
             period,
         ),

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -27,12 +29,13 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from grievance import csvsafe
 from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.models import Export, User
-from grievance.reports import aggregates, effectiveness, outcomes
+from grievance.reports import aggregates, effectiveness, outcomes, releases
 from grievance.reports.suppression import Table, suppress
 from grievance.runtime import Runtime
 from grievance.services import exports as export_service
@@ -42,7 +45,9 @@ from grievance.web.supplier import visible_suppliers
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 READERS = ("admin", "handler", "buyer")
+STAFF = ("admin", "handler")
 DEFAULT_MONTHS = 6
+LIVE, PUBLISHED = "live", "published"
 
 
 def _runtime() -> Runtime:
@@ -50,10 +55,10 @@ def _runtime() -> Runtime:
     return runtime
 
 
-def _period(strict: bool = False) -> tuple[date, date]:
-    """The ``from`` and ``to`` months asked for (``YYYY-MM``), by default the last six.
-    ``strict`` (the API): a parameter given empty is an error, as its schema says, not the
-    default an empty form field means in the browser."""
+def _period(strict: bool = False, default: tuple[date, date] | None = None) -> tuple[date, date]:
+    """The ``from`` and ``to`` months asked for (``YYYY-MM``), by default ``default`` or the
+    last six. ``strict`` (the API): a parameter given empty is an error, as its schema says,
+    not the default an empty form field means in the browser."""
     today = utcnow().date()
 
     def month(name: str, default: date) -> date:
@@ -62,14 +67,33 @@ def _period(strict: bool = False) -> tuple[date, date]:
         text = request.args[name].strip()
         return parse_month(name, text) if text or strict else default
 
-    back = today.month - (DEFAULT_MONTHS - 1)  # this month and the five before it
-    default_first = date(today.year + (back - 1) // 12, (back - 1) % 12 + 1, 1)
-    first, last = month("from", default_first), month("to", today.replace(day=1))
+    if default is None:
+        back = today.month - (DEFAULT_MONTHS - 1)  # this month and the five before it
+        default = (
+            date(today.year + (back - 1) // 12, (back - 1) % 12 + 1, 1),
+            today.replace(day=1),
+        )
+    first, last = month("from", default[0]), month("to", default[1])
     if first > last:
         first, last = last, first
     if (last.year - first.year) * 12 + last.month - first.month > 35:
         abort(400, "a report covers at most 36 months")
     return first, last
+
+
+def _published_period(strict: bool = False, quarters: int = 2) -> tuple[date, date]:
+    """The period asked for, widened to whole quarters; by default the last ``quarters``
+    published ones."""
+    latest = releases.latest_published(utcnow().date())
+    earliest = latest
+    for _ in range(quarters - 1):
+        earliest = (
+            releases.Quarter(earliest.year - 1, 4)
+            if earliest.number == 1
+            else (releases.Quarter(earliest.year, earliest.number - 1))
+        )
+    first, last = _period(strict, (earliest.first, latest.last))
+    return releases.Quarter.of(first).first, releases.Quarter.of(last).last
 
 
 def parse_month(name: str, text: str) -> date:
@@ -80,58 +104,152 @@ def parse_month(name: str, text: str) -> date:
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
-Trend = tuple[list[str], list[tuple[str, list[str]]]]
+@dataclass(frozen=True)
+class Figure:
+    """One handling figure as shown: over how many cases, and the figure."""
+
+    label: str
+    cases: str
+    value: str
 
 
-def report_for(
-    user_id: int, with_outcomes: bool = False
-) -> tuple[aggregates.Counts, Table, date, date, list[outcomes.Measure], Trend]:
-    """:func:`_report` for an API token's user."""
-    return _report(with_outcomes, user_id)
+@dataclass(frozen=True)
+class ReportView:
+    """A report as one reader may see it.
+
+    ``view`` is ``published`` (whole quarters read from their frozen releases: what every
+    buyer, CSV and API reader gets) or ``live`` (any months, computed now: staff only, on
+    the page).
+    """
+
+    view: str
+    dimension: str
+    rows: list[str]
+    months: list[str]
+    table: Table
+    first: date
+    last: date
+    handling: list[tuple[str, list[Figure]]]  # (period, figures): one period, or a quarter each
+    trend: list[tuple[str, list[str]]]  # (label, one figure a month)
+    pending: releases.Quarter | None = None  # the first quarter asked for not yet published
+
+    @property
+    def k(self) -> int:
+        return self.table.k
+
+
+def report_for(user_id: int, with_outcomes: bool = False) -> ReportView:
+    """:func:`_report` for an API token's user: published, unless staff ask for ``live``."""
+    return _report(with_outcomes, user_id, default_view=PUBLISHED)
 
 
 def _report(
-    with_outcomes: bool = False, user_id: int | None = None
-) -> tuple[aggregates.Counts, Table, date, date, list[outcomes.Measure], Trend]:
-    """The report the request asks for (``by``, ``from``, ``to``), as the user may see it:
-    the signed-in user's, or ``user_id``'s (the API's token)."""
+    with_outcomes: bool = False,
+    user_id: int | None = None,
+    default_view: str = PUBLISHED,
+    files: bool = False,
+) -> ReportView:
+    """The report the request asks for (``by``, ``from``, ``to``, ``view``), as the user may
+    see it: the signed-in user's, or ``user_id``'s (the API's token). ``files``: a download,
+    which is always the published quarters."""
     dimension = request.args.get("by", "category")
     if dimension not in aggregates.DIMENSIONS:
         abort(400, f"by: one of {', '.join(aggregates.DIMENSIONS)}")
-    first, last = _period(strict=user_id is not None)
+    view = PUBLISHED if files else request.args.get("view", default_view)
+    if view not in (LIVE, PUBLISHED):
+        abort(400, f"view: {PUBLISHED} or {LIVE}")
+    strict = user_id is not None
+    k = _runtime().settings.report_min_cell
     with _runtime().sessions() as db:
         user = db.get(User, user_id if user_id is not None else current_user.user_id)
         assert user is not None
-        scope = visible_suppliers(db, user) if user.role == "buyer" else None
-        counts = aggregates.monthly_counts(db, dimension, first, last, scope)
-        k = _runtime().settings.report_min_cell
-        measures: list[outcomes.Measure] = []
-        trend: Trend = ([], [])
-        if with_outcomes:
-            measures, trend = outcomes.handling(db, first, last, k, scope)
+        if view == LIVE and user.role not in STAFF:
+            abort(403, "live figures are for staff; the published quarters are for everyone")
+        suppliers = visible_suppliers(db, user) if user.role == "buyer" else None
+        if view == LIVE:
+            first, last = _period(strict)
+            report = _live(db, dimension, first, last, k, with_outcomes)
+        else:
+            first, last = _published_period(strict)
+            audience = releases.audience(user, suppliers or [])
+            published = releases.period(db, audience, first, last, k, utcnow().date())
+            rows, table = published.table(dimension)
+            report = ReportView(
+                view=PUBLISHED,
+                dimension=dimension,
+                rows=rows,
+                months=published.months,
+                table=table,
+                first=first,
+                last=last,
+                handling=[
+                    (quarter, [Figure(**m) for m in measures])
+                    for quarter, measures in published.measures()
+                ],
+                trend=published.trend(),
+                pending=published.pending,
+            )
         accounts.audit(
-            db, user, "report_viewed", None, f"by={dimension},{first:%Y-%m}..{last:%Y-%m}"
+            db, user, "report_viewed", None, f"{view},by={dimension},{first:%Y-%m}..{last:%Y-%m}"
         )
         db.commit()
-    table = suppress(counts.counts or [[0] * len(counts.months)], k)
-    return counts, table, first, last, measures, trend
+    return report
+
+
+def _live(
+    db: Session, dimension: str, first: date, last: date, k: int, with_outcomes: bool
+) -> ReportView:
+    """Any months, every case, computed now: for staff, who read every case anyway."""
+    counts = aggregates.monthly_counts(db, dimension, first, last)
+    handling: list[tuple[str, list[Figure]]] = []
+    trend: list[tuple[str, list[str]]] = []
+    if with_outcomes:
+        measures, (_, trend) = outcomes.handling(db, first, last, k)
+        figures = [
+            Figure(m.label, str(m.n) if m.n >= k or m.n == 0 else f"<{k}", m.value)
+            for m in measures
+        ]
+        handling = [(f"{first:%Y-%m} to {last:%Y-%m}", figures)]
+    return ReportView(
+        view=LIVE,
+        dimension=dimension,
+        rows=counts.rows,
+        months=counts.months,
+        table=suppress(counts.counts or [[0] * len(counts.months)], k),
+        first=first,
+        last=last,
+        handling=handling,
+        trend=trend,
+    )
+
+
+def _page_view() -> str:
+    """Staff open the page on live figures; buyers on the published quarters."""
+    return LIVE if current_user.role in STAFF else PUBLISHED
 
 
 @bp.get("")
 @roles_required(*READERS)
 def index() -> ResponseReturnValue:
     """The report page: the table, the chart of shown month totals, the CSV link."""
-    counts, table, first, last, measures, trend = _report(with_outcomes=True)
+    report = _report(with_outcomes=True, default_view=_page_view())
     return render_template(
         "reports/index.html",
-        counts=counts,
-        table=table,
-        measures=measures,
-        trend=trend[1],
+        report=report,
+        table=report.table,
         dimensions=aggregates.DIMENSIONS,
-        first=f"{first:%Y-%m}",
-        last=f"{last:%Y-%m}",
-        query=request.query_string.decode(),
+        first=f"{report.first:%Y-%m}",
+        last=f"{report.last:%Y-%m}",
+        query=urlencode(
+            {
+                "view": report.view,
+                "by": report.dimension,
+                "from": f"{report.first:%Y-%m}",
+                "to": f"{report.last:%Y-%m}",
+            }
+        ),
+        staff=current_user.role in STAFF,
+        delay=releases.RELEASE_DELAY_DAYS,
     )
 
 
@@ -142,7 +260,7 @@ def chart() -> ResponseReturnValue:
     row of the table, with exactly the counts the table shows (a hidden cell is a gap)."""
     import pygal
 
-    counts, table, _, _, _, _ = _report()
+    report = _report(default_view=_page_view())
     config = pygal.Config(
         js=[],
         disable_xml_declaration=False,
@@ -150,13 +268,13 @@ def chart() -> ResponseReturnValue:
         legend_at_bottom=True,
         legend_at_bottom_columns=3,
         width=800,
-        height=320 + 20 * ((len(counts.rows) + 2) // 3),
+        height=320 + 20 * ((len(report.rows) + 2) // 3),
     )
     bars = pygal.StackedBar(
-        config, title=f"Cases per month, by {aggregates.DIMENSIONS[counts.dimension].lower()}"
+        config, title=f"Cases per month, by {aggregates.DIMENSIONS[report.dimension].lower()}"
     )
-    bars.x_labels = counts.months
-    for name, row in zip(counts.rows, table.cells, strict=False):
+    bars.x_labels = report.months
+    for name, row in zip(report.rows, report.table.cells, strict=False):
         bars.add(name, [None if cell.hidden else cell.value for cell in row])
     return svg_response(bars)
 
@@ -184,30 +302,49 @@ def _without_scripts(tree: Any) -> bytes:
 @bp.get("/export.csv")
 @roles_required(*READERS)
 def export() -> ResponseReturnValue:
-    """The same table as CSV, suppressed exactly as on the page."""
-    counts, table, first, last, _, _ = _report()
+    """The table of the published quarters as CSV: a file leaves, so it never holds live
+    figures."""
+    report = _report(files=True)
     out = io.StringIO()
-    aggregates.write_csv(out, counts, table)
-    return csv_response(out, f"cases-by-{counts.dimension}-{first:%Y-%m}-{last:%Y-%m}.csv")
+    aggregates.write_csv(out, report.dimension, report.rows, report.months, report.table)
+    name = f"cases-by-{report.dimension}-{report.first:%Y-%m}-{report.last:%Y-%m}.csv"
+    return csv_response(out, name)
 
 
 @bp.get("/handling.csv")
 @roles_required(*READERS)
 def handling_export() -> ResponseReturnValue:
-    """How cases were handled, overall and month by month, as on the page."""
-    _, table, first, last, measures, (months, trend) = _report(with_outcomes=True)
-    k = table.k
+    """How the cases of the published quarters were handled, quarter by quarter and month
+    by month."""
+    report = _report(with_outcomes=True, files=True)
+    k = report.k
     out = io.StringIO()
     writer = csvsafe.writer(out)
-    writer.writerow(["Measure", "Cases", "Figure"])
-    for m in measures:
-        writer.writerow([m.label, m.n if m.n >= k or m.n == 0 else f"<{k}", m.value])
+    writer.writerow(
+        [
+            "Measure",
+            *(f"{period} {part}" for period, _ in report.handling for part in ("cases", "figure")),
+        ]
+    )
+    for i, label in enumerate(
+        figure.label for figure in (report.handling[0][1] if report.handling else [])
+    ):
+        writer.writerow(
+            [
+                label,
+                *(
+                    v
+                    for _, figures in report.handling
+                    for v in (figures[i].cases, figures[i].value)
+                ),
+            ]
+        )
     writer.writerow([])
-    writer.writerow(["Month by month", *months])
-    writer.writerow(["Cases received", *(c.shown(k) for c in table.column_totals)])
-    for label, values in trend:
+    writer.writerow(["Month by month", *report.months])
+    writer.writerow(["Cases received", *(c.shown(k) for c in report.table.column_totals)])
+    for label, values in report.trend:
         writer.writerow([label, *values])
-    return csv_response(out, f"handling-{first:%Y-%m}-{last:%Y-%m}.csv")
+    return csv_response(out, f"handling-{report.first:%Y-%m}-{report.last:%Y-%m}.csv")
 
 
 def csv_response(out: io.StringIO, name: str) -> Response:
@@ -222,28 +359,21 @@ def csv_response(out: io.StringIO, name: str) -> Response:
 # -- the effectiveness report -------------------------------------------------------
 
 
-def _year_period() -> tuple[date, date]:
-    """The period of the effectiveness report: ``from``/``to`` months, by default the last
-    twelve months up to this one."""
-    today = utcnow().date()
-    if "from" in request.args or "to" in request.args:
-        return _period()
-    back = today.month - 11
-    first = date(today.year + (back - 1) // 12, (back - 1) % 12 + 1, 1)
-    return first, today.replace(day=1)
-
-
 def _effectiveness() -> tuple[effectiveness.Report, str]:
-    first, last = _year_period()
+    """The report over the published quarters asked for, by default the last four."""
+    first, last = _published_period(quarters=4)
     runtime = _runtime()
     with runtime.sessions() as db:
         user = db.get(User, current_user.user_id)
         assert user is not None
         scope = visible_suppliers(db, user) if user.role == "buyer" else None
-        report = effectiveness.build(db, runtime, first, last, scope)
+        audience = releases.audience(user, scope or [])
+        k = runtime.settings.report_min_cell
+        period = releases.period(db, audience, first, last, k, utcnow().date())
+        report = effectiveness.build(db, runtime, period, scope, (first, last))
         accounts.audit(db, user, "effectiveness_report", None, f"{first:%Y-%m}..{last:%Y-%m}")
         db.commit()
-    return report, f"from={report.first}&to={report.last}"
+    return report, f"from={first:%Y-%m}&to={last:%Y-%m}"
 
 
 @bp.get("/effectiveness")
@@ -265,7 +395,7 @@ def effectiveness_pdf() -> ResponseReturnValue:
     except OSError:  # Pango is missing: the page itself still prints
         abort(503, "PDF needs the Pango library (apt-get install libpango-1.0-0); print the page")
     pdf = render_pdf(_runtime(), html, current_app.static_folder or "")
-    name = f"effectiveness-{report.first}-{report.last}.pdf"
+    name = f"effectiveness-{report.first_month}-{report.last_month}.pdf"
     return Response(
         pdf,
         mimetype="application/pdf",

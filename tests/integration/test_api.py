@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -215,7 +216,7 @@ def test_the_supplier_api_keeps_to_its_openapi_document(case, supplier_api_app: 
 def test_reports_as_json_are_suppressed_and_scoped(client: FlaskClient, runtime: Runtime) -> None:
     from grievance.clock import utcnow
     from grievance.demo import create_demo
-    from tests.support.period import demo_period
+    from tests.support.period import demo_period, published
 
     now = utcnow()
     create_demo(runtime, now=now)
@@ -225,13 +226,27 @@ def test_reports_as_json_are_suppressed_and_scoped(client: FlaskClient, runtime:
     counts = client.get(f"/api/v1/reports/counts?by=category&{period.query}", headers=auth)
     assert counts.status_code == 200
     body = counts.get_json()
-    assert body["months"] == period.months
+    # The API gives the published quarters, even to staff, unless they ask for live figures.
+    assert body["view"] == "published"
+    assert body["months"] == published(period, now.date()).months
+    assert body["pending"] is not None  # this quarter is not published yet
     shown = [cell for row in body["rows"] for cell in (*row["cells"], row["total"])]
     assert "<10" in shown
     assert all(v in ("<10", "–", "0") or int(v) >= 10 for v in shown)
-    handling = client.get(f"/api/v1/reports/handling?{period.query}", headers=auth)
-    labels = [m["label"] for m in handling.get_json()["measures"]]
+    live = client.get(f"/api/v1/reports/counts?by=category&view=live&{period.query}", headers=auth)
+    assert live.get_json()["months"] == period.months
+    handling = client.get(f"/api/v1/reports/handling?{period.query}", headers=auth).get_json()
+    quarters = [p["period"] for p in handling["periods"]]
+    assert all(re.fullmatch(r"\d{4}-Q[1-4]", q) for q in quarters), quarters
+    labels = [m["label"] for m in handling["periods"][0]["measures"]]
     assert "Time to triage (to the first decision on the case)" in labels
+    buyer = token_for(runtime, "brand@example.org", "buyer", "Some Brand")
+    assert (
+        client.get(
+            "/api/v1/reports/counts?view=live", headers={"Authorization": f"Bearer {buyer}"}
+        ).status_code
+        == 403
+    )
     bad = client.get("/api/v1/reports/counts?by=nonsense", headers=auth)
     assert bad.status_code == 400
     supplier = token_for(runtime, "s@example.org", "supplier", "Sunrise")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from flask import Flask
@@ -21,7 +21,14 @@ from grievance.runtime import Runtime
 from tests.integration.test_supplier import PASSWORD, sign_in
 from tests.integration.test_triage import handler
 from tests.support.demo import first_supplier
-from tests.support.period import demo_period, long_period, previous_month
+from tests.support.period import (
+    demo_period,
+    end,
+    first_day,
+    long_period,
+    previous_month,
+    published,
+)
 
 # Depends on today's date: CI runs this module again under a shifted clock.
 pytestmark = pytest.mark.clock
@@ -40,20 +47,30 @@ def test_a_handler_sees_every_case_with_small_cells_hidden(app: Flask, runtime: 
     page = staff.get(f"/reports?{query}").get_data(as_text=True)
     assert "Cases received by category and month" in page
     assert "&lt;10" in page  # a six-month demo has small cells
+    # The page shows staff live months, this one included; the CSV leaves the mechanism,
+    # so it holds only the published quarters of the period.
+    assert f">{period.last}</th>" in page
     exported = staff.get(f"/reports/export.csv?{query}")
     assert exported.headers["Content-Disposition"].startswith("attachment;")
     table = rows_of(exported.get_data(as_text=True))
-    assert table[0] == ["Category", *period.months, "Total"]
+    files = published(period, now.date())
+    assert table[0] == ["Category", *files.months, "Total"]
+    assert period.last not in table[0]
     shown = [value for row in table[1:] for value in row[1:]]
     for value in shown:  # nothing between 1 and 9 is ever shown
         assert value in ("<10", "–") or value == "0" or int(value) >= 10, value
     assert "<10" in shown
     with runtime.sessions() as session:
-        first_day = datetime.fromisoformat(f"{period.first}-01").replace(tzinfo=UTC)
-        in_period = session.scalar(select(func.count(Case.id)).where(Case.created_at >= first_day))
+        in_period = session.scalar(
+            select(func.count(Case.id)).where(
+                Case.created_at >= first_day(files), Case.created_at < end(files)
+            )
+        )
     assert table[-1][-1] in (str(in_period), "–")
-    for row in table[1:]:  # every row is a table cell in the page as well
-        assert f">{row[0]}</th>" in page
+    published_page = staff.get(f"/reports?view=published&{query}").get_data(as_text=True)
+    assert f">{period.last}</th>" not in published_page
+    for row in table[1:]:  # every row is a table cell in the published page as well
+        assert f">{row[0]}</th>" in published_page
     chart = staff.get(f"/reports/chart.svg?{query}")
     assert chart.mimetype == "image/svg+xml"
     svg = chart.get_data(as_text=True)
@@ -82,7 +99,14 @@ def test_a_buyer_sees_only_its_suppliers_cases(app: Flask, runtime: Runtime) -> 
         accounts.create_user(
             session, "b@example.org", "buyer", PASSWORD, buyer.name, must_change_password=False
         )
-        theirs = session.scalar(select(func.count(Case.id)).where(Case.supplier_id == supplier.id))
+        files = published(long_period(now), now.date())
+        theirs = session.scalar(
+            select(func.count(Case.id)).where(
+                Case.supplier_id == supplier.id,
+                Case.created_at >= first_day(files),
+                Case.created_at < end(files),
+            )
+        )
         session.commit()
         supplier_name = supplier.name
     client = sign_in(app, "b@example.org")
@@ -94,6 +118,11 @@ def test_a_buyer_sees_only_its_suppliers_cases(app: Flask, runtime: Runtime) -> 
     assert [row[0] for row in table[1:-1]] == [supplier_name]
     assert table[-1][-1] in (str(theirs), "–")
     assert client.get("/reports?by=nonsense").status_code == 400
+    # Live figures are for staff: a buyer has only the published quarters.
+    assert client.get("/reports?view=live").status_code == 403
+    page = client.get(f"/reports?{long_period(now).query}").get_data(as_text=True)
+    assert "Published quarters" in page
+    assert f">{long_period(now).last}</th>" not in page
 
 
 def test_suppliers_have_no_reports(app: Flask, runtime: Runtime) -> None:
@@ -126,10 +155,15 @@ def test_handling_figures_hide_what_few_cases_would_reveal(app: Flask, runtime: 
         or "Resolved with the worker's confirmation" in page
     )
     handling = rows_of(staff.get(f"/reports/handling.csv?{period.query}").get_data(as_text=True))
-    assert handling[0] == ["Measure", "Cases", "Figure"]
+    files = published(period, now.date())
+    quarters = sorted({f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}" for m in files.months})
+    assert handling[0] == [
+        "Measure",
+        *(f"{q} {part}" for q in quarters for part in ("cases", "figure")),
+    ]
     assert handling[2][0] == "Time to acknowledge"
-    assert re.match(r"median [\d.]+ (h|days), p90", handling[2][2])
-    trend_at = handling.index(["Month by month", *period.months])
+    assert re.match(r"median [\d.]+ (h|days), p90", handling[2][-1])
+    trend_at = handling.index(["Month by month", *files.months])
     for value in handling[trend_at + 1][1:]:  # the months' totals, suppressed as in the table
         assert value in ("<10", "–", "0") or int(value) >= 10
     # One month of a quiet category is too few for a median: it says so instead.

@@ -59,3 +59,28 @@ def day_month(day: date | datetime, today: date | None = None) -> str:
     today = today or date.today()
     text = f"{day.day} {day:%b}"
     return text if day.year == today.year else f"{text} {day.year}"
+
+
+def published(period: Period, today: date) -> Period:
+    """The quarters of ``period`` published by ``today``, as whole months: what a buyer, a
+    download and the effectiveness report get for it. Fails when none is published."""
+    from grievance.reports import releases
+
+    first = date.fromisoformat(f"{period.first}-01")
+    last = date.fromisoformat(f"{period.last}-01")
+    quarters = [q for q in releases.quarters_between(first, last) if q.published_on <= today]
+    assert quarters, f"no quarter of {period} is published on {today}"
+    return Period(month(quarters[0].first), month(quarters[-1].last))
+
+
+def first_day(period: Period) -> datetime:
+    """The first moment of the period (UTC)."""
+    from datetime import UTC
+
+    return datetime.fromisoformat(f"{period.first}-01").replace(tzinfo=UTC)
+
+
+def end(period: Period) -> datetime:
+    """The first moment after the period (UTC)."""
+    last = first_day(Period(period.last, period.last))
+    return (last + timedelta(days=32)).replace(day=1)

@@ -51,6 +51,13 @@ def month(back: int) -> str:
 FROM, TO = month(4), month(1)
 
 
+def quarter_bounds(first: str, last: str) -> tuple[str, str]:
+    """The months of a period widened to whole quarters, as published reports read it."""
+    start = (int(first[5:]) - 1) // 3 * 3 + 1
+    stop = (int(last[5:]) - 1) // 3 * 3 + 3
+    return f"{first[:4]}-{start:02d}", f"{last[:4]}-{stop:02d}"
+
+
 @pytest.fixture(scope="module")
 def demo(live_server: Server) -> dict[str, str]:
     """``grievance demo`` on the server's instance; the handler's password and TOTP secret."""
@@ -125,10 +132,10 @@ def open_report_by_site(page: Page) -> None:
     page.get_by_label("Cases by", exact=True).select_option(label="Site")
     page.get_by_label("From (month)", exact=True).fill(FROM)
     page.get_by_label("To (month)", exact=True).fill(TO)
-    wanted = re.compile(rf"/reports/chart\.svg\?by=site&from={FROM}&to={TO}$")
+    wanted = re.compile(rf"/reports/chart\.svg\?view=live&by=site&from={FROM}&to={TO}$")
     with page.expect_response(lambda r: bool(wanted.search(r.url))) as drawn:
         page.get_by_role("button", name="Show").click()
-    expect(page).to_have_url(re.compile(rf"/reports\?by=site&from={FROM}&to={TO}$"))
+    expect(page).to_have_url(re.compile(rf"/reports\?view=live&by=site&from={FROM}&to={TO}$"))
     response = drawn.value
     assert response.status == 200, response.status
     assert (response.header_value("content-type") or "").startswith("image/svg+xml")
@@ -145,8 +152,9 @@ def test_a_handler_reports_cases_by_site_for_a_period(handler: Page) -> None:
     expect(handler.get_by_label("Cases by", exact=True)).to_have_value("site")
     expect(handler.get_by_label("From (month)", exact=True)).to_have_value(FROM)
     expect(handler.get_by_label("To (month)", exact=True)).to_have_value(TO)
+    expect(handler.get_by_label("Figures", exact=True)).to_have_value("live")
     expect(chart(handler)).to_have_attribute(
-        "src", f"/reports/chart.svg?by=site&from={FROM}&to={TO}"
+        "src", f"/reports/chart.svg?view=live&by=site&from={FROM}&to={TO}"
     )
     expect(chart(handler)).to_have_accessible_name(re.compile(rf", {FROM} to {TO};"))
     expect_chart_loaded(handler)
@@ -180,15 +188,31 @@ def test_a_handler_reports_cases_by_site_for_a_period(handler: Page) -> None:
 # -- 2. the CSV ------------------------------------------------------------------------
 
 
-def test_the_csv_link_downloads_the_table_as_shown(handler: Page, tmp_path: Path) -> None:
+def test_the_csv_link_downloads_the_published_table_as_shown(handler: Page, tmp_path: Path) -> None:
+    """Live figures never leave as a file: on the live view the link says it downloads the
+    published quarters; switched to them, the page shows exactly what the CSV holds."""
     open_report_by_site(handler)
+    expect(
+        handler.get_by_role("link", name="Download the published quarters of this period as CSV")
+    ).to_be_visible()
+    handler.get_by_label("Figures", exact=True).select_option(
+        label="Published quarters (what buyers see)"
+    )
+    handler.get_by_role("button", name="Show").click()
+    first, last = quarter_bounds(FROM, TO)
+    expect(handler).to_have_url(
+        re.compile(rf"/reports\?view=published&by=site&from={FROM}&to={TO}$")
+    )
+    expect(handler.get_by_text("Published quarters,", exact=False)).to_be_visible()
     link = handler.get_by_role("link", name="Download this table as CSV")
-    expect(link).to_have_attribute("href", f"/reports/export.csv?by=site&from={FROM}&to={TO}")
+    expect(link).to_have_attribute(
+        "href", f"/reports/export.csv?view=published&by=site&from={first}&to={last}"
+    )
     with handler.expect_download() as started:
         link.click()
     download = started.value
     assert download.failure() is None, download.failure()
-    assert download.suggested_filename == f"cases-by-site-{FROM}-{TO}.csv"
+    assert download.suggested_filename == f"cases-by-site-{first}-{last}.csv"
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
     exported = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8"), newline="")))
