@@ -227,8 +227,11 @@ def _examples(
     common: set[tuple[str, str]] = set()  # (quarter, category)
     for release in period.releases:
         table = release["tables"]["category"]
+        if table["total"] == "–":
+            continue  # withheld whole: fewer than k cases in all
         for name, total in zip(table["rows"], table["row_totals"], strict=True):
-            if total.isdigit() and int(total) >= period.k:
+            # "–" beside shown figures is a count hidden to protect another: k or more.
+            if total == "–" or (total.isdigit() and int(total) >= period.k):
                 common.add((release["quarter"], name))
     if not common:
         return []
