@@ -182,17 +182,24 @@ def build(
                 )
             )
 
-    # C6.5 patterns: a category rising is judged on the quarters' shown totals only.
+    # C6.5 patterns: a category rising is judged on the quarters' shown totals only, from
+    # the first quarter with cases (not from before the line was used) to the last.
     rising = []
-    for label, cells in by_quarter["category"][:-1]:  # not the "Total" row
-        first, last = cells[0], cells[-1]
-        if (
-            len(cells) >= 2
-            and not first.hidden
-            and not last.hidden
-            and last.value >= max(k, 2 * max(first.value, 1))
-        ):
-            rising.append(CATEGORY_LABELS.get(label, label))
+    used = [
+        i
+        for i, release in enumerate(period.releases)
+        if release["tables"]["category"]["total"].isdigit()
+        and int(release["tables"]["category"]["total"]) > 0
+    ]
+    if len(used) >= 2:
+        for label, cells in by_quarter["category"][:-1]:  # not the "Total" row
+            first, last = cells[used[0]], cells[used[-1]]
+            if (
+                not first.hidden
+                and not last.hidden
+                and last.value >= max(k, 2 * max(first.value, 1))
+            ):
+                rising.append(CATEGORY_LABELS.get(label, label))
 
     return Report(
         first=labels[0] if labels else "",

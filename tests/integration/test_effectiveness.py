@@ -399,3 +399,59 @@ def test_the_pdf_fetcher_serves_static_files_and_refuses_everything_else(
     pdf = render_pdf(runtime, page, str(static))
     assert pdf.startswith(b"%PDF")
     assert asked == []
+
+
+def test_a_category_rises_from_the_first_quarter_with_cases(runtime: Runtime) -> None:
+    """Wages go from 10 to 25 cases and health and safety from 12 to 14: wages rise. The
+    empty quarter before the line was used does not make every category "rise"."""
+    import secrets
+    from datetime import UTC, datetime
+
+    from grievance.reports import effectiveness, releases
+
+    latest = releases.latest_published(utcnow().date())
+    middle = (
+        releases.Quarter(latest.year - 1, 4)
+        if latest.number == 1
+        else (releases.Quarter(latest.year, latest.number - 1))
+    )
+    empty = (
+        releases.Quarter(middle.year - 1, 4)
+        if middle.number == 1
+        else (releases.Quarter(middle.year, middle.number - 1))
+    )
+    counts = {(middle, "WAGE"): 10, (middle, "OSH"): 12, (latest, "WAGE"): 25, (latest, "OSH"): 14}
+    with runtime.sessions() as session:
+        rows = []
+        for (quarter, category), n in counts.items():
+            when = datetime.combine(quarter.first, datetime.min.time(), tzinfo=UTC).replace(day=3)
+            rows += [
+                {
+                    "code_hash": secrets.token_hex(32),
+                    "code_key_id": "t",
+                    "status": "in_triage",
+                    "category": category,
+                    "severity": "P2",
+                    "language": "en",
+                    "channel": "sms",
+                    "flow_id": "intake",
+                    "flow_version": 2,
+                    "created_at": when,
+                    "updated_at": when,
+                    "indicators": [],
+                    "remedy_types": [],
+                }
+                for _ in range(n)
+            ]
+        session.execute(insert(Case), rows)
+        session.commit()
+        period = releases.period(
+            session, releases.Audience(releases.STAFF, None), empty.first, latest.last, 10,
+            utcnow().date(),
+        )  # fmt: skip
+        report = effectiveness.build(session, runtime, period)
+    assert report.quarters == [empty.label, middle.label, latest.label]
+    assert report.rising == ["Wages"]
+    by_category = dict(report.categories)
+    assert by_category["Wages"] == ["0", "10", "25", "35"]
+    assert by_category["Health and safety"] == ["0", "12", "14", "26"]
