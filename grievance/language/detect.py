@@ -110,9 +110,12 @@ _MARKERS: dict[str, frozenset[str]] = {
         "अनि आफ्नो उनी कुनै गरेको गर्न गर्नु गर्ने छ छन् छैन तपाई तपाईं तर त्यो थियो नै पनि भएको "
         "भन्दा भयो म मलाई मेरो यो र सबै हजुर हामी हुन हुन्छ हुने हो"
     ),
+    # Hindi's question words and everyday "very good" (क्या, कैसे, बहुत अच्छा) are what Hindi chat
+    # opens with; Nepali says के, कसरी, धेरै राम्रो.
     "hi": _words(
         "अपना अपनी अपने आप इस उस और कि किया को गया गई गए था थी थे तक नहीं ने पर भी मुझे मेरा मेरी "
-        "मैं में यह या रहा रही रहे लिए वह सकता सकते सकती से हम हूँ हूं है हैं"
+        "मैं में यह या रहा रही रहे लिए वह सकता सकते सकती से हम हूँ हूं है हैं क्या बहुत अच्छा "
+        "अच्छी कैसे क्यों"
     ),
 }
 # Word endings of the same kind. Nepali writes its postpositions and plural onto the noun

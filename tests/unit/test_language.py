@@ -84,6 +84,10 @@ def test_detection_does_not_guess_between_languages_sharing_a_script() -> None:
     [
         ("मलाई मद्दत चाहियो", "ne"),
         ("मुझे मदद चाहिए", "hi"),
+        # Hindi chat with "हो", which Nepali uses as its "is": क्या and कैसे are Hindi only.
+        ("क्या हो रहा", "hi"),
+        ("कैसे हो", "hi"),
+        ("तपाईं कहाँ हो", "ne"),
         ("مجھے مدد چاہیے", "ur"),
         ("أحتاج مساعدة", "ar"),
         ("saya tak boleh keluar", "ms"),
