@@ -517,14 +517,23 @@ def flows_group() -> None:
     default=None,
     help="The help and emergency contacts; default GRIEVANCE_CONTACTS_FILE.",
 )
+@click.option(
+    "--facts-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The country facts, one YAML file per country; default GRIEVANCE_FACTS_DIR, else "
+    "the repository's facts/ (its commented example).",
+)
 def flows_check(
     segments: bool,
     flows_dir: Path | None,
     locales_dir: Path | None,
     languages: str | None,
     contacts_file: Path | None,
+    facts_dir: Path | None,
 ) -> None:
-    """Validate every flow, catalog and the contacts file; print problems as file:line: message."""
+    """Validate every flow, catalog, the contacts file and the country facts; print problems
+    as file:line: message."""
     from grievance import playbooks
     from grievance.config import DEFAULT_LANGUAGES
     from grievance.contacts import ContactsError, load_contacts
@@ -536,6 +545,7 @@ def flows_check(
     )
     from grievance.conversation.cost import table as cost_table
     from grievance.conversation.inspect import check, prompt_sizes
+    from grievance.facts import FactsError, load_facts
     from grievance.language import CatalogError, load_catalogs
     from grievance.services import cases, outbox, pulse, remediation, triage
     from grievance.web import procedure
@@ -586,6 +596,12 @@ def flows_check(
     except ContactsError as exc:
         helpers = 0
         problems += exc.problems
+    facts_dir = facts_dir or Path(os.environ.get("GRIEVANCE_FACTS_DIR") or PROJECT_ROOT / "facts")
+    try:
+        countries = load_facts(facts_dir).countries
+    except FactsError as exc:
+        countries = []
+        problems += exc.problems
     if segments and flowset is not None:
         intake_costs, cost_problems = segment_problems(
             flowset, catalogs, frozenset(procedure.PAGE_KEYS)
@@ -617,6 +633,11 @@ def flows_check(
             f"{helpers} help contacts"
             if helpers
             else "no help contacts (set GRIEVANCE_CONTACTS_FILE; workers are told none are listed)"
+        )
+        + (
+            f", country facts for {', '.join(countries)}"
+            if countries
+            else ", no country facts (set GRIEVANCE_FACTS_DIR; RIGHTS says only what holds everywhere)"
         )
     )
 

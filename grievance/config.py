@@ -12,6 +12,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from grievance.contacts import ContactsError, HelpContact, load_contacts
+from grievance.facts import CountryFacts, FactsError, load_facts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LANGUAGES = ("en", "ne", "my")
@@ -92,6 +93,11 @@ class Settings:
     # Help and emergency contacts given to a worker who may be in danger (GRIEVANCE_CONTACTS_FILE).
     contacts: tuple[HelpContact, ...] = ()
     contacts_file: Path | None = None
+    # Facts about the countries workers work in, one file each (GRIEVANCE_FACTS_DIR), and the
+    # country the line serves when a worker's own is not known yet (GRIEVANCE_COUNTRY).
+    country_facts: CountryFacts = field(default_factory=CountryFacts)
+    facts_dir: Path | None = None
+    country: str | None = None
     # Evidence files suppliers upload: the largest accepted.
     evidence_max_bytes: int = 10 * 1024 * 1024
     # Staff email (escalations): unset writes emails to the log.
@@ -243,6 +249,9 @@ class Settings:
             contacts_file=Path(env["GRIEVANCE_CONTACTS_FILE"])
             if env.get("GRIEVANCE_CONTACTS_FILE")
             else None,
+            country_facts=_facts(env.get("GRIEVANCE_FACTS_DIR")),
+            facts_dir=Path(env["GRIEVANCE_FACTS_DIR"]) if env.get("GRIEVANCE_FACTS_DIR") else None,
+            country=_country(env.get("GRIEVANCE_COUNTRY")),
             report_min_cell=_bounded(env, "GRIEVANCE_REPORT_MIN_CELL", 10, 2, 1000),
             pulse_min_cell=_bounded(env, "GRIEVANCE_PULSE_MIN_CELL", 10, 2, 1000),
             operator_name=env.get("GRIEVANCE_OPERATOR_NAME") or None,
@@ -302,6 +311,23 @@ def _contacts(path: str | None) -> tuple[HelpContact, ...]:
         return load_contacts(Path(path) if path else None)
     except ContactsError as exc:
         raise ConfigError("GRIEVANCE_CONTACTS_FILE:\n" + "\n".join(exc.problems)) from None
+
+
+def _facts(path: str | None) -> CountryFacts:
+    """The country facts directory, checked; unset: no facts (the universal rights only)."""
+    try:
+        return load_facts(Path(path) if path else None)
+    except FactsError as exc:
+        raise ConfigError("GRIEVANCE_FACTS_DIR:\n" + "\n".join(exc.problems)) from None
+
+
+def _country(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    code = raw.strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", code):
+        raise ConfigError(f"GRIEVANCE_COUNTRY is an ISO 3166 country code like MY; got {raw!r}")
+    return code
 
 
 _CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")

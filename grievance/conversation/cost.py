@@ -6,7 +6,8 @@ segment the line sends. Scripts other than Latin travel as UCS-2 (70 characters 
 targets hold in every catalog:
 
 - a happy-path intake costs at most ``INTAKE_SEGMENTS`` segments;
-- the reply to the first message costs at most ``FIRST_REPLY_SEGMENTS``.
+- the reply to the first message costs at most ``FIRST_REPLY_SEGMENTS``;
+- each message of ``MESSAGE_SEGMENTS`` (the answers of RIGHTS) at most its own limit.
 
 `grievance flows check --segments` plays the standard intake through the engine in every
 catalog, as the outbox sends it (a step's replies joined into one message), and reports the
@@ -30,6 +31,13 @@ from grievance.language.segments import count_segments, is_gsm7
 
 INTAKE_SEGMENTS = 12
 FIRST_REPLY_SEGMENTS = 2
+# Messages with a cost of their own: each answer of RIGHTS is one or two segments.
+MESSAGE_SEGMENTS = {
+    "rights.documents": 2,
+    "rights.fees": 2,
+    "rights.debts": 2,
+    "rights.hours": 2,
+}
 # Stands in for the case code the host fills in: same length and shape as a real one.
 SAMPLE_CODE = "4821 0937 5523"
 # A Latin-script message pushed into UCS-2 by this many characters or fewer costs twice
@@ -186,6 +194,16 @@ def segment_problems(
             for channel, body in text.variants():
                 if channel == "voice":
                     continue
+                limit = MESSAGE_SEGMENTS.get(key)
+                if limit is not None and count_segments(body).segments > limit:
+                    problems.append(
+                        Problem(
+                            catalog.path,
+                            text.line,
+                            f"'{key}' costs {count_segments(body).segments} SMS segments; it "
+                            f"must fit in {limit}: shorten it",
+                        )
+                    )
                 chars = needless_ucs2(body)
                 if chars:
                     problems.append(

@@ -75,7 +75,7 @@ REFERENCES = frozenset(
 )
 # References the host fills when it sends the message: a new case's code, a web link,
 # the deployment's emergency contacts for this worker, the time frames of its rules.
-HOST_REFERENCES = ("case.", "link.", "contacts.", "rules.")
+HOST_REFERENCES = ("case.", "link.", "contacts.", "rules.", "facts.")
 # Facts a condition (skip_if, switch) may name, besides results.<name>.
 FACTS = frozenset(
     {
@@ -90,6 +90,8 @@ FACTS = frozenset(
         "has_open_case",
         # ... or one closed within the appeal window: what they write goes to it.
         "has_active_case",
+        # The contacts list has organisations that serve this worker (RIGHTS, who to call).
+        "help_contacts_listed",
     }
 )
 NODE_KEYS = frozenset(

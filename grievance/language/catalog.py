@@ -13,7 +13,7 @@ from typing import Any
 from grievance.language.dates import format_day, format_duration, is_date_param, locale_of
 from grievance.yamlsource import LineDict, YamlError, load_file
 
-KEYWORDS = ("help", "status", "stop", "start", "menu", "language", "appeal", "rules")
+KEYWORDS = ("help", "status", "stop", "start", "menu", "language", "appeal", "rules", "rights")
 CHANNELS = ("sms", "whatsapp")
 # Catalog variants besides ``sms``: a richer WhatsApp text, and wording to be read aloud
 # (an IVR menu: "press 1 ..."), written ahead of a voice channel that does not exist yet;

@@ -274,7 +274,7 @@ def _session_for(conversation: Conversation, contact: Contact) -> dict[str, Any]
 class _Facts(Mapping[str, bool]):
     """What the engine may ask about a contact, each looked up only if a flow asks."""
 
-    NAMES = ("has_case", "has_open_case", "has_active_case", "opted_out")
+    NAMES = ("has_case", "has_open_case", "has_active_case", "opted_out", "help_contacts_listed")
 
     def __init__(self, session: Session, runtime: Runtime, contact: Contact) -> None:
         self._session = session
@@ -292,6 +292,10 @@ class _Facts(Mapping[str, bool]):
             elif name == "has_active_case":
                 self._known[name] = dialogue.has_active_case(
                     self._session, self._runtime, contact_id
+                )
+            elif name == "help_contacts_listed":
+                self._known[name] = bool(
+                    dialogue.help_contacts(self._session, self._runtime, self._contact)
                 )
             else:
                 raise KeyError(name)
@@ -471,6 +475,21 @@ def _send(
         if not numbers:
             return  # no local numbers configured: say nothing rather than an empty list
         refs = {**refs, "contacts.emergency": numbers}
+    if "contacts.help" in send.refs.values():
+        listed = dialogue.help_text(session, runtime, contact, send.language)
+        if not listed:
+            return  # the flow says that none are listed
+        refs = {**refs, "contacts.help": listed}
+    fact_refs = [ref for ref in send.refs.values() if ref.startswith("facts.")]
+    if fact_refs:
+        country = dialogue.work_country(session, runtime, contact)
+        facts = runtime.settings.country_facts
+        texts = {
+            ref: facts.text(country, ref.removeprefix("facts."), send.language) for ref in fact_refs
+        }
+        if not all(texts.values()):
+            return  # no fact about this topic for the worker's country, in their language
+        refs = {**refs, **{ref: text for ref, text in texts.items() if text}}
     text = render_send(
         runtime.catalogs, runtime.engine.default_language, send, contact.channel, refs
     )

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
-from grievance import contacts as help_contacts
+from grievance import contacts as contact_list
 from grievance import sla
 from grievance.auth.accounts import audit
 from grievance.clock import utcnow
@@ -418,12 +418,42 @@ def other_cases(session: Session, case: Case) -> list[Case]:
     )
 
 
-def emergency_text(session: Session, runtime: Runtime, contact: Contact, language: str) -> str:
-    """The emergency numbers for this worker as one line ("" when none are configured)."""
+def _worker_place(session: Session, contact: Contact) -> tuple[str | None, str | None]:
+    """(nationality, country of the workplace) from the worker's open case, when known."""
     case = open_case_of(session, contact.id)
     nationality = case.origin_country if case is not None else None
     site = session.get(Site, case.site_id) if case is not None and case.site_id else None
-    chosen = help_contacts.for_worker(
-        runtime.settings.contacts, language, nationality, site.country if site else None
+    return nationality, site.country if site else None
+
+
+def emergency_text(session: Session, runtime: Runtime, contact: Contact, language: str) -> str:
+    """The emergency numbers for this worker as one line ("" when none are configured)."""
+    nationality, country = _worker_place(session, contact)
+    chosen = contact_list.for_worker(runtime.settings.contacts, language, nationality, country)
+    return contact_list.as_text(chosen, language)
+
+
+def work_country(session: Session, runtime: Runtime, contact: Contact) -> str | None:
+    """The country the worker works in: their case's site's, else the one the line serves."""
+    return _worker_place(session, contact)[1] or runtime.settings.country
+
+
+def help_contacts(
+    session: Session, runtime: Runtime, contact: Contact
+) -> list[contact_list.HelpContact]:
+    """Organisations that serve this worker (RIGHTS, who to call), emergency or not: theirs
+    (language, nationality) first, at most a few, as each costs SMS segments."""
+    nationality, _ = _worker_place(session, contact)
+    chosen = contact_list.for_worker(
+        runtime.settings.contacts,
+        contact.language,
+        nationality,
+        work_country(session, runtime, contact),
+        emergency_only=False,
     )
-    return help_contacts.as_text(chosen, language)
+    return chosen[: contact_list.MAX_FOR_WORKER]
+
+
+def help_text(session: Session, runtime: Runtime, contact: Contact, language: str) -> str:
+    """:func:`help_contacts` as one line ("" when none serve this worker)."""
+    return contact_list.as_text(help_contacts(session, runtime, contact), language)

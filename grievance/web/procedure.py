@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -31,7 +31,7 @@ from grievance.runtime import Runtime
 
 bp = Blueprint("procedure", __name__)
 
-KEYWORD_LINES = ("menu", "status", "help", "appeal", "language", "stop")
+KEYWORD_LINES = ("menu", "status", "help", "rights", "appeal", "language", "stop")
 PAGE_KEYS = (
     "procedure.title",
     "procedure.version",
@@ -71,7 +71,13 @@ PAGE_KEYS = (
     "procedure.appeal_heading",
     "procedure.appeal",
     "procedure.other_languages",
+    "rights.page_title",
+    "rights.page_intro",
+    "rights.page_country",
+    "rights.page_source",
 )
+# The topics of RIGHTS, with their menu label and their text (a worker reads the same words).
+RIGHTS_TOPICS = ("documents", "fees", "debts", "hours")
 # The severities a worker's report can have, as the page names them.
 SEVERITY_NAMES = {"P0": "urgent", "P1": "red", "P2": "serious", "P3": "standard"}
 
@@ -187,6 +193,11 @@ def build_page(runtime: Runtime, catalog: Catalog) -> Page:
             say("procedure.handlers_heading"),
             (*handlers, say("procedure.person", word=word("help"))),
         ),
+        Section(
+            say("rights.page_title"),
+            (say("rights.page_intro", word=word("rights")),),
+            tuple(say(f"rights.{topic}") for topic in RIGHTS_TOPICS),
+        ),
         _contacts_section(runtime, catalog.language, say),
         Section(say("procedure.confidentiality_heading"), tuple(privacy)),
         Section(say("procedure.retaliation_heading"), (say("procedure.retaliation"),)),
@@ -204,6 +215,68 @@ def build_page(runtime: Runtime, catalog: Catalog) -> Page:
         version_line=say("procedure.version", version="{version}", date="{date}"),
         other_languages=say("procedure.other_languages"),
     )
+
+
+def _sayer(runtime: Runtime, catalog: Catalog) -> Callable[..., str]:
+    fallback = runtime.catalogs[runtime.settings.languages[0]]
+
+    def say(key: str, **params: str) -> str:
+        return render(catalog if key in catalog.messages else fallback, key, params, "sms")
+
+    return say
+
+
+def build_rights_page(runtime: Runtime, catalog: Catalog) -> Page:
+    """The rights every worker has, in ``catalog``'s language (the texts RIGHTS sends), each
+    with what the line's operator states about the countries it serves, with its source and
+    the day it was checked; then whom to call."""
+    say = _sayer(runtime, catalog)
+    facts = runtime.settings.country_facts
+    word = catalog.keywords.get("rights", ("RIGHTS",))[0]
+    sections = []
+    for topic in RIGHTS_TOPICS:
+        paragraphs = [say(f"rights.{topic}")]
+        for country in facts.countries:
+            fact = facts.get(country, topic)
+            if fact is None or catalog.language not in fact.text:
+                continue
+            where = say("rights.page_country", country=country_name(country, catalog))
+            checked = format_day(
+                fact.checked.isoformat(),
+                catalog.locale or catalog.language,
+                catalog.digits == "native",
+                today=date.min,  # always with its year: a fact is checked on a day of a year
+            )
+            paragraphs.append(
+                f"{where}: {fact.text[catalog.language]} "
+                + say("rights.page_source", source=fact.source, date=checked)
+            )
+        sections.append(Section(say(f"rights.option_{topic}"), tuple(paragraphs)))
+    sections.append(_contacts_section(runtime, catalog.language, say))
+    return Page(
+        language=catalog.language,
+        direction=catalog.direction,
+        title=say("rights.page_title"),
+        intro=say("rights.page_intro", word=word),
+        sections=tuple(sections),
+        other_languages=say("procedure.other_languages"),
+    )
+
+
+def country_name(code: str, catalog: Catalog) -> str:
+    """A country's name in the catalog's language (CLDR, through Babel), else its code."""
+    from babel import Locale, UnknownLocaleError
+
+    for name in (catalog.locale, catalog.language.split("-")[0], "en"):
+        if not name:
+            continue
+        try:
+            territories = Locale.parse(name.replace("-", "_")).territories
+        except (UnknownLocaleError, ValueError):
+            continue
+        if code in territories:
+            return str(territories[code])
+    return code
 
 
 def _contacts_section(runtime: Runtime, language: str, say: Callable[..., str]) -> Section:
@@ -269,6 +342,31 @@ def page(language: str) -> ResponseReturnValue:
         version=built.version_line.format(version=number, date=_day(since, catalog)),
         other_languages=built.other_languages,
         languages=[(c.language, c.name) for c in runtime.catalogs.values()],
+        endpoint="procedure.page",
+    )
+
+
+@bp.get("/rights")
+def rights_default() -> ResponseReturnValue:
+    """Workers' rights in the deployment's first language."""
+    return redirect(url_for("procedure.rights", language=_runtime().settings.languages[0]))
+
+
+@bp.get("/rights/<language>")
+def rights(language: str) -> ResponseReturnValue:
+    """Workers' rights in ``language``, public; 404 for a language the line does not speak."""
+    runtime = _runtime()
+    catalog = runtime.catalogs.get(language)
+    if catalog is None:
+        abort(404)
+    built = build_rights_page(runtime, catalog)
+    return render_template(
+        "procedure.html",
+        page=built,
+        version="",
+        other_languages=built.other_languages,
+        languages=[(c.language, c.name) for c in runtime.catalogs.values()],
+        endpoint="procedure.rights",
     )
 
 

@@ -47,6 +47,9 @@ FAKE_CODE = "1234 5678 9012"
 # The emergency contacts a deployment configures (GRIEVANCE_CONTACTS_FILE); a case file may
 # say `contacts: ""` to play a line with none, whose workers then get no list at all.
 FAKE_CONTACTS = "Police 999; Labour hotline 1-800-88-5000"
+# Organisations that help workers (RIGHTS, who to call); `help_contacts: ""` plays a line
+# with none listed. Country facts are none unless a case file gives `country_facts:` by topic.
+FAKE_HELP = "Workers' help centre +60 3-0000 0000; Labour hotline 1-800-88-5000"
 
 
 @dataclass
@@ -138,6 +141,9 @@ def run_case(harness: Harness, case: dict[str, Any]) -> list[dict[str, Any]]:
         "opted_out": False,
     }
     contacts = str(case.get("contacts", FAKE_CONTACTS))
+    helpers = str(case.get("help_contacts", FAKE_HELP))
+    facts["help_contacts_listed"] = bool(helpers)
+    country_facts = {f"facts.{k}": str(v) for k, v in (case.get("country_facts") or {}).items()}
     observed = []
     for step in case["steps"]:
         if "facts" in step:  # the host's view changes: a handler closed the case, say
@@ -169,6 +175,13 @@ def run_case(harness: Harness, case: dict[str, Any]) -> list[dict[str, Any]]:
             if isinstance(effect, Send):
                 if "contacts.emergency" in effect.refs.values() and not contacts:
                     continue  # the host sends no empty list of numbers
+                if "contacts.help" in effect.refs.values() and not helpers:
+                    continue
+                if any(
+                    ref.startswith("facts.") and ref not in country_facts
+                    for ref in effect.refs.values()
+                ):
+                    continue  # no fact about this topic: the host says nothing more
                 replies.append(
                     render_send(
                         engine.catalogs,
@@ -179,6 +192,8 @@ def run_case(harness: Harness, case: dict[str, Any]) -> list[dict[str, Any]]:
                             "case.code": FAKE_CODE,
                             "link.procedure": f"https://grievance.example.org/p/{effect.language}",
                             "contacts.emergency": contacts,
+                            "contacts.help": helpers,
+                            **country_facts,
                             # The default time frames, as the host words them in English.
                             "rules.urgent": "1 hour",
                             "rules.standard": "7 days",
