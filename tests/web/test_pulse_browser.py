@@ -472,3 +472,39 @@ def test_axe_finds_no_wcag_violations_on_the_procedure(
     finally:
         context.close()
     assert not found, "axe-core WCAG 2.1 A/AA violations:\n" + "\n".join(found)
+
+
+def test_workers_rights_are_public_readable_on_a_phone_and_accessible(
+    browser: Browser, multilingual_server: Server, tmp_path: Path
+) -> None:
+    """/rights/<language>: the texts RIGHTS sends, under the menu's topics, in the worker's
+    language and direction, on a phone, with links to the same page in the other languages."""
+    context = new_context(browser, multilingual_server, viewport=PHONE, bypass_csp=True)
+    found = []
+    try:
+        page = context.new_page()
+        for language in ("ne", "ar"):
+            messages = locale(language)["messages"]
+            response = page.goto(f"/rights/{language}")
+            assert response is not None
+            assert response.status == 200
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            expect(page.locator("html")).to_have_attribute("dir", locale(language)["direction"])
+            expect(page.get_by_role("heading", level=1)).to_have_text(messages["rights.page_title"])
+            expect(page.get_by_role("heading", level=2)).to_contain_text(
+                [
+                    messages[f"rights.option_{topic}"]
+                    for topic in ("documents", "fees", "debts", "hours")
+                ]
+            )
+            expect(page.get_by_text(messages["rights.fees"])).to_be_visible()
+            assert fits_the_phone(page)
+            others = page.get_by_role("navigation", name=messages["procedure.other_languages"])
+            expect(others.locator('a[hreflang="en"]')).to_have_attribute("href", "/rights/en")
+            if language == "ne":
+                target = screenshot_dir(tmp_path)
+                page.screenshot(path=str(target / "rights-ne.png"), full_page=True)
+            found += [f"/rights/{language}: {v}" for v in axe_violations(page)]
+    finally:
+        context.close()
+    assert not found, "axe-core WCAG 2.1 A/AA violations:\n" + "\n".join(found)
