@@ -547,8 +547,7 @@ def flows_check(
     from grievance.conversation.inspect import check, prompt_sizes
     from grievance.facts import FactsError, load_facts
     from grievance.language import CatalogError, load_catalogs
-    from grievance.services import cases, outbox, pulse, remediation, triage
-    from grievance.web import procedure
+    from grievance.services import cases, outbox, procedure, pulse, remediation, triage
 
     flows_dir = flows_dir or Path(os.environ.get("GRIEVANCE_FLOWS_DIR") or PROJECT_ROOT / "flows")
     locales_dir = locales_dir or Path(
@@ -1078,11 +1077,10 @@ def worker(burst: bool, no_sweeper: bool, fork: bool) -> None:
 )
 def simulate(lang: str | None, whatsapp: bool) -> None:
     """Chat with the flows in the terminal, through the real inbox and outbox."""
-    from grievance.channels.console import ConsoleChannel
+    from grievance.channels.console import ConsoleChannel, simulator_address
     from grievance.migrate import upgrade
     from grievance.runtime import build_runtime
     from grievance.services import inbox
-    from grievance.web.simulator import simulator_address
 
     settings = _settings(generate_missing_secrets=True).with_overrides(
         inline_jobs="sync", redis_url=None

@@ -38,6 +38,10 @@ JOBS = (
     "send_campaign",
     "run_export",
 )
+# Where job functions live. RQ imports them by this dotted name in its workers, and the
+# in-process queue resolves them the same way: the queue (and the runtime that builds it)
+# never imports the jobs, which import the services above them.
+JOBS_MODULE = "grievance.jobs"
 QUEUE_NAME = "grievance"
 BULK_QUEUE_NAME = "grievance-bulk"
 
@@ -57,6 +61,15 @@ class JobQueue(Protocol):
 def _check(job: str) -> None:
     if job not in JOBS:
         raise ValueError(f"unknown job {job!r}")
+
+
+def job_function(job: str) -> Callable[..., Any]:
+    """The function of a job name, found as RQ finds it: by its dotted name."""
+    import importlib
+
+    _check(job)
+    function: Callable[..., Any] = getattr(importlib.import_module(JOBS_MODULE), job)
+    return function
 
 
 # How often an RQ worker's command thread wakes (RQ's own default is 60 s). RQ 3 stops that
@@ -118,7 +131,7 @@ class RQQueue:
             # One round trip instead of RQ's two: the webhook pays for every one.
             with self.redis.pipeline() as pipe:
                 (self.bulk if bulk else self.rq).enqueue(
-                    f"grievance.jobs.{job}",
+                    f"{JOBS_MODULE}.{job}",
                     *args,
                     failure_ttl=self.failure_ttl,
                     result_ttl=0,
@@ -136,7 +149,7 @@ class RQQueue:
         try:
             (self.bulk if bulk else self.rq).enqueue_in(
                 delay,
-                f"grievance.jobs.{job}",
+                f"{JOBS_MODULE}.{job}",
                 *args,
                 failure_ttl=self.failure_ttl,
                 result_ttl=0,

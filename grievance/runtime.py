@@ -24,7 +24,7 @@ from grievance.db import make_engine, make_session_factory
 from grievance.language import Catalog, load_catalogs
 from grievance.mail import ConsoleMailer, Mailer, SmtpMailer
 from grievance.pacing import LocalPacer, Pacer, RedisPacer
-from grievance.queue import InProcessQueue, JobQueue, RQQueue
+from grievance.queue import InProcessQueue, JobQueue, RQQueue, job_function
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +124,7 @@ def build_runtime(settings: Settings, channel: Channel | None = None) -> Runtime
 
 def run_job(runtime: Runtime, job: str, args: tuple[int, ...]) -> Any:
     """Run a job function of :mod:`grievance.jobs` with an explicit runtime."""
-    from grievance import jobs
-
-    return getattr(jobs, job)(*args, runtime=runtime)
+    return job_function(job)(*args, runtime=runtime)
 
 
 _current: Runtime | None = None

@@ -12,6 +12,12 @@ from typing import TextIO
 from grievance.channels.base import MediaError, OutboundMessage, SendResult
 
 
+def simulator_address(phone_id: str, channel: str) -> str:
+    """The console address of a simulated phone (the web simulator's or ``grievance
+    simulate``'s); never a real number."""
+    return f"whatsapp:sim-{phone_id}" if channel == "whatsapp" else f"sim:{phone_id}"
+
+
 class ConsoleChannel:
     """Keeps sent messages per address for the phone simulator; optionally echoes them."""
 

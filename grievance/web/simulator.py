@@ -16,17 +16,12 @@ import secrets
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
-from grievance.channels.console import ConsoleChannel
+from grievance.channels.console import ConsoleChannel, simulator_address
 from grievance.services import inbox
 
 bp = Blueprint("simulator", __name__)
 _PHONE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 MAX_TEXT = 4000
-
-
-def simulator_address(phone_id: str, channel: str) -> str:
-    """The console address of a simulated phone; never a real number."""
-    return f"whatsapp:sim-{phone_id}" if channel == "whatsapp" else f"sim:{phone_id}"
 
 
 @bp.before_request

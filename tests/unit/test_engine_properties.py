@@ -61,6 +61,12 @@ REFS = {
     "case.code": "1",
     "link.procedure": "https://example.org/p/en",
     "contacts.emergency": "Police 999",
+    # The host fills these, or sends nothing when it has none (no contacts, no fact).
+    "contacts.help": "Workers Help Centre +60 3-0000 0001",
+    **{
+        f"facts.{topic}": "A fact the operator wrote."
+        for topic in ("documents", "fees", "debts", "hours")
+    },
 }
 
 
