@@ -8,6 +8,7 @@ in the UI. The OpenAPI 3.1 document is at ``/api/v1/openapi.json``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -16,11 +17,10 @@ from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
 from grievance.db import MAX_ID
-from grievance.models import REPLY, Case, Organisation, Site, User
+from grievance.models import Case, Organisation, Site, User
 from grievance.models.cases import DEFAULT_SEVERITY, SEVERITIES, STATUSES
 from grievance.runtime import Runtime
-from grievance.services import case_queue, handler_messages, triage
-from grievance.services.outbox import enqueue_delivery
+from grievance.services import actions, case_queue, handler_messages, triage
 from grievance.web.cases import worker_words
 from grievance.web.openapi import document
 
@@ -230,29 +230,34 @@ def _field(
     return value
 
 
-def _act(case_id: int, action: str, **kwargs: Any) -> ResponseReturnValue:
-    runtime = _runtime()
-    with runtime.sessions() as db:
-        case = db.get(Case, case_id) if case_id <= MAX_ID else None
-        if case is None:
-            raise ApiError(404, "not found")
-        module = handler_messages if action == "message_worker" else triage
-        try:
-            outcome = getattr(module, action)(db, runtime, case, _me(db), **kwargs)
-        except triage.TriageError as exc:
-            db.rollback()
-            raise ApiError(409, str(exc)) from None
-        db.commit()
-        result = _case_json(db, case, full=True)
-    for outbox_id in outcome.outbox_ids:
-        enqueue_delivery(runtime, outbox_id, REPLY)
-    return jsonify(result)
+def _act(case_id: int, action: Callable[..., Any], **kwargs: Any) -> ResponseReturnValue:
+    """A triage action (the service function itself) through the one action runner; the case
+    as JSON afterwards. A refused action is 409."""
+    try:
+        _, shown = actions.run(
+            _runtime(),
+            g.api_user_id,
+            lambda db, user: _any_case(db, case_id),
+            action,
+            lambda db, case: _case_json(db, case, full=True),
+            **kwargs,
+        )
+    except triage.TriageError as exc:
+        raise ApiError(409, str(exc)) from None
+    return jsonify(shown)
+
+
+def _any_case(db: Session, case_id: int) -> Case:
+    case = db.get(Case, case_id) if case_id <= MAX_ID else None
+    if case is None:
+        raise ApiError(404, "not found")
+    return case
 
 
 @bp.post("/cases/<int:case_id>/acknowledge")
 def acknowledge(case_id: int) -> ResponseReturnValue:
     """Acknowledge; the worker is told."""
-    return _act(case_id, "acknowledge")
+    return _act(case_id, triage.acknowledge)
 
 
 @bp.post("/cases/<int:case_id>/assign")
@@ -261,7 +266,7 @@ def assign(case_id: int) -> ResponseReturnValue:
     data = _body("assignee_id")
     return _act(
         case_id,
-        "assign",
+        triage.assign,
         assignee_id=_field(data, "assignee_id", int, required=False, nullable=True),
     )
 
@@ -274,7 +279,7 @@ def categorise(case_id: int) -> ResponseReturnValue:
     if not all(isinstance(i, str) for i in indicators):
         raise ApiError(400, "indicators is a list of strings")
     return _act(
-        case_id, "categorise", category=_field(data, "category", str), indicators=indicators
+        case_id, triage.categorise, category=_field(data, "category", str), indicators=indicators
     )
 
 
@@ -284,7 +289,7 @@ def severity(case_id: int) -> ResponseReturnValue:
     data = _body("severity", "reason")
     return _act(
         case_id,
-        "set_severity",
+        triage.set_severity,
         severity=_field(data, "severity", str),
         reason=_field(data, "reason", str, required=False) or "",
     )
@@ -293,13 +298,13 @@ def severity(case_id: int) -> ResponseReturnValue:
 @bp.post("/cases/<int:case_id>/severity-review")
 def severity_review(case_id: int) -> ResponseReturnValue:
     """Approve or reject a pending lowering (another person than the one who asked)."""
-    return _act(case_id, "review_severity", approve=_field(_body("approve"), "approve", bool))
+    return _act(case_id, triage.review_severity, approve=_field(_body("approve"), "approve", bool))
 
 
 @bp.post("/cases/<int:case_id>/notes")
 def note(case_id: int) -> ResponseReturnValue:
     """Add an internal note."""
-    return _act(case_id, "add_note", text=_field(_body("text"), "text", str))
+    return _act(case_id, triage.add_note, text=_field(_body("text"), "text", str))
 
 
 @bp.post("/cases/<int:case_id>/messages")
@@ -316,7 +321,9 @@ def message(case_id: int) -> ResponseReturnValue:
         raise ApiError(
             400, "question is for free text; canned questions always wait for the answer"
         )
-    return _act(case_id, "message_worker", key=key, text=text, question=bool(question))
+    return _act(
+        case_id, handler_messages.message_worker, key=key, text=text, question=bool(question)
+    )
 
 
 @bp.post("/cases/<int:case_id>/referrals")
@@ -325,7 +332,7 @@ def referral(case_id: int) -> ResponseReturnValue:
     data = _body("referral_id", "tell_worker")
     return _act(
         case_id,
-        "attach_referral",
+        triage.attach_referral,
         referral_id=_field(data, "referral_id", int),
         tell_worker=bool(_field(data, "tell_worker", bool, required=False)),
     )
@@ -337,7 +344,7 @@ def supplier(case_id: int) -> ResponseReturnValue:
     data = _body("supplier_id", "site_id", "summary")
     return _act(
         case_id,
-        "refer_to_supplier",
+        triage.refer_to_supplier,
         supplier_id=_field(data, "supplier_id", int),
         site_id=_field(data, "site_id", int, required=False, nullable=True),
         supplier_summary=_field(data, "summary", str),
@@ -347,4 +354,4 @@ def supplier(case_id: int) -> ResponseReturnValue:
 @bp.post("/cases/<int:case_id>/out-of-scope")
 def out_of_scope(case_id: int) -> ResponseReturnValue:
     """Close as out of scope with a reason."""
-    return _act(case_id, "close_out_of_scope", reason=_field(_body("reason"), "reason", str))
+    return _act(case_id, triage.close_out_of_scope, reason=_field(_body("reason"), "reason", str))

@@ -8,15 +8,16 @@ plan routes under ``/api/v1/cases/<id>/...``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
 from grievance.models import Case, User
-from grievance.services import remediation
+from grievance.services import actions, remediation
 from grievance.services.errors import NotFound
 from grievance.services.triage import TriageError
 from grievance.web import supplier as portal
@@ -107,23 +108,30 @@ def _case_for(db: Session, user: User, case_id: int, supplier_side: bool) -> Cas
     return case
 
 
-def _run(case_id: int, action: str, supplier_side: bool, **kwargs: Any) -> ResponseReturnValue:
-    runtime = _runtime()
-    with runtime.sessions() as db:
-        user = _me(db)
-        case = _case_for(db, user, case_id, supplier_side)
-        try:
-            result = getattr(remediation, action)(db, runtime, case, user, **kwargs)
-        except NotFound:
-            db.rollback()
-            raise ApiError(404, "not found") from None
-        except TriageError as exc:
-            db.rollback()
-            raise ApiError(409, str(exc)) from None
-        db.commit()
-        body = _supplier_json(db, case) if supplier_side else remedy_json(db, case)
-    remediation.after_commit(runtime, result)
-    return jsonify(body)
+def _run(
+    case_id: int, action: Callable[..., Any], supplier_side: bool, **kwargs: Any
+) -> ResponseReturnValue:
+    """A remediation action (the service function itself) through the one action runner: on
+    a supplier's own case, or any case for handlers; the case as JSON afterwards. A refused
+    action is 409; another's case is 404."""
+
+    def view(db: Session, case: Case) -> Any:
+        return _supplier_json(db, case) if supplier_side else remedy_json(db, case)
+
+    try:
+        _, shown = actions.run(
+            _runtime(),
+            g.api_user_id,
+            lambda db, user: _case_for(db, user, case_id, supplier_side),
+            action,
+            view,
+            **kwargs,
+        )
+    except NotFound:
+        raise ApiError(404, "not found") from None
+    except TriageError as exc:
+        raise ApiError(409, str(exc)) from None
+    return jsonify(shown)
 
 
 # -- suppliers and buyers -------------------------------------------------------------
@@ -160,7 +168,7 @@ def supplier_plan(case_id: int) -> ResponseReturnValue:
     """Start the plan, from the category's playbook unless ``from_playbook`` is false."""
     data = _body("from_playbook")
     from_playbook = _field(data, "from_playbook", bool, required=False)
-    return _run(case_id, "start_plan", True, from_playbook=from_playbook is not False)
+    return _run(case_id, remediation.start_plan, True, from_playbook=from_playbook is not False)
 
 
 def _step_body() -> dict[str, Any]:
@@ -175,26 +183,26 @@ def _step_body() -> dict[str, Any]:
 @bp.post("/supplier/cases/<int:case_id>/plan/steps")
 def supplier_step_add(case_id: int) -> ResponseReturnValue:
     """Add a step (while the plan is a draft or sent back)."""
-    return _run(case_id, "add_step", True, **_step_body())
+    return _run(case_id, remediation.add_step, True, **_step_body())
 
 
 @bp.put("/supplier/cases/<int:case_id>/plan/steps/<int:step_id>")
 def supplier_step_update(case_id: int, step_id: int) -> ResponseReturnValue:
     """Change a step (while the plan is a draft or sent back)."""
-    return _run(case_id, "update_step", True, step_id=step_id, **_step_body())
+    return _run(case_id, remediation.update_step, True, step_id=step_id, **_step_body())
 
 
 @bp.delete("/supplier/cases/<int:case_id>/plan/steps/<int:step_id>")
 def supplier_step_remove(case_id: int, step_id: int) -> ResponseReturnValue:
     """Remove a step (while the plan is a draft or sent back)."""
-    return _run(case_id, "remove_step", True, step_id=step_id)
+    return _run(case_id, remediation.remove_step, True, step_id=step_id)
 
 
 @bp.post("/supplier/cases/<int:case_id>/plan/steps/<int:step_id>/status")
 def supplier_step_status(case_id: int, step_id: int) -> ResponseReturnValue:
     """Mark a step of the accepted plan planned, in progress or done (done needs evidence)."""
     status = _field(_body("status"), "status", str)
-    return _run(case_id, "set_step_status", True, step_id=step_id, status=status)
+    return _run(case_id, remediation.set_step_status, True, step_id=step_id, status=status)
 
 
 @bp.post("/supplier/cases/<int:case_id>/plan/steps/<int:step_id>/evidence")
@@ -207,7 +215,7 @@ def supplier_evidence(case_id: int, step_id: int) -> ResponseReturnValue:
     data = upload.stream.read(limit + 1)
     return _run(
         case_id,
-        "add_evidence",
+        remediation.add_evidence,
         True,
         step_id=step_id,
         filename=upload.filename or "",
@@ -218,19 +226,19 @@ def supplier_evidence(case_id: int, step_id: int) -> ResponseReturnValue:
 @bp.post("/supplier/cases/<int:case_id>/plan/submit")
 def supplier_submit(case_id: int) -> ResponseReturnValue:
     """Submit the plan for the case handler's review."""
-    return _run(case_id, "submit_plan", True)
+    return _run(case_id, remediation.submit_plan, True)
 
 
 @bp.post("/supplier/cases/<int:case_id>/plan/complete")
 def supplier_complete(case_id: int) -> ResponseReturnValue:
     """Report every step done, for the case handler to verify."""
-    return _run(case_id, "complete_plan", True)
+    return _run(case_id, remediation.complete_plan, True)
 
 
 @bp.post("/supplier/cases/<int:case_id>/plan/comments")
 def supplier_comment(case_id: int) -> ResponseReturnValue:
     """A comment to the case handler."""
-    return _run(case_id, "comment", True, text=_field(_body("text"), "text", str))
+    return _run(case_id, remediation.comment, True, text=_field(_body("text"), "text", str))
 
 
 @bp.get("/supplier/cases/<int:case_id>/evidence/<int:evidence_id>")
@@ -276,33 +284,33 @@ def _decision() -> tuple[bool, str]:
 def plan_review(case_id: int) -> ResponseReturnValue:
     """Accept the submitted plan, or send it back with a comment saying what to change."""
     accept, comment = _decision()
-    return _run(case_id, "review_plan", False, accept=accept, comment_text=comment)
+    return _run(case_id, remediation.review_plan, False, accept=accept, comment_text=comment)
 
 
 @bp.post("/cases/<int:case_id>/plan/verify")
 def plan_verify(case_id: int) -> ResponseReturnValue:
     """Verify the completed plan against its evidence (the worker is then asked), or not yet."""
     accept, comment = _decision()
-    return _run(case_id, "verify_plan", False, accept=accept, comment_text=comment)
+    return _run(case_id, remediation.verify_plan, False, accept=accept, comment_text=comment)
 
 
 @bp.post("/cases/<int:case_id>/plan/comments")
 def plan_comment(case_id: int) -> ResponseReturnValue:
     """A comment to the supplier on its plan."""
-    return _run(case_id, "comment", False, text=_field(_body("text"), "text", str))
+    return _run(case_id, remediation.comment, False, text=_field(_body("text"), "text", str))
 
 
 @bp.post("/cases/<int:case_id>/plan/reopen")
 def plan_reopen(case_id: int) -> ResponseReturnValue:
     """Send the case back to the supplier for further remediation."""
     comment = _field(_body("comment"), "comment", str)
-    return _run(case_id, "return_to_supplier", False, comment_text=comment)
+    return _run(case_id, remediation.return_to_supplier, False, comment_text=comment)
 
 
 @bp.post("/cases/<int:case_id>/propose")
 def propose(case_id: int) -> ResponseReturnValue:
     """Ask the worker whether the problem is solved."""
-    return _run(case_id, "propose_to_worker", False)
+    return _run(case_id, remediation.propose_to_worker, False)
 
 
 @bp.post("/cases/<int:case_id>/close")
@@ -314,7 +322,7 @@ def close(case_id: int) -> ResponseReturnValue:
         raise ApiError(400, "remedy_types is a list of strings")
     return _run(
         case_id,
-        "close",
+        remediation.close,
         False,
         outcome=_field(data, "outcome", str),
         remedy_types=remedies,
@@ -325,7 +333,9 @@ def close(case_id: int) -> ResponseReturnValue:
 @bp.post("/cases/<int:case_id>/close-review")
 def close_review(case_id: int) -> ResponseReturnValue:
     """A second reviewer approves or rejects closing a disputed or unanswered case as resolved."""
-    return _run(case_id, "review_close", False, approve=_field(_body("approve"), "approve", bool))
+    return _run(
+        case_id, remediation.review_close, False, approve=_field(_body("approve"), "approve", bool)
+    )
 
 
 @bp.get("/cases/<int:case_id>/evidence/<int:evidence_id>")

@@ -7,6 +7,7 @@ swaps the queue table when the filters change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -30,7 +31,6 @@ from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.language.catalog import render
 from grievance.models import (
-    REPLY,
     Attachment,
     Case,
     Contact,
@@ -50,6 +50,7 @@ from grievance.models.cases import (
 from grievance.models.remediation import REMEDY_LABELS, REMEDY_TYPES, Evidence
 from grievance.runtime import Runtime
 from grievance.services import (
+    actions,
     case_queue,
     dialogue,
     escalation,
@@ -59,7 +60,6 @@ from grievance.services import (
     triage,
 )
 from grievance.services.errors import NotFound
-from grievance.services.outbox import enqueue_delivery
 from grievance.web.security import roles_required
 
 bp = Blueprint("cases", __name__)
@@ -275,33 +275,24 @@ _EXTENSIONS = {
 # -- actions ---------------------------------------------------------------------------
 
 
-def _act(case_id: int, action: str, **kwargs: Any) -> ResponseReturnValue:
-    """Run one triage or remediation action in its own transaction; deliver its messages,
-    questions and emails after the commit."""
-    runtime = _runtime()
-    module = (
-        remediation
-        if action in REMEDIATION_ACTIONS
-        else handler_messages
-        if action == "message_worker"
-        else triage
-    )
-    with runtime.sessions() as db:
-        case = _case(db, case_id)
-        try:
-            outcome = getattr(module, action)(db, runtime, case, _me(db), **kwargs)
-        except triage.TriageError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for("cases.detail", case_id=case_id)), 303
-        db.commit()
-        waits = bool(case.pending_close) and action in ("close", "close_out_of_scope")
-    if module is remediation:
-        remediation.after_commit(runtime, outcome)
-    else:
-        for outbox_id in outcome.outbox_ids:
-            enqueue_delivery(runtime, outbox_id, REPLY)
-    flash(_WAITS if waits else _DONE.get(action, "Saved."), "ok")
+def _act(case_id: int, action: Callable[..., Any], **kwargs: Any) -> ResponseReturnValue:
+    """Run one triage or remediation action (the service function itself) through the one
+    action runner; a refused action is shown on the case page."""
+    try:
+        _, waits = actions.run(
+            _runtime(),
+            current_user.user_id,
+            lambda db, user: _case(db, case_id),
+            action,
+            lambda db, case: bool(case.pending_close),
+            **kwargs,
+        )
+    except triage.TriageError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("cases.detail", case_id=case_id)), 303
+    name = action.__name__
+    waits = waits and name in ("close", "close_out_of_scope")
+    flash(_WAITS if waits else _DONE.get(name, "Saved."), "ok")
     return redirect(url_for("cases.detail", case_id=case_id)), 303
 
 
@@ -325,24 +316,13 @@ _DONE = {
     "close": "Closed; the worker is told and asked how well we handled it.",
     "review_close": "Review recorded.",
 }
-REMEDIATION_ACTIONS = frozenset(
-    {
-        "review_plan",
-        "verify_plan",
-        "propose_to_worker",
-        "return_to_supplier",
-        "comment",
-        "close",
-        "review_close",
-    }
-)
 
 
 @bp.post("/cases/<int:case_id>/assign")
 @roles_required(*HANDLERS)
 def assign(case_id: int) -> ResponseReturnValue:
     """Give the case to a handler."""
-    return _act(case_id, "assign", assignee_id=_int(request.form.get("assignee")))
+    return _act(case_id, triage.assign, assignee_id=_int(request.form.get("assignee")))
 
 
 @bp.post("/cases/<int:case_id>/categorise")
@@ -351,7 +331,7 @@ def categorise(case_id: int) -> ResponseReturnValue:
     """Set category and forced-labour indicators."""
     return _act(
         case_id,
-        "categorise",
+        triage.categorise,
         category=request.form.get("category", ""),
         indicators=request.form.getlist("indicators"),
         origin=request.form.get("origin"),
@@ -364,7 +344,7 @@ def severity(case_id: int) -> ResponseReturnValue:
     """Set the severity (lowering a P0 or P1 asks for a second reviewer)."""
     return _act(
         case_id,
-        "set_severity",
+        triage.set_severity,
         severity=request.form.get("severity", ""),
         reason=request.form.get("reason", ""),
     )
@@ -374,21 +354,21 @@ def severity(case_id: int) -> ResponseReturnValue:
 @roles_required(*HANDLERS)
 def severity_review(case_id: int) -> ResponseReturnValue:
     """Approve or reject a pending lowering."""
-    return _act(case_id, "review_severity", approve=request.form.get("decision") == "approve")
+    return _act(case_id, triage.review_severity, approve=request.form.get("decision") == "approve")
 
 
 @bp.post("/cases/<int:case_id>/acknowledge")
 @roles_required(*HANDLERS)
 def acknowledge(case_id: int) -> ResponseReturnValue:
     """Tell the worker a person has the case."""
-    return _act(case_id, "acknowledge")
+    return _act(case_id, triage.acknowledge)
 
 
 @bp.post("/cases/<int:case_id>/notes")
 @roles_required(*HANDLERS)
 def note(case_id: int) -> ResponseReturnValue:
     """Add an internal note."""
-    return _act(case_id, "add_note", text=request.form.get("text", ""))
+    return _act(case_id, triage.add_note, text=request.form.get("text", ""))
 
 
 @bp.post("/cases/<int:case_id>/message")
@@ -398,7 +378,7 @@ def message(case_id: int) -> ResponseReturnValue:
     key = request.form.get("canned") or None
     return _act(
         case_id,
-        "message_worker",
+        handler_messages.message_worker,
         key=key,
         text=None if key else request.form.get("text", ""),
         question=not key and bool(request.form.get("question")),
@@ -411,7 +391,7 @@ def referral(case_id: int) -> ResponseReturnValue:
     """Attach a referral from the directory."""
     return _act(
         case_id,
-        "attach_referral",
+        triage.attach_referral,
         referral_id=_int(request.form.get("referral")) or 0,
         tell_worker=bool(request.form.get("tell_worker")),
     )
@@ -423,7 +403,7 @@ def supplier(case_id: int) -> ResponseReturnValue:
     """Refer the case to its supplier with a redacted summary."""
     return _act(
         case_id,
-        "refer_to_supplier",
+        triage.refer_to_supplier,
         supplier_id=_int(request.form.get("supplier")) or 0,
         site_id=_int(request.form.get("site")),
         supplier_summary=request.form.get("summary", ""),
@@ -434,7 +414,7 @@ def supplier(case_id: int) -> ResponseReturnValue:
 @roles_required(*HANDLERS)
 def out_of_scope(case_id: int) -> ResponseReturnValue:
     """Close as out of scope with a reason."""
-    return _act(case_id, "close_out_of_scope", reason=request.form.get("reason", ""))
+    return _act(case_id, triage.close_out_of_scope, reason=request.form.get("reason", ""))
 
 
 @bp.post("/cases/<int:case_id>/plan/review")
@@ -443,7 +423,7 @@ def plan_review(case_id: int) -> ResponseReturnValue:
     """Accept the supplier's plan, or send it back with what to change."""
     return _act(
         case_id,
-        "review_plan",
+        remediation.review_plan,
         accept=request.form.get("decision") == "accept",
         comment_text=request.form.get("comment", ""),
     )
@@ -455,7 +435,7 @@ def plan_verify(case_id: int) -> ResponseReturnValue:
     """Verify the completed plan against its evidence (then the worker is asked), or not yet."""
     return _act(
         case_id,
-        "verify_plan",
+        remediation.verify_plan,
         accept=request.form.get("decision") == "accept",
         comment_text=request.form.get("comment", ""),
     )
@@ -465,21 +445,23 @@ def plan_verify(case_id: int) -> ResponseReturnValue:
 @roles_required(*HANDLERS)
 def plan_comment(case_id: int) -> ResponseReturnValue:
     """A comment to the supplier on its plan."""
-    return _act(case_id, "comment", text=request.form.get("comment", ""))
+    return _act(case_id, remediation.comment, text=request.form.get("comment", ""))
 
 
 @bp.post("/cases/<int:case_id>/propose")
 @roles_required(*HANDLERS)
 def propose(case_id: int) -> ResponseReturnValue:
     """Ask the worker whether the problem is solved."""
-    return _act(case_id, "propose_to_worker")
+    return _act(case_id, remediation.propose_to_worker)
 
 
 @bp.post("/cases/<int:case_id>/plan/reopen")
 @roles_required(*HANDLERS)
 def plan_reopen(case_id: int) -> ResponseReturnValue:
     """Send the case back to the supplier for further remediation."""
-    return _act(case_id, "return_to_supplier", comment_text=request.form.get("comment", ""))
+    return _act(
+        case_id, remediation.return_to_supplier, comment_text=request.form.get("comment", "")
+    )
 
 
 @bp.post("/cases/<int:case_id>/close")
@@ -488,7 +470,7 @@ def close(case_id: int) -> ResponseReturnValue:
     """Close with an outcome, remedy types and a reason."""
     return _act(
         case_id,
-        "close",
+        remediation.close,
         outcome=request.form.get("outcome", ""),
         remedy_types=request.form.getlist("remedy_types"),
         reason=request.form.get("reason", ""),
@@ -499,7 +481,9 @@ def close(case_id: int) -> ResponseReturnValue:
 @roles_required(*HANDLERS)
 def close_review(case_id: int) -> ResponseReturnValue:
     """A second reviewer approves or rejects closing a disputed or unanswered case as resolved."""
-    return _act(case_id, "review_close", approve=request.form.get("decision") == "approve")
+    return _act(
+        case_id, remediation.review_close, approve=request.form.get("decision") == "approve"
+    )
 
 
 @bp.post("/cases/<int:case_id>/messages/<int:message_id>/move")

@@ -15,6 +15,7 @@ service (a 404 otherwise).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -37,8 +38,7 @@ from grievance.auth import accounts
 from grievance.models import Case, Organisation, Site, User
 from grievance.models.accounts import buyer_suppliers
 from grievance.runtime import Runtime
-from grievance.services import remediation
-from grievance.services.errors import NotFound
+from grievance.services import actions, remediation
 from grievance.services.triage import TriageError
 from grievance.web.cases import download, evidence_name
 from grievance.web.security import roles_required
@@ -129,24 +129,20 @@ def _visible_case(db: Session, user: User, case_id: int) -> Case:
     return found
 
 
-def _act(case_id: int, action: str, done: str, **kwargs: Any) -> ResponseReturnValue:
-    """One supplier action in its own transaction; errors are shown, other ids are 404."""
-    runtime = _runtime()
-    with runtime.sessions() as db:
-        user = db.get(User, current_user.user_id)
-        assert user is not None
-        case = _visible_case(db, user, case_id)
-        try:
-            result = getattr(remediation, action)(db, runtime, case, user, **kwargs)
-        except NotFound:
-            db.rollback()
-            abort(404)
-        except TriageError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for("supplier.case", case_id=case_id)), 303
-        db.commit()
-    remediation.after_commit(runtime, result)
+def _act(case_id: int, action: Callable[..., Any], done: str, **kwargs: Any) -> ResponseReturnValue:
+    """One supplier action (a remediation function) through the one action runner, on a case
+    of the supplier's own; a refused action is shown, another's case is 404."""
+    try:
+        actions.run(
+            _runtime(),
+            current_user.user_id,
+            lambda db, user: _visible_case(db, user, case_id),
+            action,
+            **kwargs,
+        )
+    except TriageError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("supplier.case", case_id=case_id)), 303
     flash(done, "ok")
     return redirect(url_for("supplier.case", case_id=case_id)), 303
 
@@ -157,7 +153,7 @@ def plan_start(case_id: int) -> ResponseReturnValue:
     """Start the plan, from the playbook or empty."""
     return _act(
         case_id,
-        "start_plan",
+        remediation.start_plan,
         "Plan started: adapt the steps, then submit it.",
         from_playbook=request.form.get("playbook") != "no",
     )
@@ -166,7 +162,7 @@ def plan_start(case_id: int) -> ResponseReturnValue:
 @bp.post("/cases/<int:case_id>/plan/steps")
 @roles_required("supplier")
 def step_add(case_id: int) -> ResponseReturnValue:
-    return _act(case_id, "add_step", "Step added.", **_step_fields())
+    return _act(case_id, remediation.add_step, "Step added.", **_step_fields())
 
 
 def _step_fields() -> dict[str, str]:
@@ -180,13 +176,13 @@ def _step_fields() -> dict[str, str]:
 @bp.post("/cases/<int:case_id>/plan/steps/<int:step_id>")
 @roles_required("supplier")
 def step_update(case_id: int, step_id: int) -> ResponseReturnValue:
-    return _act(case_id, "update_step", "Step saved.", step_id=step_id, **_step_fields())
+    return _act(case_id, remediation.update_step, "Step saved.", step_id=step_id, **_step_fields())
 
 
 @bp.post("/cases/<int:case_id>/plan/steps/<int:step_id>/remove")
 @roles_required("supplier")
 def step_remove(case_id: int, step_id: int) -> ResponseReturnValue:
-    return _act(case_id, "remove_step", "Step removed.", step_id=step_id)
+    return _act(case_id, remediation.remove_step, "Step removed.", step_id=step_id)
 
 
 @bp.post("/cases/<int:case_id>/plan/steps/<int:step_id>/status")
@@ -194,7 +190,7 @@ def step_remove(case_id: int, step_id: int) -> ResponseReturnValue:
 def step_status(case_id: int, step_id: int) -> ResponseReturnValue:
     return _act(
         case_id,
-        "set_step_status",
+        remediation.set_step_status,
         "Step status saved.",
         step_id=step_id,
         status=request.form.get("status", ""),
@@ -209,7 +205,7 @@ def step_evidence(case_id: int, step_id: int) -> ResponseReturnValue:
     data = upload.stream.read(limit + 1) if upload is not None else b""
     return _act(
         case_id,
-        "add_evidence",
+        remediation.add_evidence,
         "Evidence uploaded; it is stored encrypted.",
         step_id=step_id,
         filename=upload.filename or "" if upload is not None else "",
@@ -220,19 +216,25 @@ def step_evidence(case_id: int, step_id: int) -> ResponseReturnValue:
 @bp.post("/cases/<int:case_id>/plan/submit")
 @roles_required("supplier")
 def plan_submit(case_id: int) -> ResponseReturnValue:
-    return _act(case_id, "submit_plan", "Plan submitted; the case handler will review it.")
+    return _act(
+        case_id, remediation.submit_plan, "Plan submitted; the case handler will review it."
+    )
 
 
 @bp.post("/cases/<int:case_id>/plan/complete")
 @roles_required("supplier")
 def plan_complete(case_id: int) -> ResponseReturnValue:
-    return _act(case_id, "complete_plan", "Reported complete; the case handler will verify it.")
+    return _act(
+        case_id, remediation.complete_plan, "Reported complete; the case handler will verify it."
+    )
 
 
 @bp.post("/cases/<int:case_id>/plan/comments")
 @roles_required("supplier")
 def plan_comment(case_id: int) -> ResponseReturnValue:
-    return _act(case_id, "comment", "Comment added.", text=request.form.get("comment", ""))
+    return _act(
+        case_id, remediation.comment, "Comment added.", text=request.form.get("comment", "")
+    )
 
 
 @bp.get("/cases/<int:case_id>/evidence/<int:evidence_id>")
