@@ -210,7 +210,7 @@ def test_help_then_yes_with_no_case_is_a_queue_item_that_the_report_then_fills(
     assert any("asked for a person" in subject for _, subject, _ in sent_mails(runtime))
 
     # The worker goes on to make a report: it fills the same case, and gives the code then.
-    assert "Do you want to make a report" in phone.send("MENU")[-1]  # in HELP's language
+    assert "Do you want to report" in phone.send("MENU")[-1]  # in HELP's language
     code = finish_intake(phone)
     (filled,) = cases_of(runtime)
     assert filled.id == requested.id
@@ -246,7 +246,7 @@ def test_danger_in_the_first_message_makes_a_p0_case_at_once(
     words = runtime.protector.decrypt(case.description_encrypted)  # type: ignore[arg-type]
     assert "madam beat me and locked me in the room" in words
     assert any(subject.startswith("URGENT") for _, subject, _ in sent_mails(runtime))
-    assert "Do you want to make a report?" in replies[-1]  # and they may tell us more
+    assert "Do you want to report?" in replies[-1]  # and they may tell us more
 
 
 def test_an_unreadable_answer_to_the_danger_question_goes_to_a_person(

@@ -221,7 +221,7 @@ def test_something_written_at_the_end_becomes_a_report_only_with_consent(
     assert "confidential report" in replies[-1]
     # The intake starts as always: the language (never chosen by this worker), then consent.
     assert "Choose your language" in phone.send("1")[-1]
-    assert phone.send("1")[-1].endswith("3 Who sees my message?")
+    assert phone.send("1")[-1].endswith("3 Who sees my message?\n4 Your rights")
     assert "Passport or ID kept" in phone.send("1")[-1]
     assert "Where do you work" in phone.send("1")[-1]
     # What happened is not asked again: the worker already said it, and sees it back.

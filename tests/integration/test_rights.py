@@ -82,7 +82,7 @@ def test_a_worker_reads_their_rights_the_country_fact_and_who_to_call(phone: Pho
 
     # Anything else is the worker's to say: it starts a report, nothing dropped.
     consent = phone.send("the agent kept my passport")
-    assert any("Do you want to make a report?" in reply for reply in consent)
+    assert any("Do you want to report?" in reply for reply in consent)
 
 
 def test_the_rights_page_states_each_fact_with_its_source(client: FlaskClient) -> None:

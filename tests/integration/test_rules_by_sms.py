@@ -19,7 +19,7 @@ def test_rules_by_sms_carry_the_time_frames_and_no_web_address(phone: Phone) -> 
     assert "Send APPEAL within 90 days." in reply
     assert "http" not in reply
     # Then the worker is back at the question RULES interrupted.
-    assert reply.endswith("3 Who sees my message?")
+    assert reply.endswith("3 Who sees my message?\n4 Your rights")
     # HELP names RULES and, on SMS, sends no address either.
     help_reply = "\n".join(phone.send("HELP"))
     assert "RULES for our rules" in help_reply

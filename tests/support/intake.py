@@ -21,7 +21,7 @@ def report(
     """
     replies = phone.send("hello I need help")
     assert "confidential" in replies[0]
-    assert replies[-1].endswith("3 Who sees my message?")
+    assert replies[-1].endswith("3 Who sees my message?\n4 Your rights")
     assert "1 Passport or ID kept" in phone.send("1")[0]
     assert "Where do you work" in phone.send("2")[0]
     assert "What happened" in phone.send("Sunrise Garments, Penang")[0]
