@@ -278,9 +278,11 @@ def check_send(engine: Engine, send: Send, channel: str, before: list[Any]) -> s
     assert not missing, f"{send.key} in {send.language}: nothing fills {sorted(missing)}"
     assert all(value.strip() for value in send.params.values()), send
     # The host fills only the case code, in a step that opened the case, web links, the
-    # emergency numbers and the time frames of its rules.
-    host = {"case.code", "link.procedure", "contacts.emergency"}
+    # emergency and help contacts, the time frames of its rules and the operator's country
+    # facts (RIGHTS).
+    host = {"case.code", "link.procedure", "contacts.emergency", "contacts.help"}
     host |= {"rules.urgent", "rules.standard", "rules.appeal_days"}
+    host |= {f"facts.{topic}" for topic in ("documents", "fees", "debts", "hours")}
     assert set(send.refs.values()) <= host, send
     if "case.code" in send.refs.values():
         assert any(isinstance(e, OpenCase) for e in before), f"{send.key} before open_case"
@@ -294,7 +296,15 @@ def check_send(engine: Engine, send: Send, channel: str, before: list[Any]) -> s
         engine.default_language,
         send,
         channel,
-        {"case.code": FAKE_CODE, "contacts.emergency": "Police 999"},
+        {
+            "case.code": FAKE_CODE,
+            "contacts.emergency": "Police 999",
+            "contacts.help": "Workers Help Centre 999 000",
+            **{
+                f"facts.{t}": "A fact the operator wrote."
+                for t in ("documents", "fees", "debts", "hours")
+            },
+        },
     )
     assert text.strip(), send
     scrubbed = text

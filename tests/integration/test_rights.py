@@ -62,7 +62,10 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 def test_a_worker_reads_their_rights_the_country_fact_and_who_to_call(phone: Phone) -> None:
     menu = phone.send("RIGHTS")
-    assert menu[0].startswith("Know your rights. Reply with a number:")
+    # The menu states the three principles before the topics.
+    assert menu[0].startswith(
+        "Every worker is free to leave, pays nothing for a job and owes no work for a debt."
+    )
     assert "5 Who to call for help" in menu[0]
 
     (hours,) = phone.send("4")
