@@ -76,7 +76,7 @@ def test_first_start_uses_console_sqlite_and_generated_secrets(live_server: Serv
         + "\n\n"
         + say("intake.continue_question")
         + f"\n1 {say('intake.option_report')}\n2 {say('intake.option_no_report')}"
-        + f"\n3 {say('intake.option_who_sees')}"
+        + f"\n3 {say('intake.option_who_sees')}\n4 {say('intake.option_rights')}"
     )
     # The console channel also prints the reply for the operator.
     server.wait_for_output(say("intake.promise"))
