@@ -117,15 +117,21 @@ def _duration(catalog: Catalog, text: str) -> str:
     return duration_words(catalog, *sla.parse_duration(text))
 
 
-def build_page(runtime: Runtime, catalog: Catalog) -> Page:
-    """The page for ``catalog``'s language from configuration; pure apart from reading both."""
-    settings = runtime.settings
-    fallback = runtime.catalogs[settings.languages[0]]
+def _sayer(runtime: Runtime, catalog: Catalog) -> Callable[..., str]:
+    fallback = runtime.catalogs[runtime.settings.languages[0]]
 
     def say(key: str, **params: str) -> str:
         # A text missing from this catalog (one `flows check` would flag) reads in the
         # deployment's first language rather than taking the whole page down.
         return render(catalog if key in catalog.messages else fallback, key, params, "sms")
+
+    return say
+
+
+def build_page(runtime: Runtime, catalog: Catalog) -> Page:
+    """The page for ``catalog``'s language from configuration; pure apart from reading both."""
+    settings = runtime.settings
+    say = _sayer(runtime, catalog)
 
     def word(keyword: str) -> str:
         return catalog.keywords.get(keyword, (keyword.upper(),))[0]
@@ -210,15 +216,6 @@ def build_page(runtime: Runtime, catalog: Catalog) -> Page:
         version_line=say("procedure.version", version="{version}", date="{date}"),
         other_languages=say("procedure.other_languages"),
     )
-
-
-def _sayer(runtime: Runtime, catalog: Catalog) -> Callable[..., str]:
-    fallback = runtime.catalogs[runtime.settings.languages[0]]
-
-    def say(key: str, **params: str) -> str:
-        return render(catalog if key in catalog.messages else fallback, key, params, "sms")
-
-    return say
 
 
 def build_rights_page(runtime: Runtime, catalog: Catalog) -> Page:
