@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from pypdf import PdfReader
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 
 from grievance.auth import accounts
 from grievance.cli import main
@@ -27,12 +27,12 @@ from grievance.services.exports import COLUMNS
 from tests.conftest import environment
 from tests.integration.test_supplier import PASSWORD, sign_in
 from tests.integration.test_triage import act, handler, token_of
+from tests.support.cases import case_row
 from tests.support.demo import first_supplier
 from tests.support.period import (
     Period,
+    cases_in,
     demo_period,
-    end,
-    first_day,
     long_period,
     published,
 )
@@ -151,13 +151,7 @@ def test_buyers_read_only_their_suppliers_in_the_report(app: Flask, runtime: Run
             must_change_password=False,
         )
         files = published(long_period(now), now.date())
-        theirs = session.scalar(
-            select(func.count(Case.id)).where(
-                Case.supplier_id == supplier.id,
-                Case.created_at >= first_day(files),
-                Case.created_at < end(files),
-            )
-        )
+        theirs = cases_in(session, files, supplier.id)
         session.commit()
     client = sign_in(app, "b@example.org")
     page = client.get(f"/reports/effectiveness?{long_period(now).query}").get_data(as_text=True)
@@ -278,7 +272,6 @@ def test_corridor_and_time_to_triage_are_reported(app: Flask, runtime: Runtime) 
 
 def test_one_small_ending_cannot_be_worked_out_from_the_others(runtime: Runtime) -> None:
     """25 resolved, 12 still open and 3 withdrawn: with 40 published, "<10" alone would be 3."""
-    import secrets
     from datetime import UTC, datetime
 
     from sqlalchemy import insert as sql_insert
@@ -291,23 +284,12 @@ def test_one_small_ending_cannot_be_worked_out_from_the_others(runtime: Runtime)
         session.execute(
             sql_insert(Case),
             [
-                {
-                    "code_hash": secrets.token_hex(32),
-                    "code_key_id": "t",
-                    "status": status,
-                    "outcome": outcome,
-                    "category": "WAGE",
-                    "severity": "P2",
-                    "language": "en",
-                    "channel": "sms",
-                    "flow_id": "intake",
-                    "flow_version": 2,
-                    "created_at": when,
-                    "updated_at": when,
-                    "closed_at": when if status == "closed" else None,
-                    "indicators": [],
-                    "remedy_types": [],
-                }
+                case_row(
+                    when,
+                    status=status,
+                    outcome=outcome,
+                    closed_at=when if status == "closed" else None,
+                )
                 for status, outcome in rows
             ],
         )
@@ -404,7 +386,6 @@ def test_the_pdf_fetcher_serves_static_files_and_refuses_everything_else(
 def test_a_category_rises_from_the_first_quarter_with_cases(runtime: Runtime) -> None:
     """Wages go from 10 to 25 cases and health and safety from 12 to 14: wages rise. The
     empty quarter before the line was used does not make every category "rise"."""
-    import secrets
     from datetime import UTC, datetime
 
     from grievance.reports import effectiveness, releases
@@ -425,24 +406,7 @@ def test_a_category_rises_from_the_first_quarter_with_cases(runtime: Runtime) ->
         rows = []
         for (quarter, category), n in counts.items():
             when = datetime.combine(quarter.first, datetime.min.time(), tzinfo=UTC).replace(day=3)
-            rows += [
-                {
-                    "code_hash": secrets.token_hex(32),
-                    "code_key_id": "t",
-                    "status": "in_triage",
-                    "category": category,
-                    "severity": "P2",
-                    "language": "en",
-                    "channel": "sms",
-                    "flow_id": "intake",
-                    "flow_version": 2,
-                    "created_at": when,
-                    "updated_at": when,
-                    "indicators": [],
-                    "remedy_types": [],
-                }
-                for _ in range(n)
-            ]
+            rows += [case_row(when, category=category) for _ in range(n)]
         session.execute(insert(Case), rows)
         session.commit()
         period = releases.period(

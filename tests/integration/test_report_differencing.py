@@ -13,7 +13,6 @@ differ. With periods free and tables suppressed each on its own, the difference 
 from __future__ import annotations
 
 import random
-import secrets
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from grievance.runtime import Runtime
 from tests.conftest import environment
 from tests.integration.test_api import token_for
 from tests.integration.test_supplier import sign_in
+from tests.support.cases import case_row
 
 # Depends on today's date: CI runs this module again under a shifted clock.
 pytestmark = pytest.mark.clock
@@ -89,23 +89,7 @@ def seed(runtime: Runtime, months: list[str]) -> dict[tuple[str, str, str], int]
                     "language": rng.choice(LANGUAGES),
                     "origin_country": rng.choice(["NP", "MM"]),
                 }
-                rows.append(
-                    {
-                        **case,
-                        "code_hash": secrets.token_hex(32),
-                        "code_key_id": "t",
-                        "status": "in_triage",
-                        "channel": "sms",
-                        "flow_id": "intake",
-                        "flow_version": 2,
-                        "supplier_id": supplier.id,
-                        "site_id": site.id,
-                        "created_at": when,
-                        "updated_at": when,
-                        "indicators": [],
-                        "remedy_types": [],
-                    }
-                )
+                rows.append(case_row(when, **case, supplier_id=supplier.id, site_id=site.id))
                 if supplier.name == "Not Linked":
                     continue
                 labels = {

@@ -22,9 +22,8 @@ from tests.integration.test_supplier import PASSWORD, sign_in
 from tests.integration.test_triage import handler
 from tests.support.demo import first_supplier
 from tests.support.period import (
+    cases_in,
     demo_period,
-    end,
-    first_day,
     long_period,
     previous_month,
     published,
@@ -61,11 +60,7 @@ def test_a_handler_sees_every_case_with_small_cells_hidden(app: Flask, runtime: 
         assert value in ("<10", "–") or value == "0" or int(value) >= 10, value
     assert "<10" in shown
     with runtime.sessions() as session:
-        in_period = session.scalar(
-            select(func.count(Case.id)).where(
-                Case.created_at >= first_day(files), Case.created_at < end(files)
-            )
-        )
+        in_period = cases_in(session, files)
     assert table[-1][-1] in (str(in_period), "–")
     published_page = staff.get(f"/reports?view=published&{query}").get_data(as_text=True)
     assert f">{period.last}</th>" not in published_page
@@ -100,13 +95,7 @@ def test_a_buyer_sees_only_its_suppliers_cases(app: Flask, runtime: Runtime) -> 
             session, "b@example.org", "buyer", PASSWORD, buyer.name, must_change_password=False
         )
         files = published(long_period(now), now.date())
-        theirs = session.scalar(
-            select(func.count(Case.id)).where(
-                Case.supplier_id == supplier.id,
-                Case.created_at >= first_day(files),
-                Case.created_at < end(files),
-            )
-        )
+        theirs = cases_in(session, files, supplier.id)
         session.commit()
         supplier_name = supplier.name
     client = sign_in(app, "b@example.org")

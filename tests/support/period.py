@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from grievance.demo import HISTORY
 from grievance.reports.aggregates import months_between
@@ -84,3 +85,17 @@ def end(period: Period) -> datetime:
     """The first moment after the period (UTC)."""
     last = first_day(Period(period.last, period.last))
     return (last + timedelta(days=32)).replace(day=1)
+
+
+def cases_in(session: Any, period: Period, supplier_id: int | None = None) -> int:
+    """How many cases were received in ``period`` (at one supplier, when given)."""
+    from sqlalchemy import func, select
+
+    from grievance.models import Case
+
+    query = select(func.count(Case.id)).where(
+        Case.created_at >= first_day(period), Case.created_at < end(period)
+    )
+    if supplier_id is not None:
+        query = query.where(Case.supplier_id == supplier_id)
+    return int(session.scalar(query) or 0)
