@@ -712,7 +712,9 @@ def reports_publish() -> None:
 @click.option("--to", "last", required=True, help="Last month, like 2026-12.")
 @click.option(
     "--by",
-    type=click.Choice(["category", "severity", "site", "supplier", "language", "corridor"]),
+    type=click.Choice(
+        ["category", "severity", "site", "supplier", "language", "corridor", "agency"]
+    ),
     default="category",
     show_default=True,
     help="For --kind counts: the rows of the table.",
@@ -933,7 +935,7 @@ def _start_sweeper(runtime: Runtime, interval: int, redis: Any | None = None) ->
     """
     from grievance.logs import job_context
     from grievance.reports import releases
-    from grievance.services import escalation, retention
+    from grievance.services import escalation, recruitment, retention
     from grievance.services.sweeper import sweep
 
     def claim(name: str, seconds: int) -> bool:
@@ -952,6 +954,7 @@ def _start_sweeper(runtime: Runtime, interval: int, redis: Any | None = None) ->
                         if claim("escalate", ESCALATE_EVERY - 5):
                             escalation.escalate_overdue(runtime)
                             escalation.raise_site_alerts(runtime)
+                            recruitment.raise_agency_alerts(runtime)
                     if time.monotonic() - last_retention >= RETENTION_EVERY or not last_retention:
                         last_retention = time.monotonic()
                         if claim("retention", RETENTION_EVERY - 60):

@@ -27,6 +27,7 @@ from grievance.services import (
     outbox,
     prompts,
     pulse_waves,
+    recruitment,
     retention,
     sweeper,
 )
@@ -145,6 +146,7 @@ def escalate(runtime: Runtime | None = None) -> int:
     rt = _rt(runtime)
     sent = escalation.escalate_overdue(rt)
     escalation.raise_site_alerts(rt)
+    recruitment.raise_agency_alerts(rt)
     return sent
 
 

@@ -165,6 +165,16 @@ class PulseRecord:
     reported: bool = False
 
 
+@dataclass(frozen=True)
+class CaseDetails:
+    """What the worker told about their case after the code: how many it affects, who
+    recruited them, where, what they paid. ``values`` hold the worker's words (never kept
+    in the conversation's state: only this effect carries them)."""
+
+    case: int | None
+    values: Mapping[str, str]
+
+
 Effect = (
     Send
     | SetLanguage
@@ -180,4 +190,5 @@ Effect = (
     | ToCase
     | Urgent
     | CallRequest
+    | CaseDetails
 )

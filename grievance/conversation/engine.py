@@ -19,6 +19,7 @@ from grievance.conversation.effects import (
     Answer,
     Appeal,
     CallRequest,
+    CaseDetails,
     Effect,
     Handover,
     LookupStatus,
@@ -1060,6 +1061,12 @@ class Engine:
                     str(number) if number else None,
                 )
             )
+        elif name == "case_details":
+            case = run.results.get("case")
+            values = {key: self._value(turn, reference) for key, reference in params.items()}
+            said = {key: str(value) for key, value in values.items() if value not in (None, "")}
+            if said:
+                turn.effects.append(CaseDetails(case if isinstance(case, int) else None, said))
         elif name == "save":
             for key, reference in params.items():
                 value = self._value(turn, reference)

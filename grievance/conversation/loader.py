@@ -66,6 +66,9 @@ ACTIONS: dict[str, frozenset[str] | None] = {
     # Give results to the flow this one interrupted ({story: ...} adds to its story).
     "pass_back": None,
     "call_request": frozenset({"case", "time", "number"}),
+    # After the code: how many the problem affects, who recruited the worker, where, and
+    # what they paid, for the case in results.case (the words go to the case, not the state).
+    "case_details": frozenset({"affected", "agency", "recruited_in", "fee"}),
     # End this flow and give the message to the question it interrupted.
     "answer_interrupted": frozenset(),
 }

@@ -25,6 +25,7 @@ from grievance.models.messages import (
 )
 from grievance.models.procedure import ProcedureVersion
 from grievance.models.pulse import Campaign, PulseInvite, PulseMember, PulseResponse
+from grievance.models.recruitment import Agency, AgencyAlert, CaseRecruitment
 from grievance.models.remediation import (
     Evidence,
     PlanComment,
@@ -40,6 +41,8 @@ __all__ = [
     "NOTICE",
     "OUTBOUND",
     "REPLY",
+    "Agency",
+    "AgencyAlert",
     "ApiToken",
     "Attachment",
     "AuditEvent",
@@ -48,6 +51,7 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseNote",
+    "CaseRecruitment",
     "CodeAttempt",
     "Contact",
     "Conversation",

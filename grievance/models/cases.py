@@ -182,6 +182,11 @@ class Case(Base):
     # person, an urgent case opened mid-report): their next report fills this case and
     # gives the code then.
     code_issued: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # How many workers the problem affects, as the worker said: "me", "few" or "many"
+    # (models.recruitment.AFFECTED); None: not said. "many" raised the severity one level.
+    affected: Mapped[str | None] = mapped_column(String(8))
+    # Reported by the sender for someone else, with their agreement; news goes to the sender.
+    on_behalf: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     def needs_attention(self) -> bool:
         """True while the worker waits on a person: they asked for one, or wrote unread words."""

@@ -45,7 +45,8 @@ REMEDY_LABELS = {
 }
 OUTCOMES = ("resolved", "not_resolved")
 # What the mechanism asks a worker after a case moves, and when.
-PROMPT_KINDS = ("confirm", "satisfaction", "checkin_30", "checkin_90")
+# "details": the optional questions a minute after the code (flows/details.yaml).
+PROMPT_KINDS = ("confirm", "satisfaction", "checkin_30", "checkin_90", "details")
 # The worker's answer to "is it solved?"; all but "confirmed" send the case back to the handler.
 WORKER_ANSWERS = ("confirmed", "disputed", "person", "no_answer", "unreached")
 

@@ -1,5 +1,5 @@
 """Counts of cases per month by a dimension (category, severity, site, supplier, language,
-corridor),
+corridor, recruitment agency),
 for a period and, for buyers, only their linked suppliers. Months are the finest time bin.
 The counts go through :func:`grievance.reports.suppression.suppress` before anyone sees them.
 """
@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from grievance import csvsafe
-from grievance.models import Case, Organisation, Site
+from grievance.models import Agency, Case, CaseRecruitment, Organisation, Site
 
 if TYPE_CHECKING:
     from grievance.reports.suppression import Table
@@ -27,6 +27,7 @@ DIMENSIONS = {
     "supplier": "Supplier",
     "language": "Language",
     "corridor": "Corridor (origin to site country)",
+    "agency": "Recruitment agency",
 }
 NOT_KNOWN = "not known"
 
@@ -80,6 +81,8 @@ def monthly_counts(
         label = Site.name
     elif dimension == "supplier":
         label = Organisation.name
+    elif dimension == "agency":
+        label = Agency.name  # a merged agency's cases point to the one it was merged into
     elif dimension == "corridor":
         # "NP → MY"; either end unknown reads "?" (the worker did not say, no site yet).
         label = func.coalesce(Case.origin_country, "?") + " → " + func.coalesce(Site.country, "?")
@@ -90,6 +93,10 @@ def monthly_counts(
         query = query.outerjoin(Site, Site.id == Case.site_id)
     elif dimension == "supplier":
         query = query.outerjoin(Organisation, Organisation.id == Case.supplier_id)
+    elif dimension == "agency":
+        query = query.outerjoin(CaseRecruitment, CaseRecruitment.case_id == Case.id).outerjoin(
+            Agency, Agency.id == CaseRecruitment.agency_id
+        )
     query = query.where(Case.created_at >= start, Case.created_at < end).group_by(label, month)
     if suppliers is not None:
         query = query.where(Case.supplier_id.in_(list(suppliers)))

@@ -424,7 +424,7 @@ class Period:
 
     def table(self, name: str) -> tuple[list[str], Table]:
         """The rows and the table of one dimension over every published quarter."""
-        parts = [r["tables"][name] for r in self.releases]
+        parts = [_part(r, name) for r in self.releases]
         names = {row for part in parts for row in part["rows"]}
         if name == "ending":
             rows = [label for label in ENDINGS.values() if label in names]
@@ -509,3 +509,23 @@ def period(db: Session, audience: Audience, first: date, last: date, k: int, tod
         k=int(releases[0]["k"]) if releases else k,
         pending=pending,
     )
+
+
+# A table a quarter was published without (released before the table existed).
+NOT_PUBLISHED = "not published for this quarter"
+
+
+def _part(release: dict[str, Any], name: str) -> dict[str, Any]:
+    """One table of a release; a table it lacks is one row of unknown cells, with the month
+    totals every table of the release shares."""
+    tables = release["tables"]
+    if name in tables:
+        return dict(tables[name])
+    shared = tables["category"]
+    return {
+        "rows": [NOT_PUBLISHED],
+        "cells": [["–"] * len(release["months"])],
+        "row_totals": ["–"],
+        "column_totals": shared["column_totals"],
+        "total": shared["total"],
+    }

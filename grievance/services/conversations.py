@@ -17,6 +17,7 @@ from grievance.conversation import (
     Answer,
     Appeal,
     CallRequest,
+    CaseDetails,
     Handover,
     LookupStatus,
     OpenCase,
@@ -56,7 +57,7 @@ from grievance.models import (
 )
 from grievance.runtime import Runtime
 from grievance.services import cases as case_service
-from grievance.services import dialogue, pulse, remediation
+from grievance.services import dialogue, pulse, recruitment, remediation
 from grievance.services.inbox import inbound_body
 from grievance.services.mails import enqueue_mails
 from grievance.services.outbox import deliver, queue_message
@@ -364,6 +365,8 @@ def _apply_one(
         contact.language_confirmed = effect.confirmed or contact.language_confirmed
     elif isinstance(effect, OpenCase):
         case, code = case_service.open_case(session, runtime, contact, effect)
+        if not (effect.retaliation or case.category == "RET"):
+            recruitment.ask_details(session, case)  # a minute later: who else, who recruited
         if applied.retaliation_after is not None:
             _link_retaliation(session, case, applied.retaliation_after)
             applied.retaliation_after = None
@@ -415,6 +418,10 @@ def _apply_one(
         called = dialogue.record_call_request(session, runtime, contact, effect)
         if called is not None:
             applied.case_id = called.id
+    elif isinstance(effect, CaseDetails):
+        told = recruitment.record_details(session, runtime, contact, effect)
+        if told is not None:
+            applied.case_id = told.id
     elif isinstance(effect, WaitUntil):
         conversation.wake_at = effect.at
     elif isinstance(effect, Answer):

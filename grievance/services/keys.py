@@ -17,6 +17,7 @@ from grievance.models import (
     Attachment,
     Case,
     CaseNote,
+    CaseRecruitment,
     Contact,
     Evidence,
     Export,
@@ -43,6 +44,7 @@ class RotationReport:
     totp_secrets: int
     pending_codes: int
     exports: int = 0
+    recruitment: int = 0
 
 
 def rotate_keys(runtime: Runtime) -> RotationReport:
@@ -59,6 +61,7 @@ def rotate_keys(runtime: Runtime) -> RotationReport:
             "comments",
             "totp_secrets",
             "exports",
+            "recruitment",
         ),
         0,
     )
@@ -83,6 +86,7 @@ def rotate_keys(runtime: Runtime) -> RotationReport:
             (Case, Case.description_encrypted, "cases"),
             (Attachment, Attachment.data_encrypted, "attachments"),
             (CaseNote, CaseNote.text_encrypted, "notes"),
+            (CaseRecruitment, CaseRecruitment.words_encrypted, "recruitment"),
             (Evidence, Evidence.data_encrypted, "evidence"),
             (PlanComment, PlanComment.text_encrypted, "comments"),
             (User, User.totp_secret_encrypted, "totp_secrets"),

@@ -33,6 +33,7 @@ FLOWS = {
     "satisfaction": "closing",
     "checkin_30": "checkin",
     "checkin_90": "checkin",
+    "details": "details",
 }
 BUSY_DELAY = timedelta(minutes=15)
 BATCH = 100
@@ -98,6 +99,8 @@ def _send_one(runtime: Runtime, prompt_id: int) -> int:
             "date": case.created_at.date().isoformat(),
             "appeal_days": str(runtime.settings.appeal_days),
         }
+        if prompt.kind == "details":
+            results["category"] = case.reported_category or case.category or ""
         if case.supplier_id is not None:
             results["supplier"] = "yes"  # "the company says it is fixed"
         outbox_ids = start_flow(runtime, session, contact, FLOWS[prompt.kind], results, case.id)

@@ -32,6 +32,7 @@ from grievance.models import (
     OUTBOUND,
     Attachment,
     Case,
+    CaseRecruitment,
     CodeAttempt,
     Contact,
     Conversation,
@@ -93,6 +94,11 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
             attachments += _erase_attachments(session, Attachment.case_id == case.id)
             evidence += _erase_evidence(session, case.id)
             case.description_encrypted = None
+            session.execute(
+                update(CaseRecruitment)
+                .where(CaseRecruitment.case_id == case.id)
+                .values(words_encrypted=None)
+            )
             case.purged_at = now
             cases += 1
         session.flush()

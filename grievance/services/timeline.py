@@ -223,7 +223,25 @@ SENTENCES: dict[str, _Sentence] = {
         "satisfaction": "The worker was asked how well the report was handled",
         "checkin_30": "30-day check-in on retaliation sent",
         "checkin_90": "90-day check-in on retaliation sent",
+        "details": "The worker was asked who this affects (and, for fees or debt, who recruited them)",
     }.get(str(d.get("question")), "The worker was asked a question"),
+    "affected": lambda d, n: (
+        {"me": "Affects: only the worker", "few": "Affects: the worker and a few others"}.get(
+            str(d.get("affected")), "Affects: many workers"
+        )
+        + (f"; severity raised to {d.get('severity')}" if d.get("severity") else "")
+    ),
+    "on_behalf": lambda d, n: "Reported for someone else, with their agreement",
+    "recruitment_told": lambda d, n: (
+        "The worker said who recruited them: "
+        + ", ".join(
+            {"agency": "agency", "recruited_in": "where", "fee": "what they paid"}.get(
+                str(k), str(k)
+            )
+            for k in d.get("said", [])
+        )
+    ),
+    "agency_linked": lambda d, n: f"Linked to the recruitment agency {d.get('name')}",
     "worker_answer": lambda d, n: f"The worker's word on the remedy: {_stage(d.get('answer'))}",
     "worker_satisfaction": lambda d, n: f"Satisfaction: {d.get('score')} of 5",
     "retaliation_checkin": lambda d, n: (

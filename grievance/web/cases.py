@@ -31,6 +31,7 @@ from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.language.catalog import render
 from grievance.models import (
+    Agency,
     Attachment,
     Case,
     Contact,
@@ -47,6 +48,7 @@ from grievance.models.cases import (
     SEVERITIES,
     STATUSES,
 )
+from grievance.models.recruitment import RECRUITMENT_CATEGORIES
 from grievance.models.remediation import REMEDY_LABELS, REMEDY_TYPES, Evidence
 from grievance.runtime import Runtime
 from grievance.services import (
@@ -55,6 +57,7 @@ from grievance.services import (
     dialogue,
     escalation,
     handler_messages,
+    recruitment,
     remediation,
     timeline,
     triage,
@@ -105,6 +108,7 @@ def queue() -> ResponseReturnValue:
         options = _options(db)
         context: dict[str, Any] = {
             "alerts": escalation.active_alerts(db),
+            "agency_alerts": recruitment.active_agency_alerts(db),
             "page": result,
             "now": utcnow(),
             "args": request.args,
@@ -214,9 +218,25 @@ def detail(case_id: int) -> ResponseReturnValue:
             "archived": remediation.archived_plans(db, runtime, case),
             "remedy_types": REMEDY_TYPES,
             "remedy_labels": REMEDY_LABELS,
+            **_recruitment(db, runtime, case),
             **_options(db),
         }
         return render_template("cases/detail.html", **context)
+
+
+def _recruitment(db: Session, runtime: Runtime, case: Case) -> dict[str, Any]:
+    """Who recruited the worker: their words, what was read from them, the linked agency."""
+    row = recruitment.recruitment_of(db, case)
+    asked = RECRUITMENT_CATEGORIES
+    return {
+        "recruitment": row,
+        "recruitment_shown": row is not None
+        or case.category in asked
+        or case.reported_category in asked,
+        "recruitment_words": recruitment.worker_words(runtime, row),
+        "agency": db.get(Agency, row.agency_id) if row is not None and row.agency_id else None,
+        "agency_names": [a.name for a in recruitment.search(db, "", limit=500)],
+    }
 
 
 @bp.app_template_filter("worker_words")
@@ -306,6 +326,7 @@ _DONE = {
     "add_note": "Note added.",
     "message_worker": "Message queued for the worker.",
     "attach_referral": "Referral attached.",
+    "link_agency": "Linked to the recruitment agency.",
     "refer_to_supplier": "Referred to the supplier; the worker is told.",
     "close_out_of_scope": "Closed as out of scope; the worker is told.",
     "review_plan": "Review recorded; the supplier is told by email.",
@@ -395,6 +416,54 @@ def referral(case_id: int) -> ResponseReturnValue:
         referral_id=_int(request.form.get("referral")) or 0,
         tell_worker=bool(request.form.get("tell_worker")),
     )
+
+
+@bp.post("/cases/<int:case_id>/agency")
+@roles_required(*HANDLERS)
+def agency(case_id: int) -> ResponseReturnValue:
+    """Link the case to a recruitment agency (an existing one by name, or a new one)."""
+    form = request.form
+    return _act(
+        case_id,
+        recruitment.link_agency,
+        name=form.get("agency", ""),
+        country=form.get("country", ""),
+        fee_amount=form.get("fee_amount", ""),
+        fee_currency=form.get("fee_currency", ""),
+    )
+
+
+@bp.get("/agencies")
+@roles_required(*HANDLERS)
+def agencies() -> ResponseReturnValue:
+    """Recruitment agencies across cases: how many cases, fee cases, suppliers, fees paid."""
+    with _runtime().sessions() as db:
+        rows = recruitment.overview(db)
+        accounts.audit(db, _me(db), "agencies_viewed", None)
+        db.commit()
+        return render_template(
+            "cases/agencies.html",
+            rows=rows,
+            alert_cases=recruitment.AGENCY_ALERT_CASES,
+            messages=get_flashed_messages(with_categories=True),
+        )
+
+
+@bp.post("/agencies/merge")
+@roles_required(*HANDLERS)
+def merge_agencies() -> ResponseReturnValue:
+    """Merge two records of one agency: the first's cases count under the second."""
+    source, target = _int(request.form.get("source")), _int(request.form.get("target"))
+    with _runtime().sessions() as db:
+        try:
+            kept = recruitment.merge(db, _me(db), source or 0, target or 0)
+        except recruitment.RecruitmentError as exc:
+            db.rollback()
+            flash(str(exc), "error")
+        else:
+            db.commit()
+            flash(f"Merged into {kept.name}.", "ok")
+    return redirect(url_for("cases.agencies")), 303
 
 
 @bp.post("/cases/<int:case_id>/supplier")

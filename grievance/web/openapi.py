@@ -148,7 +148,18 @@ PLAN = {
     },
 }
 SUPPLIER_CASE = _obj_schema(
-    ["id", "status", "category", "severity", "site", "supplier", "summary", "received", "due"],
+    [
+        "id",
+        "status",
+        "category",
+        "severity",
+        "site",
+        "supplier",
+        "summary",
+        "agency",
+        "received",
+        "due",
+    ],
     id={"type": "integer"},
     status={"enum": list(STATUSES)},
     category={"type": ["string", "null"]},
@@ -158,6 +169,10 @@ SUPPLIER_CASE = _obj_schema(
     summary={
         "type": ["string", "null"],
         "description": "the handler's summary; never the worker's words",
+    },
+    agency={
+        "type": ["string", "null"],
+        "description": "the recruitment agency a handler linked this case to, if any",
     },
     received=_DAY,
     due=_NULLABLE_DAY,

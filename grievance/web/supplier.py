@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
-from grievance.models import Case, Organisation, Site, User
+from grievance.models import Agency, Case, CaseRecruitment, Organisation, Site, User
 from grievance.models.accounts import buyer_suppliers
 from grievance.runtime import Runtime
 from grievance.services import actions, remediation
@@ -266,6 +266,16 @@ def summary_of(db: Session, case: Case) -> dict[str, object]:
         "site": site.name if site else None,
         "supplier": supplier.name if supplier else None,
         "summary": case.supplier_summary,
+        # The agency a handler linked: named to this supplier on its own cases only.
+        "agency": _agency_name(db, case),
         "received": case.created_at.date().isoformat(),
         "due": case.due_at.date().isoformat() if case.due_at else None,
     }
+
+
+def _agency_name(db: Session, case: Case) -> str | None:
+    agency_id = db.scalar(
+        select(CaseRecruitment.agency_id).where(CaseRecruitment.case_id == case.id)
+    )
+    agency = db.get(Agency, agency_id) if agency_id is not None else None
+    return agency.name if agency is not None else None

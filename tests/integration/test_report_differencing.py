@@ -26,10 +26,10 @@ from sqlalchemy import insert, select
 
 from grievance.cli import main
 from grievance.clock import utcnow
-from grievance.models import Case, Organisation, Site
+from grievance.models import Agency, Case, CaseRecruitment, Organisation, Site
 from grievance.models.accounts import buyer_suppliers
 from grievance.reports import releases
-from grievance.reports.aggregates import DIMENSIONS, months_between
+from grievance.reports.aggregates import DIMENSIONS, NOT_KNOWN, months_between
 from grievance.runtime import Runtime
 from tests.conftest import environment
 from tests.integration.test_api import token_for
@@ -73,8 +73,11 @@ def seed(runtime: Runtime, months: list[str]) -> dict[tuple[str, str, str], int]
                 {"buyer_id": buyer.id, "supplier_id": orgs["Linked Two"].id},
             ],
         )
+        agencies = [Agency(name="Everest Manpower"), Agency(name="Golden Link Recruiters")]
+        session.add_all(agencies)
         session.flush()
         rows = []
+        links = []
         truth: dict[tuple[str, str, str], int] = {}
         for month in months:
             year, number = map(int, month.split("-"))
@@ -89,7 +92,14 @@ def seed(runtime: Runtime, months: list[str]) -> dict[tuple[str, str, str], int]
                     "language": rng.choice(LANGUAGES),
                     "origin_country": rng.choice(["NP", "MM"]),
                 }
-                rows.append(case_row(when, **case, supplier_id=supplier.id, site_id=site.id))
+                case_id = len(rows) + 1
+                rows.append(
+                    case_row(when, **case, id=case_id, supplier_id=supplier.id, site_id=site.id)
+                )
+                # Fee cases name one of two agencies, or none a handler could link.
+                agency = rng.choice([*agencies, None]) if case["category"] == "FL-FEE" else None
+                if agency is not None:
+                    links.append({"case_id": case_id, "agency_id": agency.id, "at": when})
                 if supplier.name == "Not Linked":
                     continue
                 labels = {
@@ -97,11 +107,13 @@ def seed(runtime: Runtime, months: list[str]) -> dict[tuple[str, str, str], int]
                     "site": site.name,
                     "supplier": supplier.name,
                     "corridor": f"{case['origin_country']} → {site.country}",
+                    "agency": agency.name if agency is not None else NOT_KNOWN,
                 }
                 for dimension in DIMENSIONS:
                     key = (dimension, labels[dimension], month)
                     truth[key] = truth.get(key, 0) + 1
         session.execute(insert(Case), rows)
+        session.execute(insert(CaseRecruitment), links)
         session.commit()
     return truth
 
@@ -244,7 +256,7 @@ def test_no_small_count_is_recovered_from_every_period_a_buyer_can_ask_for(
             for month, shown in zip(body["months"], body["cases_received"], strict=True):
                 # Without the grand total beside them, a "–" here may be a withheld month.
                 attacker.say([("total", "", month)], shown, withheld=True)
-    assert answers == 6 * len(months) * (len(months) + 1) // 2
+    assert answers == len(DIMENSIONS) * len(months) * (len(months) + 1) // 2
     recovered = attacker.solve(truth)
     assert recovered == {}, f"{len(recovered)} hidden counts worked out: {sorted(recovered)}"
     # The answers named only the buyer's linked suppliers.

@@ -19,6 +19,7 @@ from grievance.conversation import (
     Answer,
     Appeal,
     CallRequest,
+    CaseDetails,
     Engine,
     Expired,
     Handover,
@@ -115,6 +116,9 @@ def describe(effect: object) -> str | None:
         return f"call_request time={effect.time!r} number={'given' if effect.number else 'this'}"
     if isinstance(effect, Answer):
         return f"answer {effect.value}"
+    if isinstance(effect, CaseDetails):
+        said = " ".join(f"{k}={v!r}" for k, v in sorted(effect.values.items()))
+        return f"case_details case={effect.case} {said}"
     if isinstance(effect, Appeal):
         return "appeal"
     if isinstance(effect, PulseRecord):
