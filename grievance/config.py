@@ -73,6 +73,9 @@ class Settings:
     # that never opened one, and inbound messages kept at Twilio.
     retention_closed_days: int = 180
     retention_no_case_days: int = 30
+    # Seconds after the case code before the optional questions (who else, who recruited
+    # you: flows/details.yaml); None ("off"): never asked.
+    details_delay_seconds: int | None = 60
     twilio_delete_after_minutes: int = 60
     failed_job_ttl_days: int = 7
     # Web sessions: signed out after this long idle (at most 60 minutes), and after this long at all.
@@ -238,6 +241,9 @@ class Settings:
             whatsapp_templates=_templates(env.get("GRIEVANCE_WHATSAPP_TEMPLATES")),
             retention_closed_days=_int(env, "GRIEVANCE_RETENTION_CLOSED_DAYS", 180),
             retention_no_case_days=_int(env, "GRIEVANCE_RETENTION_NO_CASE_DAYS", 30),
+            details_delay_seconds=None
+            if env.get("GRIEVANCE_DETAILS_DELAY", "").strip().lower() == "off"
+            else _bounded(env, "GRIEVANCE_DETAILS_DELAY", 60, 0, 7 * 24 * 3600),
             twilio_delete_after_minutes=_int(env, "GRIEVANCE_TWILIO_DELETE_AFTER_MINUTES", 60),
             failed_job_ttl_days=_int(env, "GRIEVANCE_FAILED_JOB_TTL_DAYS", 7),
             session_idle_minutes=_bounded(env, "GRIEVANCE_SESSION_IDLE_MINUTES", 30, 1, 60),

@@ -12,6 +12,7 @@ derived from the seed.
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import secrets
 from collections.abc import Mapping, Sequence
@@ -27,11 +28,13 @@ from grievance.clock import utcnow
 from grievance.db import transaction
 from grievance.models import (
     INBOUND,
+    Agency,
     AuditEvent,
     Campaign,
     Case,
     CaseEvent,
     CaseNote,
+    CaseRecruitment,
     Evidence,
     Message,
     Organisation,
@@ -44,6 +47,7 @@ from grievance.models import (
 )
 from grievance.models.accounts import buyer_suppliers
 from grievance.models.cases import DEFAULT_SEVERITY, OPEN_STATUSES
+from grievance.models.recruitment import RECRUITMENT_CATEGORIES
 from grievance.reports.pulse import QUESTIONS
 from grievance.runtime import Runtime
 
@@ -770,7 +774,55 @@ def _cases(
     for plan in plans:
         _remediation(session, runtime, rng, plan, books)
     session.flush()
+    # A generator of its own, so the cases above stay what they were before agencies.
+    _agencies(session, runtime, random.Random(f"agencies {len(plans)}"), plans)  # noqa: S311
+    session.flush()
     return len(plans)
+
+
+# Made-up recruitment agencies, and how workers wrote their names.
+AGENCIES = (
+    ("Example Manpower Pvt Ltd", "NP", ("Example Manpower", "example manpower kathmandu")),
+    ("Sample Overseas Recruiting", "BD", ("Sample Overseas", "sample overseas dhaka")),
+    ("Demo Link Agency", "MM", ("Demo Link", "demo link yangon")),
+)
+FEES = {
+    "NP": ("NPR", (80_000, 250_000)),
+    "BD": ("BDT", (150_000, 500_000)),
+    "MM": ("MMK", (900_000, 3_000_000)),
+}
+
+
+def _agencies(session: Session, runtime: Runtime, rng: random.Random, plans: list[_Plan]) -> None:
+    """Most fees and debt cases name one of three made-up agencies, as a worker wrote it,
+    and a handler has linked most of those."""
+    agencies = [Agency(name=name, country=country) for name, country, _ in AGENCIES]
+    session.add_all(agencies)
+    session.flush()
+    for plan in plans:
+        case = plan.case
+        if case.category not in RECRUITMENT_CATEGORIES or rng.random() < 0.25:
+            continue
+        n = rng.randrange(len(AGENCIES))
+        _, country, spellings = AGENCIES[n]
+        currency, (low, high) = FEES[country]
+        amount = rng.randrange(low, high, 1000)
+        words = {
+            "agency": rng.choice(spellings),
+            "recruited_in": country,
+            "fee": f"{amount} {currency.lower()}",
+        }
+        session.add(
+            CaseRecruitment(
+                case_id=case.id,
+                words_encrypted=runtime.protector.encrypt(json.dumps(words)),
+                country=country,
+                fee_amount=amount,
+                fee_currency=currency,
+                agency_id=agencies[n].id if rng.random() < 0.8 else None,
+                at=case.created_at,
+            )
+        )
 
 
 # What workers write after their report, in the demo: the case's timeline shows them unread.

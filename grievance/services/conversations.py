@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -365,8 +366,10 @@ def _apply_one(
         contact.language_confirmed = effect.confirmed or contact.language_confirmed
     elif isinstance(effect, OpenCase):
         case, code = case_service.open_case(session, runtime, contact, effect)
-        if not (effect.retaliation or case.category == "RET"):
-            recruitment.ask_details(session, case)  # a minute later: who else, who recruited
+        delay = runtime.settings.details_delay_seconds
+        if delay is not None and not (effect.retaliation or case.category == "RET"):
+            # A minute later, as a message of its own: who else, who recruited the worker.
+            recruitment.ask_details(session, case, timedelta(seconds=delay))
         if applied.retaliation_after is not None:
             _link_retaliation(session, case, applied.retaliation_after)
             applied.retaliation_after = None

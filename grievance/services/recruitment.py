@@ -41,7 +41,8 @@ from grievance.services.triage import Outcome, TriageError
 
 log = logging.getLogger(__name__)
 
-# The questions follow the code by this long: a message of their own, after the code.
+# The questions follow the code by this long (GRIEVANCE_DETAILS_DELAY): a message of its
+# own, after the code.
 DETAILS_DELAY = timedelta(minutes=1)
 # An agency linked to this many fee or debt cases within the window raises an alert.
 AGENCY_ALERT_CASES = 3
@@ -58,11 +59,9 @@ class RecruitmentError(TriageError):
     """A handler's request that cannot be done, in words to show them."""
 
 
-def ask_details(session: Session, case: Case, now: datetime | None = None) -> None:
+def ask_details(session: Session, case: Case, delay: timedelta = DETAILS_DELAY) -> None:
     """Owe the worker the questions after the code (sent by the prompts sweep)."""
-    session.add(
-        WorkerPrompt(case_id=case.id, kind="details", due_at=(now or utcnow()) + DETAILS_DELAY)
-    )
+    session.add(WorkerPrompt(case_id=case.id, kind="details", due_at=utcnow() + delay))
 
 
 def record_details(

@@ -173,7 +173,11 @@ def run_server(instance: Path, **settings: str) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server on a fresh instance directory, shared by the tests of a module."""
-    with run_server(tmp_path_factory.mktemp("serve") / "instance") as server:
+    # The questions a minute after a case code would land in the middle of longer browser
+    # tests; test_details_browser.py runs its own server with them on.
+    with run_server(
+        tmp_path_factory.mktemp("serve") / "instance", GRIEVANCE_DETAILS_DELAY="off"
+    ) as server:
         yield server
 
 
