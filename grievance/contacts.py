@@ -1,10 +1,16 @@
-"""The deployment's help and emergency contacts (``GRIEVANCE_CONTACTS_FILE``).
+"""The deployment's directory of organisations that help (``GRIEVANCE_CONTACTS_FILE``).
 
-Police, a labour hotline, shelters, embassies: whom a worker who may be in danger now
-should call, in their language and for their nationality where known. The file is
-validated at start and by ``grievance flows check`` (``file:line: what is wrong``), shown
-on the public rules of procedure, and empty by default: then the line says that no local
-numbers are configured rather than invent any.
+Police, a labour hotline, shelters, embassies, NGOs, unions, legal aid: one list, each entry
+marked for what it may be used for (``use``):
+
+- ``workers``: given to workers who ask whom to call (RIGHTS, the rules of procedure);
+- ``emergency``: given at once to a worker who may be in danger now;
+- ``referrals``: offered to case handlers to refer a case to (and to send its details).
+
+The file is validated at start and by ``grievance flows check`` (``file:line: what is
+wrong``), and empty by default: then the line says that no local numbers are configured
+rather than invent any. Admins add entries in the browser too (the referral directory);
+``grievance.services.directory`` puts both together, and everything reads that one list.
 
 ```yaml
 contacts:
@@ -21,11 +27,22 @@ contacts:
     nationals: [NP]          # whose citizens it serves
     languages: [ne, en]
     names: {ne: नेपाली राजदूतावास, क्वालालम्पुर}
+    hours: "Mon-Fri 9-17"    # shown to workers after the number
+  - id: legal-aid-kl         # a stable name for records (default: from the name)
+    name: Migrant Workers Legal Aid
+    phone: "+60 3-0000 0000"
+    kind: legal
+    use: [referrals]         # staff only: never given to workers by the line itself
+    how: "Ask for the migrant desk; email intake@example.org"
 ```
+
+``emergency: true`` is the same as ``use: [workers, emergency]``; with neither, an entry is
+for ``workers``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,12 +51,27 @@ from pathlib import Path
 from grievance.yamlsource import LineDict, LineList, YamlError, load_file
 
 KINDS = ("police", "labour", "shelter", "embassy", "ngo", "union", "legal", "health", "other")
-FIELDS = ("name", "phone", "kind", "emergency", "countries", "languages", "nationals", "names")
+USES = ("workers", "emergency", "referrals")
+FIELDS = (
+    "id",
+    "name",
+    "phone",
+    "kind",
+    "use",
+    "emergency",
+    "countries",
+    "languages",
+    "nationals",
+    "names",
+    "hours",
+    "how",
+)
 # A worker in danger gets at most this many numbers: each costs SMS segments.
 MAX_FOR_WORKER = 3
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{1,24}$")
+PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{1,24}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 
 
 class ContactsError(ValueError):
@@ -62,6 +94,23 @@ class HelpContact:
     languages: tuple[str, ...] = ()
     nationals: tuple[str, ...] = ()
     names: Mapping[str, str] = field(default_factory=dict)
+    # What it may be used for (USES); empty: workers, and emergency when ``emergency``.
+    uses: tuple[str, ...] = ()
+    hours: str = ""
+    # For staff: how to reach the right person, beyond the number.
+    how: str = ""
+    # A stable name for the records of contacts given (default: from the name).
+    key: str = ""
+
+    def used_for(self, use: str) -> bool:
+        """May this entry be used for ``use`` (one of USES)?"""
+        uses = self.uses or (("workers", "emergency") if self.emergency else ("workers",))
+        return use in uses
+
+    @property
+    def ref(self) -> str:
+        """The entry's stable name: its ``id``, else made from its name."""
+        return self.key or slug(self.name)
 
     def name_in(self, language: str) -> str:
         """The name in ``language`` if the file gives one, else as written."""
@@ -100,6 +149,7 @@ def parse_contacts(doc: object, path: str) -> tuple[HelpContact, ...]:
         )
     entries: LineList = doc["contacts"]
     found: list[HelpContact] = []
+    seen_refs: dict[str, int] = {}
     for index, entry in enumerate(entries):
         line = entries.line_of(index)
         if not isinstance(entry, LineDict):
@@ -113,9 +163,36 @@ def parse_contacts(doc: object, path: str) -> tuple[HelpContact, ...]:
                     f"a contact has {', '.join(FIELDS)}"
                 )
         name, phone = entry.get("name"), entry.get("phone")
+        entry_id = entry.get("id", "")
+        if entry_id and (not isinstance(entry_id, str) or not _KEY.match(entry_id)):
+            problems.append(
+                f"{path}:{entry.line_of('id')}: id is lower-case letters, digits and dashes, "
+                "like legal-aid-kl"
+            )
+            entry_id = ""
+        use = entry.get("use", [])
+        if not isinstance(use, list) or not all(u in USES for u in use):
+            problems.append(
+                f"{path}:{entry.line_of('use')}: use is a list of {', '.join(USES)}, "
+                "like [workers, emergency]"
+            )
+            use = []
+        texts = {}
+        for text_key, example in (
+            ("hours", '"Mon-Fri 9-17"'),
+            ("how", '"ask for the migrant desk"'),
+        ):
+            value = entry.get(text_key, "")
+            if not isinstance(value, str) or len(value) > 200:
+                problems.append(
+                    f"{path}:{entry.line_of(text_key)}: {text_key} is a short text in quotes, "
+                    f"like {example}"
+                )
+                value = ""
+            texts[text_key] = value.strip()
         if not isinstance(name, str) or not name.strip():
             problems.append(f"{path}:{line}: the contact needs a name")
-        if not isinstance(phone, str) or not _PHONE.match(phone.strip()):
+        if not isinstance(phone, str) or not PHONE.match(phone.strip()):
             problems.append(
                 f"{path}:{entry.line_of('phone') if 'phone' in entry else line}: the phone "
                 f"number is written in quotes with digits, spaces, dashes and an optional +, "
@@ -155,18 +232,30 @@ def parse_contacts(doc: object, path: str) -> tuple[HelpContact, ...]:
             )
             names = {}
         if len(problems) == before and isinstance(name, str) and isinstance(phone, str):
-            found.append(
-                HelpContact(
-                    name=name.strip(),
-                    phone=phone.strip(),
-                    kind=str(kind),
-                    emergency=bool(emergency),
-                    countries=codes["countries"],
-                    languages=codes["languages"],
-                    nationals=codes["nationals"],
-                    names={k: v.strip() for k, v in names.items()},
-                )
+            uses = tuple(dict.fromkeys([*use, *(["emergency"] if emergency is True else [])]))
+            if uses == ("emergency",) and "use" not in entry:
+                uses = ("workers", "emergency")
+            contact = HelpContact(
+                name=name.strip(),
+                phone=phone.strip(),
+                kind=str(kind),
+                emergency="emergency" in uses,
+                countries=codes["countries"],
+                languages=codes["languages"],
+                nationals=codes["nationals"],
+                names={k: v.strip() for k, v in names.items()},
+                uses=uses,
+                hours=texts["hours"],
+                how=texts["how"],
+                key=str(entry_id),
             )
+            if contact.ref in seen_refs:
+                problems.append(
+                    f"{path}:{line}: two contacts are called {contact.ref!r} (also line "
+                    f"{seen_refs[contact.ref]}): give one an id of its own"
+                )
+            seen_refs[contact.ref] = line
+            found.append(contact)
     if problems:
         raise ContactsError(problems)
     return tuple(found)
@@ -179,17 +268,30 @@ def for_worker(
     country: str | None = None,
     emergency_only: bool = True,
 ) -> list[HelpContact]:
-    """The contacts to give a worker, most useful first: their embassy, then the rest."""
-    chosen = [
-        c
-        for c in contacts
-        if (c.emergency or not emergency_only) and c.serves(language, nationality, country)
-    ]
+    """The contacts to give a worker, most useful first: their embassy, then the rest.
+    ``emergency_only``: those marked for emergencies; else those marked for workers."""
+    use = "emergency" if emergency_only else "workers"
+    chosen = [c for c in contacts if c.used_for(use) and c.serves(language, nationality, country)]
     # Contacts for the worker's own people (language or nationality) before general ones.
     chosen.sort(key=lambda c: (not (c.nationals or c.languages), KINDS.index(c.kind)))
     return chosen[:MAX_FOR_WORKER] if emergency_only else chosen
 
 
 def as_text(contacts: Iterable[HelpContact], language: str) -> str:
-    """``Police 999; Tenaganita +60 3-7770 3671`` for an SMS."""
-    return "; ".join(f"{c.name_in(language)} {c.phone}" for c in contacts)
+    """``Police 999; Tenaganita +60 3-7770 3671 (Mon-Fri 9-17)`` for an SMS."""
+    return "; ".join(
+        f"{c.name_in(language)} {c.phone}" + (f" ({c.hours})" if c.hours else "") for c in contacts
+    )
+
+
+def for_referral(contacts: Iterable[HelpContact]) -> list[HelpContact]:
+    """The entries case handlers may refer a case to, by name."""
+    return sorted((c for c in contacts if c.used_for("referrals")), key=lambda c: c.name.lower())
+
+
+def slug(name: str) -> str:
+    """``Migrant Workers Legal Aid`` -> ``migrant-workers-legal-aid`` (a stable key)."""
+    made = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:70]
+    if len(made) < 3:  # a name in another script: a short digest of it instead
+        made = "contact-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
+    return made

@@ -7,6 +7,7 @@ from grievance.models.cases import (
     CaseEvent,
     CaseNote,
     CodeAttempt,
+    ContactGiven,
     ReferralOrg,
     SiteAlert,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "CaseRecruitment",
     "CodeAttempt",
     "Contact",
+    "ContactGiven",
     "Conversation",
     "DeliveryEvent",
     "Evidence",

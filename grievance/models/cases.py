@@ -267,7 +267,8 @@ class CaseNote(Base):
 
 
 class ReferralOrg(Base):
-    """An organisation a worker can be referred to: a union, an NGO, legal aid. Admins keep the list."""
+    """An organisation that helps, added by an admin in the browser: part of the one
+    directory with the contacts file (services/directory.py), marked for its uses."""
 
     __tablename__ = "referral_orgs"
 
@@ -278,6 +279,31 @@ class ReferralOrg(Base):
     how_to_reach: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The number a worker can call (required to give the entry to workers).
+    phone: Mapped[str | None] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16), default="other", server_default="other")
+    # grievance.contacts.USES; rows from before the one list are staff referrals only.
+    uses: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: ["referrals"], server_default='["referrals"]'
+    )
+    nationals: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    hours: Mapped[str | None] = mapped_column(String(200))
+
+
+class ContactGiven(Base):
+    """An organisation's details were given to a worker: counted, never said to whom.
+
+    No case, no contact, and the month only (a day or time could be matched to a message)."""
+
+    __tablename__ = "contacts_given"
+    __table_args__ = (Index("ix_contacts_given_month", "month", "ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(200))
+    # "emergency" (danger), "rights" (who to call), "referral" (a handler sent it).
+    given_as: Mapped[str] = mapped_column(String(16))
+    month: Mapped[str] = mapped_column(String(7))
 
 
 class SiteAlert(Base):

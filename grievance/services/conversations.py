@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from grievance import casecode, sla
+from grievance import contacts as contact_list
 from grievance.clock import utcnow
 from grievance.conversation import (
     Answer,
@@ -58,7 +59,7 @@ from grievance.models import (
 )
 from grievance.runtime import Runtime
 from grievance.services import cases as case_service
-from grievance.services import dialogue, pulse, recruitment, remediation
+from grievance.services import dialogue, directory, pulse, recruitment, remediation
 from grievance.services.inbox import inbound_body
 from grievance.services.mails import enqueue_mails
 from grievance.services.outbox import deliver, queue_message
@@ -481,15 +482,17 @@ def _send(
         words = rules_refs(runtime, send.language)
         refs = {**refs, **{name: keep_gsm7(value, template) for name, value in words.items()}}
     if "contacts.emergency" in send.refs.values():
-        numbers = dialogue.emergency_text(session, runtime, contact, send.language)
+        numbers = dialogue.emergency_contacts(session, runtime, contact, send.language)
         if not numbers:
             return  # no local numbers configured: say nothing rather than an empty list
-        refs = {**refs, "contacts.emergency": numbers}
+        refs = {**refs, "contacts.emergency": contact_list.as_text(numbers, send.language)}
+        directory.record_given(session, numbers, "emergency")
     if "contacts.help" in send.refs.values():
-        listed = dialogue.help_text(session, runtime, contact, send.language)
+        listed = dialogue.help_contacts(session, runtime, contact)
         if not listed:
             return  # the flow says that none are listed
-        refs = {**refs, "contacts.help": listed}
+        refs = {**refs, "contacts.help": contact_list.as_text(listed, send.language)}
+        directory.record_given(session, listed, "rights")
     fact_refs = [ref for ref in send.refs.values() if ref.startswith("facts.")]
     if fact_refs:
         country = dialogue.work_country(session, runtime, contact)

@@ -35,6 +35,7 @@ from grievance.models import (
 )
 from grievance.models.cases import OPEN_STATUSES
 from grievance.runtime import Runtime
+from grievance.services import directory
 from grievance.services.cases import new_case
 from grievance.services.errors import NotFound
 from grievance.services.mails import queue_mail
@@ -426,11 +427,14 @@ def _worker_place(session: Session, contact: Contact) -> tuple[str | None, str |
     return nationality, site.country if site else None
 
 
-def emergency_text(session: Session, runtime: Runtime, contact: Contact, language: str) -> str:
-    """The emergency numbers for this worker as one line ("" when none are configured)."""
+def emergency_contacts(
+    session: Session, runtime: Runtime, contact: Contact, language: str
+) -> list[contact_list.HelpContact]:
+    """The directory's emergency entries for this worker, theirs first, at most a few."""
     nationality, country = _worker_place(session, contact)
-    chosen = contact_list.for_worker(runtime.settings.contacts, language, nationality, country)
-    return contact_list.as_text(chosen, language)
+    return contact_list.for_worker(
+        directory.entries(session, runtime), language, nationality, country
+    )
 
 
 def work_country(session: Session, runtime: Runtime, contact: Contact) -> str | None:
@@ -445,15 +449,10 @@ def help_contacts(
     (language, nationality) first, at most a few, as each costs SMS segments."""
     nationality, _ = _worker_place(session, contact)
     chosen = contact_list.for_worker(
-        runtime.settings.contacts,
+        directory.entries(session, runtime),
         contact.language,
         nationality,
         work_country(session, runtime, contact),
         emergency_only=False,
     )
     return chosen[: contact_list.MAX_FOR_WORKER]
-
-
-def help_text(session: Session, runtime: Runtime, contact: Contact, language: str) -> str:
-    """:func:`help_contacts` as one line ("" when none serve this worker)."""
-    return contact_list.as_text(help_contacts(session, runtime, contact), language)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from grievance import sla
-from grievance.contacts import for_worker
+from grievance.contacts import HelpContact, for_worker
 from grievance.language import Catalog, render
 from grievance.language.catalog import duration_words
 from grievance.language.dates import format_day
@@ -128,7 +128,7 @@ def _sayer(runtime: Runtime, catalog: Catalog) -> Callable[..., str]:
     return say
 
 
-def build_page(runtime: Runtime, catalog: Catalog) -> Page:
+def build_page(runtime: Runtime, catalog: Catalog, contacts: Sequence[HelpContact] = ()) -> Page:
     """The page for ``catalog``'s language from configuration; pure apart from reading both."""
     settings = runtime.settings
     say = _sayer(runtime, catalog)
@@ -199,7 +199,7 @@ def build_page(runtime: Runtime, catalog: Catalog) -> Page:
             (say("rights.page_intro", word=word("rights")),),
             tuple(say(f"rights.{topic}") for topic in RIGHTS_TOPICS),
         ),
-        _contacts_section(runtime, catalog.language, say),
+        _contacts_section(contacts, catalog.language, say),
         Section(say("procedure.confidentiality_heading"), tuple(privacy)),
         Section(say("procedure.retaliation_heading"), (say("procedure.retaliation"),)),
         Section(
@@ -218,7 +218,9 @@ def build_page(runtime: Runtime, catalog: Catalog) -> Page:
     )
 
 
-def build_rights_page(runtime: Runtime, catalog: Catalog) -> Page:
+def build_rights_page(
+    runtime: Runtime, catalog: Catalog, contacts: Sequence[HelpContact] = ()
+) -> Page:
     """The rights every worker has, in ``catalog``'s language (the texts RIGHTS sends), each
     with what the line's operator states about the countries it serves, with its source and
     the day it was checked; then whom to call."""
@@ -244,7 +246,7 @@ def build_rights_page(runtime: Runtime, catalog: Catalog) -> Page:
                 + say("rights.page_source", source=fact.source, date=checked)
             )
         sections.append(Section(say(f"rights.option_{topic}"), tuple(paragraphs)))
-    sections.append(_contacts_section(runtime, catalog.language, say))
+    sections.append(_contacts_section(contacts, catalog.language, say))
     return Page(
         language=catalog.language,
         direction=catalog.direction,
@@ -271,15 +273,20 @@ def country_name(code: str, catalog: Catalog) -> str:
     return code
 
 
-def _contacts_section(runtime: Runtime, language: str, say: Callable[..., str]) -> Section:
-    """Whom to call, from the deployment's contacts file; it says so when there are none."""
-    listed = for_worker(runtime.settings.contacts, language, emergency_only=False)
+def _contacts_section(
+    contacts: Sequence[HelpContact], language: str, say: Callable[..., str]
+) -> Section:
+    """Whom to call, from the directory's entries for workers; it says so when there are none."""
+    listed = for_worker(contacts, language, emergency_only=False)
     if not listed:
         return Section(say("procedure.contacts_heading"), (say("procedure.contacts_none"),))
     return Section(
         say("procedure.contacts_heading"),
         (),
-        tuple(f"{c.name_in(language)}: {c.phone}" for c in listed),
+        tuple(
+            f"{c.name_in(language)}: {c.phone}" + (f" ({c.hours})" if c.hours else "")
+            for c in listed
+        ),
     )
 
 

@@ -204,7 +204,9 @@ SENTENCES: dict[str, _Sentence] = {
         f"A worker's message was moved here from case #{d.get('from')}"
     ),
     "message_moved_out": lambda d, n: f"A worker's message was moved to case #{d.get('to')}",
-    "referral_attached": lambda d, n: f"Referral attached: {n.referral(d.get('referral'))}",
+    "referral_attached": lambda d, n: (
+        f"Referral attached: {d.get('name') or n.referral(d.get('referral'))}"
+    ),
     "plan_archived": lambda d, n: (
         f"The plan of {n.organisation(d.get('supplier'))} was archived: the case went to "
         "another supplier, which starts afresh"

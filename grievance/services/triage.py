@@ -25,13 +25,13 @@ from grievance.models import (
     CaseNote,
     Contact,
     Organisation,
-    ReferralOrg,
     Site,
     User,
 )
 from grievance.models.cases import DEFAULT_SEVERITY, INDICATORS, OPEN_STATUSES, SEVERITIES
 from grievance.models.remediation import current_plan
 from grievance.runtime import Runtime
+from grievance.services import directory
 from grievance.services.cases import change_status
 from grievance.services.outbox import queue_message
 
@@ -259,13 +259,14 @@ def add_note(session: Session, runtime: Runtime, case: Case, actor: User, text: 
 
 
 def attach_referral(
-    session: Session, runtime: Runtime, case: Case, actor: User, referral_id: int, tell_worker: bool
+    session: Session, runtime: Runtime, case: Case, actor: User, referral: str, tell_worker: bool
 ) -> Outcome:
-    """Record a referral from the directory; optionally send its details to the worker."""
-    referral = session.get(ReferralOrg, referral_id)
-    if referral is None or not referral.active:
+    """Record a referral to an entry of the directory marked for referrals (``referral`` is
+    its ref); optionally send its details to the worker, which is counted."""
+    found = directory.find(session, runtime, referral)
+    if found is None or not found.used_for("referrals"):
         raise TriageError("choose an organisation from the referral directory")
-    timeline_event(session, case, actor, "referral_attached", referral=referral.id)
+    timeline_event(session, case, actor, "referral_attached", referral=found.ref, name=found.name)
     if not tell_worker:
         return Outcome([])
     contact = reachable_contact(session, case)
@@ -276,7 +277,7 @@ def attach_referral(
     body = render(
         catalog,
         "handler.referral",
-        {"name": referral.name, "how": referral.how_to_reach},
+        {"name": found.name, "how": directory.how_to_reach(found)},
         contact.channel,
     )
     item = queue_message(
@@ -290,6 +291,7 @@ def attach_referral(
     )
     if item is None:
         raise TriageError("the worker sent STOP: nothing reaches them until they send START")
+    directory.record_given(session, [found], "referral")
     return Outcome([item.id])
 
 

@@ -1,4 +1,5 @@
-"""Admin pages: the referral directory handlers attach to cases, and the audit log."""
+"""Admin pages: the directory of organisations (the contacts file's entries and those added
+here, each marked for its uses), and the audit log."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from grievance.auth import accounts
+from grievance.contacts import KINDS, PHONE, USES
 from grievance.models import AuditEvent, ReferralOrg, User
 from grievance.runtime import Runtime
 from grievance.web.security import roles_required
@@ -41,6 +43,9 @@ def referrals() -> ResponseReturnValue:
         return render_template(
             "admin/referrals.html",
             referrals=rows,
+            file_entries=_runtime().settings.contacts,
+            uses=USES,
+            kinds=KINDS,
             messages=get_flashed_messages(with_categories=True),
         )
 
@@ -55,15 +60,37 @@ def add_referral() -> ResponseReturnValue:
     languages = [
         x.strip() for x in form.get("languages", "").replace(",", " ").split() if x.strip()
     ]
+    phone, hours = form.get("phone", "").strip(), form.get("hours", "").strip()
+    uses = [u for u in USES if u in form.getlist("uses")] or ["referrals"]
+    kind = form.get("kind", "other") if form.get("kind") in KINDS else "other"
+    nationals = [x.upper() for x in form.get("nationals", "").replace(",", " ").split()]
+    problem = None
     if not name or not how:
-        flash("An organisation needs a name and how to reach it.", "error")
-        return redirect(url_for("admin.referrals")), 303
-    if country is not None and (len(country) != 2 or not country.isalpha()):
-        flash("The country is a two-letter code, like MY or NP.", "error")
+        problem = "An organisation needs a name and how to reach it."
+    elif country is not None and (len(country) != 2 or not country.isalpha()):
+        problem = "The country is a two-letter code, like MY or NP."
+    elif any(len(n) != 2 or not n.isalpha() for n in nationals):
+        problem = "Whose citizens it serves: two-letter codes, like NP MM."
+    elif phone and not PHONE.match(phone):
+        problem = (
+            "The phone number has digits, spaces, dashes and an optional +, like +60 3-2020 1898."
+        )
+    elif not phone and set(uses) - {"referrals"}:
+        problem = "Give a phone number: workers are given the number to call."
+    if problem is not None:
+        flash(problem, "error")
         return redirect(url_for("admin.referrals")), 303
     with _runtime().sessions() as db:
         referral = ReferralOrg(
-            name=name[:200], country=country, languages=languages[:20], how_to_reach=how[:2000]
+            name=name[:200],
+            country=country,
+            languages=languages[:20],
+            how_to_reach=how[:2000],
+            phone=phone or None,
+            hours=hours[:200] or None,
+            uses=uses,
+            kind=kind,
+            nationals=nationals[:20],
         )
         db.add(referral)
         db.flush()

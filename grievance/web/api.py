@@ -328,12 +328,18 @@ def message(case_id: int) -> ResponseReturnValue:
 
 @bp.post("/cases/<int:case_id>/referrals")
 def referral(case_id: int) -> ResponseReturnValue:
-    """Attach a referral from the directory."""
-    data = _body("referral_id", "tell_worker")
+    """Attach a referral from the directory: ``referral`` names an entry (its id in the
+    contacts file, or ``db-<n>``); ``referral_id`` is the number of one added in the browser."""
+    data = _body("referral", "referral_id", "tell_worker")
+    ref = _field(data, "referral", str, required=False)
+    if ref is None:
+        if "referral_id" not in data:
+            raise ApiError(400, "referral is required")
+        ref = f"db-{_field(data, 'referral_id', int)}"
     return _act(
         case_id,
         triage.attach_referral,
-        referral_id=_field(data, "referral_id", int),
+        referral=ref,
         tell_worker=bool(_field(data, "tell_worker", bool, required=False)),
     )
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
 from grievance.clock import utcnow
+from grievance.contacts import for_referral
 from grievance.language.catalog import render
 from grievance.models import (
     Agency,
@@ -36,7 +37,6 @@ from grievance.models import (
     Case,
     Contact,
     Organisation,
-    ReferralOrg,
     Site,
     User,
 )
@@ -55,6 +55,7 @@ from grievance.services import (
     actions,
     case_queue,
     dialogue,
+    directory,
     escalation,
     handler_messages,
     recruitment,
@@ -134,9 +135,7 @@ def _options(db: Session) -> dict[str, Any]:
         "handlers": db.scalars(
             select(User).where(User.role.in_(HANDLERS), User.active).order_by(User.email)
         ).all(),
-        "referrals": db.scalars(
-            select(ReferralOrg).where(ReferralOrg.active).order_by(ReferralOrg.name)
-        ).all(),
+        "referrals": for_referral(directory.entries(db, _runtime())),
     }
 
 
@@ -413,7 +412,7 @@ def referral(case_id: int) -> ResponseReturnValue:
     return _act(
         case_id,
         triage.attach_referral,
-        referral_id=_int(request.form.get("referral")) or 0,
+        referral=request.form.get("referral", ""),
         tell_worker=bool(request.form.get("tell_worker")),
     )
 

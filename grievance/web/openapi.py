@@ -403,11 +403,24 @@ def document(server: str) -> dict[str, Any]:
             ),
             "/api/v1/cases/{case_id}/referrals": _action(
                 "Attach a referral from the directory",
-                _body(
-                    ["referral_id"],
-                    referral_id=_ID,
-                    tell_worker={"type": "boolean"},
-                ),
+                {
+                    **_body(
+                        [],
+                        referral={
+                            "type": "string",
+                            "maxLength": 80,
+                            "description": "the entry: its id in the contacts file, or db-<n>",
+                        },
+                        referral_id={
+                            **_ID,
+                            "description": "instead of referral: the number of an entry added "
+                            "in the browser",
+                        },
+                        tell_worker={"type": "boolean"},
+                    ),
+                    # One of the two names the entry.
+                    "anyOf": [{"required": ["referral"]}, {"required": ["referral_id"]}],
+                },
             ),
             "/api/v1/cases/{case_id}/supplier": _action(
                 "Refer to the supplier with a summary that identifies nobody",

@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from grievance.language import Catalog
 from grievance.language.dates import format_day
 from grievance.runtime import Runtime
+from grievance.services import directory
 from grievance.services.procedure import build_page, build_rights_page, published
 
 bp = Blueprint("procedure", __name__)
@@ -42,8 +43,8 @@ def page(language: str) -> ResponseReturnValue:
     catalog = runtime.catalogs.get(language)
     if catalog is None:
         abort(404)
-    built = build_page(runtime, catalog)
     with runtime.sessions() as session:
+        built = build_page(runtime, catalog, directory.entries(session, runtime))
         version = published(session, built)
         number, since = version.version, version.published_at
     return render_template(
@@ -69,7 +70,8 @@ def rights(language: str) -> ResponseReturnValue:
     catalog = runtime.catalogs.get(language)
     if catalog is None:
         abort(404)
-    built = build_rights_page(runtime, catalog)
+    with runtime.sessions() as session:
+        built = build_rights_page(runtime, catalog, directory.entries(session, runtime))
     return render_template(
         "procedure.html",
         page=built,

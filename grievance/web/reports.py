@@ -38,6 +38,7 @@ from grievance.models import Export, User
 from grievance.reports import aggregates, effectiveness, outcomes, releases
 from grievance.reports.suppression import Table, suppress
 from grievance.runtime import Runtime
+from grievance.services import directory
 from grievance.services import exports as export_service
 from grievance.web.pdf import render_pdf
 from grievance.web.security import roles_required
@@ -233,9 +234,11 @@ def _page_view() -> str:
 def index() -> ResponseReturnValue:
     """The report page: the table, the chart of shown month totals, the CSV link."""
     report = _report(with_outcomes=True, default_view=_page_view())
+    staff = current_user.role in STAFF
     return render_template(
         "reports/index.html",
         report=report,
+        given=_contacts_given(report) if staff else None,
         table=report.table,
         dimensions=aggregates.DIMENSIONS,
         first=f"{report.first:%Y-%m}",
@@ -248,9 +251,21 @@ def index() -> ResponseReturnValue:
                 "to": f"{report.last:%Y-%m}",
             }
         ),
-        staff=current_user.role in STAFF,
+        staff=staff,
         delay=releases.RELEASE_DELAY_DAYS,
     )
+
+
+def _contacts_given(report: ReportView) -> tuple[list[str], Table] | None:
+    """How often workers were given each organisation's details, by month (staff only),
+    suppressed like every count; None when none were given in the period."""
+    with _runtime().sessions() as db:
+        given = directory.given_counts(db, report.first, report.last)
+    names = sorted({name for name, _ in given})
+    if not names:
+        return None
+    counts = [[given.get((name, month), 0) for month in report.months] for name in names]
+    return names, suppress(counts, _runtime().settings.report_min_cell)
 
 
 @bp.get("/chart.svg")

@@ -39,14 +39,17 @@ def test_a_referral_from_the_directory_reaches_the_worker(
         },
     )
     page = staff.get(f"/cases/{case.id}").get_data(as_text=True)
-    referral_id = re.search(
-        r'<option value="(\d+)">Migrant Workers Legal Aid \(MY\), en/ne/my', page
-    ).group(1)
+    referral = re.search(
+        r'<option value="(db-\d+)">Migrant Workers Legal Aid \(MY\), en/ne/my', page
+    ).group(1)  # type: ignore[union-attr]
     phone.replies()
-    act(staff, case.id, "referral", referral=referral_id, tell_worker="1")
+    act(staff, case.id, "referral", referral=referral, tell_worker="1")
     assert phone.replies() == [
         "This organisation can help you: Migrant Workers Legal Aid. How to reach them: +60 3-0000 0000, weekdays 9-5"
     ]
+    # Entered as a referral for staff: never given to workers by the line itself.
+    assert "Migrant Workers Legal Aid" not in phone.send("RIGHTS")[0]
+    assert "Migrant Workers" not in "".join(phone.send("5"))
 
 
 def test_the_audit_log_shows_who_did_what_without_content(
