@@ -178,6 +178,15 @@ def send_campaign(campaign_id: int, runtime: Runtime | None = None) -> bool:
 
 
 @_scrubbed
+def send_rights(campaign_id: int, runtime: Runtime | None = None) -> bool:
+    """Send the next batch of a rights message to a site's members, and enqueue the next.
+
+    Idempotent: a member is sent a message once (a unique row written with the message).
+    """
+    return pulse_waves.run_job(_rt(runtime), campaign_id, pulse_waves.RIGHTS)
+
+
+@_scrubbed
 def run_export(export_id: int, runtime: Runtime | None = None) -> str:
     """Make an export a user asked for, saving progress after each batch.
 

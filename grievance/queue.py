@@ -36,6 +36,7 @@ JOBS = (
     "sweep",
     "send_prompts",
     "send_campaign",
+    "send_rights",
     "run_export",
 )
 # Where job functions live. RQ imports them by this dotted name in its workers, and the

@@ -25,7 +25,14 @@ from grievance.models.messages import (
     OutboxMail,
 )
 from grievance.models.procedure import ProcedureVersion
-from grievance.models.pulse import Campaign, PulseInvite, PulseMember, PulseResponse
+from grievance.models.pulse import (
+    Campaign,
+    PulseInvite,
+    PulseMember,
+    PulseResponse,
+    RightsInvite,
+    RightsMessage,
+)
 from grievance.models.recruitment import Agency, AgencyAlert, CaseRecruitment
 from grievance.models.remediation import (
     Evidence,
@@ -73,6 +80,8 @@ __all__ = [
     "RemediationPlan",
     "RemediationStep",
     "ReportRelease",
+    "RightsInvite",
+    "RightsMessage",
     "Site",
     "SiteAlert",
     "User",

@@ -88,3 +88,35 @@ class PulseResponse(Base):
     answers: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     said_more: Mapped[bool] = mapped_column(default=False)
     reported: Mapped[bool] = mapped_column(default=False)
+
+
+class RightsMessage(Base):
+    """The rights message (the three principles and the topics a worker can read by their
+    number) sent to a site's pulse members, in paced batches like a pulse wave."""
+
+    __tablename__ = "rights_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    # sending, sent (every member reached), or cancelled (stopped by an admin)
+    status: Mapped[str] = mapped_column(String(16), default="sending")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    total: Mapped[int] = mapped_column(default=0)
+    invited: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+
+
+class RightsInvite(Base):
+    """That a member was sent a rights message (or could not be, or was busy)."""
+
+    __tablename__ = "rights_invites"
+    __table_args__ = (UniqueConstraint("campaign_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("rights_messages.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))

@@ -28,6 +28,7 @@ from grievance.models import (
     PulseInvite,
     PulseMember,
     PulseResponse,
+    RightsMessage,
     Site,
 )
 from grievance.reports import pulse as results
@@ -36,6 +37,8 @@ from grievance.services.errors import NotFound
 from grievance.services.outbox import enqueue_deliveries, queue_message
 
 FLOW = "wellbeing"
+# The rights message sent to a site's members (the same machinery as a wave).
+RIGHTS_FLOW = "rights_campaign"
 JOINED_KEY = "wellbeing.joined"
 RESULTS_KEY = "wellbeing.results"
 MESSAGE_KEYS = (JOINED_KEY, RESULTS_KEY)
@@ -134,6 +137,30 @@ def start_wave(session: Session, site_id: int, user_id: int | None) -> Campaign:
     session.add(campaign)
     session.flush()
     return campaign
+
+
+def start_rights(session: Session, site_id: int, user_id: int | None) -> RightsMessage:
+    """The rights message for the site's members, counting them now; the caller enqueues
+    the sending. Only workers who joined with the site's word are sent it."""
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFound(site_id)
+    running = session.scalar(
+        select(RightsMessage.id).where(
+            RightsMessage.site_id == site_id, RightsMessage.status == "sending"
+        )
+    )
+    if running is not None:
+        raise PulseError("the rights message is already being sent to this site")
+    members = session.scalar(
+        select(func.count(PulseMember.id)).where(PulseMember.site_id == site_id)
+    )
+    if not members:
+        raise PulseError("nobody at this site has joined with the site's word yet")
+    message = RightsMessage(site_id=site_id, created_by=user_id, total=int(members))
+    session.add(message)
+    session.flush()
+    return message
 
 
 @dataclass(frozen=True)

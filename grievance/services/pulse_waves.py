@@ -1,48 +1,83 @@
-"""Sending a wellbeing pulse wave: invitations in batches, a job at a time, and the whole wave
-from the command line.
+"""Sending a wave to a site's pulse members: invitations in batches, a job at a time, and the
+whole wave from the command line.
 
-Each member gets the ``wellbeing`` flow started in their conversation (bulk priority, paced by
-the outbox); a member in the middle of a report is asked again later. This module starts
-conversations, so it sits above both the pulse and the conversations services, which import
-each other no more.
+Two kinds of wave share the machinery: a wellbeing pulse wave (the ``wellbeing`` flow, with a
+fresh random token per member) and a rights message (the ``rights_campaign`` flow: the three
+principles and the topics a worker reads by their number). Each member gets the flow started
+in their conversation (bulk priority, paced by the outbox, a WhatsApp template outside the
+24-hour window as for any broadcast); a member in the middle of a report is asked again
+later. This module starts conversations, so it sits above both the pulse and the
+conversations services, which import each other no more.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from grievance.clock import utcnow
-from grievance.models import BULK, Campaign, Contact, PulseInvite, PulseMember
+from grievance.models import (
+    BULK,
+    Campaign,
+    Contact,
+    PulseInvite,
+    PulseMember,
+    RightsInvite,
+    RightsMessage,
+)
 from grievance.runtime import Runtime
 from grievance.services.conversations import start_flow
 from grievance.services.outbox import enqueue_deliveries
-from grievance.services.pulse import BATCH, BUSY_GIVE_UP, FLOW
+from grievance.services.pulse import BATCH, BUSY_GIVE_UP, FLOW, RIGHTS_FLOW
 
 
-def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH) -> bool:
+@dataclass(frozen=True)
+class Kind:
+    """A kind of wave: its rows, the flow each member gets, and the job that sends it."""
+
+    campaign: type[Campaign] | type[RightsMessage]
+    invite: type[PulseInvite] | type[RightsInvite]
+    flow: str
+    job: str
+    results: Callable[[int], dict[str, Any]]
+
+
+PULSE = Kind(
+    Campaign,
+    PulseInvite,
+    FLOW,
+    "send_campaign",
+    lambda wave: {"pulse": secrets.token_urlsafe(32), "campaign": wave},
+)
+RIGHTS = Kind(
+    RightsMessage, RightsInvite, RIGHTS_FLOW, "send_rights", lambda wave: {"campaign": wave}
+)
+
+
+def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH, kind: Kind = PULSE) -> bool:
     """Invite the next members of the wave; True when the wave is completely out."""
+    Wave, Invite = kind.campaign, kind.invite
     outbox_ids: list[int] = []
     with runtime.sessions() as session:
-        query = select(Campaign).where(Campaign.id == campaign_id)
+        query = select(Wave).where(Wave.id == campaign_id)
         if not runtime.settings.is_sqlite:
             query = query.with_for_update()  # one batch of a wave at a time
         campaign = session.scalars(query).one_or_none()
         if campaign is None or campaign.status != "sending":
             return True
-        invited = select(PulseInvite.contact_id).where(
-            PulseInvite.campaign_id == campaign.id, PulseInvite.status != "busy"
+        invited = select(Invite.contact_id).where(
+            Invite.campaign_id == campaign.id, Invite.status != "busy"
         )
         busy_before = {
             invite.contact_id: invite
             for invite in session.scalars(
-                select(PulseInvite).where(
-                    PulseInvite.campaign_id == campaign.id, PulseInvite.status == "busy"
-                )
+                select(Invite).where(Invite.campaign_id == campaign.id, Invite.status == "busy")
             )
         }
         # Members not yet tried come first: a batch of members still busy with a report
@@ -58,18 +93,17 @@ def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH) -> bool:
             contact = session.get(Contact, contact_id)
             invite = busy_before.get(contact_id)
             if invite is None:
-                invite = PulseInvite(campaign_id=campaign.id, contact_id=contact_id, status="new")
+                invite = Invite(campaign_id=campaign.id, contact_id=contact_id, status="new")
                 session.add(invite)
             if contact is None or contact.address_encrypted is None or contact.opted_out:
                 invite.status = "skipped"
                 continue
-            token = secrets.token_urlsafe(32)
             ids = start_flow(
                 runtime,
                 session,
                 contact,
-                FLOW,
-                {"pulse": token, "campaign": campaign.id},
+                kind.flow,
+                kind.results(campaign.id),
                 None,
                 priority=BULK,
             )
@@ -79,15 +113,15 @@ def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH) -> bool:
             invite.status = "sent"
             outbox_ids += ids
         session.flush()
-        _count(session, campaign)
+        _count(session, campaign, Invite)
         pending = session.scalar(
             select(func.count(PulseMember.id)).where(
                 *_of_wave(campaign), PulseMember.contact_id.not_in(invited)
             )
         )
         busy = session.scalar(
-            select(func.count(PulseInvite.id)).where(
-                PulseInvite.campaign_id == campaign.id, PulseInvite.status == "busy"
+            select(func.count(Invite.id)).where(
+                Invite.campaign_id == campaign.id, Invite.status == "busy"
             )
         )
         done = not pending and not busy
@@ -99,18 +133,22 @@ def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH) -> bool:
     return done
 
 
-def _of_wave(campaign: Campaign) -> tuple[ColumnElement[bool], ...]:
+def _of_wave(campaign: Campaign | RightsMessage) -> tuple[ColumnElement[bool], ...]:
     """The members a wave asks: the site's, as they were when it started (later joiners are
     asked by the next wave, so the wave's progress and response rate keep their base)."""
     return (PulseMember.site_id == campaign.site_id, PulseMember.joined_at <= campaign.created_at)
 
 
-def _count(session: Session, campaign: Campaign) -> None:
+def _count(
+    session: Session,
+    campaign: Campaign | RightsMessage,
+    Invite: type[PulseInvite] | type[RightsInvite],
+) -> None:
     counts = dict(
         session.execute(
-            select(PulseInvite.status, func.count(PulseInvite.id))
-            .where(PulseInvite.campaign_id == campaign.id)
-            .group_by(PulseInvite.status)
+            select(Invite.status, func.count(Invite.id))
+            .where(Invite.campaign_id == campaign.id)
+            .group_by(Invite.status)
         ).all()
     )
     campaign.invited = int(counts.get("sent", 0))
@@ -118,50 +156,51 @@ def _count(session: Session, campaign: Campaign) -> None:
 
 
 def send_wave(
-    runtime: Runtime, campaign_id: int, progress: Callable[[int, int], None] | None = None
+    runtime: Runtime,
+    campaign_id: int,
+    progress: Callable[[int, int], None] | None = None,
+    kind: Kind = PULSE,
 ) -> None:
     """Send the whole wave now, batch after batch (``grievance campaigns send``), reporting
     (members handled, members) after each batch. Members busy with a report are left to the
     job, which asks them again later."""
     while True:
-        done = send_batch(runtime, campaign_id)
+        done = send_batch(runtime, campaign_id, kind=kind)
         with runtime.sessions() as session:
-            campaign = session.get(Campaign, campaign_id)
+            campaign = session.get(kind.campaign, campaign_id)
             if campaign is None:
                 return
             handled, total = campaign.invited + campaign.skipped, campaign.total
             busy = session.scalar(
-                select(func.count(PulseInvite.id)).where(
-                    PulseInvite.campaign_id == campaign_id, PulseInvite.status == "busy"
+                select(func.count(kind.invite.id)).where(
+                    kind.invite.campaign_id == campaign_id, kind.invite.status == "busy"
                 )
             )
         if progress is not None:
             progress(handled, total)
         if done or handled + (busy or 0) >= total:
             if not done:
-                runtime.queue.enqueue_in(
-                    timedelta(minutes=15), "send_campaign", campaign_id, bulk=True
-                )
+                runtime.queue.enqueue_in(timedelta(minutes=15), kind.job, campaign_id, bulk=True)
             return
 
 
-def run_job(runtime: Runtime, campaign_id: int) -> bool:
+def run_job(runtime: Runtime, campaign_id: int, kind: Kind = PULSE) -> bool:
     """One batch, then the next batch as a new job (soon, or in 15 minutes when only
     members in the middle of a report are left)."""
-    done = send_batch(runtime, campaign_id)
+    done = send_batch(runtime, campaign_id, kind=kind)
     if not done:
         with runtime.sessions() as session:
-            campaign = session.get(Campaign, campaign_id)
+            campaign = session.get(kind.campaign, campaign_id)
             fresh = campaign is not None and session.scalar(
                 select(func.count(PulseMember.id)).where(
                     *_of_wave(campaign),
                     PulseMember.contact_id.not_in(
-                        select(PulseInvite.contact_id).where(PulseInvite.campaign_id == campaign_id)
+                        select(kind.invite.contact_id).where(kind.invite.campaign_id == campaign_id)
                     ),
                 )
             )
         if fresh:
-            runtime.queue.enqueue("send_campaign", campaign_id, bulk=True)
+            runtime.queue.enqueue(kind.job, campaign_id, bulk=True)
         else:
-            runtime.queue.enqueue_in(timedelta(minutes=15), "send_campaign", campaign_id, bulk=True)
+            runtime.queue.enqueue_in(timedelta(minutes=15), kind.job, campaign_id, bulk=True)
     return done

@@ -27,6 +27,7 @@ from grievance.models import (
     Conversation,
     Message,
     OutboxItem,
+    RightsMessage,
     WorkerPrompt,
 )
 from grievance.runtime import Runtime
@@ -139,9 +140,16 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
                 Campaign.status == "sending", Campaign.created_at <= now - grace
             )
         ).all()
+        rights = session.scalars(
+            select(RightsMessage.id).where(
+                RightsMessage.status == "sending", RightsMessage.created_at <= now - grace
+            )
+        ).all()
         session.commit()
     for campaign_id in waves:
         runtime.queue.enqueue("send_campaign", campaign_id, bulk=True)
+    for campaign_id in rights:
+        runtime.queue.enqueue("send_rights", campaign_id, bulk=True)
     for message_id in first_messages:
         if message_id is not None:
             runtime.queue.enqueue("process_inbound", message_id)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from grievance import csvsafe
 from grievance.auth import accounts
 from grievance.clock import utcnow
-from grievance.models import Campaign, Organisation, PulseMember, Site, User
+from grievance.models import Campaign, Organisation, PulseMember, RightsMessage, Site, User
 from grievance.reports import pulse as results
 from grievance.runtime import Runtime
 from grievance.services import pulse
@@ -85,6 +85,12 @@ def index() -> ResponseReturnValue:
             .order_by(Campaign.created_at.desc(), Campaign.id.desc())
             .limit(100)
         ).all()
+        rights = db.scalars(
+            select(RightsMessage)
+            .where(RightsMessage.site_id.in_(ids))
+            .order_by(RightsMessage.created_at.desc(), RightsMessage.id.desc())
+            .limit(100)
+        ).all()
         suppliers = dict(db.execute(select(Organisation.id, Organisation.name)).all())
         names = {site.id: site.name for site in sites}
         return render_template(
@@ -92,6 +98,7 @@ def index() -> ResponseReturnValue:
             sites=sites,
             members=members,
             waves=waves,
+            rights=rights,
             names=names,
             suppliers=suppliers,
             messages=get_flashed_messages(with_categories=True),
@@ -144,6 +151,48 @@ def start() -> ResponseReturnValue:
         campaign_id = campaign.id
     runtime.queue.enqueue("send_campaign", campaign_id, bulk=True)
     return redirect(url_for("campaigns.wave", campaign_id=campaign_id))
+
+
+@bp.post("/rights")
+@roles_required("admin")
+def start_rights() -> ResponseReturnValue:
+    """Send the rights message to a site's members, in paced batches like a wave."""
+    site_id = request.form.get("site", type=int)
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        user = _user(db)
+        if site_id is None or db.get(Site, site_id) not in _sites(db, user):
+            abort(404)
+        try:
+            message = pulse.start_rights(db, site_id, user.id)
+        except pulse.PulseError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("campaigns.index"))
+        accounts.audit(db, user, "rights_message_started", None, f"rights={message.id}")
+        db.commit()
+        message_id, total = message.id, message.total
+    runtime.queue.enqueue("send_rights", message_id, bulk=True)
+    flash(f"The rights message is going out to {total} workers.", "ok")
+    return redirect(url_for("campaigns.index"))
+
+
+@bp.post("/rights/<int:message_id>/stop")
+@roles_required("admin")
+def stop_rights(message_id: int) -> ResponseReturnValue:
+    """Stop a rights message still being sent: nobody else is sent it."""
+    with _runtime().sessions() as db:
+        user = _user(db)
+        message = db.get(RightsMessage, message_id) if message_id < 2**31 else None
+        site = db.get(Site, message.site_id) if message is not None else None
+        if message is None or site not in _sites(db, user):
+            abort(404)
+        if message.status == "sending":
+            message.status = "cancelled"
+            message.finished_at = utcnow()
+            accounts.audit(db, user, "rights_message_stopped", None, f"rights={message.id}")
+            db.commit()
+            flash(f"Stopped: {message.invited} workers had been sent it.", "ok")
+    return redirect(url_for("campaigns.index"))
 
 
 def _campaign(db: Session, user: User, campaign_id: int) -> tuple[Campaign, Site]:

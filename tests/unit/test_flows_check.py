@@ -57,7 +57,7 @@ def line_of(path: Path, fragment: str) -> int:
 def test_the_shipped_flows_and_catalogs_are_clean(project: Path) -> None:
     code, output = check(project)
     assert code == 0, output
-    assert "ok: 20 flows, 3 catalogs" in output
+    assert "ok: 21 flows, 3 catalogs" in output
     assert "13 remediation playbooks" in output
 
 

@@ -1,0 +1,127 @@
+"""A rights message to a site's members, on the pulse's machinery: only workers who joined
+with the site's word get it, in paced batches with a progress count; a worker reads a topic
+by its number days later, or writes to report; a worker in the middle of a report gets it
+afterwards; an opted-out worker is not sent it; an admin can stop it."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from grievance.models import Case, RightsInvite, RightsMessage
+from grievance.runtime import Runtime
+from grievance.services import pulse_waves
+from tests.integration.test_pulse import a_site, joined, post, with_word, workers
+from tests.integration.test_triage import handler
+from tests.support.fake_twilio import FakeTwilio
+
+PRINCIPLES = "Every worker is free to leave, pays nothing for a job and owes no work for a debt."
+
+
+def the_message(runtime: Runtime) -> RightsMessage:
+    with runtime.sessions() as session:
+        found = session.scalars(select(RightsMessage).order_by(RightsMessage.id.desc())).first()
+        assert found is not None
+        return found
+
+
+def test_members_get_the_rights_message_and_read_a_topic_by_its_number(
+    app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    site_id = a_site(runtime)
+    with_word(runtime, site_id)
+    reader, reporter, busy, stopped = workers(client, fake_twilio, 4)
+    joined([reader, reporter, busy, stopped])
+    (outsider,) = workers(client, fake_twilio, 1)
+    outsider.send("hello")  # writes to the line, never joined the site: not a member
+    outsider.send("2")
+    outsider.replies()
+    stopped.send("STOP")
+    assert "confidential" in busy.send("hello I need help")[0]  # in the middle of a report
+    admin = handler(app, runtime, "admin@example.org", role="admin")
+
+    page = post(admin, "/campaigns/rights", site=site_id)
+    assert "The rights message is going out to 4 workers." in page
+    for phone in (reader, reporter):
+        (message,) = phone.replies()
+        assert message.startswith(PRINCIPLES)
+        assert "2 Paying for a job" in message
+    assert outsider.replies() == []
+    assert stopped.replies() == []
+    assert busy.replies() == []  # their report is not cut into
+    message = the_message(runtime)
+    assert (message.status, message.total, message.invited, message.skipped) == (
+        "sending",
+        4,
+        2,
+        1,
+    )
+    # The same progress bar as a wave: 3 of 4 handled (2 sent, 1 not reachable), 1 busy.
+    assert '<progress value="3" max="4"' in admin.get("/campaigns").get_data(as_text=True)
+
+    # Days later, a number opens that topic; no other question is waiting.
+    (fees,) = reader.send("2")
+    assert fees.startswith("No worker should pay for a job.")
+    # Words are the start of a report, and nothing is lost.
+    first = reporter.send("the agent took my passport and 3000 ringgit")
+    assert any("Do you want to report" in r or "confidential" in r for r in first)
+
+    busy.send("2")  # no report after all: the intake ends
+    pulse_waves.send_batch(runtime, message.id, kind=pulse_waves.RIGHTS)
+    (late,) = busy.replies()
+    assert late.startswith(PRINCIPLES)
+    message = the_message(runtime)
+    assert (message.status, message.invited, message.skipped) == ("sent", 3, 1)
+    with runtime.sessions() as session:
+        assert sorted(session.scalars(select(RightsInvite.status)).all()) == [
+            "sent",
+            "sent",
+            "sent",
+            "skipped",
+        ]
+        assert session.scalars(select(Case)).all() == []  # reading rights opens no case
+
+
+def test_each_message_reaches_a_worker_once_and_only_admins_send_it(
+    app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    site_id = a_site(runtime)
+    with_word(runtime, site_id)
+    (phone,) = workers(client, fake_twilio, 1)
+    joined([phone])
+    staff = handler(app, runtime, "h@example.org")
+    assert staff.post("/campaigns/rights", data={"site": site_id}).status_code in (400, 403, 404)
+    admin = handler(app, runtime, "admin@example.org", role="admin")
+    post(admin, "/campaigns/rights", site=site_id)
+    assert phone.replies()[0].startswith(PRINCIPLES)
+    first = the_message(runtime)
+    assert first.status == "sent"
+    # Sending the same message again (a job run twice) reaches nobody twice.
+    assert pulse_waves.send_batch(runtime, first.id, kind=pulse_waves.RIGHTS)
+    assert phone.replies() == []
+    # A later message, a new campaign, reaches the worker again.
+    assert "going out to 1 workers" in post(admin, "/campaigns/rights", site=site_id)
+    assert phone.replies()[0].startswith(PRINCIPLES)
+
+
+def test_an_admin_stops_a_rights_message(
+    app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    site_id = a_site(runtime)
+    with_word(runtime, site_id)
+    phones = workers(client, fake_twilio, 3)
+    joined(phones)
+    admin = handler(app, runtime, "admin@example.org", role="admin")
+    assert "nobody at this site" in post(admin, "/campaigns/rights", site=a_site(runtime, "Empty"))
+    with runtime.sessions() as session:
+        session.add(RightsMessage(site_id=site_id, total=3))
+        session.commit()
+    message = the_message(runtime)
+    page = post(admin, f"/campaigns/rights/{message.id}/stop")
+    assert "Stopped: 0 workers had been sent it." in page
+    assert pulse_waves.send_batch(runtime, message.id, kind=pulse_waves.RIGHTS)
+    assert all(phone.replies() == [] for phone in phones)
+    assert handler(app, runtime, "h@example.org").post(
+        f"/campaigns/rights/{message.id}/stop"
+    ).status_code in (400, 404)
