@@ -59,7 +59,12 @@ NOTICE_KEY = "notice.update"
 UPDATE_TEMPLATE = "update"
 # Messages that open a conversation of their own outside the window go as their own
 # approved template (with the message's variables), not as the "update" notice.
-OWN_TEMPLATES = {"wellbeing.invite": "wellbeing_invite", "wellbeing.results": "wellbeing_results"}
+OWN_TEMPLATES = {
+    "wellbeing.invite": "wellbeing_invite",
+    "wellbeing.results": "wellbeing_results",
+    # A rights message to a site's members (RIGHTS itself always answers within the window).
+    "rights.menu": "rights_message",
+}
 MESSAGE_KEYS = (NOTICE_KEY,)
 # Keys that may reach a contact who opted out: the confirmations themselves, and the
 # once-a-day answer to a worker who writes while opted out (how to START again).

@@ -5,10 +5,13 @@ afterwards; an opted-out worker is not sent it; an admin can stop it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from grievance.clock import utcnow
 from grievance.models import Case, RightsInvite, RightsMessage
 from grievance.runtime import Runtime
 from grievance.services import pulse_waves
@@ -125,3 +128,29 @@ def test_an_admin_stops_a_rights_message(
     assert handler(app, runtime, "h@example.org").post(
         f"/campaigns/rights/{message.id}/stop"
     ).status_code in (400, 404)
+
+
+def test_outside_the_whatsapp_window_the_rights_message_goes_as_its_own_template(
+    app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    from sqlalchemy import update
+
+    from grievance.models import Contact
+    from tests.conftest import Phone
+
+    runtime.settings = runtime.settings.with_overrides(
+        whatsapp_templates={"rights_message": {"en": "HX" + "r" * 32}}
+    )
+    site_id = a_site(runtime)
+    with_word(runtime, site_id)
+    phone = Phone(client, fake_twilio, "+9779800000077", channel="whatsapp")
+    joined([phone])
+    with runtime.sessions() as session:
+        session.execute(update(Contact).values(last_inbound_at=utcnow() - timedelta(hours=25)))
+        session.commit()
+    admin = handler(app, runtime, "admin@example.org", role="admin")
+    post(admin, "/campaigns/rights", site=site_id)
+    sent = fake_twilio.messages[-1]
+    # Not the content-free "update on your report" notice: the approved rights template.
+    assert sent["ContentSid"] == "HX" + "r" * 32
+    assert sent["To"] == "whatsapp:+9779800000077"
