@@ -163,6 +163,16 @@ def start_rights(session: Session, site_id: int, user_id: int | None) -> RightsM
     return message
 
 
+def stop_sending(wave: Campaign | RightsMessage) -> bool:
+    """Stop a wave or rights message still being sent: nobody else is invited; what was
+    sent and answered stays. False when it was not being sent."""
+    if wave.status != "sending":
+        return False
+    wave.status = "cancelled"
+    wave.finished_at = utcnow()
+    return True
+
+
 @dataclass(frozen=True)
 class Shared:
     """How many members the results went to."""

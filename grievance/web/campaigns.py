@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from grievance import csvsafe
 from grievance.auth import accounts
-from grievance.clock import utcnow
 from grievance.models import Campaign, Organisation, PulseMember, RightsMessage, Site, User
 from grievance.reports import pulse as results
 from grievance.runtime import Runtime
@@ -186,9 +185,7 @@ def stop_rights(message_id: int) -> ResponseReturnValue:
         site = db.get(Site, message.site_id) if message is not None else None
         if message is None or site not in _sites(db, user):
             abort(404)
-        if message.status == "sending":
-            message.status = "cancelled"
-            message.finished_at = utcnow()
+        if pulse.stop_sending(message):
             accounts.audit(db, user, "rights_message_stopped", None, f"rights={message.id}")
             db.commit()
             flash(f"Stopped: {message.invited} workers had been sent it.", "ok")
@@ -236,9 +233,7 @@ def stop(campaign_id: int) -> ResponseReturnValue:
     with runtime.sessions() as db:
         user = _user(db)
         campaign, _ = _campaign(db, user, campaign_id)
-        if campaign.status == "sending":
-            campaign.status = "cancelled"
-            campaign.finished_at = utcnow()
+        if pulse.stop_sending(campaign):
             accounts.audit(db, user, "pulse_wave_stopped", None, f"campaign={campaign.id}")
             db.commit()
             flash(f"Stopped: {campaign.invited} workers had been invited.", "ok")
