@@ -44,6 +44,7 @@ from grievance.models import (
 )
 from grievance.models.remediation import OUTCOMES, REMEDY_TYPES, STEP_STATUSES, current_plan
 from grievance.runtime import Runtime
+from grievance.services import visibility
 from grievance.services.cases import change_status
 from grievance.services.errors import NotFound
 from grievance.services.mails import enqueue_mails, queue_mail
@@ -168,7 +169,7 @@ def _supplier_plan(session: Session, case: Case, actor: User) -> RemediationPlan
 
 
 def _own(case: Case, actor: User) -> None:
-    if actor.role != "supplier" or actor.organisation_id != case.supplier_id:
+    if not visibility.acts_for(case, actor):
         raise NotFound(case.id)  # the web layers answer 404, as for a case that does not exist
 
 

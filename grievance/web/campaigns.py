@@ -28,8 +28,8 @@ from grievance.reports import pulse as results
 from grievance.runtime import Runtime
 from grievance.services import pulse
 from grievance.services.errors import NotFound
+from grievance.services.visibility import visible_suppliers
 from grievance.web.security import roles_required
-from grievance.web.supplier import visible_suppliers
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 READERS = ("admin", "handler", "buyer")

@@ -40,9 +40,9 @@ from grievance.reports.suppression import Table, suppress
 from grievance.runtime import Runtime
 from grievance.services import directory
 from grievance.services import exports as export_service
+from grievance.services.visibility import visible_suppliers
 from grievance.web.pdf import render_pdf
 from grievance.web.security import roles_required
-from grievance.web.supplier import visible_suppliers
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 READERS = ("admin", "handler", "buyer")

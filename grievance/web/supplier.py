@@ -31,54 +31,24 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
-from grievance.models import Agency, Case, CaseRecruitment, Organisation, Site, User
-from grievance.models.accounts import buyer_suppliers
+from grievance.models import Case, User
 from grievance.runtime import Runtime
 from grievance.services import actions, remediation
 from grievance.services.triage import TriageError
+from grievance.services.visibility import PAGE, summary_of, visible
 from grievance.web.cases import download, evidence_name
 from grievance.web.security import roles_required
 
 bp = Blueprint("supplier", __name__, url_prefix="/supplier")
 # Stages in which a case is the supplier's business: referred to it, or since.
-SUPPLIER_STAGES = (
-    "with_supplier",
-    "remediation_in_progress",
-    "awaiting_worker",
-    "resolved",
-    "closed",
-)
-PAGE = 100
 
 
 def _runtime() -> Runtime:
     runtime: Runtime = current_app.extensions["grievance"]
     return runtime
-
-
-def visible_suppliers(db: Session, user: User) -> list[int]:
-    """The supplier organisations whose cases this user may read."""
-    if user.role == "supplier" and user.organisation_id is not None:
-        return [user.organisation_id]
-    if user.role == "buyer" and user.organisation_id is not None:
-        return list(
-            db.scalars(
-                select(buyer_suppliers.c.supplier_id).where(
-                    buyer_suppliers.c.buyer_id == user.organisation_id
-                )
-            )
-        )
-    return []
-
-
-def visible(db: Session, user: User):  # type: ignore[no-untyped-def]
-    return select(Case).where(
-        Case.supplier_id.in_(visible_suppliers(db, user)), Case.status.in_(SUPPLIER_STAGES)
-    )
 
 
 @bp.get("/cases")
@@ -252,30 +222,3 @@ def evidence(case_id: int, evidence_id: int) -> ResponseReturnValue:
         accounts.audit(db, user, "evidence_downloaded", case.id, f"evidence={item.id}")
         db.commit()
         return download(runtime.protector.decrypt_bytes(item.data_encrypted), evidence_name(item))
-
-
-def summary_of(db: Session, case: Case) -> dict[str, object]:
-    """Only what a supplier may see: no words, no language, dates to the day."""
-    site = db.get(Site, case.site_id) if case.site_id else None
-    supplier = db.get(Organisation, case.supplier_id) if case.supplier_id else None
-    return {
-        "id": case.id,
-        "status": case.status,
-        "category": case.category,
-        "severity": case.severity,
-        "site": site.name if site else None,
-        "supplier": supplier.name if supplier else None,
-        "summary": case.supplier_summary,
-        # The agency a handler linked: named to this supplier on its own cases only.
-        "agency": _agency_name(db, case),
-        "received": case.created_at.date().isoformat(),
-        "due": case.due_at.date().isoformat() if case.due_at else None,
-    }
-
-
-def _agency_name(db: Session, case: Case) -> str | None:
-    agency_id = db.scalar(
-        select(CaseRecruitment.agency_id).where(CaseRecruitment.case_id == case.id)
-    )
-    agency = db.get(Agency, agency_id) if agency_id is not None else None
-    return agency.name if agency is not None else None
