@@ -21,6 +21,9 @@ from grievance.config import PROJECT_ROOT, ConfigError, Settings
 from grievance.logs import log_failure
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from grievance.conversation.loader import Problem
     from grievance.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -84,7 +87,7 @@ def db_upgrade(revision: str) -> None:
 # -- organisations, users, tokens ------------------------------------------------------
 
 
-def _accounts_session():  # type: ignore[no-untyped-def]
+def _accounts_session() -> Session:
     """A database session for account commands (no flows or Twilio needed)."""
     from grievance.db import make_engine, make_session_factory
 
@@ -555,7 +558,10 @@ def flows_check(
     )
     wanted = languages or os.environ.get("GRIEVANCE_LANGUAGES")
     langs = [x.strip() for x in wanted.split(",") if x.strip()] if wanted else None
-    flowset, problems = load_flowset(flows_dir)
+    flowset, found = load_flowset(flows_dir)
+    # Problems of flows and catalogs are located objects; those of the playbooks, the
+    # contacts and the facts come as `file:line: message` lines already.
+    problems: list[Problem | str] = list(found)
     try:
         catalogs = load_catalogs(locales_dir, langs)
     except CatalogError as exc:
@@ -796,6 +802,7 @@ def campaigns_send(site: str, wave: int | None) -> None:
     try:
         with runtime.sessions() as session:
             found = _site(session, site)
+            campaign: Campaign | None
             if wave is None:
                 try:
                     campaign = pulse_service.start_wave(session, found.id, None)

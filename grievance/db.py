@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, create_engine, event
+from sqlalchemy.engine import CursorResult, Dialect, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Every id column is a 32-bit integer: a larger number names no row.
@@ -27,6 +27,14 @@ class Base(DeclarativeBase):
     """Base of every model; constraint names are stable so migrations can name them."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every model maps one table (Core statements use it, as ``Model.__table__.c.x``).
+    __table__: ClassVar[Table]
+
+
+def affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (its result is a cursor result)."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

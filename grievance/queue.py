@@ -86,7 +86,7 @@ def worker_class(fork: bool) -> Any:
 
     base: Any = Worker if fork else SimpleWorker
 
-    class QuickToStop(base):  # type: ignore[misc, valid-type]
+    class QuickToStop(base):  # type: ignore[misc]
         def subscribe(self) -> None:
             self.log.info(
                 "Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name

@@ -155,7 +155,8 @@ def lock_for(failures: int) -> timedelta | None:
     """How long an account with this many failures in a row is locked (None: not yet)."""
     if failures < FREE_ATTEMPTS:
         return None
-    return min(FIRST_LOCK * 2 ** min(failures - FREE_ATTEMPTS, MAX_DOUBLINGS), LONGEST_LOCK)
+    lock: timedelta = FIRST_LOCK * 2 ** min(failures - FREE_ATTEMPTS, MAX_DOUBLINGS)
+    return min(lock, LONGEST_LOCK)
 
 
 def is_locked(user: User, now: datetime) -> bool:

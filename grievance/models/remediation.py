@@ -90,7 +90,7 @@ class RemediationPlan(Base):
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-def current_plan(case_id: int) -> Select[tuple[RemediationPlan]]:
+def current_plan(case_id: int) -> Select[RemediationPlan]:
     """The query for a case's current plan (the one not archived by a re-referral)."""
     return select(RemediationPlan).where(
         RemediationPlan.case_id == case_id, RemediationPlan.archived_at.is_(None)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from grievance import csvsafe
 from grievance.models import Agency, Case, CaseRecruitment, Organisation, Site
@@ -76,7 +76,7 @@ def monthly_counts(
     end_year, end_month = (last.year + 1, 1) if last.month == 12 else (last.year, last.month + 1)
     end = datetime(end_year, end_month, 1, tzinfo=UTC)
     month = month_of(session, Case.created_at)
-    label: ColumnElement[str | None]
+    label: ColumnElement[str | None] | ColumnElement[str] | InstrumentedAttribute[str]
     if dimension == "site":
         label = Site.name
     elif dimension == "supplier":

@@ -11,6 +11,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, func, select
@@ -64,7 +65,11 @@ class _Collected:
 
     # id, month (YYYY-MM), status, outcome, worker_answer, satisfaction, reopened, and
     # hours from the report to acknowledgement and to closing (None when not yet).
-    rows: list[Row[Any]]
+    rows: list[
+        Row[
+            int, str, str, str | None, str | None, int | None, int, float | Decimal, float | Decimal
+        ]
+    ]
     triaged: dict[int, float]  # case id -> hours from the report to leaving triage
     late: set[int]  # cases with a stage escalated as overdue
     checkins: list[tuple[int, str | None]]  # (case id, answer)
@@ -80,7 +85,7 @@ def _period(first: date, last: date) -> tuple[datetime, datetime]:
     return start, datetime(end_year, end_month, 1, tzinfo=UTC)
 
 
-def hours_sql(session: Session, since: Any, until: Any) -> ColumnElement[float]:
+def hours_sql(session: Session, since: Any, until: Any) -> ColumnElement[float | Decimal]:
     """Hours from ``since`` to ``until``, computed by the database: a report over a hundred
     thousand cases should not parse a hundred thousand timestamps in Python."""
     if session.get_bind().dialect.name == "postgresql":

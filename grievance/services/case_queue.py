@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, and_, func, literal, or_, select, text, union_all
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from grievance.clock import utcnow
@@ -57,8 +57,8 @@ class QueuePage:
     capped: set[str] = field(default_factory=set)
 
 
-def _filtered(f: QueueFilter, now: datetime) -> list[object]:
-    conditions: list[object] = []
+def _filtered(f: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     if f.status in (None, "", "open"):
         conditions.append(Case.status.in_(OPEN_STATUSES))
     elif f.status != "all":
@@ -97,7 +97,7 @@ def _cursor(case: Case) -> str:
     return f"{case.severity}.{case.attention}.{due}.{case.id}"
 
 
-def _after(cursor: str | None) -> object | None:
+def _after(cursor: str | None) -> ColumnElement[bool] | None:
     """The keyset condition for rows after ``cursor`` (``P1.0.1795000000000000.42``)."""
     if not cursor:
         return None
@@ -145,9 +145,9 @@ def waiting_on_closed(session: Session) -> int:
 
 def page_statement(
     f: QueueFilter, cursor: str | None = None, size: int = PAGE_SIZE
-) -> Select[tuple[Case]]:
+) -> Select[Case]:
     """The query of one page (``size`` + 1 rows, to know whether another follows)."""
-    statement: Select[tuple[Case]] = select(Case).where(*_filtered(f, utcnow()))
+    statement: Select[Case] = select(Case).where(*_filtered(f, utcnow()))
     after = _after(cursor)
     if after is not None:
         statement = statement.where(after)
@@ -172,12 +172,12 @@ def page(
     return QueuePage(rows, sum(by_severity.values()), next_cursor, by_severity, capped)
 
 
-def count_statement(f: QueueFilter) -> Select[tuple[str, int]]:
+def count_statement(f: QueueFilter) -> Select[str, int]:
     """The capped counts per severity, as one query."""
     return _count_statement(_filtered(f, utcnow()))
 
 
-def _count_statement(conditions: list[object]) -> Select[tuple[str, int]]:
+def _count_statement(conditions: list[ColumnElement[bool]]) -> Select[str, int]:
     parts = [
         select(literal(severity).label("severity"), func.count().label("n")).select_from(
             select(Case.id)
@@ -190,7 +190,7 @@ def _count_statement(conditions: list[object]) -> Select[tuple[str, int]]:
     return union_all(*parts)  # type: ignore[return-value]
 
 
-def _capped_counts(session: Session, conditions: list[object]) -> dict[str, int]:
+def _capped_counts(session: Session, conditions: list[ColumnElement[bool]]) -> dict[str, int]:
     """Cases per severity, counting at most COUNT_CAP + 1 of each: a queue of a million stays fast.
 
     On PostgreSQL a bitmap scan would collect every matching row before the

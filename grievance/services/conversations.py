@@ -433,11 +433,11 @@ def _apply_one(
     elif isinstance(effect, PulseRecord):
         pulse.record(session, effect)
     elif isinstance(effect, Appeal):
-        result, case = remediation.appeal(session, runtime, contact)
+        result, appealed = remediation.appeal(session, runtime, contact)
         params = {"days": str(runtime.settings.appeal_days)}
-        if case is not None:
-            params["date"] = case.created_at.date().isoformat()
-            applied.case_id = case.id
+        if appealed is not None:
+            params["date"] = appealed.created_at.date().isoformat()
+            applied.case_id = appealed.id
         _send(session, runtime, contact, Send(f"appeal.{result}", effect.language, params), applied)
 
 

@@ -52,7 +52,7 @@ def _recent_first(case: type[Case]) -> tuple[ColumnElement[datetime], ColumnElem
     return (func.coalesce(case.last_worker_message_at, case.created_at).desc(), case.id.desc())
 
 
-def _open_cases(contact_id: int) -> Select[tuple[Case]]:
+def _open_cases(contact_id: int) -> Select[Case]:
     return (
         select(Case)
         .where(Case.contact_id == contact_id, Case.status.in_(OPEN_STATUSES))
@@ -60,7 +60,7 @@ def _open_cases(contact_id: int) -> Select[tuple[Case]]:
     )
 
 
-def _recently_closed(contact_id: int, since: datetime) -> Select[tuple[Case]]:
+def _recently_closed(contact_id: int, since: datetime) -> Select[Case]:
     return (
         select(Case)
         .where(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -79,7 +80,7 @@ def request_export(session: Session, user: User, kind: str, first: date, last: d
     return export
 
 
-def _number(value: float | None) -> str:
+def _number(value: float | Decimal | None) -> str:
     return "" if value is None else f"{float(value):.1f}"
 
 

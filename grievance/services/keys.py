@@ -10,8 +10,10 @@ listed while ``pending_codes`` is above zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from grievance.models import (
     Attachment,
@@ -81,7 +83,7 @@ def rotate_keys(runtime: Runtime) -> RotationReport:
                     counts["contacts"] += 1
                 last = contact.id
             session.commit()
-        for model, column, name in (
+        encrypted: tuple[tuple[type[Any], InstrumentedAttribute[bytes | None], str], ...] = (
             (Message, Message.body_encrypted, "messages"),
             (Case, Case.description_encrypted, "cases"),
             (Attachment, Attachment.data_encrypted, "attachments"),
@@ -91,7 +93,8 @@ def rotate_keys(runtime: Runtime) -> RotationReport:
             (PlanComment, PlanComment.text_encrypted, "comments"),
             (User, User.totp_secret_encrypted, "totp_secrets"),
             (Export, Export.content_encrypted, "exports"),
-        ):
+        )
+        for model, column, name in encrypted:
             last = 0
             while True:
                 rows = session.scalars(

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from grievance.clock import utcnow
+from grievance.db import affected
 from grievance.models import OutboxMail
 from grievance.runtime import Runtime
 from grievance.services.outbox import backoff
@@ -58,12 +59,14 @@ def send(runtime: Runtime, mail_id: int) -> str:
     """
     now = utcnow()
     with runtime.sessions() as session:
-        claimed = session.execute(
-            update(OutboxMail)
-            .where(OutboxMail.id == mail_id, OutboxMail.status == "pending")
-            .where((OutboxMail.next_attempt_at.is_(None)) | (OutboxMail.next_attempt_at <= now))
-            .values(status="sending", claimed_at=now, attempts=OutboxMail.attempts + 1)
-        ).rowcount
+        claimed = affected(
+            session.execute(
+                update(OutboxMail)
+                .where(OutboxMail.id == mail_id, OutboxMail.status == "pending")
+                .where((OutboxMail.next_attempt_at.is_(None)) | (OutboxMail.next_attempt_at <= now))
+                .values(status="sending", claimed_at=now, attempts=OutboxMail.attempts + 1)
+            )
+        )
         session.commit()
         mail = session.get(OutboxMail, mail_id)
         if mail is None:

@@ -8,6 +8,7 @@ from sqlalchemy import update
 
 from grievance.channels.base import MediaError
 from grievance.clock import utcnow
+from grievance.db import affected
 from grievance.models import Attachment
 from grievance.runtime import Runtime
 
@@ -19,11 +20,13 @@ MAX_MEDIA_BYTES = 16 * 1024 * 1024  # WhatsApp's own limit for audio and video
 def fetch_media(runtime: Runtime, attachment_id: int) -> str:
     """Fetch and encrypt one attachment once; returns its status afterwards."""
     with runtime.sessions() as session:
-        claimed = session.execute(
-            update(Attachment)
-            .where(Attachment.id == attachment_id, Attachment.status == "pending")
-            .values(status="fetching")
-        ).rowcount
+        claimed = affected(
+            session.execute(
+                update(Attachment)
+                .where(Attachment.id == attachment_id, Attachment.status == "pending")
+                .values(status="fetching")
+            )
+        )
         session.commit()
         attachment = session.get(Attachment, attachment_id)
         if attachment is None:

@@ -292,7 +292,7 @@ def _claim(connection: Connection, outbox_ids: Sequence[int]) -> dict[int, tuple
     now = utcnow()
     outbox, messages, contacts = OutboxItem.__table__, Message.__table__, Contact.__table__
     with connection.begin():
-        attempts = dict(
+        attempts: dict[int, int] = dict(
             connection.execute(
                 update(outbox)
                 .where(

@@ -41,8 +41,9 @@ from grievance.services.pulse import BATCH, BUSY_GIVE_UP, FLOW, RIGHTS_FLOW
 class Kind:
     """A kind of wave: its rows, the flow each member gets, and the job that sends it."""
 
-    campaign: type[Campaign] | type[RightsMessage]
-    invite: type[PulseInvite] | type[RightsInvite]
+    # Campaign or RightsMessage, PulseInvite or RightsInvite: the same columns by name.
+    campaign: type[Any]
+    invite: type[Any]
     flow: str
     job: str
     results: Callable[[int], dict[str, Any]]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from grievance import sla
@@ -219,7 +219,7 @@ def merge(session: Session, actor: User, source_id: int, target_id: int) -> Agen
         raise RecruitmentError("these are already one agency")
     source.merged_into_id = target.id
     session.execute(
-        CaseRecruitment.__table__.update()
+        update(CaseRecruitment)
         .where(CaseRecruitment.agency_id == source.id)
         .values(agency_id=target.id)
     )

@@ -450,9 +450,10 @@ def comment(session: Session, runtime: Runtime, case: Case, actor: User, text: s
         side, mails = "supplier", handler_mail(session, runtime, case, "a comment on the plan")
     else:
         _handler(actor)
-        plan = plan_of(session, case)
-        if plan is None:
+        current = plan_of(session, case)
+        if current is None:
             raise RemediationError("there is no plan to comment on yet")
+        plan = current
         side, mails = "handler", supplier_mail(session, runtime, case, "a comment on your plan")
     session.add(
         PlanComment(

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from grievance.channels.base import DeliveryError
 from grievance.clock import utcnow
+from grievance.db import affected
 from grievance.models import (
     INBOUND,
     OUTBOUND,
@@ -128,12 +129,14 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
 
 
 def _erase_messages(session: Session, which: ColumnElement[bool]) -> int:
-    erased = session.execute(
-        update(Message)
-        .where(which, Message.body_encrypted.is_not(None))
-        .values(body_encrypted=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    erased = affected(
+        session.execute(
+            update(Message)
+            .where(which, Message.body_encrypted.is_not(None))
+            .values(body_encrypted=None)
+            .execution_options(synchronize_session=False)
+        )
+    )
     session.execute(
         update(Message).where(which).values(fields={}).execution_options(synchronize_session=False)
     )
@@ -147,20 +150,24 @@ def _erase_evidence(session: Session, case_id: int) -> int:
         .join(RemediationPlan, RemediationPlan.id == RemediationStep.plan_id)
         .where(RemediationPlan.case_id == case_id)
     )
-    return session.execute(
-        delete(Evidence)
-        .where(Evidence.step_id.in_(steps))
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    return affected(
+        session.execute(
+            delete(Evidence)
+            .where(Evidence.step_id.in_(steps))
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def _erase_attachments(session: Session, which: ColumnElement[bool]) -> int:
-    return session.execute(
-        update(Attachment)
-        .where(which, Attachment.status != "purged")
-        .values(data_encrypted=None, source_url=None, status="purged")
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    return affected(
+        session.execute(
+            update(Attachment)
+            .where(which, Attachment.status != "purged")
+            .values(data_encrypted=None, source_url=None, status="purged")
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def _contacts_to_erase(session: Session, idle_before: datetime) -> list[Contact]:

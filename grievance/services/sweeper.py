@@ -20,6 +20,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from grievance.clock import utcnow
+from grievance.db import affected
 from grievance.models import (
     INBOUND,
     Attachment,
@@ -68,16 +69,18 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
         grace = timedelta(seconds=runtime.settings.sweep_grace_seconds)
     stuck = timedelta(seconds=runtime.settings.stuck_send_seconds)
     with runtime.sessions() as session:
-        resent = session.execute(
-            update(OutboxItem)
-            .where(OutboxItem.status == "sending", OutboxItem.claimed_at <= now - stuck)
-            .values(
-                status="pending",
-                next_attempt_at=None,
-                claimed_at=None,
-                last_error="interrupted while sending; sent again (it may arrive twice)",
+        resent = affected(
+            session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.status == "sending", OutboxItem.claimed_at <= now - stuck)
+                .values(
+                    status="pending",
+                    next_attempt_at=None,
+                    claimed_at=None,
+                    last_error="interrupted while sending; sent again (it may arrive twice)",
+                )
             )
-        ).rowcount
+        )
         contacts = session.scalars(
             select(Message.contact_id)
             .where(

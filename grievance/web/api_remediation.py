@@ -16,12 +16,13 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
+from grievance.db import MAX_ID
 from grievance.models import Case, User
 from grievance.services import actions, remediation
 from grievance.services import visibility as portal
 from grievance.services.errors import NotFound
 from grievance.services.triage import TriageError
-from grievance.web.api import MAX_ID, ApiError, _body, _case_json, _field, _me, _runtime, bp
+from grievance.web.api import ApiError, _body, _case_json, _field, _me, _runtime, bp
 from grievance.web.cases import download, evidence_name
 
 

@@ -39,7 +39,7 @@ def _pending_user(db) -> User | None:  # type: ignore[no-untyped-def]
     pending = session.get("pending") or {}
     if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
         return None
-    user = db.get(User, pending.get("uid"))
+    user: User | None = db.get(User, pending.get("uid"))
     if user is None or not user.active or user.session_version != pending.get("v"):
         return None
     return user

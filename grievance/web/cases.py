@@ -149,8 +149,8 @@ def _case(db: Session, case_id: int) -> Case:
     case = db.get(
         Case,
         case_id,
-        with_for_update=request.method == "POST" and db.bind.dialect.name == "postgresql",
-    )  # type: ignore[union-attr]
+        with_for_update=request.method == "POST" and db.get_bind().dialect.name == "postgresql",
+    )
     if case is None:
         abort(404)
     return case

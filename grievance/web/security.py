@@ -19,6 +19,7 @@ from flask import Flask, Response, abort, current_app, redirect, request, sessio
 from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse
 
 from grievance.models import User
 from grievance.runtime import Runtime
@@ -133,7 +134,7 @@ def install(app: Flask, runtime: Runtime) -> None:
     absolute = settings.session_max_hours * 3600
 
     @app.before_request
-    def deny_by_default() -> Response | None:
+    def deny_by_default() -> BaseResponse | None:
         endpoint = request.endpoint
         if endpoint is None:
             return None  # a 404 or 405 follows
@@ -185,7 +186,7 @@ def _local(target: str | None) -> str | None:
     return target.rstrip("?")
 
 
-def _to_sign_in() -> Response:
+def _to_sign_in() -> BaseResponse:
     """Off to the sign-in page. An htmx request (the queue refreshing a table) is told to send
     the whole page there (``HX-Redirect``) instead of swapping the sign-in form into the table."""
     target = url_for("auth.login", next=_local(request.full_path))
