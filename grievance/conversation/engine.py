@@ -34,7 +34,7 @@ from grievance.conversation.effects import (
     Urgent,
     WaitUntil,
 )
-from grievance.conversation.loader import HOST_REFERENCES
+from grievance.conversation.loader import ACTIONS, HOST_REFERENCES
 from grievance.conversation.model import (
     NO_RESPONSE,
     OTHER,
@@ -44,6 +44,7 @@ from grievance.conversation.model import (
     Say,
     Wait,
     WatchRule,
+    parse_condition,
 )
 from grievance.language.catalog import Catalog
 from grievance.language.detect import detect, digit_languages
@@ -935,16 +936,14 @@ class Engine:
     # -- conditions and values ----------------------------------------------------
 
     def _holds(self, turn: _Turn, condition: str) -> bool:
-        negate = condition.startswith("not ")
-        expr = condition.removeprefix("not ").strip()
-        name, _, expected = (part.strip() for part in expr.partition("=="))
-        if name.startswith("results."):
+        parsed = parse_condition(condition)
+        if parsed.name.startswith("results."):
             run = turn.session.run
-            value = run.results.get(name.removeprefix("results.")) if run else None
-            result = str(value) == expected if expected else bool(value)
+            value = run.results.get(parsed.name.removeprefix("results.")) if run else None
+            result = str(value) == parsed.expected if parsed.expected else bool(value)
         else:
-            result = self._fact(turn, name)
-        return result != negate
+            result = self._fact(turn, parsed.name)
+        return result != parsed.negate
 
     def _fact(self, turn: _Turn, name: str) -> bool:
         s = turn.session
@@ -993,159 +992,195 @@ class Engine:
         return tuple(dict.fromkeys(ref for run in runs for ref in run.refs))
 
     def _act(self, turn: _Turn, name: str, params: Mapping[str, Any]) -> None:
-        s = turn.session
-        run = s.run
+        """Run the action ``name``: one of the loader's ACTIONS, each a ``_do_<name>``."""
+        handler = _HANDLERS.get(name)
+        if handler is None:
+            raise ValueError(f"unknown action {name!r}; the loader should have refused it")
+        run = turn.session.run
         assert run is not None
+        handler(self, turn, run, params)
+
+    def _do_detect_language(self, turn: _Turn, run: _Run, _params: Mapping[str, Any]) -> None:
+        s = turn.session
+        if s.language is None and turn.trigger is not None:
+            found = detect(turn.trigger.text, self.languages)
+            if found.language is None and len(found.alternatives) > 1:
+                # Ask the narrow question ("नेपाली / हिन्दी?") instead of the whole menu;
+                # never a menu of one.
+                run.results["language_options"] = list(found.alternatives)
+            if found.language is not None:
+                s.language = found.language
+                turn.effects.append(SetLanguage(found.language, confirmed=False))
+
+    def _do_set_language(self, turn: _Turn, _run: _Run, params: Mapping[str, Any]) -> None:
+        s = turn.session
+        chosen = self._value(turn, params.get("from", "results.language"))
+        if isinstance(chosen, str) and chosen in self.languages:
+            s.language = chosen
+            s.language_confirmed = True
+            turn.effects.append(SetLanguage(chosen, confirmed=True))
+
+    def _do_open_case(self, turn: _Turn, run: _Run, params: Mapping[str, Any]) -> None:
         lang = self._language(turn)
-        if name == "detect_language":
-            if s.language is None and turn.trigger is not None:
-                found = detect(turn.trigger.text, self.languages)
-                if found.language is None and len(found.alternatives) > 1:
-                    # Ask the narrow question ("नेपाली / हिन्दी?") instead of the whole menu;
-                    # never a menu of one.
-                    run.results["language_options"] = list(found.alternatives)
-                if found.language is not None:
-                    s.language = found.language
-                    turn.effects.append(SetLanguage(found.language, confirmed=False))
-        elif name == "set_language":
-            chosen = self._value(turn, params.get("from", "results.language"))
-            if isinstance(chosen, str) and chosen in self.languages:
-                s.language = chosen
-                s.language_confirmed = True
-                turn.effects.append(SetLanguage(chosen, confirmed=True))
-        elif name == "open_case":
-            turn.effects.append(self._open_case(turn, run, lang, params))
-        elif name == "lookup_status":
-            code = self._value(turn, params.get("code", "results.code"))
-            turn.effects.append(LookupStatus(lang, str(code) if code else None))
-        elif name == "opt_out":
-            turn.effects.append(OptOut())
-        elif name == "opt_in":
-            turn.effects.append(OptIn())
-        elif name == "answer":
-            prompt = run.results.get("prompt")
-            value = self._value(turn, params.get("value", "results.answer"))
-            turn.effects.append(
-                Answer(int(prompt) if isinstance(prompt, int) else None, str(value or ""))
+        turn.effects.append(self._open_case(turn, run, lang, params))
+
+    def _do_lookup_status(self, turn: _Turn, _run: _Run, params: Mapping[str, Any]) -> None:
+        lang = self._language(turn)
+        code = self._value(turn, params.get("code", "results.code"))
+        turn.effects.append(LookupStatus(lang, str(code) if code else None))
+
+    def _do_opt_out(self, turn: _Turn, _run: _Run, _params: Mapping[str, Any]) -> None:
+        turn.effects.append(OptOut())
+
+    def _do_opt_in(self, turn: _Turn, _run: _Run, _params: Mapping[str, Any]) -> None:
+        turn.effects.append(OptIn())
+
+    def _do_answer(self, turn: _Turn, run: _Run, params: Mapping[str, Any]) -> None:
+        prompt = run.results.get("prompt")
+        value = self._value(turn, params.get("value", "results.answer"))
+        turn.effects.append(
+            Answer(int(prompt) if isinstance(prompt, int) else None, str(value or ""))
+        )
+
+    def _do_appeal(self, turn: _Turn, _run: _Run, _params: Mapping[str, Any]) -> None:
+        lang = self._language(turn)
+        turn.effects.append(Appeal(lang))
+
+    def _do_handover(self, turn: _Turn, run: _Run, params: Mapping[str, Any]) -> None:
+        turn.effects.append(
+            Handover(
+                str(params.get("reason", run.flow)),
+                self._refs(turn),
+                self._told(turn, run),
             )
-        elif name == "appeal":
-            turn.effects.append(Appeal(lang))
-        elif name == "handover":
-            turn.effects.append(
-                Handover(
-                    str(params.get("reason", run.flow)),
-                    self._refs(turn),
-                    self._told(turn, run),
-                )
+        )
+
+    def _do_to_case(self, turn: _Turn, _run: _Run, params: Mapping[str, Any]) -> None:
+        case = self._value(turn, params.get("case", "results.case"))
+        question, answer = (self._value(turn, params.get(k)) for k in ("question", "answer"))
+        turn.effects.append(
+            ToCase(
+                self._refs(turn),
+                case if isinstance(case, int) else None,
+                str(question) if question else None,
+                str(answer) if answer else None,
             )
-        elif name == "to_case":
-            case = self._value(turn, params.get("case", "results.case"))
-            question, answer = (self._value(turn, params.get(k)) for k in ("question", "answer"))
-            turn.effects.append(
-                ToCase(
-                    self._refs(turn),
-                    case if isinstance(case, int) else None,
-                    str(question) if question else None,
-                    str(answer) if answer else None,
-                )
+        )
+
+    def _do_urgent(self, turn: _Turn, run: _Run, params: Mapping[str, Any]) -> None:
+        lang = self._language(turn)
+        turn.effects.append(self._urgent(turn, run, lang, str(params.get("reason", "danger"))))
+
+    def _do_call_request(self, turn: _Turn, _run: _Run, params: Mapping[str, Any]) -> None:
+        case = self._value(turn, params.get("case", "results.case"))
+        time, number = (self._value(turn, params.get(k)) for k in ("time", "number"))
+        turn.effects.append(
+            CallRequest(
+                case if isinstance(case, int) else None,
+                str(time) if time else None,
+                str(number) if number else None,
             )
-        elif name == "urgent":
-            turn.effects.append(self._urgent(turn, run, lang, str(params.get("reason", "danger"))))
-        elif name == "call_request":
-            case = self._value(turn, params.get("case", "results.case"))
-            time, number = (self._value(turn, params.get(k)) for k in ("time", "number"))
-            turn.effects.append(
-                CallRequest(
-                    case if isinstance(case, int) else None,
-                    str(time) if time else None,
-                    str(number) if number else None,
-                )
-            )
-        elif name == "case_details":
-            case = run.results.get("case")
-            values = {key: self._value(turn, reference) for key, reference in params.items()}
-            said = {key: str(value) for key, value in values.items() if value not in (None, "")}
-            if said:
-                turn.effects.append(CaseDetails(case if isinstance(case, int) else None, said))
-        elif name == "save":
+        )
+
+    def _do_case_details(self, turn: _Turn, run: _Run, params: Mapping[str, Any]) -> None:
+        case = run.results.get("case")
+        values = {key: self._value(turn, reference) for key, reference in params.items()}
+        said = {key: str(value) for key, value in values.items() if value not in (None, "")}
+        if said:
+            turn.effects.append(CaseDetails(case if isinstance(case, int) else None, said))
+
+    def _do_save(self, turn: _Turn, run: _Run, params: Mapping[str, Any]) -> None:
+        for key, reference in params.items():
+            value = self._value(turn, reference)
+            if value is None:
+                run.results.pop(key, None)
+            else:
+                run.results[key] = value
+
+    def _do_pass_back(self, turn: _Turn, _run: _Run, params: Mapping[str, Any]) -> None:
+        s = turn.session
+        parent = s.parents[-1] if s.parents else None
+        if parent is not None:
             for key, reference in params.items():
                 value = self._value(turn, reference)
                 if value is None:
-                    run.results.pop(key, None)
+                    continue
+                if key == "story":
+                    self._add_to_story(parent, str(value))
+                    if self._waits_for_story(parent):
+                        turn.answered = parent.id  # the words answer "what happened?"
                 else:
-                    run.results[key] = value
-        elif name == "pass_back":
-            parent = s.parents[-1] if s.parents else None
-            if parent is not None:
-                for key, reference in params.items():
-                    value = self._value(turn, reference)
-                    if value is None:
-                        continue
-                    if key == "story":
-                        self._add_to_story(parent, str(value))
-                        if self._waits_for_story(parent):
-                            turn.answered = parent.id  # the words answer "what happened?"
-                    else:
-                        parent.results[key] = value
-        elif name == "start_flow":
-            carried = {
-                new: self._value(turn, reference)
-                for new, reference in (params.get("carry") or {}).items()
-            }
-            s.parents = []
-            self._start_flow(turn, str(params["flow"]), {k: v for k, v in carried.items() if v})
-        elif name == "pulse_record":
-            scales = [
-                node.wait.save_as
-                for node in self._flow(run).nodes.values()
-                if node.wait is not None and node.wait.kind == "scale" and node.wait.save_as
-            ]
-            token, campaign = run.results.get("pulse"), run.results.get("campaign")
-            turn.effects.append(
-                PulseRecord(
-                    token=str(token) if token else None,
-                    campaign=campaign if isinstance(campaign, int) else None,
-                    answers={q: int(run.results[q]) for q in scales if q in run.results},
-                    said_more=str(run.results.get("anything_else") or "").strip() not in ("", "0"),
-                    reported=run.results.get("report") == "yes",
-                )
+                    parent.results[key] = value
+
+    def _do_start_flow(self, turn: _Turn, _run: _Run, params: Mapping[str, Any]) -> None:
+        s = turn.session
+        carried = {
+            new: self._value(turn, reference)
+            for new, reference in (params.get("carry") or {}).items()
+        }
+        s.parents = []
+        self._start_flow(turn, str(params["flow"]), {k: v for k, v in carried.items() if v})
+
+    def _do_pulse_record(self, turn: _Turn, run: _Run, params: Mapping[str, Any]) -> None:
+        def result(param: str) -> Any:
+            name = params.get(param)
+            return run.results.get(str(name)) if name else None
+
+        scales = [
+            node.wait.save_as
+            for node in self._flow(run).nodes.values()
+            if node.wait is not None and node.wait.kind == "scale" and node.wait.save_as
+        ]
+        token, campaign = result("token"), result("campaign")
+        turn.effects.append(
+            PulseRecord(
+                token=str(token) if token else None,
+                campaign=campaign if isinstance(campaign, int) else None,
+                answers={q: int(run.results[q]) for q in scales if q in run.results},
+                said_more=str(result("said_more") or "").strip() not in ("", "0"),
+                reported=result("reported") == "yes",
             )
-        elif name == "restore_draft":
-            draft, s.draft = s.draft, None
-            if (
-                draft is None
-                or draft.flow not in self.flowset.flows
-                or draft.node not in self._flow(draft).nodes
-            ):
-                # Nothing (usable) to continue: the worker still wants to report.
-                self._start_flow(turn, self.flowset.default_flow)
-                return
-            draft.expires_at = turn.now + self._flow(draft).expire_after
-            s.run = draft
-            node = self._node(draft)
-            self._say(turn, node)
-            draft.waiting = node.wait is not None
-        elif name == "discard_draft":
-            s.draft = None
-        elif name == "answer_interrupted":
-            # The message was no answer here but may be one to the interrupted question
-            # ("6" after HELP, meant for the category menu): give it to that question.
-            parent = s.parents.pop() if s.parents else None
-            trigger = turn.trigger
-            if parent is None or not self._resumable(parent, turn.now) or trigger is None:
-                if parent is not None:
-                    s.parents.append(parent)
-                self._end_run(turn)
-                return
-            parent.refs.extend(ref for ref in run.refs if ref not in parent.refs)
-            s.run = parent
-            if self._node(parent).wait is None:
-                self._enter(turn, parent.node)
-            else:
-                parent.waiting = True
-                self._answer(turn, trigger)
+        )
+
+    def _do_restore_draft(self, turn: _Turn, run: _Run, _params: Mapping[str, Any]) -> None:
+        s = turn.session
+        draft, s.draft = s.draft, None
+        if (
+            draft is None
+            or draft.flow not in self.flowset.flows
+            or draft.node not in self._flow(draft).nodes
+        ):
+            # Nothing (usable) to continue: the worker still wants to report.
+            self._start_flow(turn, self.flowset.default_flow)
+            return
+        draft.expires_at = turn.now + self._flow(draft).expire_after
+        s.run = draft
+        node = self._node(draft)
+        self._say(turn, node)
+        draft.waiting = node.wait is not None
+
+    def _do_discard_draft(self, turn: _Turn, _run: _Run, _params: Mapping[str, Any]) -> None:
+        s = turn.session
+        s.draft = None
+
+    def _do_answer_interrupted(self, turn: _Turn, run: _Run, _params: Mapping[str, Any]) -> None:
+        s = turn.session
+        # The message was no answer here but may be one to the interrupted question
+        # ("6" after HELP, meant for the category menu): give it to that question.
+        parent = s.parents.pop() if s.parents else None
+        trigger = turn.trigger
+        if parent is None or not self._resumable(parent, turn.now) or trigger is None:
+            if parent is not None:
+                s.parents.append(parent)
+            self._end_run(turn)
+            return
+        parent.refs.extend(ref for ref in run.refs if ref not in parent.refs)
+        s.run = parent
+        if self._node(parent).wait is None:
+            self._enter(turn, parent.node)
         else:
-            raise ValueError(f"unknown action {name!r}")
+            parent.waiting = True
+            self._answer(turn, trigger)
 
     def _open_case(
         self, turn: _Turn, run: _Run, language: str, params: Mapping[str, Any]
@@ -1280,3 +1315,17 @@ class Engine:
         if when is not None:
             turn.effects.append(WaitUntil(when))
         return Step(session, turn.effects)
+
+
+# The engine's half of the action registry: every action the loader accepts has its
+# ``Engine._do_<name>``, and nothing else does (checked when the module is imported).
+_HANDLERS: dict[str, Callable[[Engine, _Turn, _Run, Mapping[str, Any]], None]] = {
+    name: getattr(Engine, f"_do_{name}") for name in ACTIONS if hasattr(Engine, f"_do_{name}")
+}
+_missing = set(ACTIONS) - set(_HANDLERS)
+_unknown = {n.removeprefix("_do_") for n in vars(Engine) if n.startswith("_do_")} - set(ACTIONS)
+if _missing or _unknown:
+    raise RuntimeError(
+        f"the action registry and the engine disagree: no handler for {sorted(_missing)}, "
+        f"no registry entry for {sorted(_unknown)}"
+    )

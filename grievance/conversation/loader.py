@@ -23,6 +23,7 @@ from grievance.conversation.model import (
     Say,
     Wait,
     WatchRule,
+    parse_condition,
 )
 from grievance.language.catalog import KEYWORDS
 from grievance.yamlsource import LineDict, LineList, YamlError, load_file
@@ -54,7 +55,10 @@ ACTIONS: dict[str, frozenset[str] | None] = {
     "answer": frozenset({"value"}),
     "appeal": frozenset(),
     "start_flow": frozenset({"flow", "carry"}),
-    "pulse_record": frozenset(),
+    # Record a survey's answers so far: the results holding its random token, its
+    # campaign, whatever the worker wrote at the end, and whether they chose to report it;
+    # the answers are the flow's scale questions.
+    "pulse_record": frozenset({"token", "campaign", "said_more", "reported"}),
     "restore_draft": frozenset(),
     "discard_draft": frozenset(),
     # The messages of this run are for the worker's case (a handler's question: which one).
@@ -345,7 +349,7 @@ class _Parser:
         return tuple(result)
 
     def condition(self, text: str, line: int) -> None:
-        name = text.removeprefix("not ").split("==")[0].strip()
+        name = parse_condition(text).name
         if name.startswith("results."):
             return
         if name not in FACTS:

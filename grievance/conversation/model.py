@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 WAIT_KINDS = ("menu", "yes_no", "text", "media", "code", "scale")
@@ -90,6 +91,25 @@ class Wait:
         if self.kind == "text":
             return ("text", "media") if self.media else ("text",)
         return (self.kind,)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``not results.category == FL-FEE``, read once: negated?, the name, the value wanted
+    (empty: the name's truth)."""
+
+    negate: bool
+    name: str
+    expected: str
+
+
+@cache
+def parse_condition(text: str) -> Condition:
+    """A condition as written in a flow (``language_known``, ``not has_case``,
+    ``results.category == FL-FEE``), parsed once per distinct text."""
+    negate = text.startswith("not ")
+    name, _, expected = (part.strip() for part in text.removeprefix("not ").partition("=="))
+    return Condition(negate, name, expected)
 
 
 @dataclass(frozen=True)
