@@ -8,8 +8,9 @@ from flask import Flask
 
 from grievance.runtime import Runtime
 from tests.conftest import Phone
-from tests.integration.test_triage import act, handler, the_case, token_of
+from tests.support.cases import the_case
 from tests.support.intake import report
+from tests.support.staff import act, handler, token_of
 
 
 def test_a_referral_from_the_directory_reaches_the_worker(

@@ -16,10 +16,11 @@ from grievance.runtime import Runtime
 from grievance.services import cases, recruitment, retention
 from grievance.services.prompts import send_due_prompts
 from tests.conftest import Phone
-from tests.integration.test_details import fees_report, the_case
-from tests.integration.test_retention import age
-from tests.integration.test_supplier import setup, sign_in
-from tests.integration.test_triage import act, handler
+from tests.support.cases import newest_case
+from tests.support.intake import fees_report
+from tests.support.retention import age
+from tests.support.staff import act, handler, sign_in
+from tests.support.suppliers import setup
 
 
 def test_three_fee_cases_at_two_suppliers_are_one_agency_and_raise_an_alert(
@@ -101,7 +102,7 @@ def test_retention_erases_what_the_worker_wrote_but_keeps_the_agency_link(
     app: Flask, runtime: Runtime, phone: Phone
 ) -> None:
     fees_report(phone)
-    case = the_case(runtime)
+    case = newest_case(runtime)
     send_due_prompts(runtime, utcnow() + recruitment.DETAILS_DELAY + timedelta(seconds=1))
     phone.send("1")
     phone.send("Everest Manpower")

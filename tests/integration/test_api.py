@@ -22,27 +22,11 @@ from grievance.runtime import Runtime, build_runtime
 from grievance.services import remediation, triage
 from grievance.web.openapi import document
 from tests.conftest import Phone, environment
-from tests.integration.test_triage import make_cases
+from tests.support.api import api, token_for
+from tests.support.cases import make_cases
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.intake import report
-
-PASSWORD = "correct horse battery staple"
-
-
-def token_for(runtime: Runtime, email: str, role: str, org: str | None = None) -> str:
-    with runtime.sessions() as session:
-        if org and session.scalar(select(Organisation).where(Organisation.name == org)) is None:
-            accounts.create_organisation(session, org, role)
-        user = accounts.create_user(session, email, role, PASSWORD, org, must_change_password=False)
-        token = accounts.create_token(session, user)
-        session.commit()
-        return token
-
-
-def api(client: FlaskClient, token: str, method: str, path: str, json: object | None = None):  # type: ignore[no-untyped-def]
-    return client.open(
-        f"/api/v1{path}", method=method, json=json, headers={"Authorization": f"Bearer {token}"}
-    )
+from tests.support.staff import PASSWORD
 
 
 def test_tokens_are_required_and_carry_the_role(client: FlaskClient, runtime: Runtime) -> None:

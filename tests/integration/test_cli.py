@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,25 +10,8 @@ from sqlalchemy import create_engine, inspect
 
 from grievance.config import PROJECT_ROOT as ROOT
 from grievance.language.catalog import load_catalog
+from tests.support.cli import CLEAN, grievance
 from tests.web.conftest import say
-
-CLEAN = {
-    k: v
-    for k, v in os.environ.items()
-    if not k.startswith(("TWILIO_", "GRIEVANCE_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY"))
-}
-
-
-def grievance(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "grievance.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=CLEAN | env,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_simulate_chats_in_the_chosen_language(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -13,6 +12,7 @@ from grievance import jobs
 from grievance.models import Message
 from grievance.runtime import Runtime
 from tests.conftest import Phone
+from tests.support.held_queue import HeldQueue
 
 
 def run_together(functions: list[Callable[[], object]]) -> list[object]:
@@ -53,19 +53,6 @@ def test_ten_concurrent_deliveries_of_one_message_sid(
     assert len(replies) == 1  # the confidentiality text and the question, once
     assert "confidential" in replies[0]
     assert "Do you want to report" in replies[0]
-
-
-class HeldQueue:
-    """A queue that keeps jobs instead of running them, to control when they run."""
-
-    def __init__(self) -> None:
-        self.jobs: list[tuple[str, tuple[int, ...]]] = []
-
-    def enqueue(self, job: str, *args: int, bulk: bool = False) -> None:
-        self.jobs.append((job, args))
-
-    def enqueue_in(self, delay: timedelta, job: str, *args: int, bulk: bool = False) -> None:
-        self.jobs.append((job, args))
 
 
 def test_two_messages_arriving_together_are_processed_in_order(

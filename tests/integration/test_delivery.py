@@ -255,7 +255,7 @@ def test_a_reply_takes_its_senders_slot(phone: Phone, runtime: Runtime) -> None:
 def test_handlers_see_failed_deliveries_on_a_page(
     app: Flask, phone: Phone, runtime: Runtime
 ) -> None:
-    from tests.integration.test_triage import handler
+    from tests.support.staff import handler
 
     report(phone)
     case = the_case(runtime)

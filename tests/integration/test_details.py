@@ -10,36 +10,14 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from grievance.clock import utcnow
-from grievance.models import Case, CaseEvent, CaseRecruitment, WorkerPrompt
+from grievance.models import CaseEvent, CaseRecruitment, WorkerPrompt
 from grievance.runtime import Runtime
 from grievance.services import recruitment
 from grievance.services.prompts import send_due_prompts
 from tests.conftest import Phone
-from tests.integration.test_privacy import all_rows_text
-from tests.support.intake import CODE
-
-
-def fees_report(phone: Phone, category: str = "2") -> str:
-    """An English report in ``category`` (2: recruitment fees, 8: housing); its code."""
-    phone.send("hello")
-    phone.send("1")
-    phone.send(category)
-    phone.send("Sunrise Garments, Penang")
-    phone.send("I paid a lot of money for this job and still owe more")
-    phone.send("2")  # not in danger
-    phone.send("1")  # news
-    final = phone.send("2")  # content-free news
-    match = CODE.search(final[0])
-    assert match, final
-    return match.group(1)
-
-
-def the_case(runtime: Runtime) -> Case:
-    with runtime.sessions() as session:
-        case = session.scalars(select(Case).order_by(Case.id.desc())).first()
-        assert case is not None
-        session.expunge(case)
-        return case
+from tests.support.cases import newest_case
+from tests.support.intake import fees_report
+from tests.support.privacy import all_rows_text
 
 
 def ask(runtime: Runtime, phone: Phone) -> str:
@@ -65,7 +43,7 @@ def test_a_fees_report_traces_the_recruiter_and_what_the_worker_paid(
     runtime: Runtime, phone: Phone
 ) -> None:
     fees_report(phone)
-    case = the_case(runtime)
+    case = newest_case(runtime)
     assert case.severity == "P1"
     question = ask(runtime, phone)
     assert "who does this happen to?" in question
@@ -80,7 +58,7 @@ def test_a_fees_report_traces_the_recruiter_and_what_the_worker_paid(
         "Thank you. This is added to your report."
     )
 
-    case = the_case(runtime)
+    case = newest_case(runtime)
     assert (case.affected, case.on_behalf, case.severity) == ("few", False, "P1")
     row = recruitment_row(runtime, case.id)
     assert row is not None
@@ -98,11 +76,11 @@ def test_every_question_can_be_skipped_and_many_raises_the_severity(
     runtime: Runtime, phone: Phone
 ) -> None:
     fees_report(phone, category="8")  # housing: P2, no recruitment questions
-    case = the_case(runtime)
+    case = newest_case(runtime)
     assert case.severity == "P2"
     ask(runtime, phone)
     assert phone.send("3")[0] == "Thank you. This is added to your report."
-    case = the_case(runtime)
+    case = newest_case(runtime)
     assert (case.affected, case.severity) == ("many", "P1")
     with runtime.sessions() as session:
         kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)).all()
@@ -110,13 +88,13 @@ def test_every_question_can_be_skipped_and_many_raises_the_severity(
 
     phone2 = Phone(phone.client, phone.fake, "+9779800000002")
     fees_report(phone2)
-    second = the_case(runtime)
+    second = newest_case(runtime)
     ask(runtime, phone2)
     assert "Who recruited you" in phone2.send("0")[0]
     assert "In which country" in phone2.send("0")[0]
     assert "How much did you pay" in phone2.send("0")[0]
     assert phone2.send("0")[0] == "Thank you. This is added to your report."
-    second = the_case(runtime)
+    second = newest_case(runtime)
     assert (second.affected, second.on_behalf, second.severity) == (None, False, "P1")
     assert recruitment_row(runtime, second.id) is None  # nothing said, nothing stored
 
@@ -127,7 +105,7 @@ def test_a_report_for_someone_else_is_marked_and_news_goes_to_the_sender(
     fees_report(phone, category="8")
     ask(runtime, phone)
     assert phone.send("4")[0] == "Thank you. This is added to your report."
-    case = the_case(runtime)
+    case = newest_case(runtime)
     assert case.on_behalf
     assert case.affected is None
     assert case.contact_id is not None  # status news goes to the sender, who has the code
@@ -137,7 +115,7 @@ def test_a_silent_worker_is_asked_once_and_words_at_the_menu_reach_the_case(
     runtime: Runtime, phone: Phone
 ) -> None:
     fees_report(phone, category="8")
-    case = the_case(runtime)
+    case = newest_case(runtime)
     ask(runtime, phone)
     assert send_due_prompts(runtime, utcnow() + timedelta(days=1)) == 0  # asked once only
     with runtime.sessions() as session:
@@ -151,4 +129,4 @@ def test_a_silent_worker_is_asked_once_and_words_at_the_menu_reach_the_case(
     assert phone.send("the manager also took our phones") == [
         "Thank you. This is added to your report."
     ]
-    assert the_case(runtime).unread_worker_messages == 1
+    assert newest_case(runtime).unread_worker_messages == 1

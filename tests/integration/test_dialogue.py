@@ -31,11 +31,12 @@ from grievance.models import (
 from grievance.runtime import Runtime, build_runtime
 from grievance.services.prompts import send_due_prompts
 from tests.conftest import Phone
-from tests.integration.test_api import api, token_for
-from tests.integration.test_privacy import all_rows_text
-from tests.integration.test_triage import act, handler, make_cases, queue_ids
+from tests.support.api import api, token_for
+from tests.support.cases import make_cases, queue_ids
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.intake import CODE, report
+from tests.support.privacy import all_rows_text
+from tests.support.staff import act, handler
 
 ACK = "Your message is added to your report"
 CONTACTS = (

@@ -19,8 +19,9 @@ from grievance.contacts import ContactsError, load_contacts
 from grievance.models import ContactGiven
 from grievance.runtime import Runtime, build_runtime
 from tests.conftest import Phone
-from tests.integration.test_triage import act, handler, the_case, token_of
+from tests.support.cases import the_case
 from tests.support.intake import report
+from tests.support.staff import act, handler, token_of
 
 CONTACTS = """\
 contacts:

@@ -25,8 +25,6 @@ from grievance.models.accounts import buyer_suppliers
 from grievance.runtime import Runtime
 from grievance.services.exports import COLUMNS
 from tests.conftest import environment
-from tests.integration.test_supplier import PASSWORD, sign_in
-from tests.integration.test_triage import act, handler, token_of
 from tests.support.cases import case_row
 from tests.support.demo import first_supplier
 from tests.support.period import (
@@ -36,6 +34,7 @@ from tests.support.period import (
     long_period,
     published,
 )
+from tests.support.staff import PASSWORD, act, handler, sign_in, token_of
 
 # Depends on today's date: CI runs this module again under a shifted clock.
 pytestmark = pytest.mark.clock

@@ -19,8 +19,8 @@ from grievance.models import Case, OutboxMail, Site
 from grievance.runtime import Runtime
 from grievance.services import cases, escalation, mails, sweeper
 from tests.faults.conftest import free_port
-from tests.integration.test_accounts import PASSWORD
-from tests.integration.test_triage import handler, make_cases
+from tests.support.cases import make_cases
+from tests.support.staff import PASSWORD, handler
 
 # Depends on today's date: CI runs this module again under a shifted clock.
 pytestmark = pytest.mark.clock

@@ -16,8 +16,8 @@ from grievance.config import Settings
 from grievance.models import Case, Contact
 from grievance.runtime import Runtime, build_runtime
 from tests.conftest import DATA_KEY, Phone, environment
-from tests.integration.test_intake import report
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.intake import report
 
 
 def runtime_with_keys(database_url: str, tmp_path: Path, fake: FakeTwilio, keys: str) -> Runtime:

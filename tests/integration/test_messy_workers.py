@@ -45,9 +45,9 @@ from grievance.language.words import bare_number, story_like
 from grievance.models import Attachment, Case, Contact, Conversation, Message
 from grievance.runtime import Runtime
 from tests.conftest import Phone, environment
-from tests.integration.test_api import api, token_for
-from tests.integration.test_triage import act, handler
+from tests.support.api import api, token_for
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.staff import act, handler
 
 # -- the conversations as data ------------------------------------------------------------
 

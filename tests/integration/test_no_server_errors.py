@@ -21,7 +21,7 @@ from grievance.demo import create_demo
 from grievance.models import User
 from grievance.runtime import Runtime, build_runtime
 from tests.conftest import environment
-from tests.integration.test_triage import handler, token_of
+from tests.support.staff import handler, token_of
 
 # Values for each URL variable: ids that exist, past PostgreSQL's integer, past int64.
 IDS = ("1", "2147483648", "99999999999999999999")

@@ -11,24 +11,14 @@ from sqlalchemy import select, text
 
 from grievance.app import create_app
 from grievance.config import Settings
-from grievance.db import Base
 from grievance.runtime import Runtime, build_runtime
 from tests.conftest import Phone, environment
-from tests.integration.test_intake import report
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.intake import report
+from tests.support.privacy import all_rows_text
 
 CANARY = "+9779841315926"
 CANARY_FORMS = [CANARY, CANARY[1:], "9841315926", "984 131 5926"]
-
-
-def all_rows_text(runtime: Runtime) -> str:
-    """Every value of every table, as text, for searching."""
-    chunks = []
-    with runtime.db.connect() as connection:
-        for table in Base.metadata.sorted_tables:
-            for row in connection.execute(table.select()):
-                chunks.append(repr(tuple(row)))
-    return "\n".join(chunks)
 
 
 def assert_nowhere(haystack: str | bytes, needles: list[str], where: str) -> None:

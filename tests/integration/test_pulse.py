@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import re
-from itertools import count
 from pathlib import Path
 
 import pytest
@@ -34,34 +33,12 @@ from grievance.models import (
 from grievance.runtime import Runtime
 from grievance.services import pulse, pulse_waves
 from tests.conftest import Phone, environment
-from tests.integration.test_triage import handler, token_of
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.pulse import WORD, a_site, joined, post, with_word, workers
+from tests.support.staff import handler
 
 # Depends on today's date: CI runs this module again under a shifted clock.
 pytestmark = pytest.mark.clock
-
-WORD = "WELL-4821"
-_numbers = count(1)
-
-
-def a_site(runtime: Runtime, name: str = "Penang plant 2") -> int:
-    from grievance.auth import accounts
-
-    with runtime.sessions() as session:
-        supplier = accounts.create_organisation(session, f"Supplier of {name}", "supplier")
-        site = Site(supplier_id=supplier.id, name=name, country="MY")
-        session.add(site)
-        session.commit()
-        return site.id
-
-
-def with_word(runtime: Runtime, site_id: int) -> None:
-    """Give the site the survey word WELL-4821 (as the admin's form would)."""
-    with runtime.sessions() as session:
-        site = session.get(Site, site_id)
-        assert site is not None
-        site.pulse_keyword = pulse.normalize_keyword(WORD)
-        session.commit()
 
 
 def a_wave(
@@ -75,26 +52,6 @@ def a_wave(
     admin = handler(app, runtime, "admin@example.org", role="admin")
     post(admin, "/campaigns", site=site_id)
     return admin, phones
-
-
-def post(client: FlaskClient, path: str, **form: object) -> str:
-    token = token_of(client, "/campaigns")
-    response = client.post(path, data={"csrf_token": token, **form}, follow_redirects=True)
-    assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    return response.get_data(as_text=True)
-
-
-def workers(client: FlaskClient, fake: FakeTwilio, n: int) -> list[Phone]:
-    return [Phone(client, fake, f"+97798{next(_numbers):08d}") for _ in range(n)]
-
-
-def joined(phones: list[Phone]) -> None:
-    for phone in phones:
-        replies = phone.send(WORD.lower())
-        assert replies == [
-            "Thank you. We will ask you a few anonymous questions about work from time to time. "
-            "Send STOP to stop all messages."
-        ]
 
 
 def answer(phone: Phone, scores: list[str], last: str = "0") -> list[str]:

@@ -24,39 +24,20 @@ from grievance.models import (
     PlanComment,
     RemediationPlan,
     RemediationStep,
-    Site,
     WorkerPrompt,
 )
 from grievance.runtime import Runtime
 from grievance.services import conversations
 from grievance.services.prompts import send_due_prompts
 from tests.conftest import Phone
-from tests.integration.test_supplier import PASSWORD, sign_in
-from tests.integration.test_triage import act, handler, the_case, token_of
+from tests.support.cases import the_case
 from tests.support.intake import report
 from tests.support.period import day_month
+from tests.support.remediation import NOTICE, PDF, SUMMARY, orgs
+from tests.support.staff import PASSWORD, act, handler, sign_in, token_of
 
 # Depends on today's date: CI runs this module again under a shifted clock.
 pytestmark = pytest.mark.clock
-
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-SUMMARY = "A worker reports paying recruitment fees to an agency in the home country."
-NOTICE = "There is an update on your report. Reply STATUS to read it."
-
-
-def orgs(runtime: Runtime) -> dict[str, int]:
-    with runtime.sessions() as session:
-        a = accounts.create_organisation(session, "Sunrise Garments", "supplier")
-        b = accounts.create_organisation(session, "Other Supplier", "supplier")
-        site = Site(supplier_id=a.id, name="Penang plant 2", country="MY")
-        session.add(site)
-        session.flush()
-        for email, org in (("a@example.org", a.name), ("b@example.org", b.name)):
-            accounts.create_user(
-                session, email, "supplier", PASSWORD, org, must_change_password=False
-            )
-        session.commit()
-        return {"a": a.id, "b": b.id, "site": site.id}
 
 
 def referred_case(app: Flask, runtime: Runtime, phone: Phone) -> tuple[int, FlaskClient]:

@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from grievance.clock import utcnow
 from grievance.runtime import Runtime
 from tests.conftest import Phone
-from tests.integration.test_api import api, token_for
-from tests.integration.test_remediation import NOTICE, PDF, SUMMARY, orgs
-from tests.integration.test_triage import the_case
+from tests.support.api import api, token_for
+from tests.support.cases import the_case
 from tests.support.intake import report
+from tests.support.remediation import NOTICE, PDF, SUMMARY, orgs
 
 
 def upload(client: FlaskClient, token: str, path: str, data: bytes, name: str):  # type: ignore[no-untyped-def]

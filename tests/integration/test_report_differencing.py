@@ -32,9 +32,9 @@ from grievance.reports import releases
 from grievance.reports.aggregates import DIMENSIONS, NOT_KNOWN, months_between
 from grievance.runtime import Runtime
 from tests.conftest import environment
-from tests.integration.test_api import token_for
-from tests.integration.test_supplier import sign_in
+from tests.support.api import token_for
 from tests.support.cases import case_row
+from tests.support.staff import sign_in
 
 # Depends on today's date: CI runs this module again under a shifted clock.
 pytestmark = pytest.mark.clock

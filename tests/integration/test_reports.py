@@ -18,8 +18,6 @@ from grievance.demo import create_demo
 from grievance.models import Case
 from grievance.models.accounts import buyer_suppliers
 from grievance.runtime import Runtime
-from tests.integration.test_supplier import PASSWORD, sign_in
-from tests.integration.test_triage import handler
 from tests.support.demo import first_supplier
 from tests.support.period import (
     cases_in,
@@ -28,6 +26,7 @@ from tests.support.period import (
     previous_month,
     published,
 )
+from tests.support.staff import PASSWORD, handler, sign_in
 
 # Depends on today's date: CI runs this module again under a shifted clock.
 pytestmark = pytest.mark.clock

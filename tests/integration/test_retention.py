@@ -9,28 +9,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from grievance.clock import utcnow
 from grievance.models import Attachment, Case, Contact, Conversation, Message
 from grievance.runtime import Runtime
 from grievance.services import cases, retention
 from grievance.services.sweeper import sweep
 from tests.conftest import Phone, environment
-from tests.integration.test_cli import grievance
+from tests.support.cli import grievance
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.intake import report
+from tests.support.retention import age
 
 # Depends on today's date: CI runs this module again under a shifted clock.
 pytestmark = pytest.mark.clock
-
-
-def age(runtime: Runtime, *, closed_days: int = 0, quiet_days: int = 0) -> None:
-    with runtime.sessions() as session:
-        if closed_days:
-            session.execute(update(Case).values(closed_at=utcnow() - timedelta(days=closed_days)))
-        if quiet_days:
-            then = utcnow() - timedelta(days=quiet_days)
-            session.execute(update(Contact).values(last_inbound_at=then, created_at=then))
-        session.commit()
 
 
 def the_case_id(runtime: Runtime) -> int:

@@ -15,9 +15,9 @@ from grievance.clock import utcnow
 from grievance.models import Case, RightsInvite, RightsMessage
 from grievance.runtime import Runtime
 from grievance.services import pulse_waves
-from tests.integration.test_pulse import a_site, joined, post, with_word, workers
-from tests.integration.test_triage import handler
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.pulse import a_site, joined, post, with_word, workers
+from tests.support.staff import handler
 
 PRINCIPLES = "Every worker is free to leave, pays nothing for a job and owes no work for a debt."
 

@@ -26,15 +26,9 @@ from grievance.config import Settings
 from grievance.models import ApiToken, AuditEvent, User
 from grievance.runtime import Runtime, build_runtime
 from tests.conftest import _truncate_postgres, environment
-from tests.integration.test_accounts import (
-    PASSWORD,
-    browser,
-    csrf,
-    enrol,
-    make_user,
-    sign_in_password,
-)
+from tests.support.accounts import browser, csrf, enrol, make_user, sign_in_password
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.staff import PASSWORD
 
 EMAIL = "h@example.org"
 
@@ -332,7 +326,7 @@ def test_tokens_expire_and_end_with_the_password_the_account_or_the_role(
 def test_the_command_line_lists_and_revokes_users_and_tokens(
     sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio
 ) -> None:
-    from tests.integration.test_cli import grievance
+    from tests.support.cli import grievance
 
     env = environment(sqlite_url, tmp_path / "instance", fake_twilio)
     made = grievance(

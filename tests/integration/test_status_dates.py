@@ -10,7 +10,7 @@ from grievance.clock import utcnow
 from grievance.models import Case
 from grievance.runtime import Runtime
 from tests.conftest import Phone
-from tests.integration.test_triage import the_case
+from tests.support.cases import the_case
 from tests.support.intake import report
 from tests.support.period import day_month
 

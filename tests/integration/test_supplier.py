@@ -7,57 +7,10 @@ import re
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy import insert
 
-from grievance.auth import accounts
-from grievance.models import Case, Site
-from grievance.models.accounts import buyer_suppliers
 from grievance.runtime import Runtime
-from grievance.services import triage
-from tests.integration.test_triage import handler, make_cases, token_of
-
-PASSWORD = "correct horse battery staple"
-SUMMARY = "Workers report recruitment fees of about 4,000 MYR deducted from wages."
-
-
-def sign_in(app: Flask, email: str) -> FlaskClient:
-    client = app.test_client()
-    client.environ_base["wsgi.url_scheme"] = "https"
-    token = token_of(client, "/login")
-    client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    return client
-
-
-def setup(runtime: Runtime) -> dict[str, int]:
-    """Suppliers A and B with a referred case each, a case of A not yet referred, a buyer of A."""
-    ids = make_cases(
-        runtime, [("P1", "Factory A", 5), ("P2", "Factory B", 5), ("P1", "Factory A", 5)]
-    )
-    with runtime.sessions() as session:
-        a = accounts.create_organisation(session, "Supplier A", "supplier")
-        b = accounts.create_organisation(session, "Supplier B", "supplier")
-        buyer = accounts.create_organisation(session, "Buyer", "buyer")
-        session.execute(insert(buyer_suppliers).values(buyer_id=buyer.id, supplier_id=a.id))
-        site_a = Site(supplier_id=a.id, name="Plant A1")
-        session.add(site_a)
-        session.flush()
-        staff = accounts.create_user(
-            session, "h@example.org", "handler", PASSWORD, must_change_password=False
-        )
-        for email, role, org in (
-            ("a@example.org", "supplier", a.name),
-            ("b@example.org", "supplier", b.name),
-            ("buyer@example.org", "buyer", buyer.name),
-        ):
-            accounts.create_user(session, email, role, PASSWORD, org, must_change_password=False)
-        for case_id, supplier, site in ((ids[0], a.id, site_a.id), (ids[1], b.id, None)):
-            case = session.get(Case, case_id)
-            case.description_encrypted = runtime.protector.encrypt("my supervisor took my passport")
-            triage.categorise(session, runtime, case, staff, "FL-FEE", [])
-            triage.refer_to_supplier(session, runtime, case, staff, supplier, site, SUMMARY)
-        session.commit()
-    return {"a": ids[0], "b": ids[1], "a_unreferred": ids[2]}
+from tests.support.staff import handler, sign_in
+from tests.support.suppliers import SUMMARY, setup
 
 
 def test_a_supplier_sees_its_own_referred_cases_and_only_the_summary(
@@ -102,7 +55,7 @@ def test_a_bug_in_a_supplier_action_is_an_error_not_a_quiet_404(
     for one (it is a LookupError), hiding the bug from everyone."""
     from grievance.services import remediation
     from grievance.services.errors import NotFound
-    from tests.integration.test_triage import token_of
+    from tests.support.staff import token_of
 
     ids = setup(runtime)
     a = sign_in(app, "a@example.org")

@@ -12,7 +12,7 @@ from grievance.queue import RQQueue
 from grievance.runtime import Runtime
 from grievance.services.sweeper import sweep
 from tests.conftest import Phone
-from tests.integration.test_concurrency import HeldQueue
+from tests.support.held_queue import HeldQueue
 
 
 def age_everything(runtime: Runtime, by: timedelta = timedelta(minutes=5)) -> None:

@@ -5,13 +5,10 @@ referral to the supplier, out of scope. The worker hears about every stage in th
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import timedelta
 
-import pyotp
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from grievance.auth import accounts
@@ -19,83 +16,10 @@ from grievance.clock import utcnow
 from grievance.models import Case, Site, User
 from grievance.runtime import Runtime
 from tests.conftest import Phone
+from tests.support.cases import make_cases, queue_ids, the_case
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.intake import report
-
-PASSWORD = "correct horse battery staple"
-
-
-def handler(
-    app: Flask, runtime: Runtime, email: str = "h@example.org", role: str = "handler"
-) -> FlaskClient:
-    """A signed-in handler (TOTP enrolled) in their own browser."""
-    secret = accounts.new_totp_secret()
-    with runtime.sessions() as session:
-        user = accounts.create_user(session, email, role, PASSWORD, must_change_password=False)
-        accounts.enable_totp(user, runtime.protector, secret)
-        session.commit()
-    client = app.test_client()
-    client.environ_base["wsgi.url_scheme"] = "https"
-    token = token_of(client, "/login")
-    assert (
-        client.post(
-            "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
-        ).status_code
-        == 302
-    )
-    token = token_of(client, "/login/code")
-    done = client.post("/login/code", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token})
-    assert done.status_code == 302
-    return client
-
-
-def token_of(client: FlaskClient, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, page[:500]
-    return match.group(1)
-
-
-def act(client: FlaskClient, case_id: int, action: str, **form: object) -> str:
-    """Post a case action as the page's form would; return the page shown afterwards."""
-    token = token_of(client, f"/cases/{case_id}")
-    response = client.post(f"/cases/{case_id}/{action}", data={"csrf_token": token, **form})
-    assert response.status_code == 303, response.get_data(as_text=True)[:300]
-    return client.get(f"/cases/{case_id}").get_data(as_text=True)
-
-
-def the_case(runtime: Runtime) -> Case:
-    with runtime.sessions() as session:
-        return session.scalars(select(Case)).one()
-
-
-def make_cases(runtime: Runtime, specs: list[tuple[str, str, int]]) -> list[int]:
-    """Cases (severity, workplace, hours until due) as an intake would leave them."""
-    ids = []
-    now = utcnow()
-    with runtime.sessions() as session:
-        for severity, workplace, due_in in specs:
-            case = Case(
-                code_hash=uuid.uuid4().hex,
-                code_key_id="k",
-                severity=severity,
-                language="en",
-                channel="sms",
-                workplace=workplace,
-                flow_id="intake",
-                flow_version=1,
-                stage_started_at=now,
-                due_at=now + timedelta(hours=due_in),
-            )
-            session.add(case)
-            session.flush()
-            ids.append(case.id)
-        session.commit()
-    return ids
-
-
-def queue_ids(page: str) -> list[int]:
-    return [int(x) for x in re.findall(r'href="/cases/(\d+)"', page)]
+from tests.support.staff import PASSWORD, act, handler, token_of
 
 
 def test_the_queue_puts_the_most_urgent_first_and_filters(app: Flask, runtime: Runtime) -> None:

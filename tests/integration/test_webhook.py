@@ -237,7 +237,7 @@ def test_status_callback_moves_forward_only(phone: Phone, runtime: Runtime) -> N
 def test_zawgyi_burmese_is_stored_as_unicode_and_answered_in_burmese(
     phone: Phone, runtime: Runtime
 ) -> None:
-    from tests.unit.test_language import UNICODE_BURMESE, ZAWGYI_BURMESE
+    from tests.support.burmese import UNICODE_BURMESE, ZAWGYI_BURMESE
 
     replies = phone.send(ZAWGYI_BURMESE)
     assert any(
@@ -254,7 +254,7 @@ def test_a_zawgyi_phone_gets_zawgyi_replies_until_it_writes_unicode(
     phone: Phone, runtime: Runtime
 ) -> None:
     from grievance.language.zawgyi import to_unicode, zawgyi_probability
-    from tests.unit.test_language import UNICODE_BURMESE, ZAWGYI_BURMESE
+    from tests.support.burmese import UNICODE_BURMESE, ZAWGYI_BURMESE
 
     (reply,) = phone.send(ZAWGYI_BURMESE)
     # What reached the phone is Zawgyi, and it says the catalog's Burmese.

@@ -36,3 +36,18 @@ def report(
     match = CODE.search(final[0])
     assert match, final
     return match.group(1)
+
+
+def fees_report(phone: Phone, category: str = "2") -> str:
+    """An English report in ``category`` (2: recruitment fees, 8: housing); its code."""
+    phone.send("hello")
+    phone.send("1")
+    phone.send(category)
+    phone.send("Sunrise Garments, Penang")
+    phone.send("I paid a lot of money for this job and still owe more")
+    phone.send("2")  # not in danger
+    phone.send("1")  # news
+    final = phone.send("2")  # content-free news
+    match = CODE.search(final[0])
+    assert match, final
+    return match.group(1)

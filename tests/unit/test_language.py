@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grievance.language import count_segments, detect, only_digits, to_ascii_digits
+from tests.support.burmese import UNICODE_BURMESE, ZAWGYI_BURMESE
 
 
 @pytest.mark.parametrize(
@@ -126,10 +127,6 @@ def test_a_chosen_language_stays_whatever_the_letters() -> None:
     assert detect("Al Khaleej, Doha", ["en", "ne-Latn"], prior="ne-Latn").language == "ne-Latn"
     # A confirmed English speaker's "namaste" is no reason to ask again.
     assert detect("namaste", ["en", "ne", "hi"], prior="en").language == "en"
-
-
-UNICODE_BURMESE = "မင်္ဂလာပါ ကျွန်တော့်ကို ကူညီပါ"
-ZAWGYI_BURMESE = "\u1019\u1002\u1064\u101c\u102c\u1015\u102b \u1000\u103c\u107d\u1014\u1039\u1031\u1010\u102c\u1037\u103a\u1000\u102d\u102f \u1000\u1030\u100a\u102e\u1015\u102b"  # the greeting typed in Zawgyi
 
 
 def test_zawgyi_is_converted_and_unicode_left_alone() -> None:

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.web.conftest import Server, SimPhone, run_server
-from tests.web.test_handler_browser import (
+from tests.web.support import (
     axe_violations,
     fact,
     grievance,

@@ -36,7 +36,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from grievance.services.triage import CANNED_REPLIES
 from tests.web.conftest import Server, SimPhone, replies, say
-from tests.web.test_handler_browser import (
+from tests.web.support import (
     DESKTOP,
     PHONE,
     axe_violations,
@@ -45,11 +45,12 @@ from tests.web.test_handler_browser import (
     from_line,
     new_context,
     queue_row,
+    screenshot_dir,
     send,
     severity_badge,
     signed_in_handler,
+    watched,
 )
-from tests.web.test_pulse_browser import screenshot_dir, watched
 
 pytestmark = pytest.mark.browser
 

@@ -23,7 +23,6 @@ With GRIEVANCE_SCREENSHOTS=1 the run also rewrites ``docs/screenshots/pulse.png`
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -32,21 +31,22 @@ from typing import Any
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from pypdf import PdfReader
 
 from grievance.config import PROJECT_ROOT
 from grievance.demo import DEMO_DOMAIN, SUPPLIERS
 from tests.web.conftest import Server, SimPhone, run_server, say
-from tests.web.test_handler_browser import (
+from tests.web.support import (
     DESKTOP,
     PHONE,
-    SCREENSHOTS,
     axe_violations,
     demo_account,
     expect_queue,
     new_context,
+    screenshot_dir,
     signed_in_state,
+    watched,
 )
 
 pytestmark = pytest.mark.browser
@@ -74,13 +74,6 @@ LOCALES = PROJECT_ROOT / "locales"
 LANGUAGES = ["en", *sorted(p.stem for p in LOCALES.glob("*.yaml") if p.stem != "en")]
 
 
-def screenshot_dir(tmp_path: Path) -> Path:
-    """The docs' folder only when asked: a test run must not leave the work tree dirty."""
-    target = SCREENSHOTS if os.environ.get("GRIEVANCE_SCREENSHOTS") == "1" else tmp_path
-    target.mkdir(parents=True, exist_ok=True)
-    return target
-
-
 # -- the demo admin ----------------------------------------------------------------------
 
 
@@ -94,19 +87,6 @@ def demo(live_server: Server) -> dict[str, str]:
 def admin_state(browser: Browser, live_server: Server, demo: dict[str, str]) -> dict[str, Any]:
     """The demo admin signed in once (password, then a TOTP code): the cookies."""
     return signed_in_state(browser, live_server, DEMO_ADMIN, demo)
-
-
-def watched(context: BrowserContext, errors: list[str]) -> Page:
-    """A new tab whose script errors and console errors (CSP reports among them) are kept."""
-    page = context.new_page()
-    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-
-    def console(msg: ConsoleMessage) -> None:
-        if msg.type == "error":
-            errors.append(f"console {msg.type}: {msg.text} at {msg.location.get('url')}")
-
-    page.on("console", console)
-    return page
 
 
 @pytest.fixture

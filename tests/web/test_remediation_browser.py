@@ -30,7 +30,7 @@ from tests.conftest import SMS_NUMBER, Phone
 from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioServer
 from tests.support.signing import signature
 from tests.web.conftest import Server, run_server, wait_until
-from tests.web.test_handler_browser import (
+from tests.web.support import (
     DESKTOP,
     SCREENSHOTS,
     axe_violations,

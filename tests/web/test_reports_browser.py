@@ -25,7 +25,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from grievance.clock import utcnow
 from tests.web.conftest import Server
-from tests.web.test_handler_browser import (
+from tests.web.support import (
     DESKTOP,
     SCREENSHOTS,
     axe_violations,

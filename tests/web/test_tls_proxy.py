@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, expect
 
 from grievance.config import PROJECT_ROOT
 from tests.web.conftest import Server, free_port, run_server, server_environment, wait_until
-from tests.web.test_handler_browser import (
+from tests.web.support import (
     enrol_totp,
     expect_queue,
     grievance,
