@@ -28,6 +28,48 @@ STATUSES = (
 )
 # Statuses in which a case is still being worked on (the first seven, in lifecycle order).
 OPEN_STATUSES = STATUSES[:7]
+# Ways out of the line an open case can take at any stage.
+_EXITS = frozenset({"out_of_scope", "referred", "withdrawn"})
+# The lifecycle (docs/domain.md) as a table: the statuses each status may move to. Cases
+# move forward through triage and remediation; a supplier's plan can go back to the
+# supplier or to triage; the worker's answer resolves it or sends it back; an appeal
+# reopens a closed, resolved, out-of-scope or referred case into triage. Withdrawn is final.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "requested": frozenset({"received", "acknowledged", "in_triage"}) | _EXITS,
+    "received": frozenset({"acknowledged", "in_triage", "with_supplier"}) | _EXITS,
+    "acknowledged": frozenset({"in_triage", "with_supplier"}) | _EXITS,
+    "in_triage": frozenset({"with_supplier", "awaiting_worker", "closed"}) | _EXITS,
+    "with_supplier": frozenset({"remediation_in_progress", "in_triage"}) | _EXITS,
+    "remediation_in_progress": frozenset(
+        {"awaiting_worker", "with_supplier", "in_triage", "closed"}
+    )
+    | _EXITS,
+    "awaiting_worker": frozenset(
+        {"resolved", "in_triage", "with_supplier", "remediation_in_progress", "closed"}
+    )
+    | _EXITS,
+    "resolved": frozenset({"closed", "in_triage"}),
+    "closed": frozenset({"in_triage"}),
+    "referred": frozenset({"in_triage"}),
+    "out_of_scope": frozenset({"in_triage"}),
+    "withdrawn": frozenset(),
+}
+
+
+class StatusError(ValueError):
+    """A move the lifecycle does not allow; the message says which."""
+
+
+def check_move(current: str, new: str) -> None:
+    """Raise :class:`StatusError` unless a case may move from ``current`` to ``new``."""
+    if new not in TRANSITIONS.get(current, frozenset()):
+        allowed = ", ".join(sorted(TRANSITIONS.get(current, ()))) or "nothing: it is final"
+        raise StatusError(
+            f"a case cannot move from {current.replace('_', ' ')} to {new.replace('_', ' ')} "
+            f"(from {current.replace('_', ' ')} it can move to {allowed.replace('_', ' ')})"
+        )
+
+
 _OPEN_SQL = "status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
 # What each category code means, in words, for staff and for readers outside the mechanism.
 CATEGORY_LABELS = {

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.orm import Session
 
 from grievance.models import REPLY, Case, User
+from grievance.models.cases import StatusError
 from grievance.services import remediation
 from grievance.services.errors import NotFound
 from grievance.services.outbox import enqueue_delivery
-from grievance.services.triage import Outcome
+from grievance.services.triage import Outcome, TriageError
 
 if TYPE_CHECKING:
     from grievance.runtime import Runtime
@@ -53,6 +54,9 @@ def run(
         case = find(db, user)
         try:
             outcome = action(db, runtime, case, user, **kwargs)
+        except StatusError as exc:
+            db.rollback()
+            raise TriageError(str(exc)) from None  # refused, in words, like any action
         except Exception:
             db.rollback()
             raise

@@ -15,7 +15,7 @@ from grievance.clock import utcnow
 from grievance.conversation import OpenCase
 from grievance.language.catalog import render
 from grievance.models import NOTICE, Attachment, Case, CaseEvent, CodeAttempt, Contact, Message
-from grievance.models.cases import DEFAULT_SEVERITY, OPEN_STATUSES, STATUSES
+from grievance.models.cases import DEFAULT_SEVERITY, OPEN_STATUSES, STATUSES, check_move
 from grievance.runtime import Runtime
 from grievance.services.outbox import NOTICE_KEY, enqueue_delivery, queue_message
 
@@ -407,6 +407,7 @@ def change_status(
         raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
     if status == case.status:
         return None
+    check_move(case.status, status)
     previous, case.status = case.status, status
     now = utcnow()
     if (

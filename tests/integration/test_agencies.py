@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from grievance.clock import utcnow
 from grievance.models import Agency, AgencyAlert, Case, CaseRecruitment
 from grievance.runtime import Runtime
-from grievance.services import cases, recruitment, retention
+from grievance.services import recruitment, retention
 from grievance.services.prompts import send_due_prompts
 from tests.conftest import Phone
-from tests.support.cases import newest_case
+from tests.support.cases import close_case, newest_case
 from tests.support.intake import fees_report
 from tests.support.retention import age
 from tests.support.staff import act, handler, sign_in
@@ -111,7 +111,7 @@ def test_retention_erases_what_the_worker_wrote_but_keeps_the_agency_link(
     client = handler(app, runtime, "agencies@example.org")
     page = act(client, case.id, "agency", agency="Everest Manpower")
     assert '<q lang="en" dir="ltr">200000 rupees</q>' in page
-    cases.update_status(runtime, case.id, "closed", "handler:1")
+    close_case(runtime, case.id)
     age(runtime, closed_days=181, quiet_days=181)
     assert retention.run(runtime).cases == 1
     with runtime.sessions() as session:

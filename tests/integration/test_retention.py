@@ -11,9 +11,10 @@ from sqlalchemy import func, select, update
 
 from grievance.models import Attachment, Case, Contact, Conversation, Message
 from grievance.runtime import Runtime
-from grievance.services import cases, retention
+from grievance.services import retention
 from grievance.services.sweeper import sweep
 from tests.conftest import Phone, environment
+from tests.support.cases import close_case
 from tests.support.cli import grievance
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.intake import report
@@ -43,7 +44,7 @@ def test_a_closed_case_past_retention_keeps_its_record_but_not_the_worker(
 ) -> None:
     report(phone)
     case_id = the_case_id(runtime)
-    cases.update_status(runtime, case_id, "closed", "handler:1")
+    close_case(runtime, case_id)
     assert retention.run(runtime).cases == 0  # closed today: nothing is due yet
     assert bodies_left(runtime) > 0
     age(runtime, closed_days=181, quiet_days=181)
@@ -108,7 +109,7 @@ def test_attachments_of_a_purged_case_are_erased(
     phone.send("1")
     phone.send("2")  # news, content-free
     case_id = the_case_id(runtime)
-    cases.update_status(runtime, case_id, "closed", "handler:1")
+    close_case(runtime, case_id)
     age(runtime, closed_days=200, quiet_days=200)
     assert retention.run(runtime).attachments == 1
     with runtime.sessions() as session:

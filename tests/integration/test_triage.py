@@ -293,3 +293,18 @@ def test_an_approval_that_comes_after_the_case_closed_another_way_changes_nothin
     page = act(second, p0, "close-review", decision="approve")
     assert status_of(runtime, p0) == "withdrawn"
     assert "reopen it first" in page
+
+
+def test_a_move_the_lifecycle_forbids_changes_nothing(app: Flask, runtime: Runtime) -> None:
+    from grievance.models import CaseEvent
+    from grievance.models.cases import StatusError
+    from grievance.services import cases as case_service
+
+    (case_id,) = make_cases(runtime, [("P2", "Harbour Fish", 5)])
+    with pytest.raises(StatusError, match="from received to closed"):
+        case_service.update_status(runtime, case_id, "closed", "handler:1")
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        assert (case.status, case.closed_at) == ("received", None)
+        assert session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)).all() == []

@@ -82,3 +82,12 @@ def newest_case(runtime: Runtime) -> Case:
         assert case is not None
         session.expunge(case)
         return case
+
+
+def close_case(runtime: Any, case_id: int, actor: str = "handler:1") -> None:
+    """Close a newly received case the shortest way the lifecycle allows: into triage (which
+    the worker is not told of), then closed (which they are)."""
+    from grievance.services import cases
+
+    for status in ("in_triage", "closed"):
+        assert cases.update_status(runtime, case_id, status, actor)
