@@ -238,7 +238,7 @@ def _send_claimed(
         from_address=row.our_address,
         status_callback=runtime.status_callback_url(),
     )
-    if outbound.channel == "whatsapp" and not _in_window(row.last_inbound_at):
+    if outbound.channel == "whatsapp" and not in_window(row.last_inbound_at):
         replacement, reason = _outside_window(runtime, row, outbound)
         if replacement is None:
             return _settle(runtime, outbox_id, "failed", reason), None
@@ -338,7 +338,8 @@ def _give_back(connection: Connection, outbox_ids: Sequence[int], delay: timedel
         )
 
 
-def _in_window(last_inbound_at: datetime | None) -> bool:
+def in_window(last_inbound_at: datetime | None) -> bool:
+    """Whether WhatsApp still lets a free-form message reach this worker."""
     if last_inbound_at is None:
         return False
     return utcnow() - last_inbound_at < WHATSAPP_WINDOW - WINDOW_MARGIN

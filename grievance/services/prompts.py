@@ -25,6 +25,7 @@ from grievance.runtime import Runtime
 from grievance.services import remediation
 from grievance.services.conversations import deliver_now, start_flow
 from grievance.services.mails import enqueue_mails
+from grievance.services.outbox import in_window
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def _send_one(runtime: Runtime, prompt_id: int) -> int:
         if case is None:
             return 0
         contact = session.get(Contact, case.contact_id) if case.contact_id else None
-        reason = _unreachable(case, contact)
+        reason = _unreachable(case, contact, prompt.kind)
         if reason is not None or contact is None:
             prompt.skipped = reason or "no_contact"
             session.add(
@@ -119,9 +120,17 @@ def _send_one(runtime: Runtime, prompt_id: int) -> int:
     return 1
 
 
-def _unreachable(case: Case, contact: Contact | None) -> str | None:
+def _unreachable(case: Case, contact: Contact | None, kind: str) -> str | None:
     if contact is None or contact.address_encrypted is None:
         return "no_contact"
     if contact.opted_out:
         return "opted_out"
+    if (
+        kind == "details"
+        and contact.channel == "whatsapp"
+        and not in_window(contact.last_inbound_at)
+    ):
+        # Optional questions are not worth a template that would read "there is an
+        # update on your report": a worker held up past WhatsApp's window is not asked.
+        return "outside_window"
     return None

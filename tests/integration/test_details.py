@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from grievance.clock import utcnow
@@ -16,7 +17,8 @@ from grievance.services import recruitment
 from grievance.services.prompts import send_due_prompts
 from tests.conftest import Phone
 from tests.support.cases import newest_case
-from tests.support.intake import fees_report
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.intake import fees_report, report
 from tests.support.privacy import all_rows_text
 
 
@@ -130,3 +132,31 @@ def test_a_silent_worker_is_asked_once_and_words_at_the_menu_reach_the_case(
         "Thank you. This is added to your report."
     ]
     assert newest_case(runtime).unread_worker_messages == 1
+
+
+def test_on_whatsapp_past_the_window_the_questions_are_not_sent_as_a_notice(
+    runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    """Held up past WhatsApp's 24 hours (busy with another report, say), the optional
+    questions are dropped rather than sent as a template that reads "there is an update on
+    your report"."""
+    from sqlalchemy import update
+
+    from grievance.models import Contact
+
+    whatsapp = Phone(client, fake_twilio, "+9779800000123", channel="whatsapp")
+    report(whatsapp)
+    case = newest_case(runtime)
+    with runtime.sessions() as session:
+        session.execute(update(Contact).values(last_inbound_at=utcnow() - timedelta(hours=25)))
+        session.commit()
+    sent_before = len(fake_twilio.messages)
+    assert send_due_prompts(runtime, utcnow() + timedelta(hours=26)) == 0
+    assert len(fake_twilio.messages) == sent_before
+    with runtime.sessions() as session:
+        prompt = session.scalars(
+            select(WorkerPrompt).where(
+                WorkerPrompt.case_id == case.id, WorkerPrompt.kind == "details"
+            )
+        ).one()
+        assert (prompt.sent_at, prompt.skipped) == (None, "outside_window")
