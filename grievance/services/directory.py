@@ -21,8 +21,6 @@ from grievance.contacts import KINDS, USES, HelpContact
 from grievance.models import ContactGiven, ReferralOrg
 from grievance.runtime import Runtime
 
-# How a worker came to be given an entry.
-GIVEN_AS = ("emergency", "rights", "referral")
 # Entries from the browser are known by this prefix and their row id.
 ROW = "db-"
 
@@ -61,7 +59,8 @@ def find(session: Session, runtime: Runtime, ref: str) -> HelpContact | None:
 
 
 def record_given(session: Session, given: Iterable[HelpContact], given_as: str) -> None:
-    """Count that a worker was given these entries' details, this month."""
+    """Count that a worker was given these entries' details, this month. ``given_as``:
+    "emergency" (danger), "rights" (who to call) or "referral" (a handler sent it)."""
     month = f"{utcnow():%Y-%m}"
     for contact in given:
         session.add(

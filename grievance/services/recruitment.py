@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from grievance import sla
 from grievance.auth.accounts import audit
 from grievance.clock import utcnow
 from grievance.conversation.effects import CaseDetails
@@ -37,7 +36,7 @@ from grievance.models import (
 from grievance.models.cases import OPEN_STATUSES, SEVERITIES
 from grievance.models.recruitment import AFFECTED, RECRUITMENT_CATEGORIES
 from grievance.runtime import Runtime
-from grievance.services.triage import Outcome, TriageError
+from grievance.services.triage import Outcome, TriageError, touch_due
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +91,7 @@ def _affected(session: Session, runtime: Runtime, case: Case, affected: str) -> 
         if raised != case.severity:
             data.update(severity_from=case.severity, severity=raised)
             case.severity = raised
-            if case.stage_started_at is not None:
-                case.due_at = sla.due_at(
-                    case.status, case.severity, case.stage_started_at, runtime.settings.sla_frames
-                )
+            touch_due(runtime, case)
     session.add(CaseEvent(case_id=case.id, kind="affected", actor=WORKER, data=data))
 
 
@@ -154,12 +150,10 @@ def survivor(session: Session, agency: Agency) -> Agency:
     return agency
 
 
-def search(session: Session, text: str, limit: int = 20) -> list[Agency]:
-    """Agencies (not merged away) whose name contains ``text``, by name."""
-    query = select(Agency).where(Agency.merged_into_id.is_(None))
-    if text.strip():
-        query = query.where(func.lower(Agency.name).contains(text.strip().lower()))
-    return list(session.scalars(query.order_by(Agency.name).limit(limit)))
+def agencies(session: Session) -> list[Agency]:
+    """The agencies not merged away, by name (the case page offers them as one types)."""
+    query = select(Agency).where(Agency.merged_into_id.is_(None)).order_by(Agency.name)
+    return list(session.scalars(query))
 
 
 def link_agency(
@@ -229,55 +223,40 @@ def merge(session: Session, actor: User, source_id: int, target_id: int) -> Agen
     return target
 
 
-@dataclass(frozen=True)
+@dataclass
 class AgencyRow:
     """One agency across cases, for staff."""
 
     agency: Agency
-    cases: int
-    fee_cases: int
-    suppliers: int
-    fees: dict[str, Decimal]  # currency -> total the workers said they paid
+    cases: set[int] = field(default_factory=set)
+    fee_cases: set[int] = field(default_factory=set)
+    suppliers: set[int] = field(default_factory=set)
+    fees: dict[str, Decimal] = field(default_factory=dict)  # currency -> what workers paid
 
 
 def overview(session: Session) -> list[AgencyRow]:
-    """Every agency with its cases, most cases first."""
-    rows = session.execute(
-        select(Agency, Case.id, Case.category, Case.supplier_id, CaseRecruitment)
+    """Every agency with its cases, fee cases, suppliers and fees; most fee cases first."""
+    rows = {agency.id: AgencyRow(agency) for agency in agencies(session)}
+    linked = session.execute(
+        select(Agency.id, CaseRecruitment, Case.category, Case.supplier_id)
         .join(CaseRecruitment, CaseRecruitment.agency_id == Agency.id)
         .join(Case, Case.id == CaseRecruitment.case_id)
         .where(Agency.merged_into_id.is_(None))
-    ).all()
-    by_agency: dict[int, dict[str, object]] = {}
-    agencies: dict[int, Agency] = {}
-    for agency, case_id, category, supplier_id, row in rows:
-        agencies[agency.id] = agency
-        entry = by_agency.setdefault(
-            agency.id, {"cases": set(), "fee": set(), "suppliers": set(), "fees": {}}
-        )
-        entry["cases"].add(case_id)  # type: ignore[attr-defined]
+    )
+    for agency_id, recruited, category, supplier_id in linked:
+        row = rows[agency_id]
+        row.cases.add(recruited.case_id)
         if category in RECRUITMENT_CATEGORIES:
-            entry["fee"].add(case_id)  # type: ignore[attr-defined]
+            row.fee_cases.add(recruited.case_id)
         if supplier_id is not None:
-            entry["suppliers"].add(supplier_id)  # type: ignore[attr-defined]
-        if row.fee_amount is not None and row.fee_currency:
-            fees: dict[str, Decimal] = entry["fees"]  # type: ignore[assignment]
-            fees[row.fee_currency] = fees.get(row.fee_currency, Decimal(0)) + row.fee_amount
-    result = [
-        AgencyRow(
-            agencies[agency_id],
-            len(entry["cases"]),  # type: ignore[arg-type]
-            len(entry["fee"]),  # type: ignore[arg-type]
-            len(entry["suppliers"]),  # type: ignore[arg-type]
-            dict(entry["fees"]),  # type: ignore[call-overload]
-        )
-        for agency_id, entry in by_agency.items()
-    ]
-    for agency in search(session, "", limit=500):
-        if agency.id not in by_agency:
-            result.append(AgencyRow(agency, 0, 0, 0, {}))
-    result.sort(key=lambda r: (-r.fee_cases, -r.cases, r.agency.name.lower()))
-    return result
+            row.suppliers.add(supplier_id)
+        if recruited.fee_amount is not None and recruited.fee_currency:
+            paid = row.fees.get(recruited.fee_currency, Decimal(0))
+            row.fees[recruited.fee_currency] = paid + recruited.fee_amount
+    return sorted(
+        rows.values(),
+        key=lambda r: (-len(r.fee_cases), -len(r.cases), r.agency.name.lower()),
+    )
 
 
 def raise_agency_alerts(runtime: Runtime, now: datetime | None = None) -> list[AgencyAlert]:

@@ -77,7 +77,8 @@ def timeline_event(session: Session, case: Case, actor: User, kind: str, **data:
     )
 
 
-def _touch_due(runtime: Runtime, case: Case) -> None:
+def touch_due(runtime: Runtime, case: Case) -> None:
+    """The current stage's due time again, after its severity changed."""
     if case.stage_started_at is not None:
         case.due_at = sla.due_at(
             case.status, case.severity, case.stage_started_at, runtime.settings.sla_frames
@@ -157,7 +158,7 @@ def categorise(
     raised = None
     if floor < case.severity:
         raised, case.severity = case.severity, floor
-        _touch_due(runtime, case)
+        touch_due(runtime, case)
     timeline_event(
         session,
         case,
@@ -202,7 +203,7 @@ def set_severity(
         return Outcome([])
     previous, case.severity = case.severity, severity
     case.pending_severity = None
-    _touch_due(runtime, case)
+    touch_due(runtime, case)
     timeline_event(session, case, actor, "severity", severity_from=previous, severity=severity)
     return Outcome([])
 
@@ -221,7 +222,7 @@ def review_severity(
         timeline_event(session, case, actor, "severity_review_rejected")
         return Outcome([])
     previous, case.severity = case.severity, str(pending["severity"])
-    _touch_due(runtime, case)
+    touch_due(runtime, case)
     timeline_event(
         session,
         case,

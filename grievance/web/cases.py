@@ -234,7 +234,7 @@ def _recruitment(db: Session, runtime: Runtime, case: Case) -> dict[str, Any]:
         or case.reported_category in asked,
         "recruitment_words": recruitment.worker_words(runtime, row),
         "agency": db.get(Agency, row.agency_id) if row is not None and row.agency_id else None,
-        "agency_names": [a.name for a in recruitment.search(db, "", limit=500)],
+        "agency_names": [a.name for a in recruitment.agencies(db)],
     }
 
 
