@@ -77,7 +77,7 @@ def record_details(
         session.add(CaseEvent(case_id=case.id, kind="on_behalf", actor=WORKER, data={}))
     elif affected in AFFECTED:
         _affected(session, runtime, case, affected)
-    words = {k: v[:200] for k, v in values.items() if k in ("agency", "recruited_in", "fee")}
+    words = {k: v for k, v in values.items() if k in ("agency", "recruited_in", "fee")}
     if words:
         _recruitment_words(session, runtime, case, words)
     return case
