@@ -17,7 +17,7 @@ from grievance.runtime import Runtime
 from grievance.services import pulse_waves
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.pulse import a_site, joined, post, with_word, workers
-from tests.support.staff import handler
+from tests.support.staff import handler, token_of
 
 PRINCIPLES = "Every worker is free to leave, pays nothing for a job and owes no work for a debt."
 
@@ -94,7 +94,10 @@ def test_each_message_reaches_a_worker_once_and_only_admins_send_it(
     (phone,) = workers(client, fake_twilio, 1)
     joined([phone])
     staff = handler(app, runtime, "h@example.org")
-    assert staff.post("/campaigns/rights", data={"site": site_id}).status_code in (400, 403, 404)
+    token = token_of(staff, "/campaigns")  # a real form post: refused for the role, not the token
+    refused = staff.post("/campaigns/rights", data={"site": site_id, "csrf_token": token})
+    assert refused.status_code == 404
+    assert phone.replies() == []
     admin = handler(app, runtime, "admin@example.org", role="admin")
     post(admin, "/campaigns/rights", site=site_id)
     assert phone.replies()[0].startswith(PRINCIPLES)
@@ -125,9 +128,10 @@ def test_an_admin_stops_a_rights_message(
     assert "Stopped: 0 workers had been sent it." in page
     assert pulse_waves.send_batch(runtime, message.id, kind=pulse_waves.RIGHTS)
     assert all(phone.replies() == [] for phone in phones)
-    assert handler(app, runtime, "h@example.org").post(
-        f"/campaigns/rights/{message.id}/stop"
-    ).status_code in (400, 404)
+    staff = handler(app, runtime, "h@example.org")
+    token = token_of(staff, "/campaigns")
+    refused = staff.post(f"/campaigns/rights/{message.id}/stop", data={"csrf_token": token})
+    assert refused.status_code == 404
 
 
 def test_outside_the_whatsapp_window_the_rights_message_goes_as_its_own_template(
