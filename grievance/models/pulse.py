@@ -33,25 +33,31 @@ class PulseMember(Base):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Campaign(Base):
-    """One wave of the pulse survey at one site."""
-
-    __tablename__ = "pulse_campaigns"
-    __table_args__ = (UniqueConstraint("site_id", "wave"),)
+class Sending:
+    """The columns of anything sent to a site's members in paced batches (a pulse wave, a
+    rights message): what services/pulse_waves.py reads and counts."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
-    wave: Mapped[int]
     # sending, sent (every member asked), or cancelled (stopped by an admin)
     status: Mapped[str] = mapped_column(String(16), default="sending")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Members when the wave started: the denominator of progress and of the response rate.
+    # Members when it started: the denominator of progress (and of a wave's response rate).
     total: Mapped[int] = mapped_column(default=0)
     invited: Mapped[int] = mapped_column(default=0)
     # Members not reachable when their turn came (opted out, contact erased).
     skipped: Mapped[int] = mapped_column(default=0)
+
+
+class Campaign(Sending, Base):
+    """One wave of the pulse survey at one site."""
+
+    __tablename__ = "pulse_campaigns"
+    __table_args__ = (UniqueConstraint("site_id", "wave"),)
+
+    wave: Mapped[int]
     shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -90,22 +96,11 @@ class PulseResponse(Base):
     reported: Mapped[bool] = mapped_column(default=False)
 
 
-class RightsMessage(Base):
+class RightsMessage(Sending, Base):
     """The rights message (the three principles and the topics a worker can read by their
     number) sent to a site's pulse members, in paced batches like a pulse wave."""
 
     __tablename__ = "rights_messages"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
-    # sending, sent (every member reached), or cancelled (stopped by an admin)
-    status: Mapped[str] = mapped_column(String(16), default="sending")
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    total: Mapped[int] = mapped_column(default=0)
-    invited: Mapped[int] = mapped_column(default=0)
-    skipped: Mapped[int] = mapped_column(default=0)
 
 
 class RightsInvite(Base):

@@ -31,6 +31,7 @@ from grievance.models import (
     RightsInvite,
     RightsMessage,
 )
+from grievance.models.pulse import Sending
 from grievance.runtime import Runtime
 from grievance.services.conversations import start_flow
 from grievance.services.outbox import enqueue_deliveries
@@ -41,8 +42,8 @@ from grievance.services.pulse import BATCH, BUSY_GIVE_UP, FLOW, RIGHTS_FLOW
 class Kind:
     """A kind of wave: its rows, the flow each member gets, and the job that sends it."""
 
-    # Campaign or RightsMessage, PulseInvite or RightsInvite: the same columns by name.
-    campaign: type[Any]
+    campaign: type[Sending]  # Campaign or RightsMessage
+    # PulseInvite or RightsInvite: the same columns by name.
     invite: type[Any]
     flow: str
     job: str
@@ -134,7 +135,7 @@ def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH, kind: Kin
     return done
 
 
-def _of_wave(campaign: Campaign | RightsMessage) -> tuple[ColumnElement[bool], ...]:
+def _of_wave(campaign: Sending) -> tuple[ColumnElement[bool], ...]:
     """The members a wave asks: the site's, as they were when it started (later joiners are
     asked by the next wave, so the wave's progress and response rate keep their base)."""
     return (PulseMember.site_id == campaign.site_id, PulseMember.joined_at <= campaign.created_at)
@@ -142,7 +143,7 @@ def _of_wave(campaign: Campaign | RightsMessage) -> tuple[ColumnElement[bool], .
 
 def _count(
     session: Session,
-    campaign: Campaign | RightsMessage,
+    campaign: Sending,
     Invite: type[PulseInvite] | type[RightsInvite],
 ) -> None:
     counts = dict(
