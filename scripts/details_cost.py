@@ -16,6 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from doctable import between, run  # noqa: E402
 
 from grievance.conversation import load_flowset  # noqa: E402
 from grievance.conversation.inspect import prompt_sizes  # noqa: E402
@@ -31,13 +34,11 @@ def current() -> str:
     flowset, problems = load_flowset(ROOT / "flows")
     if flowset is None:
         sys.exit("\n".join(str(p) for p in problems))
-    details = flowset.flows["details"]
     catalogs = load_catalogs(ROOT / "locales")
-    only = type(flowset)(**{**vars(flowset), "flows": {"details": details}})
     sizes = {
         (s.language, s.node): s.segments
-        for s in prompt_sizes(only, catalogs, sorted(catalogs))
-        if s.node in NODES
+        for s in prompt_sizes(flowset, catalogs, sorted(catalogs))
+        if s.flow == "details" and s.node in NODES
     }
     lines = [
         "| language | who is affected | agency | country | paid | thanks | other reports | fees and debt |",
@@ -54,18 +55,12 @@ def current() -> str:
 
 def documented() -> str:
     """The table as docs/languages.md shows it."""
-    text = DOC.read_text(encoding="utf-8")
-    return text[text.index(START) + len(START) : text.index(END)]
+    return between(DOC, START, END)
 
 
 def main() -> None:
     """Print the table, or write it into the docs with --write."""
-    if "--write" in sys.argv[1:]:
-        text = DOC.read_text(encoding="utf-8")
-        before, after = text[: text.index(START) + len(START)], text[text.index(END) :]
-        DOC.write_text(before + current() + after, encoding="utf-8")
-    else:
-        print(current(), end="")
+    run(DOC, START, END, current)
 
 
 if __name__ == "__main__":

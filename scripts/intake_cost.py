@@ -16,6 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from doctable import between, run  # noqa: E402
 
 from grievance.conversation import load_flowset  # noqa: E402
 from grievance.conversation.cost import costs, table  # noqa: E402
@@ -35,18 +38,12 @@ def current() -> str:
 
 def documented() -> str:
     """The table as docs/languages.md shows it."""
-    text = DOC.read_text(encoding="utf-8")
-    return text[text.index(START) + len(START) : text.index(END)]
+    return between(DOC, START, END)
 
 
 def main() -> None:
     """Print the table, or write it into the docs with --write."""
-    if "--write" in sys.argv[1:]:
-        text = DOC.read_text(encoding="utf-8")
-        before, after = text[: text.index(START) + len(START)], text[text.index(END) :]
-        DOC.write_text(before + current() + after, encoding="utf-8")
-    else:
-        print(current(), end="")
+    run(DOC, START, END, current)
 
 
 if __name__ == "__main__":
