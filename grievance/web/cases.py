@@ -224,14 +224,15 @@ def detail(case_id: int) -> ResponseReturnValue:
 
 
 def _recruitment(db: Session, runtime: Runtime, case: Case) -> dict[str, Any]:
-    """Who recruited the worker: their words, what was read from them, the linked agency."""
+    """Who recruited the worker: their words, what was read from them, the linked agency.
+    Shown for fee and debt cases, and any case a worker or handler said something of."""
     row = recruitment.recruitment_of(db, case)
     asked = RECRUITMENT_CATEGORIES
+    if row is None and case.category not in asked and case.reported_category not in asked:
+        return {"recruitment_shown": False}
     return {
+        "recruitment_shown": True,
         "recruitment": row,
-        "recruitment_shown": row is not None
-        or case.category in asked
-        or case.reported_category in asked,
         "recruitment_words": recruitment.worker_words(runtime, row),
         "agency": db.get(Agency, row.agency_id) if row is not None and row.agency_id else None,
         "agency_names": [a.name for a in recruitment.agencies(db)],
