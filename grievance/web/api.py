@@ -16,28 +16,31 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
-from grievance.db import MAX_ID
 from grievance.models import Case, Organisation, Site, User
-from grievance.models.cases import DEFAULT_SEVERITY, SEVERITIES, STATUSES
 from grievance.runtime import Runtime
 from grievance.services import actions, case_queue, handler_messages, triage
 from grievance.web.cases import worker_words
-from grievance.web.openapi import document
+from grievance.web.openapi import CASE_ID, ApiError, answers, api_view, document
+from grievance.web.schemas import (
+    Approval,
+    Assign,
+    CaseDetail,
+    CasePage,
+    Categorise,
+    Note,
+    QueueQuery,
+    Reason,
+    Referral,
+    ReferToSupplier,
+    SetSeverity,
+    WorkerMessage,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 HANDLERS = ("admin", "handler")
 # The supplier portal's routes: suppliers write, buyers read (the views check which).
 SUPPLIER_SIDE = ("supplier", "buyer")
 REPORT_READERS = ("admin", "handler", "buyer")
-
-
-class ApiError(Exception):
-    """An error answered as JSON ``{"error": message}`` with ``status``."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @bp.errorhandler(ApiError)
@@ -122,115 +125,52 @@ def _case_json(db: Session, case: Case, full: bool = False) -> dict[str, Any]:
 @bp.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
     """The OpenAPI 3.1 description of this API."""
-    return jsonify(document(_runtime().settings.public_base_url))
-
-
-def _int_arg(name: str, low: int = 1, high: int | None = MAX_ID) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
-        bound = f" between {low} and {high}" if high is not None else f" of at least {low}"
-        raise ApiError(400, f"{name} must be a whole number{bound}")
-    return int(raw)
-
-
-def _choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    if raw not in choices:
-        raise ApiError(400, f"{name} is one of {', '.join(choices)}")
-    return raw
-
-
-def _flag_arg(name: str) -> bool:
-    return _choice_arg(name, ("true", "false")) == "true"
-
-
-def _text_arg(name: str, longest: int) -> str | None:
-    raw = request.args.get(name)
-    if raw is not None and len(raw) > longest:
-        raise ApiError(400, f"{name} is at most {longest} characters")
-    return raw
+    return jsonify(document(_runtime().settings.public_base_url, bp))
 
 
 @bp.get("/cases")
-def list_cases() -> ResponseReturnValue:
-    """The queue: same order, filters and keyset pages as /cases."""
+@api_view(query=QueueQuery, resp=answers(CasePage, 400), tags=["cases"])
+def list_cases(query: QueueQuery) -> dict[str, Any]:
+    """The queue, most urgent first
+
+    Same order, filters and keyset pages as the queue in the browser."""
     f = case_queue.QueueFilter(
-        status=_choice_arg("status", ("open", "all", *STATUSES)),
-        category=_choice_arg("category", tuple(sorted(DEFAULT_SEVERITY))),
-        severity=_choice_arg("severity", SEVERITIES),
-        site_id=_int_arg("site"),
-        supplier_id=_int_arg("supplier"),
-        language=_text_arg("language", 16),
-        assignee_id=g.api_user_id if _flag_arg("mine") else None,
-        overdue=_flag_arg("overdue"),
-        query=_text_arg("q", 200) or "",
+        status=query.status,
+        category=query.category,
+        severity=query.severity,
+        site_id=query.site,
+        supplier_id=query.supplier,
+        language=query.language,
+        assignee_id=g.api_user_id if query.mine else None,
+        overdue=query.overdue,
+        query=query.q or "",
     )
-    limit = _int_arg("limit", 1, 200)
-    limit = case_queue.PAGE_SIZE if limit is None else limit
+    limit = case_queue.PAGE_SIZE if query.limit is None else query.limit
     with _runtime().sessions() as db:
-        page = case_queue.page(db, f, request.args.get("after"), limit)
+        page = case_queue.page(db, f, query.after, limit)
         accounts.audit(db, _me(db), "api_queue_read", None, f"{page.total} cases")
         db.commit()
-        return jsonify(
-            cases=[_case_json(db, c) for c in page.cases], total=page.total, next=page.next_cursor
-        )
+        return {
+            "cases": [_case_json(db, c) for c in page.cases],
+            "total": page.total,
+            "next": page.next_cursor,
+        }
 
 
-@bp.get("/cases/<int:case_id>")
-def get_case(case_id: int) -> ResponseReturnValue:
-    """One case (no worker words: those stay in the UI, where their reading is audited per view)."""
+@bp.get(f"/cases/{CASE_ID}")
+@api_view(resp=answers(CaseDetail), tags=["cases"])
+def get_case(case_id: int) -> dict[str, Any]:
+    """One case
+
+    No worker words: those stay in the browser, where each reading is audited."""
     with _runtime().sessions() as db:
-        case = db.get(Case, case_id) if case_id <= MAX_ID else None
-        if case is None:
-            raise ApiError(404, "not found")
+        case = _any_case(db, case_id)
         accounts.audit(db, _me(db), "api_case_read", case.id)
         db.commit()
-        return jsonify(_case_json(db, case, full=True))
+        return _case_json(db, case, full=True)
 
 
-def _body(*allowed: str) -> dict[str, Any]:
-    """The JSON object sent; fields other than ``allowed`` are refused (a typo must not pass)."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "send a JSON object")
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ApiError(400, f"unknown fields: {', '.join(unknown)}; allowed: {', '.join(allowed)}")
-    return data
-
-
-_MISSING = object()
-
-
-def _field(
-    data: dict[str, Any], name: str, kind: type, required: bool = True, nullable: bool = False
-) -> Any:
-    """``data[name]`` checked against the type the OpenAPI document declares."""
-    value = data.get(name, _MISSING)
-    if value is _MISSING:
-        if required:
-            raise ApiError(400, f"{name} is required")
-        return None
-    if value is None:
-        if nullable:
-            return None
-        raise ApiError(400, f"{name} must not be null")
-    if kind is int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # JSON does not tell 4232 from 4232.0
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
-            raise ApiError(400, f"{name} must be a positive integer")
-        return value
-    if not isinstance(value, kind):
-        raise ApiError(400, f"{name} must be a {kind.__name__}")
-    return value
-
-
-def _act(case_id: int, action: Callable[..., Any], **kwargs: Any) -> ResponseReturnValue:
+def _act(case_id: int, action: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
     """A triage action (the service function itself) through the one action runner; the case
     as JSON afterwards. A refused action is 409."""
     try:
@@ -244,120 +184,111 @@ def _act(case_id: int, action: Callable[..., Any], **kwargs: Any) -> ResponseRet
         )
     except triage.TriageError as exc:
         raise ApiError(409, str(exc)) from None
-    return jsonify(shown)
+    result: dict[str, Any] = shown
+    return result
 
 
 def _any_case(db: Session, case_id: int) -> Case:
-    case = db.get(Case, case_id) if case_id <= MAX_ID else None
+    case = db.get(Case, case_id)
     if case is None:
         raise ApiError(404, "not found")
     return case
 
 
-@bp.post("/cases/<int:case_id>/acknowledge")
-def acknowledge(case_id: int) -> ResponseReturnValue:
-    """Acknowledge; the worker is told."""
+# A triage action answers the case afterwards; its body was checked against its model.
+ACTION = answers(CaseDetail, 400, 409)
+
+
+@bp.post(f"/cases/{CASE_ID}/acknowledge")
+@api_view(resp=ACTION, tags=["cases"])
+def acknowledge(case_id: int) -> dict[str, Any]:
+    """Acknowledge (the worker is told)"""
     return _act(case_id, triage.acknowledge)
 
 
-@bp.post("/cases/<int:case_id>/assign")
-def assign(case_id: int) -> ResponseReturnValue:
-    """Assign to a handler (``assignee_id``), or to nobody (null)."""
-    data = _body("assignee_id")
+@bp.post(f"/cases/{CASE_ID}/assign")
+@api_view(json=Assign, resp=ACTION, tags=["cases"])
+def assign(case_id: int, json: Assign) -> dict[str, Any]:
+    """Assign to a handler, or to nobody"""
+    return _act(case_id, triage.assign, assignee_id=json.assignee_id)
+
+
+@bp.post(f"/cases/{CASE_ID}/categorise")
+@api_view(json=Categorise, resp=ACTION, tags=["cases"])
+def categorise(case_id: int, json: Categorise) -> dict[str, Any]:
+    """Category and forced-labour indicators"""
+    return _act(
+        case_id, triage.categorise, category=json.category, indicators=list(json.indicators)
+    )
+
+
+@bp.post(f"/cases/{CASE_ID}/severity")
+@api_view(json=SetSeverity, resp=ACTION, tags=["cases"])
+def severity(case_id: int, json: SetSeverity) -> dict[str, Any]:
+    """Set the severity
+
+    Lowering a P0 or P1 needs a reason and waits for a second reviewer."""
+    return _act(case_id, triage.set_severity, severity=json.severity, reason=json.reason)
+
+
+@bp.post(f"/cases/{CASE_ID}/severity-review")
+@api_view(json=Approval, resp=ACTION, tags=["cases"])
+def severity_review(case_id: int, json: Approval) -> dict[str, Any]:
+    """Approve or reject a pending lowering
+
+    By another person than the one who asked."""
+    return _act(case_id, triage.review_severity, approve=json.approve)
+
+
+@bp.post(f"/cases/{CASE_ID}/notes")
+@api_view(json=Note, resp=ACTION, tags=["cases"])
+def note(case_id: int, json: Note) -> dict[str, Any]:
+    """Add an internal note"""
+    return _act(case_id, triage.add_note, text=json.text)
+
+
+@bp.post(f"/cases/{CASE_ID}/messages")
+@api_view(json=WorkerMessage, resp=ACTION, tags=["cases"])
+def message(case_id: int, json: WorkerMessage) -> dict[str, Any]:
+    """Message the worker
+
+    A canned reply by its key, or free text sent as written. Canned questions, and free
+    text with question: true, wait for the worker's answer, which lands on the case as the
+    answer to it."""
     return _act(
         case_id,
-        triage.assign,
-        assignee_id=_field(data, "assignee_id", int, required=False, nullable=True),
+        handler_messages.message_worker,
+        key=json.canned,
+        text=json.text,
+        question=json.question,
     )
 
 
-@bp.post("/cases/<int:case_id>/categorise")
-def categorise(case_id: int) -> ResponseReturnValue:
-    """Category and forced-labour indicators."""
-    data = _body("category", "indicators")
-    indicators = _field(data, "indicators", list, required=False) or []
-    if not all(isinstance(i, str) for i in indicators):
-        raise ApiError(400, "indicators is a list of strings")
-    return _act(
-        case_id, triage.categorise, category=_field(data, "category", str), indicators=indicators
-    )
+@bp.post(f"/cases/{CASE_ID}/referrals")
+@api_view(json=Referral, resp=ACTION, tags=["cases"])
+def referral(case_id: int, json: Referral) -> dict[str, Any]:
+    """Attach a referral from the directory
+
+    ``referral`` names an entry (its id in the contacts file, or ``db-<n>``);
+    ``referral_id`` is the number of one added in the browser."""
+    return _act(case_id, triage.attach_referral, referral=json.ref, tell_worker=json.tell_worker)
 
 
-@bp.post("/cases/<int:case_id>/severity")
-def severity(case_id: int) -> ResponseReturnValue:
-    """Set the severity; lowering a P0 or P1 waits for a second reviewer."""
-    data = _body("severity", "reason")
-    return _act(
-        case_id,
-        triage.set_severity,
-        severity=_field(data, "severity", str),
-        reason=_field(data, "reason", str, required=False) or "",
-    )
-
-
-@bp.post("/cases/<int:case_id>/severity-review")
-def severity_review(case_id: int) -> ResponseReturnValue:
-    """Approve or reject a pending lowering (another person than the one who asked)."""
-    return _act(case_id, triage.review_severity, approve=_field(_body("approve"), "approve", bool))
-
-
-@bp.post("/cases/<int:case_id>/notes")
-def note(case_id: int) -> ResponseReturnValue:
-    """Add an internal note."""
-    return _act(case_id, triage.add_note, text=_field(_body("text"), "text", str))
-
-
-@bp.post("/cases/<int:case_id>/messages")
-def message(case_id: int) -> ResponseReturnValue:
-    """Message the worker: a canned reply key, or free text sent as written (``question``:
-    true waits for the worker's answer, which then lands on the case as the answer to it)."""
-    data = _body("canned", "text", "question")
-    key = _field(data, "canned", str, required=False)
-    text = _field(data, "text", str, required=False)
-    question = _field(data, "question", bool, required=False)
-    if (key is None) == (text is None):
-        raise ApiError(400, "send either canned (a reply key) or text")
-    if question and key is not None:
-        raise ApiError(
-            400, "question is for free text; canned questions always wait for the answer"
-        )
-    return _act(
-        case_id, handler_messages.message_worker, key=key, text=text, question=bool(question)
-    )
-
-
-@bp.post("/cases/<int:case_id>/referrals")
-def referral(case_id: int) -> ResponseReturnValue:
-    """Attach a referral from the directory: ``referral`` names an entry (its id in the
-    contacts file, or ``db-<n>``); ``referral_id`` is the number of one added in the browser."""
-    data = _body("referral", "referral_id", "tell_worker")
-    ref = _field(data, "referral", str, required=False)
-    if ref is None:
-        if "referral_id" not in data:
-            raise ApiError(400, "referral is required")
-        ref = f"db-{_field(data, 'referral_id', int)}"
-    return _act(
-        case_id,
-        triage.attach_referral,
-        referral=ref,
-        tell_worker=bool(_field(data, "tell_worker", bool, required=False)),
-    )
-
-
-@bp.post("/cases/<int:case_id>/supplier")
-def supplier(case_id: int) -> ResponseReturnValue:
-    """Refer to the supplier with a redacted summary."""
-    data = _body("supplier_id", "site_id", "summary")
+@bp.post(f"/cases/{CASE_ID}/supplier")
+@api_view(json=ReferToSupplier, resp=ACTION, tags=["cases"])
+def supplier(case_id: int, json: ReferToSupplier) -> dict[str, Any]:
+    """Refer to the supplier with a summary that identifies nobody"""
     return _act(
         case_id,
         triage.refer_to_supplier,
-        supplier_id=_field(data, "supplier_id", int),
-        site_id=_field(data, "site_id", int, required=False, nullable=True),
-        supplier_summary=_field(data, "summary", str),
+        supplier_id=json.supplier_id,
+        site_id=json.site_id,
+        supplier_summary=json.summary,
     )
 
 
-@bp.post("/cases/<int:case_id>/out-of-scope")
-def out_of_scope(case_id: int) -> ResponseReturnValue:
-    """Close as out of scope with a reason."""
-    return _act(case_id, triage.close_out_of_scope, reason=_field(_body("reason"), "reason", str))
+@bp.post(f"/cases/{CASE_ID}/out-of-scope")
+@api_view(json=Reason, resp=ACTION, tags=["cases"])
+def out_of_scope(case_id: int, json: Reason) -> dict[str, Any]:
+    """Close as out of scope, with a reason"""
+    return _act(case_id, triage.close_out_of_scope, reason=json.reason)

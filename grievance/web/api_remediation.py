@@ -11,19 +11,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import g, jsonify, request
-from flask.typing import ResponseReturnValue
+from flask import Response, g, request
 from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
-from grievance.db import MAX_ID
 from grievance.models import Case, User
 from grievance.services import actions, remediation
 from grievance.services import visibility as portal
 from grievance.services.errors import NotFound
 from grievance.services.triage import TriageError
-from grievance.web.api import ApiError, _body, _case_json, _field, _me, _runtime, bp
+from grievance.web.api import _case_json, _me, _runtime, bp
 from grievance.web.cases import download, evidence_name
+from grievance.web.openapi import CASE_ID, EVIDENCE_ID, STEP_ID, ApiError, answers, api_view
+from grievance.web.schemas import (
+    Approval,
+    Close,
+    CommentText,
+    Decision,
+    EvidenceUpload,
+    Remedy,
+    Reopen,
+    StartPlan,
+    StepFields,
+    StepStatusChange,
+    SupplierCase,
+    SupplierCases,
+)
 
 
 def plan_json(view: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -91,9 +104,7 @@ def _supplier_json(db: Session, case: Case) -> dict[str, Any]:
 
 
 def _visible(db: Session, user: User, case_id: int) -> Case:
-    found = (
-        db.scalar(portal.visible(db, user).where(Case.id == case_id)) if case_id <= MAX_ID else None
-    )
+    found = db.scalar(portal.visible(db, user).where(Case.id == case_id))
     if found is None:
         raise ApiError(404, "not found")
     return found
@@ -103,7 +114,7 @@ def _case_for(db: Session, user: User, case_id: int, supplier_side: bool) -> Cas
     """The case a supplier-side route may touch (its organisation's), or any case for handlers."""
     if supplier_side:
         return _visible(db, user, case_id)
-    case = db.get(Case, case_id) if case_id <= MAX_ID else None
+    case = db.get(Case, case_id)
     if case is None:
         raise ApiError(404, "not found")
     return case
@@ -111,10 +122,12 @@ def _case_for(db: Session, user: User, case_id: int, supplier_side: bool) -> Cas
 
 def _run(
     case_id: int, action: Callable[..., Any], supplier_side: bool, **kwargs: Any
-) -> ResponseReturnValue:
+) -> dict[str, Any]:
     """A remediation action (the service function itself) through the one action runner: on
     a supplier's own case, or any case for handlers; the case as JSON afterwards. A refused
-    action is 409; another's case is 404."""
+    action is 409; another's case, or a step no row has, is 404."""
+    if kwargs.get("step_id") == 0:  # the id converter's "no such row" (grievance/app.py)
+        raise ApiError(404, "not found")
 
     def view(db: Session, case: Case) -> Any:
         return _supplier_json(db, case) if supplier_side else remedy_json(db, case)
@@ -132,15 +145,25 @@ def _run(
         raise ApiError(404, "not found") from None
     except TriageError as exc:
         raise ApiError(409, str(exc)) from None
-    return jsonify(shown)
+    result: dict[str, Any] = shown
+    return result
 
 
 # -- suppliers and buyers -------------------------------------------------------------
 
+# A supplier's action answers the case as the supplier sees it; a handler's, with its remedy.
+SUPPLIER_ACTION = answers(SupplierCase, 400, 409)
+HANDLER_ACTION = answers(Remedy, 400, 409)
+SUPPLIER = ["supplier"]
+REMEDY = ["remediation"]
+
 
 @bp.get("/supplier/cases")
-def supplier_cases() -> ResponseReturnValue:
-    """The organisation's cases (a buyer: its suppliers'), most urgent first."""
+@api_view(resp=answers(SupplierCases), tags=SUPPLIER)
+def supplier_cases() -> dict[str, Any]:
+    """The organisation's referred cases, most urgent first
+
+    For supplier and buyer tokens; a buyer sees its suppliers' cases."""
     with _runtime().sessions() as db:
         user = _me(db)
         rows = db.scalars(
@@ -150,65 +173,75 @@ def supplier_cases() -> ResponseReturnValue:
         ).all()
         accounts.audit(db, user, "supplier_cases_viewed", None, f"{len(rows)} cases")
         db.commit()
-        return jsonify(cases=[portal.summary_of(db, c) for c in rows])
+        return {"cases": [portal.summary_of(db, c) for c in rows]}
 
 
-@bp.get("/supplier/cases/<int:case_id>")
-def supplier_case(case_id: int) -> ResponseReturnValue:
-    """One case with its plan, as the supplier may see it."""
+@bp.get(f"/supplier/cases/{CASE_ID}")
+@api_view(resp=answers(SupplierCase), tags=SUPPLIER)
+def supplier_case(case_id: int) -> dict[str, Any]:
+    """One case with its plan, as the supplier may see it"""
     with _runtime().sessions() as db:
         user = _me(db)
         case = _visible(db, user, case_id)
         accounts.audit(db, user, "supplier_case_viewed", case.id)
         db.commit()
-        return jsonify(_supplier_json(db, case))
+        return _supplier_json(db, case)
 
 
-@bp.post("/supplier/cases/<int:case_id>/plan")
-def supplier_plan(case_id: int) -> ResponseReturnValue:
-    """Start the plan, from the category's playbook unless ``from_playbook`` is false."""
-    data = _body("from_playbook")
-    from_playbook = _field(data, "from_playbook", bool, required=False)
-    return _run(case_id, remediation.start_plan, True, from_playbook=from_playbook is not False)
+@bp.post(f"/supplier/cases/{CASE_ID}/plan")
+@api_view(json=StartPlan, resp=SUPPLIER_ACTION, tags=SUPPLIER)
+def supplier_plan(case_id: int, json: StartPlan) -> dict[str, Any]:
+    """Start the plan, from the category's playbook (or empty)"""
+    return _run(case_id, remediation.start_plan, True, from_playbook=json.from_playbook)
 
 
-def _step_body() -> dict[str, Any]:
-    data = _body("description", "owner", "due_on")
-    return {
-        "description": _field(data, "description", str),
-        "owner": _field(data, "owner", str),
-        "due_on": _field(data, "due_on", str),
-    }
+def _step(json: StepFields) -> dict[str, Any]:
+    return {"description": json.description, "owner": json.owner, "due_on": json.due_on}
 
 
-@bp.post("/supplier/cases/<int:case_id>/plan/steps")
-def supplier_step_add(case_id: int) -> ResponseReturnValue:
-    """Add a step (while the plan is a draft or sent back)."""
-    return _run(case_id, remediation.add_step, True, **_step_body())
+@bp.post(f"/supplier/cases/{CASE_ID}/plan/steps")
+@api_view(json=StepFields, resp=SUPPLIER_ACTION, tags=SUPPLIER)
+def supplier_step_add(case_id: int, json: StepFields) -> dict[str, Any]:
+    """Add a step
+
+    While the plan is a draft or sent back."""
+    return _run(case_id, remediation.add_step, True, **_step(json))
 
 
-@bp.put("/supplier/cases/<int:case_id>/plan/steps/<int:step_id>")
-def supplier_step_update(case_id: int, step_id: int) -> ResponseReturnValue:
-    """Change a step (while the plan is a draft or sent back)."""
-    return _run(case_id, remediation.update_step, True, step_id=step_id, **_step_body())
+@bp.put(f"/supplier/cases/{CASE_ID}/plan/steps/{STEP_ID}")
+@api_view(json=StepFields, resp=SUPPLIER_ACTION, tags=SUPPLIER)
+def supplier_step_update(case_id: int, step_id: int, json: StepFields) -> dict[str, Any]:
+    """Change a step
+
+    While the plan is a draft or sent back."""
+    return _run(case_id, remediation.update_step, True, step_id=step_id, **_step(json))
 
 
-@bp.delete("/supplier/cases/<int:case_id>/plan/steps/<int:step_id>")
-def supplier_step_remove(case_id: int, step_id: int) -> ResponseReturnValue:
-    """Remove a step (while the plan is a draft or sent back)."""
+@bp.delete(f"/supplier/cases/{CASE_ID}/plan/steps/{STEP_ID}")
+@api_view(resp=SUPPLIER_ACTION, tags=SUPPLIER)
+def supplier_step_remove(case_id: int, step_id: int) -> dict[str, Any]:
+    """Remove a step
+
+    While the plan is a draft or sent back."""
     return _run(case_id, remediation.remove_step, True, step_id=step_id)
 
 
-@bp.post("/supplier/cases/<int:case_id>/plan/steps/<int:step_id>/status")
-def supplier_step_status(case_id: int, step_id: int) -> ResponseReturnValue:
-    """Mark a step of the accepted plan planned, in progress or done (done needs evidence)."""
-    status = _field(_body("status"), "status", str)
-    return _run(case_id, remediation.set_step_status, True, step_id=step_id, status=status)
+@bp.post(f"/supplier/cases/{CASE_ID}/plan/steps/{STEP_ID}/status")
+@api_view(json=StepStatusChange, resp=SUPPLIER_ACTION, tags=SUPPLIER)
+def supplier_step_status(case_id: int, step_id: int, json: StepStatusChange) -> dict[str, Any]:
+    """Mark a step planned, in progress or done
+
+    On the accepted plan; done needs evidence."""
+    return _run(case_id, remediation.set_step_status, True, step_id=step_id, status=json.status)
 
 
-@bp.post("/supplier/cases/<int:case_id>/plan/steps/<int:step_id>/evidence")
-def supplier_evidence(case_id: int, step_id: int) -> ResponseReturnValue:
-    """Upload an evidence file (multipart field ``file``)."""
+@bp.post(f"/supplier/cases/{CASE_ID}/plan/steps/{STEP_ID}/evidence")
+@api_view(form=EvidenceUpload, resp=answers(SupplierCase, 400, 409, 413), tags=SUPPLIER)
+def supplier_evidence(case_id: int, step_id: int) -> dict[str, Any]:
+    """Upload evidence
+
+    PDF, image, CSV, XLSX, DOCX or TXT, as multipart/form-data in the field ``file``;
+    stored encrypted."""
     upload = request.files.get("file")
     if upload is None:
         raise ApiError(400, "send the file as multipart/form-data in the field `file`")
@@ -224,31 +257,35 @@ def supplier_evidence(case_id: int, step_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/supplier/cases/<int:case_id>/plan/submit")
-def supplier_submit(case_id: int) -> ResponseReturnValue:
-    """Submit the plan for the case handler's review."""
+@bp.post(f"/supplier/cases/{CASE_ID}/plan/submit")
+@api_view(resp=SUPPLIER_ACTION, tags=SUPPLIER)
+def supplier_submit(case_id: int) -> dict[str, Any]:
+    """Submit the plan for the case handler's review"""
     return _run(case_id, remediation.submit_plan, True)
 
 
-@bp.post("/supplier/cases/<int:case_id>/plan/complete")
-def supplier_complete(case_id: int) -> ResponseReturnValue:
-    """Report every step done, for the case handler to verify."""
+@bp.post(f"/supplier/cases/{CASE_ID}/plan/complete")
+@api_view(resp=SUPPLIER_ACTION, tags=SUPPLIER)
+def supplier_complete(case_id: int) -> dict[str, Any]:
+    """Report every step done, for the case handler to verify"""
     return _run(case_id, remediation.complete_plan, True)
 
 
-@bp.post("/supplier/cases/<int:case_id>/plan/comments")
-def supplier_comment(case_id: int) -> ResponseReturnValue:
-    """A comment to the case handler."""
-    return _run(case_id, remediation.comment, True, text=_field(_body("text"), "text", str))
+@bp.post(f"/supplier/cases/{CASE_ID}/plan/comments")
+@api_view(json=CommentText, resp=SUPPLIER_ACTION, tags=SUPPLIER)
+def supplier_comment(case_id: int, json: CommentText) -> dict[str, Any]:
+    """Comment to the case handler"""
+    return _run(case_id, remediation.comment, True, text=json.text)
 
 
-@bp.get("/supplier/cases/<int:case_id>/evidence/<int:evidence_id>")
-def supplier_evidence_file(case_id: int, evidence_id: int) -> ResponseReturnValue:
-    """An evidence file, as a download."""
+@bp.get(f"/supplier/cases/{CASE_ID}/evidence/{EVIDENCE_ID}")
+@api_view(resp=answers(None), tags=SUPPLIER)
+def supplier_evidence_file(case_id: int, evidence_id: int) -> Response:
+    """An evidence file, as a download"""
     return _evidence(case_id, evidence_id, supplier_side=True)
 
 
-def _evidence(case_id: int, evidence_id: int, supplier_side: bool) -> ResponseReturnValue:
+def _evidence(case_id: int, evidence_id: int, supplier_side: bool) -> Response:
     runtime = _runtime()
     with runtime.sessions() as db:
         user = _me(db)
@@ -264,82 +301,87 @@ def _evidence(case_id: int, evidence_id: int, supplier_side: bool) -> ResponseRe
 # -- handlers ----------------------------------------------------------------------------
 
 
-@bp.get("/cases/<int:case_id>/remedy")
-def remedy(case_id: int) -> ResponseReturnValue:
-    """The case with its remedy: the worker's answer, the outcome and the plan."""
+@bp.get(f"/cases/{CASE_ID}/remedy")
+@api_view(resp=answers(Remedy), tags=REMEDY)
+def remedy(case_id: int) -> dict[str, Any]:
+    """The case with the worker's answer, the outcome and the plan"""
     with _runtime().sessions() as db:
-        case = db.get(Case, case_id) if case_id <= MAX_ID else None
-        if case is None:
-            raise ApiError(404, "not found")
+        case = _case_for(db, _me(db), case_id, supplier_side=False)
         accounts.audit(db, _me(db), "case_viewed", case.id)
         db.commit()
-        return jsonify(remedy_json(db, case))
+        return remedy_json(db, case)
 
 
-def _decision() -> tuple[bool, str]:
-    data = _body("accept", "comment")
-    return _field(data, "accept", bool), _field(data, "comment", str, required=False) or ""
+@bp.post(f"/cases/{CASE_ID}/plan/review")
+@api_view(json=Decision, resp=HANDLER_ACTION, tags=REMEDY)
+def plan_review(case_id: int, json: Decision) -> dict[str, Any]:
+    """Accept the submitted plan, or send it back
+
+    Sending it back needs a comment saying what to change."""
+    return _run(
+        case_id, remediation.review_plan, False, accept=json.accept, comment_text=json.comment
+    )
 
 
-@bp.post("/cases/<int:case_id>/plan/review")
-def plan_review(case_id: int) -> ResponseReturnValue:
-    """Accept the submitted plan, or send it back with a comment saying what to change."""
-    accept, comment = _decision()
-    return _run(case_id, remediation.review_plan, False, accept=accept, comment_text=comment)
+@bp.post(f"/cases/{CASE_ID}/plan/verify")
+@api_view(json=Decision, resp=HANDLER_ACTION, tags=REMEDY)
+def plan_verify(case_id: int, json: Decision) -> dict[str, Any]:
+    """Verify the completed plan against its evidence
+
+    The worker is then asked whether the problem is solved."""
+    return _run(
+        case_id, remediation.verify_plan, False, accept=json.accept, comment_text=json.comment
+    )
 
 
-@bp.post("/cases/<int:case_id>/plan/verify")
-def plan_verify(case_id: int) -> ResponseReturnValue:
-    """Verify the completed plan against its evidence (the worker is then asked), or not yet."""
-    accept, comment = _decision()
-    return _run(case_id, remediation.verify_plan, False, accept=accept, comment_text=comment)
+@bp.post(f"/cases/{CASE_ID}/plan/comments")
+@api_view(json=CommentText, resp=HANDLER_ACTION, tags=REMEDY)
+def plan_comment(case_id: int, json: CommentText) -> dict[str, Any]:
+    """Comment to the supplier on its plan"""
+    return _run(case_id, remediation.comment, False, text=json.text)
 
 
-@bp.post("/cases/<int:case_id>/plan/comments")
-def plan_comment(case_id: int) -> ResponseReturnValue:
-    """A comment to the supplier on its plan."""
-    return _run(case_id, remediation.comment, False, text=_field(_body("text"), "text", str))
+@bp.post(f"/cases/{CASE_ID}/plan/reopen")
+@api_view(json=Reopen, resp=HANDLER_ACTION, tags=REMEDY)
+def plan_reopen(case_id: int, json: Reopen) -> dict[str, Any]:
+    """Send the case back to the supplier for further remediation"""
+    return _run(case_id, remediation.return_to_supplier, False, comment_text=json.comment)
 
 
-@bp.post("/cases/<int:case_id>/plan/reopen")
-def plan_reopen(case_id: int) -> ResponseReturnValue:
-    """Send the case back to the supplier for further remediation."""
-    comment = _field(_body("comment"), "comment", str)
-    return _run(case_id, remediation.return_to_supplier, False, comment_text=comment)
+@bp.post(f"/cases/{CASE_ID}/propose")
+@api_view(resp=HANDLER_ACTION, tags=REMEDY)
+def propose(case_id: int) -> dict[str, Any]:
+    """Ask the worker whether the problem is solved
 
-
-@bp.post("/cases/<int:case_id>/propose")
-def propose(case_id: int) -> ResponseReturnValue:
-    """Ask the worker whether the problem is solved."""
+    1 solved, 2 not solved, 3 talk to a person."""
     return _run(case_id, remediation.propose_to_worker, False)
 
 
-@bp.post("/cases/<int:case_id>/close")
-def close(case_id: int) -> ResponseReturnValue:
-    """Close with an outcome, remedy types and a reason (or wait for a second reviewer)."""
-    data = _body("outcome", "remedy_types", "reason")
-    remedies = _field(data, "remedy_types", list, required=False) or []
-    if not all(isinstance(r, str) for r in remedies):
-        raise ApiError(400, "remedy_types is a list of strings")
+@bp.post(f"/cases/{CASE_ID}/close")
+@api_view(json=Close, resp=HANDLER_ACTION, tags=REMEDY)
+def close(case_id: int, json: Close) -> dict[str, Any]:
+    """Close with an outcome, remedy types and a reason
+
+    A resolved closing without the worker's confirmation waits for a second reviewer."""
     return _run(
         case_id,
         remediation.close,
         False,
-        outcome=_field(data, "outcome", str),
-        remedy_types=remedies,
-        reason=_field(data, "reason", str),
+        outcome=json.outcome,
+        remedy_types=list(json.remedy_types),
+        reason=json.reason,
     )
 
 
-@bp.post("/cases/<int:case_id>/close-review")
-def close_review(case_id: int) -> ResponseReturnValue:
-    """A second reviewer approves or rejects closing a disputed or unanswered case as resolved."""
-    return _run(
-        case_id, remediation.review_close, False, approve=_field(_body("approve"), "approve", bool)
-    )
+@bp.post(f"/cases/{CASE_ID}/close-review")
+@api_view(json=Approval, resp=HANDLER_ACTION, tags=REMEDY)
+def close_review(case_id: int, json: Approval) -> dict[str, Any]:
+    """A second reviewer approves or rejects a pending closing"""
+    return _run(case_id, remediation.review_close, False, approve=json.approve)
 
 
-@bp.get("/cases/<int:case_id>/evidence/<int:evidence_id>")
-def evidence_file(case_id: int, evidence_id: int) -> ResponseReturnValue:
-    """An evidence file, as a download."""
+@bp.get(f"/cases/{CASE_ID}/evidence/{EVIDENCE_ID}")
+@api_view(resp=answers(None), tags=REMEDY)
+def evidence_file(case_id: int, evidence_id: int) -> Response:
+    """An evidence file, as a download"""
     return _evidence(case_id, evidence_id, supplier_side=False)

@@ -8,22 +8,28 @@ hidden to protect another.
 
 from __future__ import annotations
 
-from flask import g, jsonify
-from flask.typing import ResponseReturnValue
+from typing import Any
+
+from flask import g
 
 from grievance.reports import aggregates
 from grievance.web.api import bp
+from grievance.web.openapi import answers, api_view
 from grievance.web.reports import report_for
+from grievance.web.schemas import Counts, CountsQuery, Handling, PeriodQuery
 
 
 @bp.get("/reports/counts")
-def report_counts() -> ResponseReturnValue:
-    """Cases received per month by ``by``, over the published quarters of ``from`` to ``to``
-    (``YYYY-MM``); staff may ask for ``view=live``."""
+@api_view(query=CountsQuery, resp=answers(Counts, 400, 403), tags=["reports"])
+def report_counts() -> dict[str, Any]:
+    """Cases received per month by a dimension, small cells suppressed
+
+    Over the published quarters of ``from`` to ``to`` (``YYYY-MM``); a buyer's: its
+    suppliers' cases; staff may ask for ``view=live``."""
     report = report_for(g.api_user_id)
     k = report.k
     table = report.table
-    return jsonify(
+    return dict(
         view=report.view,
         dimension=report.dimension,
         label=aggregates.DIMENSIONS[report.dimension],
@@ -42,12 +48,14 @@ def report_counts() -> ResponseReturnValue:
 
 
 @bp.get("/reports/handling")
-def report_handling() -> ResponseReturnValue:
-    """How the cases received were handled: per published quarter (or over the live
-    period), and month by month."""
+@api_view(query=PeriodQuery, resp=answers(Handling, 400, 403), tags=["reports"])
+def report_handling() -> dict[str, Any]:
+    """How the cases received were handled, per published quarter and by month
+
+    Or over the live period, for staff asking for ``view=live``."""
     report = report_for(g.api_user_id, True)
     k = report.k
-    return jsonify(
+    return dict(
         view=report.view,
         first=f"{report.first:%Y-%m}",
         last=f"{report.last:%Y-%m}",
