@@ -33,6 +33,17 @@ def run_migrations_online() -> None:
     """Run against the database; batch mode lets SQLite alter tables."""
     engine = make_engine(_url())
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode alters a SQLite table by copying it, dropping the old one and renaming
+            # the copy. With foreign keys enforced, that drop runs the ON DELETE actions of
+            # every table pointing at it: a case's contact set to null, conversations deleted.
+            # So enforcement is off while migrating (the pragma only takes effect outside a
+            # transaction), and the links are checked before the migration commits.
+            # On the driver's connection: SQLAlchemy would first emit BEGIN (grievance/db.py).
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            raw.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -41,6 +52,10 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left rows pointing nowhere: {broken[:5]}")
     engine.dispose()
 
 
