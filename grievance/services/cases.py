@@ -294,6 +294,43 @@ def has_case(session: Session, contact_id: int) -> bool:
     return session.scalar(select(Case.id).where(Case.contact_id == contact_id).limit(1)) is not None
 
 
+def _case_with_code(session: Session, runtime: Runtime, normalized: str) -> Case | None:
+    """The case whose code is ``normalized`` (a well-formed code), under any data key."""
+    hashes = runtime.protector.code_hashes(normalized)
+    case = session.scalar(select(Case).where(Case.code_hash.in_(hashes)))
+    if case is not None and case.code_hash != hashes[0]:
+        # Found under an older data key: move it to the newest now that we hold the code.
+        case.code_hash = hashes[0]
+        case.code_key_id = runtime.protector.key_ids[0]
+    return case
+
+
+class CodeSearchError(ValueError):
+    """A code a handler typed that finds no case, with what to check, in words."""
+
+
+def find_by_code(session: Session, runtime: Runtime, text: str) -> Case:
+    """The case whose code a worker read out to a handler (on the phone, at a site visit).
+
+    Only the code's keyed hash is stored, so this is the one way from a code to its case.
+    The caller audits the search; the code itself is never logged or kept."""
+    problem = casecode.problem(text)
+    if problem is not None:
+        kind, digits = problem
+        raise CodeSearchError(
+            "one digit looks mistyped (or two are swapped): read it back to the worker"
+            if kind == "mistyped"
+            else f"a case code has {casecode.LENGTH} digits; this has {digits}"
+        )
+    normalized = casecode.normalize(text)
+    if normalized is None:
+        raise CodeSearchError(f"type the {casecode.LENGTH} digits of the case code")
+    case = _case_with_code(session, runtime, normalized)
+    if case is None:
+        raise CodeSearchError("no case has this code: check it with the worker")
+    return case
+
+
 def status_replies(
     session: Session, runtime: Runtime, contact: Contact, code: str | None
 ) -> list[Reply]:
@@ -315,14 +352,7 @@ def status_replies(
         kind, digits = problem
         return [Reply(f"status.code_{kind}", {"n": str(digits)})]
     normalized = casecode.normalize(code)
-    case = None
-    if normalized is not None:
-        hashes = runtime.protector.code_hashes(normalized)
-        case = session.scalar(select(Case).where(Case.code_hash.in_(hashes)))
-        if case is not None and case.code_hash != hashes[0]:
-            # Found under an older data key: move it to the newest now that we hold the code.
-            case.code_hash = hashes[0]
-            case.code_key_id = runtime.protector.key_ids[0]
+    case = _case_with_code(session, runtime, normalized) if normalized is not None else None
     session.add(CodeAttempt(contact_id=contact.id, at=now, succeeded=case is not None))
     if case is None:
         return [Reply("status.not_found", {})]

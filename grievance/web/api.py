@@ -19,6 +19,7 @@ from grievance.auth import accounts
 from grievance.models import Case, Organisation, Site, User
 from grievance.runtime import Runtime
 from grievance.services import actions, case_queue, handler_messages, triage
+from grievance.services import cases as cases_service
 from grievance.web.cases import worker_words
 from grievance.web.openapi import CASE_ID, ApiError, answers, api_view, document
 from grievance.web.schemas import (
@@ -27,6 +28,7 @@ from grievance.web.schemas import (
     CaseDetail,
     CasePage,
     Categorise,
+    CodeLookup,
     Note,
     QueueQuery,
     Reason,
@@ -155,6 +157,27 @@ def list_cases(query: QueueQuery) -> dict[str, Any]:
             "total": page.total,
             "next": page.next_cursor,
         }
+
+
+@bp.post("/cases/by-code")
+@api_view(json=CodeLookup, resp=answers(CaseDetail, 400), tags=["cases"])
+def case_by_code(json: CodeLookup) -> dict[str, Any]:
+    """The case whose code a worker reads out
+
+    Only the code's keyed hash is stored; this is the one way from a code to its case. The
+    code travels in the body, never in a URL; the search is audited, the code is not kept.
+    404 names what to check (a mistyped digit, a wrong length, or no such case)."""
+    with _runtime().sessions() as db:
+        me = _me(db)
+        try:
+            case = cases_service.find_by_code(db, _runtime(), json.code)
+        except cases_service.CodeSearchError as exc:
+            accounts.audit(db, me, "case_code_searched", None, "not found")
+            db.commit()
+            raise ApiError(404, f"no case found: {exc}") from None
+        accounts.audit(db, me, "case_code_searched", case.id, "found")
+        db.commit()
+        return _case_json(db, case, full=True)
 
 
 @bp.get(f"/cases/{CASE_ID}")

@@ -63,6 +63,7 @@ from grievance.services import (
     timeline,
     triage,
 )
+from grievance.services import cases as cases_service
 from grievance.services.errors import NotFound
 from grievance.web.security import roles_required
 
@@ -118,12 +119,32 @@ def queue() -> ResponseReturnValue:
             "severities": SEVERITIES,
             "languages": runtime.settings.languages,
             "waiting_closed": case_queue.waiting_on_closed(db),
+            "messages": get_flashed_messages(with_categories=True),
             **options,
         }
         accounts.audit(db, _me(db), "queue_viewed", None, f"{result.total} cases")
         db.commit()
         template = "cases/_table.html" if request.headers.get("HX-Request") else "cases/queue.html"
         return render_template(template, **context)
+
+
+@bp.post("/cases/find")
+@roles_required(*HANDLERS)
+def find_by_code() -> ResponseReturnValue:
+    """The case whose code a worker reads out (on the phone, at a visit): posted, so the code
+    never sits in a URL, a browser's history or an access log."""
+    with _runtime().sessions() as db:
+        me = _me(db)
+        try:
+            case = cases_service.find_by_code(db, _runtime(), request.form.get("code", "")[:60])
+        except cases_service.CodeSearchError as exc:
+            accounts.audit(db, me, "case_code_searched", None, "not found")
+            db.commit()
+            flash(f"No case found: {exc}.", "error")
+            return redirect(url_for("cases.queue"), 303)
+        accounts.audit(db, me, "case_code_searched", case.id, "found")
+        db.commit()
+        return redirect(url_for("cases.detail", case_id=case.id), 303)
 
 
 def _options(db: Session) -> dict[str, Any]:

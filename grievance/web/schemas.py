@@ -320,6 +320,17 @@ class ReferToSupplier(Body):
     ]
 
 
+class CodeLookup(Body):
+    code: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=60,
+            description="the 12 digits a worker reads out; spaces and dashes allowed",
+        ),
+    ]
+
+
 class Reason(Body):
     reason: Annotated[str, Field(min_length=10)]
 

@@ -3,13 +3,16 @@ zero, and a keyword in the worker's own script is answered in their language."""
 
 from __future__ import annotations
 
+from flask import Flask
 from sqlalchemy import func, select
 
 from grievance import casecode
-from grievance.models import CodeAttempt
+from grievance.models import AuditEvent, Case, CodeAttempt
 from grievance.runtime import Runtime
 from tests.conftest import Phone
+from tests.support.api import api, token_for
 from tests.support.intake import report
+from tests.support.staff import handler, token_of
 
 MISTYPED = "One digit of that code looks mistyped"
 LOCKED = "Too many wrong codes. Please try again in one hour."
@@ -112,3 +115,62 @@ def test_a_guessing_campaign_never_locks_out_a_worker_with_the_right_code(
     for n in range(2):
         assert "could not find" in guesser.send(f"STATUS {_unknown_code(1000 + n)}")[0]
     assert guesser.send(f"STATUS {code}") == [LOCKED]  # an hour, as the message says
+
+
+def test_a_handler_finds_the_case_whose_code_a_worker_reads_out(
+    phone: Phone, runtime: Runtime, app: Flask
+) -> None:
+    """A worker who phones the line reads out their code: it is the one way from a code to
+    its case (only a keyed hash is kept). The code is posted, never put in a URL; a typo is
+    named; every search is audited without the code; suppliers cannot search."""
+    code = report(phone)
+    digits = casecode.normalize(code) or ""
+    spoken = casecode.display(digits).replace(" ", "-")  # "1262-2770-5166", as read out
+    staff = handler(app, runtime)
+    token = token_of(staff, "/cases")
+    found = staff.post("/cases/find", data={"csrf_token": token, "code": spoken})
+    assert found.status_code == 303
+    with runtime.sessions() as session:
+        case = session.scalars(select(Case)).one()
+    assert found.headers["Location"].endswith(f"/cases/{case.id}")
+    assert digits not in found.headers["Location"]
+
+    typo = staff.post(
+        "/cases/find", data={"csrf_token": token, "code": _typo(code)}, follow_redirects=True
+    )
+    assert "one digit looks mistyped" in typo.get_data(as_text=True)
+    nobody = staff.post(
+        "/cases/find",
+        data={"csrf_token": token, "code": _unknown_code(7)},
+        follow_redirects=True,
+    )
+    assert "no case has this code" in nobody.get_data(as_text=True)
+    short = staff.post(
+        "/cases/find", data={"csrf_token": token, "code": digits[:11]}, follow_redirects=True
+    )
+    assert "a case code has 12 digits; this has 11" in short.get_data(as_text=True)
+
+    with runtime.sessions() as session:
+        searches = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "case_code_searched")
+            .order_by(AuditEvent.id)
+        ).all()
+        assert [(s.case_id, s.detail) for s in searches] == [
+            (case.id, "found"),
+            (None, "not found"),
+            (None, "not found"),
+            (None, "not found"),
+        ]
+        assert all(digits not in (s.detail or "") + str(s.data) for s in searches)
+
+    api_token = token_for(runtime, "api@example.org", "handler")
+    by_api = api(staff, api_token, "POST", "/cases/by-code", {"code": code})
+    assert by_api.status_code == 200
+    assert by_api.json["id"] == case.id
+    missing = api(staff, api_token, "POST", "/cases/by-code", {"code": _unknown_code(8)})
+    assert missing.status_code == 404
+    assert missing.json["error"] == "no case found: no case has this code: check it with the worker"
+
+    supplier = token_for(runtime, "s@example.org", "supplier", "Sunrise")
+    assert api(staff, supplier, "POST", "/cases/by-code", {"code": code}).status_code == 404
