@@ -11,10 +11,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from grievance import casecode, sla
+from grievance.auth.accounts import audit
 from grievance.clock import utcnow
 from grievance.conversation import OpenCase
 from grievance.language.catalog import render
-from grievance.models import NOTICE, Attachment, Case, CaseEvent, CodeAttempt, Contact, Message
+from grievance.models import (
+    NOTICE,
+    Attachment,
+    AuditEvent,
+    Case,
+    CaseEvent,
+    CodeAttempt,
+    Contact,
+    Message,
+    User,
+)
 from grievance.models.cases import DEFAULT_SEVERITY, OPEN_STATUSES, STATUSES, check_move
 from grievance.runtime import Runtime
 from grievance.services.outbox import NOTICE_KEY, enqueue_delivery, queue_message
@@ -309,14 +320,23 @@ class CodeSearchError(ValueError):
     """A code a handler typed that finds no case, with what to check, in words."""
 
 
-def find_by_code(session: Session, runtime: Runtime, text: str) -> Case:
+# The audit's word for a search whose well-formed code named no case: a guess, counted
+# toward the staff member's hourly allowance like a worker's wrong STATUS codes.
+NO_SUCH_CASE = "no such case"
+
+
+def find_by_code(session: Session, runtime: Runtime, actor: User, text: str) -> Case:
     """The case whose code a worker read out to a handler (on the phone, at a site visit).
 
     Only the code's keyed hash is stored, so this is the one way from a code to its case.
-    The caller audits the search; the code itself is never logged or kept."""
+    Every search is audited, never with the code. As for STATUS, a mistyped digit is named
+    and costs nothing; a well-formed code that names no case is a guess, and more than
+    ``wrong_codes_per_sender_per_hour`` of them lock the searcher out for the hour."""
+    now = utcnow()
     problem = casecode.problem(text)
     if problem is not None:
         kind, digits = problem
+        audit(session, actor, "case_code_searched", None, "mistyped")
         raise CodeSearchError(
             "one digit looks mistyped (or two are swapped): read it back to the worker"
             if kind == "mistyped"
@@ -324,10 +344,27 @@ def find_by_code(session: Session, runtime: Runtime, text: str) -> Case:
         )
     normalized = casecode.normalize(text)
     if normalized is None:
+        audit(session, actor, "case_code_searched", None, "no code")
         raise CodeSearchError(f"type the {casecode.LENGTH} digits of the case code")
+    guesses = session.scalar(
+        select(func.count(AuditEvent.id)).where(
+            AuditEvent.user_id == actor.id,
+            AuditEvent.action == "case_code_searched",
+            AuditEvent.detail == NO_SUCH_CASE,
+            AuditEvent.at > now - timedelta(hours=1),
+        )
+    )
+    if (guesses or 0) >= runtime.settings.wrong_codes_per_sender_per_hour:
+        audit(session, actor, "case_code_searched", None, "locked")
+        raise CodeSearchError(
+            "too many codes found no case in the last hour; try again later, or find the "
+            "case by its number or workplace"
+        )
     case = _case_with_code(session, runtime, normalized)
     if case is None:
+        audit(session, actor, "case_code_searched", None, NO_SUCH_CASE)
         raise CodeSearchError("no case has this code: check it with the worker")
+    audit(session, actor, "case_code_searched", case.id, "found")
     return case
 
 

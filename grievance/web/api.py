@@ -168,14 +168,11 @@ def case_by_code(json: CodeLookup) -> dict[str, Any]:
     code travels in the body, never in a URL; the search is audited, the code is not kept.
     404 names what to check (a mistyped digit, a wrong length, or no such case)."""
     with _runtime().sessions() as db:
-        me = _me(db)
         try:
-            case = cases_service.find_by_code(db, _runtime(), json.code)
+            case = cases_service.find_by_code(db, _runtime(), _me(db), json.code)
         except cases_service.CodeSearchError as exc:
-            accounts.audit(db, me, "case_code_searched", None, "not found")
-            db.commit()
+            db.commit()  # the search's audit row
             raise ApiError(404, f"no case found: {exc}") from None
-        accounts.audit(db, me, "case_code_searched", case.id, "found")
         db.commit()
         return _case_json(db, case, full=True)
 

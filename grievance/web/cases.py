@@ -134,15 +134,14 @@ def find_by_code() -> ResponseReturnValue:
     """The case whose code a worker reads out (on the phone, at a visit): posted, so the code
     never sits in a URL, a browser's history or an access log."""
     with _runtime().sessions() as db:
-        me = _me(db)
         try:
-            case = cases_service.find_by_code(db, _runtime(), request.form.get("code", "")[:60])
+            case = cases_service.find_by_code(
+                db, _runtime(), _me(db), request.form.get("code", "")[:60]
+            )
         except cases_service.CodeSearchError as exc:
-            accounts.audit(db, me, "case_code_searched", None, "not found")
-            db.commit()
+            db.commit()  # the search's audit row
             flash(f"No case found: {exc}.", "error")
             return redirect(url_for("cases.queue"), 303)
-        accounts.audit(db, me, "case_code_searched", case.id, "found")
         db.commit()
         return redirect(url_for("cases.detail", case_id=case.id), 303)
 

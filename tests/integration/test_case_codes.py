@@ -158,9 +158,9 @@ def test_a_handler_finds_the_case_whose_code_a_worker_reads_out(
         ).all()
         assert [(s.case_id, s.detail) for s in searches] == [
             (case.id, "found"),
-            (None, "not found"),
-            (None, "not found"),
-            (None, "not found"),
+            (None, "mistyped"),
+            (None, "no such case"),
+            (None, "mistyped"),
         ]
         assert all(digits not in (s.detail or "") + str(s.data) for s in searches)
 
@@ -174,3 +174,28 @@ def test_a_handler_finds_the_case_whose_code_a_worker_reads_out(
 
     supplier = token_for(runtime, "s@example.org", "supplier", "Sunrise")
     assert api(staff, supplier, "POST", "/cases/by-code", {"code": code}).status_code == 404
+
+
+def test_a_handler_guessing_codes_is_locked_out_for_the_hour(
+    phone: Phone, runtime: Runtime, app: Flask
+) -> None:
+    """Well-formed codes that name no case are guesses, counted like a worker's wrong STATUS
+    codes (5 an hour); typos are not; once locked, even the right code waits."""
+    code = report(phone)
+    staff = handler(app, runtime)
+    token = token_of(staff, "/cases")
+
+    def search(text: str) -> str:
+        answer = staff.post(
+            "/cases/find", data={"csrf_token": token, "code": text}, follow_redirects=True
+        )
+        return answer.get_data(as_text=True)
+
+    for _ in range(8):
+        assert "one digit looks mistyped" in search(_typo(code))
+    for n in range(5):
+        assert "no case has this code" in search(_unknown_code(n))
+    page = search(code)
+    assert "too many codes found no case in the last hour" in page
+    api_token = token_for(runtime, "api@example.org", "handler")
+    assert api(staff, api_token, "POST", "/cases/by-code", {"code": code}).status_code == 200
