@@ -120,6 +120,10 @@ class OutboxItem(_Delivery, Base):
     )
     # REPLY, NOTICE or BULK: replies to a worker mid-conversation go first.
     priority: Mapped[int] = mapped_column(SmallInteger, default=REPLY, server_default="0")
+    # The pacing slot this row holds (services/outbox.py): set when a reply reserved a slot
+    # that was not yet due, so it waits on the job schedule instead of in a sleeping worker,
+    # and is sent at its time without reserving another.
+    slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class OutboxMail(_Delivery, Base):

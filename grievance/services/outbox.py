@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,7 +48,13 @@ MAX_DELAY = 300.0
 # Rows per deliver_batch job: big enough to spread a job's cost, small enough to share out.
 BATCH_SIZE = 50
 # The longest a reply waits in the worker for its pacing slot; beyond it the job is rescheduled.
-MAX_PACING_WAIT = 10.0
+# A reply reserves its sender's next slot when it comes within this many seconds, and holds
+# it while it waits on the job schedule; beyond it, it asks again later (a burst this long
+# is better served by the next free slot than by a queue of reservations).
+MAX_HELD_SLOT = 120.0
+# A held slot this close is sent now: the job schedule is not finer, and a few milliseconds
+# early keeps the rate within a fraction of a percent.
+SLOT_TOLERANCE = 0.02
 WHATSAPP_WINDOW = timedelta(hours=24)
 # Sent as a template a little before the window closes: clocks and queues are not exact.
 WINDOW_MARGIN = timedelta(minutes=5)
@@ -162,6 +167,7 @@ class _Row:
     last_inbound_at: datetime | None
     sms_fallback: bool
     fields: dict[str, str] | None = None
+    slot_at: datetime | None = None
 
 
 def deliver(runtime: Runtime, outbox_id: int) -> str:
@@ -179,10 +185,10 @@ def deliver(runtime: Runtime, outbox_id: int) -> str:
             connection.commit()
             return status or "missing"
         attempts, row = claimed[outbox_id]
-        status, delay = _send_claimed(runtime, connection, outbox_id, attempts, row)
-        if delay is not None:
-            _give_back(connection, [outbox_id], delay)
-            runtime.queue.enqueue_in(delay, "deliver", outbox_id, bulk=row.priority >= BULK)
+        status, paced = _send_claimed(runtime, connection, outbox_id, attempts, row)
+        if paced is not None:
+            _give_back(connection, [outbox_id], paced)
+            runtime.queue.enqueue_in(paced.delay, "deliver", outbox_id, bulk=row.priority >= BULK)
         return status
 
 
@@ -201,12 +207,14 @@ def deliver_batch(runtime: Runtime, outbox_ids: Sequence[int]) -> dict[str, int]
         counts["taken elsewhere"] = len(outbox_ids) - len(order)
         for i, outbox_id in enumerate(order):
             attempts, row = claimed[outbox_id]
-            status, delay = _send_claimed(runtime, connection, outbox_id, attempts, row)
+            status, paced = _send_claimed(runtime, connection, outbox_id, attempts, row)
             counts[status] = counts.get(status, 0) + 1
-            if delay is not None:
+            if paced is not None:
                 rest = order[i:]
-                _give_back(connection, rest, delay)
-                runtime.queue.enqueue_in(delay, "deliver_batch", *rest, bulk=row.priority >= BULK)
+                _give_back(connection, rest, paced)
+                runtime.queue.enqueue_in(
+                    paced.delay, "deliver_batch", *rest, bulk=row.priority >= BULK
+                )
                 counts["paced"] = len(rest)
                 break
     return {k: v for k, v in counts.items() if v}
@@ -221,8 +229,8 @@ def enqueue_deliveries(runtime: Runtime, outbox_ids: Sequence[int], priority: in
 
 def _send_claimed(
     runtime: Runtime, connection: Connection, outbox_id: int, attempts: int, row: _Row
-) -> tuple[str, timedelta | None]:
-    """Send one claimed row; (status, None), or ("paced", delay) when it must wait for its slot."""
+) -> tuple[str, Paced | None]:
+    """Send one claimed row; (status, None), or ("paced", how) when it must wait for its slot."""
     if row.address_encrypted is None or row.body_encrypted is None:
         return _settle(runtime, outbox_id, "failed", "no address or body left (purged)"), None
     if row.opted_out and row.catalog_key not in ALWAYS_ALLOWED:
@@ -243,9 +251,9 @@ def _send_claimed(
         if replacement is None:
             return _settle(runtime, outbox_id, "failed", reason), None
         outbound = replacement
-    delay = _pace(runtime, row, outbound)
-    if delay is not None:
-        return "paced", delay
+    paced = _pace(runtime, row, outbound)
+    if paced is not None:
+        return "paced", paced
     failpoint("deliver.before_send")
     try:
         try:
@@ -280,6 +288,7 @@ _ROW_COLUMNS = (
     Contact.__table__.c.last_inbound_at,
     Contact.__table__.c.sms_fallback,
     Message.__table__.c.fields,
+    OutboxItem.__table__.c.slot_at,
 )
 
 
@@ -322,9 +331,11 @@ def _claim(connection: Connection, outbox_ids: Sequence[int]) -> dict[int, tuple
     return claimed
 
 
-def _give_back(connection: Connection, outbox_ids: Sequence[int], delay: timedelta) -> None:
-    """Return claimed rows untouched (no attempt happened) to be taken again after ``delay``."""
+def _give_back(connection: Connection, outbox_ids: Sequence[int], paced: Paced) -> None:
+    """Return claimed rows untouched (no attempt happened) to be taken again after the
+    delay; the first keeps the slot it holds, if it holds one."""
     outbox = OutboxItem.__table__
+    due = utcnow() + paced.delay
     with connection.begin():
         connection.execute(
             update(outbox)
@@ -332,8 +343,11 @@ def _give_back(connection: Connection, outbox_ids: Sequence[int], delay: timedel
             .values(
                 status="pending",
                 attempts=outbox.c.attempts - 1,
-                next_attempt_at=utcnow() + delay,
+                next_attempt_at=due,
                 claimed_at=None,
+                slot_at=case((outbox.c.id == outbox_ids[0], due), else_=null())
+                if paced.held
+                else null(),
             )
         )
 
@@ -394,18 +408,31 @@ def _sender(runtime: Runtime, outbound: OutboundMessage) -> tuple[str, float]:
     return "sms:" + (sender or runtime.channel_name), settings.sms_rate
 
 
-def _pace(runtime: Runtime, row: _Row, outbound: OutboundMessage) -> timedelta | None:
-    """Wait for the sender's slot: None to send now, or how long until the row may try again."""
+@dataclass(frozen=True)
+class Paced:
+    """A row that must wait for its pacing slot: given back, and scheduled ``delay`` on.
+    ``held``: the row reserved that slot, so it is sent at its time without asking again."""
+
+    delay: timedelta
+    held: bool
+
+
+def _pace(runtime: Runtime, row: _Row, outbound: OutboundMessage) -> Paced | None:
+    """The sender's slot for this row: None to send now, or how long it waits and whether it
+    holds its slot meanwhile. A worker never sleeps for a slot: a reply whose slot is up to
+    :data:`MAX_HELD_SLOT` away reserves it and waits on the job schedule; a broadcast takes
+    only a slot that is free now, so replies keep going first."""
     sender, rate = _sender(runtime, outbound)
     if rate <= 0 or runtime.channel_name == "console":
         return None
+    if row.slot_at is not None:
+        early = (row.slot_at - utcnow()).total_seconds()
+        return Paced(timedelta(seconds=early), held=True) if early > SLOT_TOLERANCE else None
     bulk = row.priority >= BULK
-    reserved, wait = runtime.pacer.reserve(sender, rate, 0.0 if bulk else MAX_PACING_WAIT)
+    reserved, wait = runtime.pacer.reserve(sender, rate, 0.0 if bulk else MAX_HELD_SLOT)
     if reserved:
-        if wait > 0:
-            time.sleep(wait)
-        return None
-    return timedelta(seconds=wait + random.uniform(0, 1.0 / rate))  # noqa: S311 - jitter
+        return Paced(timedelta(seconds=wait), held=True) if wait > SLOT_TOLERANCE else None
+    return Paced(timedelta(seconds=wait + random.uniform(0, 1.0 / rate)), held=False)  # noqa: S311 - jitter
 
 
 def _sent(
@@ -480,6 +507,7 @@ def _failed(runtime: Runtime, outbox_id: int, attempts: int, row: _Row, exc: Del
             )
             item.status = "pending"
             item.next_attempt_at = utcnow() + delay
+            item.slot_at = None  # the slot it held went to the failed attempt
             item.last_error = exc.reason[:200]
             session.commit()
             log.info(

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from grievance.models import DeliveryEvent, Message
 from grievance.services import cases
 from tests.conftest import AUTH_TOKEN, PUBLIC_URL
-from tests.faults.conftest import REDIS_OUTAGE, TWILIO_PHASE, Rig, wait_until
+from tests.faults.conftest import REDIS_OUTAGE, TWILIO_PHASE, RecordingPhone, Rig, wait_until
 from tests.support.fake_twilio import Failure
 from tests.support.signing import signature
 
@@ -148,3 +148,32 @@ def test_duplicate_webhooks_and_disordered_status_callbacks(rig: Rig) -> None:
         )
         assert events == 4  # queued, sending, sent, delivered: each once
     wait_until("no stray work", lambda: rig.backlog() == (0, 0), timeout=10)
+
+
+def test_a_burst_on_one_sender_is_paced_without_parking_the_workers(rig: Rig) -> None:
+    """Six workers text the one SMS number at once, which sends one message every 5 s: the
+    replies wait for their slots on the job schedule, not in sleeping workers, so a WhatsApp
+    worker writing right after them is answered before the second SMS reply is due (with
+    two workers asleep on the next two slots, it would wait 5 s for one); and the SMS number
+    never sends faster than its rate (a slow machine only spaces them more)."""
+    rate = 0.2
+    for _ in range(2):
+        rig.start_worker(GRIEVANCE_SMS_RATE=str(rate))
+    start = len(rig.fake.messages)
+    burst = [rig.phone() for _ in range(6)]
+    for phone in burst:
+        assert phone.deliver("hello I need help") == 200
+    whatsapp = RecordingPhone(rig.client, rig.fake, "+9779800000777", channel="whatsapp", rig=rig)
+    assert whatsapp.deliver("hello I need help") == 200
+
+    def sent_to(addresses: set[str]) -> list[float]:
+        arrived = zip(rig.fake.messages[start:], rig.fake.received_at[start:], strict=True)
+        return [at for message, at in arrived if message.get("To") in addresses]
+
+    sms = {phone.address for phone in burst}
+    wait_until("the WhatsApp worker's reply", lambda: bool(sent_to({whatsapp.address})))
+    assert len(sent_to(sms)) <= 1, "the WhatsApp worker waited behind the paced SMS replies"
+    wait_until("every reply of the burst", lambda: len(sent_to(sms)) == len(burst))
+    times = sorted(sent_to(sms))
+    assert times[-1] - times[0] >= (len(times) - 1) / rate * 0.95
+    rig.ledger().assert_nothing_lost()

@@ -252,6 +252,43 @@ def test_a_reply_takes_its_senders_slot(phone: Phone, runtime: Runtime) -> None:
     assert 1.0 < wait <= 2.0
 
 
+def test_a_reply_holds_its_slot_on_the_schedule_never_in_a_sleeping_worker(
+    phone: Phone, runtime: Runtime
+) -> None:
+    """One message every 50 s: the worker's second reply is due 50 s after the first. It
+    reserves that slot and waits on the job schedule (no worker sleeps for it), then goes
+    at its time without taking another slot, so the sender's rate holds."""
+    runtime.settings = runtime.settings.with_overrides(sms_rate=0.02)
+    sender = "sms:" + phone.to
+    assert "confidential" in phone.send("hello I need help")[0]
+    assert phone.send("1") == []  # the reply waits for its slot
+    with runtime.sessions() as session:
+        (waiting,) = session.scalars(select(OutboxItem).where(OutboxItem.status == "pending"))
+        held_for = (waiting.slot_at - utcnow()).total_seconds() if waiting.slot_at else 0.0
+        assert 30 < held_for <= 50
+        assert waiting.next_attempt_at == waiting.slot_at
+    ((delay, job, args),) = runtime.queue.delayed  # type: ignore[attr-defined]
+    assert job in ("deliver", "deliver_batch") and waiting.id in args
+    assert abs(delay.total_seconds() - held_for) < 5
+    # Two slots are taken: the first reply's and the one held; the next free is ~100 s on.
+    reserved, wait = runtime.pacer.reserve(sender, 0.02, 0.0)
+    assert not reserved and 80 < wait <= 100
+
+    # Its time comes (the schedule runs the job then): sent, and no other slot is taken.
+    with runtime.sessions() as session:
+        past = utcnow() - timedelta(seconds=1)
+        session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == waiting.id)
+            .values(next_attempt_at=past, slot_at=past)
+        )
+        session.commit()
+    getattr(jobs, job)(*args, runtime=runtime)
+    assert len(phone.replies()) == 1
+    reserved, later = runtime.pacer.reserve(sender, 0.02, 0.0)
+    assert not reserved and later <= wait
+
+
 def test_handlers_see_failed_deliveries_on_a_page(
     app: Flask, phone: Phone, runtime: Runtime
 ) -> None:
