@@ -85,12 +85,31 @@ class DataProtector:
         normalized = address.strip().lower().encode()
         return [hmac.new(k, normalized, hashlib.sha256).hexdigest() for k in self._address_keys]
 
+    @cached_property
+    def _code_keys(self) -> tuple[bytes, ...]:
+        return tuple(_subkey(k, b"case-code-mac") for k in self._keys)
+
+    @cached_property
+    def code_key_ids(self) -> tuple[str, ...]:
+        """Which key (and scheme) a case code's hash used, newest first: ``m`` and the key's
+        fingerprint for the keyed hash. Hashes from before it carry the bare fingerprint
+        (:attr:`key_ids`) and are scrypt (:meth:`legacy_code_hashes`)."""
+        return tuple("m" + key_id[:15] for key_id in self.key_ids)
+
     def code_hash(self, code: str) -> str:
-        """The slow hash of a case code under the newest key."""
+        """The keyed hash of a case code under the newest key."""
         return self.code_hashes(code)[0]
 
     def code_hashes(self, code: str) -> list[str]:
-        """The slow hash of a case code under every configured key (scrypt, keyed salt)."""
+        """The keyed hash (HMAC-SHA256) of a case code under every configured key, newest
+        first. Without the data key it cannot be computed, so a stolen database alone gives
+        no way to test a guess; docs/security.md says why no slow hash is added on top."""
+        return [hmac.new(k, code.encode(), hashlib.sha256).hexdigest() for k in self._code_keys]
+
+    def legacy_code_hashes(self, code: str) -> list[str]:
+        """The scrypt hash (keyed salt) codes were stored under before the keyed hash, under
+        every key: looked up only while such cases exist, each moved to the keyed hash the
+        first time its code is used."""
         return [
             hashlib.scrypt(code.encode(), salt=salt, n=self._code_hash_n, r=8, p=1, dklen=32).hex()
             for salt in self._code_salts

@@ -1014,7 +1014,7 @@ def _plan(
         # Demo cases have no worker to hold a code: a random value that no code hashes to
         # keeps the column unique without 200 slow scrypt hashes.
         code_hash=secrets.token_hex(32),
-        code_key_id=protector.key_ids[0],
+        code_key_id=protector.code_key_ids[0],
         status=status,
         reported_category=reported,
         category=category,

@@ -321,10 +321,12 @@ def main() -> int:
         "--workers", type=int, default=2, help="grievance worker processes (default 2)"
     )
     parser.add_argument(
-        "--code-hash-n",
-        type=int,
-        default=None,
-        help="GRIEVANCE_CODE_HASH_N for a what-if run (default: unset, the production scrypt cost 2**14)",
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the app's processes (repeatable), e.g. --env GRIEVANCE_SMS_RATE=1 "
+        "to measure with pacing on; the report lists every one given",
     )
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the RQ workers during the last level"
@@ -338,6 +340,12 @@ def main() -> int:
     parser.add_argument("--output", type=Path, help="also write the Markdown report here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args()
+    overrides: dict[str, str] = {}
+    for item in args.env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            parser.error(f"--env takes NAME=VALUE, not {item!r}")
+        overrides[name] = value
 
     warmup = 3.0 if args.quick else 8.0
     window = 6.0 if args.quick else 30.0
@@ -378,8 +386,7 @@ def main() -> int:
                 # default, a US long code) would cap every level at 1 step/s.
                 GRIEVANCE_SMS_RATE="0",
             )
-            if args.code_hash_n is not None:
-                env["GRIEVANCE_CODE_HASH_N"] = str(args.code_hash_n)
+            env |= overrides
             bl.migrate(env)
             fake = procs.start(
                 "fake-twilio",
@@ -509,16 +516,22 @@ def main() -> int:
             signal.alarm(0)
 
     target = 200.0
-    scrypt = (
-        "the production scrypt cost n=2**14"
-        if args.code_hash_n is None
-        else f"GRIEVANCE_CODE_HASH_N={args.code_hash_n}, NOT the production scrypt cost"
+    sms_rate = overrides.get("GRIEVANCE_SMS_RATE", "0")
+    pacing = (
+        "pacing OFF (GRIEVANCE_SMS_RATE=0)"
+        if float(sms_rate or 0) == 0
+        else f"pacing ON (GRIEVANCE_SMS_RATE={sms_rate}: one sender, so at most that many replies a second)"
+    )
+    settings_given = (
+        "; settings given: " + ", ".join(f"`{k}={v}`" for k, v in sorted(overrides.items()))
+        if overrides
+        else ""
     )
     report.add(
         f"Setup: PostgreSQL + Redis (db 12); web = gunicorn sync `-w 2` on the app factory (real HTTP); "
         f"{args.workers} × `grievance worker` (RQ SimpleWorker, scheduler, sweeper); the fake Twilio server as its own "
         "process; replies detected by long-polling it; every phone walks the 7-step intake (the last step opens a "
-        f"case, with {scrypt}) then a new phone starts; closed loop, no think time; the load "
+        f"case) then a new phone starts; {pacing}{settings_given}; closed loop, no think time; the load "
         f"generator shares the 2 cores. Warm-up {warmup:.0f} s, measured window {window:.0f} s per level.",
         "",
         "| phones at once | steps/s | target ≥ 200 | steps in window | intakes completed in window | p50 ms | p90 ms | p99 ms | max ms | webhook answer p50 / p99 ms | errors |",

@@ -99,7 +99,7 @@ def new_case(
         case = Case(
             contact_id=contact.id,
             code_hash=runtime.protector.code_hash(code),
-            code_key_id=runtime.protector.key_ids[0],
+            code_key_id=runtime.protector.code_key_ids[0],
             status=status,
             reported_category=category,
             category=category,
@@ -132,7 +132,7 @@ def issue_code(session: Session, runtime: Runtime, case: Case) -> str:
         try:
             with session.begin_nested():
                 case.code_hash = runtime.protector.code_hash(code)
-                case.code_key_id = runtime.protector.key_ids[0]
+                case.code_key_id = runtime.protector.code_key_ids[0]
                 case.code_issued = True
                 session.flush()
             return code
@@ -306,14 +306,28 @@ def has_case(session: Session, contact_id: int) -> bool:
 
 
 def _case_with_code(session: Session, runtime: Runtime, normalized: str) -> Case | None:
-    """The case whose code is ``normalized`` (a well-formed code), under any data key."""
-    hashes = runtime.protector.code_hashes(normalized)
+    """The case whose code is ``normalized`` (a well-formed code), under any data key; a code
+    still stored under the scrypt hash of before is looked up that way only while such
+    cases exist, and moved to the keyed hash of the newest key now that we hold the code."""
+    protector = runtime.protector
+    hashes = protector.code_hashes(normalized)
     case = session.scalar(select(Case).where(Case.code_hash.in_(hashes)))
+    if case is None and _legacy_codes_remain(session):
+        legacy = protector.legacy_code_hashes(normalized)
+        case = session.scalar(select(Case).where(Case.code_hash.in_(legacy)))
     if case is not None and case.code_hash != hashes[0]:
-        # Found under an older data key: move it to the newest now that we hold the code.
         case.code_hash = hashes[0]
-        case.code_key_id = runtime.protector.key_ids[0]
+        case.code_key_id = protector.code_key_ids[0]
     return case
+
+
+def _legacy_codes_remain(session: Session) -> bool:
+    """Whether any case still holds a code hash from before the keyed hash (its key id has
+    no ``m``: see DataProtector.code_key_ids)."""
+    return (
+        session.scalar(select(Case.id).where(~Case.code_key_id.startswith("m")).limit(1))
+        is not None
+    )
 
 
 class CodeSearchError(ValueError):

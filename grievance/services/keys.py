@@ -113,7 +113,7 @@ def rotate_keys(runtime: Runtime) -> RotationReport:
                 session.commit()
         pending = (
             session.scalar(
-                select(func.count(Case.id)).where(Case.code_key_id != protector.key_ids[0])
+                select(func.count(Case.id)).where(Case.code_key_id != protector.code_key_ids[0])
             )
             or 0
         )

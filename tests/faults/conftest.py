@@ -156,7 +156,7 @@ class Rig:
                 case = Case(
                     contact_id=contact.id,
                     code_hash=uuid.uuid4().hex,
-                    code_key_id=self.runtime.protector.key_ids[0],
+                    code_key_id=self.runtime.protector.code_key_ids[0],
                     severity="P2",
                     language="en",
                     channel=contact.channel,

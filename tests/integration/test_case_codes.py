@@ -117,6 +117,28 @@ def test_a_guessing_campaign_never_locks_out_a_worker_with_the_right_code(
     assert guesser.send(f"STATUS {code}") == [LOCKED]  # an hour, as the message says
 
 
+def test_a_code_stored_under_the_old_slow_hash_still_finds_its_case(
+    phone: Phone, runtime: Runtime
+) -> None:
+    """Cases opened before the keyed hash hold a scrypt hash: their code still works, and
+    moves the case to the keyed hash, so the slow lookup stops once no such case is left."""
+    code = report(phone)
+    digits = casecode.normalize(code) or ""
+    protector = runtime.protector
+    with runtime.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        case.code_hash = protector.legacy_code_hashes(digits)[0]
+        case.code_key_id = protector.key_ids[0]
+        session.commit()
+    assert "received" in phone.send(f"STATUS {code}")[0]
+    with runtime.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert (case.code_hash, case.code_key_id) == (
+            protector.code_hash(digits),
+            protector.code_key_ids[0],
+        )
+
+
 def test_a_handler_finds_the_case_whose_code_a_worker_reads_out(
     phone: Phone, runtime: Runtime, app: Flask
 ) -> None:

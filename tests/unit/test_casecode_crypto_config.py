@@ -80,6 +80,21 @@ def test_rotation_keeps_old_data_readable_and_findable() -> None:
         DataProtector([new_key]).decrypt(token)
 
 
+def test_a_case_code_hash_needs_the_data_key() -> None:
+    """The keyed hash: the same code under another key is another hash, so a database
+    without its key gives no way to test a guess; the scheme shows in the key id."""
+    key, other = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    protector = DataProtector([key])
+    assert protector.code_hash("482109375523") == protector.code_hash("482109375523")
+    assert protector.code_hash("482109375523") != DataProtector([other]).code_hash("482109375523")
+    assert protector.code_hash("482109375523") != protector.code_hash("482109375531")
+    assert len(protector.code_hash("482109375523")) == 64  # fits the column
+    assert protector.code_key_ids[0].startswith("m")
+    assert protector.code_key_ids[0] not in protector.key_ids  # never taken for the scrypt era
+    legacy = DataProtector([key], code_hash_n=1024).legacy_code_hashes("482109375523")
+    assert protector.code_hash("482109375523") not in legacy
+
+
 def test_ciphertext_hides_the_number() -> None:
     protector = DataProtector([Fernet.generate_key().decode()])
     assert b"9841315926" not in protector.encrypt("+9779841315926")
