@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, create_engine, event, make_url
 from sqlalchemy.engine import CursorResult, Dialect, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -69,10 +69,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    # Every query here is short; PostgreSQL's JIT compiler spent more time compiling the
-    # queue's counts (about 20 ms) than running them.
-    kwargs.setdefault("connect_args", {"options": "-c jit=off"})
-    return create_engine(url, **kwargs)
+    parsed = make_url(url)
+    pooler = parsed.query.get("pooler")
+    if pooler is None:
+        # Every query here is short; PostgreSQL's JIT compiler spent more time compiling the
+        # queue's counts (about 20 ms) than running them.
+        kwargs.setdefault("connect_args", {"options": "-c jit=off"})
+        return create_engine(parsed, **kwargs)
+    if pooler != "transaction":
+        raise ValueError(
+            f"DATABASE_URL: pooler={pooler} is not known; use pooler=transaction for a "
+            "connection pooler in transaction mode (PgBouncer), or leave it out"
+        )
+    # Behind a pooler in transaction mode each transaction may run on another server
+    # connection: no startup options (PgBouncer refuses them; set jit = off on the
+    # database instead, docs/scale.md) and no prepared statements, which live on one.
+    kwargs.setdefault("connect_args", {"prepare_threshold": None})
+    return create_engine(parsed.difference_update_query(["pooler"]), **kwargs)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
