@@ -7,8 +7,12 @@ Twilio's answer and our commit may add one duplicate, never a loss).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -177,3 +181,25 @@ def test_a_burst_on_one_sender_is_paced_without_parking_the_workers(rig: Rig) ->
     times = sorted(sent_to(sms))
     assert times[-1] - times[0] >= (len(times) - 1) / rate * 0.95
     rig.ledger().assert_nothing_lost()
+
+
+def test_a_burst_worker_leaves_once_the_queues_are_empty(rig: Rig) -> None:
+    """`grievance worker --burst` (what scripts and one-off drains run) does the work queued,
+    including a job scheduled for later that is due, and exits: it once hung a minute on
+    exit inside redis-py's pubsub thread. A liveness wait, three times over."""
+    phone = rig.phone()
+    for attempt in range(3):
+        assert phone.deliver(f"hello {attempt}") == 200
+        rig.runtime.queue.enqueue_in(timedelta(seconds=0), "sweep")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "grievance.cli", "worker", "--burst"],
+            env=os.environ | rig.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            assert process.wait(timeout=45) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert rig.backlog()[0] == 0  # every message was processed before the worker left
