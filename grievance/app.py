@@ -73,6 +73,7 @@ def create_app(
         campaigns,
         cases,
         errors,
+        fonts,
         health,
         procedure,
         reports,
@@ -93,6 +94,8 @@ def create_app(
     app.register_blueprint(campaigns.bp)
     app.register_blueprint(procedure.bp)
     app.jinja_env.globals["zip"] = zip
+    # The fonts of the line's own scripts, preloaded on every page (web/fonts.py).
+    app.jinja_env.globals["preload_fonts"] = fonts.preloads(runtime.settings.languages)
     if runtime.channel_name == "console":
         app.register_blueprint(simulator.bp)
     security.install(app, runtime)
