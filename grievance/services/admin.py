@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
@@ -71,6 +71,17 @@ class UserRow:
 
 def list_users(session: Session) -> list[UserRow]:
     """Every user, by email."""
+    return _rows(session, select(User).order_by(User.email))
+
+
+def user_row(session: Session, user_id: int) -> UserRow | None:
+    """One user's line, or None."""
+    rows = _rows(session, select(User).where(User.id == user_id))
+    return rows[0] if rows else None
+
+
+def _rows(session: Session, users: Select[User]) -> list[UserRow]:
+    """The lines of ``users``, with their organisation and whether an invitation is out."""
     names = dict(session.execute(select(Organisation.id, Organisation.name)).tuples().all())
     waiting = set(
         session.scalars(
@@ -92,7 +103,7 @@ def list_users(session: Session) -> list[UserRow]:
             last_sign_in=user.last_login_at,
             invited=user.id in waiting and user.last_login_at is None,
         )
-        for user in session.scalars(select(User).order_by(User.email))
+        for user in session.scalars(users).all()
     ]
 
 

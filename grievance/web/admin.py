@@ -230,7 +230,7 @@ def invite() -> ResponseReturnValue:
 def user_page(user_id: int) -> ResponseReturnValue:
     """One account and what an admin can do to it."""
     with _runtime().sessions() as db:
-        row = next((u for u in admin.list_users(db) if u.id == user_id), None)
+        row = admin.user_row(db, user_id)
         if row is None:
             abort(404)
         return render_template(
