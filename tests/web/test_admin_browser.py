@@ -10,6 +10,7 @@ read from the server's log, as an operator without a mail server would read it.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,6 +23,7 @@ from tests.web.support import (
     expect_queue,
     grievance,
     new_context,
+    screenshot_dir,
     sign_in_with_password,
 )
 
@@ -55,8 +57,9 @@ def _api(server: Server, token: str) -> int:
 
 
 def test_an_admin_invites_a_handler_and_later_deactivates_them(
-    browser: Browser, live_server: Server
+    browser: Browser, live_server: Server, tmp_path: Path
 ) -> None:
+    shots = screenshot_dir(tmp_path)  # docs/screenshots with GRIEVANCE_SCREENSHOTS=1
     grievance(live_server, "users", "create", ADMIN, "--role", "admin", "--password-stdin",
               stdin=ADMIN_PASSWORD + "\n")  # fmt: skip
     # bypass_csp: only so that axe-core can be injected; the pages are the same.
@@ -103,6 +106,7 @@ def test_an_admin_invites_a_handler_and_later_deactivates_them(
             "invited, no password yet"
         )
         _no_violations(admin)
+        admin.screenshot(path=str(shots / "admin-users.png"), full_page=True)
 
         # The handler opens the emailed link, chooses a password, sets up an authenticator.
         link = _link_in_log(live_server)
@@ -111,6 +115,7 @@ def test_an_admin_invites_a_handler_and_later_deactivates_them(
         expect(handler.get_by_role("heading", name="Choose your password")).to_be_visible()
         expect(handler.get_by_text(HANDLER)).to_be_visible()
         _no_violations(handler)
+        handler.screenshot(path=str(shots / "invitation.png"), full_page=True)
         handler.get_by_label("New password", exact=True).fill(HANDLER_PASSWORD)
         handler.get_by_label("New password again", exact=True).fill(HANDLER_PASSWORD)
         handler.get_by_role("button", name="Set password").click()
@@ -133,6 +138,7 @@ def test_an_admin_invites_a_handler_and_later_deactivates_them(
         admin.get_by_role("link", name=HANDLER).click()
         expect(admin.get_by_role("heading", name=HANDLER)).to_be_visible()
         _no_violations(admin)
+        admin.screenshot(path=str(shots / "admin-user.png"), full_page=True)
         admin.get_by_role("button", name="Deactivate").click()
         expect(admin.get_by_role("status")).to_have_text(f"{HANDLER} is deactivated.")
 
