@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
@@ -42,6 +45,16 @@ LINK_EXPIRED = "This link has expired or was replaced by a newer one. Ask an adm
 LINK_UNKNOWN = (
     "This link does not work. Copy the whole link from the email, or ask an admin for a new one."
 )
+
+
+@contextmanager
+def _unique(message: str) -> Iterator[None]:
+    """Two admins doing the same at once: the database's unique constraint refuses the second,
+    which is told in words like any other refusal (the caller rolls back), never a 500."""
+    try:
+        yield
+    except IntegrityError:
+        raise AccountError(message) from None
 
 
 def _by(actor: User | None) -> str:
@@ -126,14 +139,15 @@ def invite_user(
     """A new user who chooses their own password through an emailed link; the user and the
     email's id (to enqueue after the commit). Nobody ever sees a password."""
     # A password nobody knows: the account cannot be signed in to until the link is used.
-    user = accounts.create_user(
-        session,
-        email,
-        role,
-        accounts.generate_password() + accounts.generate_password(),
-        organisation or None,
-        must_change_password=False,
-    )
+    with _unique(f"a user {email.strip().lower()} already exists"):
+        user = accounts.create_user(
+            session,
+            email,
+            role,
+            accounts.generate_password() + accounts.generate_password(),
+            organisation or None,
+            must_change_password=False,
+        )
     mail_id = _send_link(runtime, session, actor, user, INVITE)
     _audit(session, actor, "user_invited", f"user={user.id} role={role}")
     return user, mail_id
@@ -151,7 +165,10 @@ def reset_password(
         accounts.generate_password() + accounts.generate_password()
     )
     accounts.end_access(session, user)
-    mail_id = _send_link(runtime, session, actor, user, RESET)
+    # Someone who never signed in gets an invitation again, and the list still shows them invited.
+    mail_id = _send_link(
+        runtime, session, actor, user, INVITE if user.last_login_at is None else RESET
+    )
     _audit(session, actor, "password_reset_sent", f"user={user.id}")
     return mail_id
 
@@ -342,7 +359,8 @@ def find_organisation(session: Session, name: str, kind: str | None = None) -> O
 
 def create_organisation(session: Session, actor: User | None, name: str, kind: str) -> Organisation:
     """A supplier or buyer organisation."""
-    org = accounts.create_organisation(session, name[:200], kind)
+    with _unique(f"an organisation named {name.strip()!r} already exists"):
+        org = accounts.create_organisation(session, name[:200], kind)
     _audit(session, actor, "organisation_created", f"organisation={org.id} kind={kind}")
     return org
 
@@ -354,9 +372,10 @@ def link_buyer(session: Session, actor: User | None, buyer: str, supplier: str) 
     supplier_org = find_organisation(session, supplier, "supplier")
     if _linked(session, buyer_org.id, supplier_org.id):
         return False
-    session.execute(
-        insert(buyer_suppliers).values(buyer_id=buyer_org.id, supplier_id=supplier_org.id)
-    )
+    with _unique(f"{buyer_org.name} already sees {supplier_org.name}"):
+        session.execute(
+            insert(buyer_suppliers).values(buyer_id=buyer_org.id, supplier_id=supplier_org.id)
+        )
     _audit(session, actor, "buyer_linked", f"buyer={buyer_org.id} supplier={supplier_org.id}")
     return True
 

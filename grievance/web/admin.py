@@ -171,9 +171,20 @@ def _actor(db: Session) -> User:
     return user
 
 
+# The services word some refusals for the command line; the page names its own fields.
+_FOR_THE_PAGE = (
+    ("give --org NAME", "choose one"),
+    ("--org", "an organisation"),
+    ("--kind", "the kind"),
+    ("--role", "the role"),
+)
+
+
 def _said(exc: accounts.AccountError) -> str:
     """An error message as a sentence on the page."""
     text = str(exc)
+    for cli, page in _FOR_THE_PAGE:
+        text = text.replace(cli, page)
     return f"{text[0].upper()}{text[1:]}" + ("" if text.endswith(".") else ".")
 
 
@@ -351,7 +362,7 @@ def add_organisation() -> ResponseReturnValue:
             )
         except accounts.AccountError as exc:
             db.rollback()
-            flash(_said(exc).replace("--kind", "The kind"), "error")
+            flash(_said(exc), "error")
             return _done("admin.organisations")
         flash(f"Added {org.name} ({org.kind}).", "ok")
         db.commit()

@@ -16,7 +16,7 @@ from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.models import AuditEvent, Invitation, OutboxMail, User
 from grievance.runtime import Runtime
-from grievance.services import admin
+from grievance.services import admin, mails
 from grievance.services.visibility import visible_suppliers
 from tests.conftest import environment
 from tests.support.accounts import browser, make_user, sign_in_password
@@ -236,13 +236,57 @@ def test_bad_invitations_are_refused_with_a_reason(app: Flask, runtime: Runtime)
     staff = handler(app, runtime, "admin@example.org", role="admin")
     for form, said in [
         ({"email": "not an address", "role": "handler"}, "is not an email address"),
-        ({"email": "s@example.org", "role": "supplier"}, "needs --org"),
+        ({"email": "s@example.org", "role": "supplier"}, "needs an organisation"),
         ({"email": "s@example.org", "role": "owner"}, "role must be one of"),
         ({"email": "admin@example.org", "role": "admin"}, "already exists"),
     ]:
         page = post_form(staff, "/admin/users", "/admin/users", **form)
         assert said in page, (form, said)
     assert len(runtime.mailer.sent) == 0  # type: ignore[attr-defined]
+
+
+def test_an_invited_supplier_reaches_their_portal(app: Flask, runtime: Runtime) -> None:
+    staff = handler(app, runtime, "admin@example.org", role="admin")
+    post_form(staff, "/admin/organisations", "/admin/organisations", name="Hill", kind="supplier")
+    page = post_form(
+        staff,
+        "/admin/users",
+        "/admin/users",
+        email="owner@example.org",
+        role="supplier",
+        organisation="Hill",
+    )
+    assert "Invited owner@example.org" in page
+    _accept(app, last_link(runtime, "owner@example.org"))
+    client = browser(app)
+    response = sign_in_password(client, "owner@example.org", NEW_PASSWORD)
+    assert response.headers["Location"].endswith("/supplier/cases")
+    assert client.get("/supplier/cases").status_code == 200
+
+
+def test_an_email_with_a_link_is_erased_even_when_it_is_given_up(runtime: Runtime) -> None:
+    class Down:
+        def send(self, to: list[str], subject: str, body: str) -> None:
+            raise ConnectionRefusedError
+
+    runtime.mailer = Down()
+    with runtime.sessions() as session:
+        _, mail_id = admin.invite_user(runtime, session, None, "x@example.org", "handler")
+        session.commit()
+    assert mail_id is not None
+    assert mails.send(runtime, mail_id) == "pending"  # retried later, the link kept until then
+    with runtime.sessions() as session:
+        mail = session.get(OutboxMail, mail_id)
+        assert mail is not None
+        assert "/invitation?token=gi_" in mail.body
+        mail.created_at = utcnow() - mails.MAIL_MAX_AGE
+        mail.next_attempt_at = None
+        session.commit()
+    assert mails.send(runtime, mail_id) == "failed"
+    with runtime.sessions() as session:
+        mail = session.get(OutboxMail, mail_id)
+        assert mail is not None
+        assert mail.body == mails.ERASED
 
 
 def test_organisations_buyers_suppliers_and_sites(app: Flask, runtime: Runtime) -> None:
