@@ -156,6 +156,16 @@ def test_a_link_expires_and_a_newer_one_replaces_it(app: Flask, runtime: Runtime
     assert browser(app).get(second).status_code == 410  # replaced by the newest link
 
 
+def test_the_link_lasts_as_long_as_the_operator_configured(runtime: Runtime) -> None:
+    runtime.settings = runtime.settings.with_overrides(invite_hours=2)  # GRIEVANCE_INVITE_HOURS=2
+    with runtime.sessions() as session:
+        user, _ = admin.invite_user(runtime, session, None, "x@example.org", "handler")
+        invitation = session.scalars(select(Invitation).where(Invitation.user_id == user.id)).one()
+        assert invitation.expires_at - invitation.created_at == timedelta(hours=2)
+        body = session.scalars(select(OutboxMail.body)).one()
+        assert "It works once, for 2 hours" in body
+
+
 def test_a_password_reset_ends_the_old_password_sessions_and_tokens(
     app: Flask, runtime: Runtime
 ) -> None:
