@@ -232,7 +232,8 @@ def invitation() -> ResponseReturnValue:
                 try:
                     admin.accept_invitation(db, token, new)
                 except accounts.AccountError as exc:
-                    error = f"{str(exc)[0].upper()}{str(exc)[1:]}."
+                    said = str(exc)  # the password policy's words, or a link used meanwhile
+                    error = f"{said[0].upper()}{said[1:]}" + ("" if said.endswith(".") else ".")
             if error is None:
                 db.commit()
                 logout_user()  # whoever was signed in on this browser is not the invited user
