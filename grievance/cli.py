@@ -100,20 +100,141 @@ def orgs_group() -> None:
     """Supplier and buyer organisations."""
 
 
+def _admin_change(change: Callable[[Session], str]) -> None:
+    """Run one administration change (a function of grievance.services.admin, audited there as
+    the command line's), commit it and say what it did; a refusal is the command's error."""
+    from grievance.auth.accounts import AccountError
+
+    with _accounts_session() as session:
+        try:
+            done = change(session)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(done)
+
+
+def _with_mail(change: Callable[[Runtime, Session], tuple[str, int | None]]) -> None:
+    """Like :func:`_admin_change`, for a change that emails a one-time link: the email is sent
+    after the commit (with the console mailer, to the log), and nothing secret is printed."""
+    from grievance.auth.accounts import AccountError
+    from grievance.logs import configure_logging
+    from grievance.runtime import build_runtime
+    from grievance.services.mails import enqueue_mails
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)  # the console mailer's email
+    # Without Redis the email is sent before the command ends, not on a thread it would cut off.
+    runtime = build_runtime(settings.with_overrides(inline_jobs="sync"))
+    try:
+        with runtime.sessions() as session:
+            try:
+                done, mail_id = change(runtime, session)
+            except AccountError as exc:
+                raise click.ClickException(str(exc)) from None
+            session.commit()
+        enqueue_mails(runtime, [mail_id] if mail_id else [])
+        click.echo(done)
+    finally:
+        runtime.close()
+
+
 @orgs_group.command("create")
 @click.argument("name")
 @click.option("--kind", type=click.Choice(["supplier", "buyer"]), required=True)
 def orgs_create(name: str, kind: str) -> None:
     """Create an organisation."""
-    from grievance.auth.accounts import AccountError, create_organisation
+    from grievance.services import admin
+
+    def create(session: Session) -> str:
+        org = admin.create_organisation(session, None, name, kind)
+        return f"created {kind} organisation {org.name!r} (id {org.id})"
+
+    _admin_change(create)
+
+
+@orgs_group.command("list")
+def orgs_list() -> None:
+    """Every organisation: name, kind, users, sites, and a buyer's suppliers (a supplier's buyers)."""
+    from grievance.services import admin
 
     with _accounts_session() as session:
-        try:
-            org = create_organisation(session, name, kind)
-        except AccountError as exc:
-            raise click.ClickException(str(exc)) from None
-        session.commit()
-        click.echo(f"created {kind} organisation {org.name!r} (id {org.id})")
+        for org in admin.list_organisations(session):
+            linked = org.suppliers if org.kind == "buyer" else org.buyers
+            click.echo(
+                "\t".join(
+                    [
+                        org.name,
+                        org.kind,
+                        f"{org.users} user(s)",
+                        f"{org.sites} site(s)" if org.kind == "supplier" else "-",
+                        ", ".join(linked) or "-",
+                    ]
+                )
+            )
+
+
+@main.group("buyers", cls=click.Group)
+def buyers_group() -> None:
+    """Which suppliers each buyer sees."""
+
+
+@buyers_group.command("link")
+@click.argument("buyer")
+@click.argument("supplier")
+def buyers_link(buyer: str, supplier: str) -> None:
+    """Let BUYER see SUPPLIER's referred cases (summaries only) and figures."""
+    from grievance.services import admin
+
+    def link(session: Session) -> str:
+        linked = admin.link_buyer(session, None, buyer, supplier)
+        return f"{buyer} {'now sees' if linked else 'already saw'} {supplier}"
+
+    _admin_change(link)
+
+
+@buyers_group.command("unlink")
+@click.argument("buyer")
+@click.argument("supplier")
+def buyers_unlink(buyer: str, supplier: str) -> None:
+    """BUYER no longer sees SUPPLIER."""
+    from grievance.services import admin
+
+    def unlink(session: Session) -> str:
+        done = admin.unlink_buyer(session, None, buyer, supplier)
+        return f"{buyer} {'no longer sees' if done else 'did not see'} {supplier}"
+
+    _admin_change(unlink)
+
+
+@main.group("sites", cls=click.Group)
+def sites_group() -> None:
+    """Suppliers' workplaces."""
+
+
+@sites_group.command("create")
+@click.argument("name")
+@click.option("--supplier", required=True, help="The supplier organisation's name.")
+@click.option("--country", required=True, help="A two-letter code, like MY.")
+def sites_create(name: str, supplier: str, country: str) -> None:
+    """Create a site of a supplier."""
+    from grievance.services import admin
+
+    def create(session: Session) -> str:
+        site = admin.create_site(session, None, supplier, name, country)
+        return f"created site {site.name!r} of {supplier} in {site.country} (id {site.id})"
+
+    _admin_change(create)
+
+
+@sites_group.command("list")
+def sites_list() -> None:
+    """Every site: id, name, supplier, country."""
+    from grievance.services import admin
+
+    with _accounts_session() as session:
+        for site in admin.list_sites(session):
+            click.echo(f"{site.id}\t{site.name}\t{site.supplier}\t{site.country or '-'}")
 
 
 @main.group("users", cls=click.Group)
@@ -121,16 +242,53 @@ def users_group() -> None:
     """People who sign in."""
 
 
+ROLE_CHOICE = click.Choice(["admin", "handler", "supplier", "buyer"])
+
+
+@users_group.command("invite")
+@click.argument("email")
+@click.option("--role", type=ROLE_CHOICE, required=True)
+@click.option(
+    "--org", "organisation", default=None, help="The organisation of a supplier or buyer user."
+)
+def users_invite(email: str, role: str, organisation: str | None) -> None:
+    """Invite a user: they are emailed a one-time link to choose their password (with the
+    console mailer, the email goes to the log). Nothing secret is printed."""
+    from grievance.services import admin
+
+    def invite(runtime: Runtime, session: Session) -> tuple[str, int | None]:
+        user, mail_id = admin.invite_user(runtime, session, None, email, role, organisation)
+        hours = runtime.settings.invite_hours
+        return f"invited {role} {user.email} (id {user.id}); the link works for {hours} h", mail_id
+
+    _with_mail(invite)
+
+
+@users_group.command("reset-password")
+@click.argument("email")
+def users_reset_password(email: str) -> None:
+    """The old password stops working; the user is emailed a link to choose a new one."""
+    from grievance.services import admin
+
+    def reset(runtime: Runtime, session: Session) -> tuple[str, int | None]:
+        user = admin.find_user(session, email)
+        mail_id = admin.reset_password(runtime, session, None, user)
+        return f"emailed {user.email} a link to choose a new password", mail_id
+
+    _with_mail(reset)
+
+
 @users_group.command("create")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "handler", "supplier", "buyer"]), required=True)
+@click.option("--role", type=ROLE_CHOICE, required=True)
 @click.option(
     "--org", "organisation", default=None, help="The organisation of a supplier or buyer user."
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_create(email: str, role: str, organisation: str | None, password_stdin: bool) -> None:
-    """Create a user; prints a one-time password (to be changed at first sign-in) unless one is read."""
-    from grievance.auth.accounts import AccountError, create_user, generate_password
+    """Create a user; prints a one-time password (to be changed at first sign-in) unless one is
+    read. `grievance users invite` emails a link instead, so nobody passes a password on."""
+    from grievance.auth.accounts import AccountError, audit, create_user, generate_password
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
     with _accounts_session() as session:
@@ -145,6 +303,7 @@ def users_create(email: str, role: str, organisation: str | None, password_stdin
             )
         except AccountError as exc:
             raise click.ClickException(str(exc)) from None
+        audit(session, None, "user_created", None, f"user={user.id} role={role} (command line)")
         session.commit()
         click.echo(f"created {role} {user.email} (id {user.id})")
         if not password_stdin:
@@ -153,56 +312,29 @@ def users_create(email: str, role: str, organisation: str | None, password_stdin
             )
 
 
-def _user(session: Any, email: str) -> Any:
-    """The user with ``email``, or a ClickException that says how to find one."""
-    from sqlalchemy import select
-
-    from grievance.auth.accounts import AccountError, normalize_email
-    from grievance.models import User
-
-    try:
-        user = session.scalar(select(User).where(User.email == normalize_email(email)))
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    if user is None:
-        raise click.ClickException(f"no user {email}; `grievance users list` shows who exists")
-    return user
-
-
-def _account_change(email: str, change: Callable[[Any, Any], None], action: str, done: str) -> None:
-    """Apply ``change(session, user)`` to one user, audited as ``action``, and say ``done``."""
-    from grievance.auth.accounts import AccountError, audit
-
-    with _accounts_session() as session:
-        user = _user(session, email)
-        try:
-            change(session, user)
-        except AccountError as exc:
-            raise click.ClickException(str(exc)) from None
-        audit(session, None, action, None, f"user={user.id} (command line)")
-        session.commit()
-        click.echo(f"{done}: {user.email}")
+def _account_change(email: str, change: Callable[[Session, Any], str]) -> None:
+    """Apply ``change(session, user)`` (a function of grievance.services.admin, which audits
+    it as the command line's) to the user with ``email``, and say what it did."""
+    _admin_change(lambda session: change(session, _user(session, email)))
 
 
 @users_group.command("list")
 def users_list() -> None:
-    """Every user: email, role, organisation, whether active and using two-step sign-in."""
-    from sqlalchemy import select
-
-    from grievance.models import Organisation, User
+    """Every user: email, role, organisation, state, two-step sign-in, last sign-in."""
+    from grievance.services import admin
 
     with _accounts_session() as session:
-        names = dict(session.execute(select(Organisation.id, Organisation.name)).tuples().all())
-        for user in session.scalars(select(User).order_by(User.email)):
+        for user in admin.list_users(session):
+            state = ("invited" if user.invited else "active") if user.active else "deactivated"
             click.echo(
                 "\t".join(
                     [
                         user.email,
                         user.role,
-                        names.get(user.organisation_id or 0, "-"),
-                        "active" if user.active else "deactivated",
-                        "totp" if user.totp_enabled_at else "no totp",
-                        user.last_login_at.date().isoformat() if user.last_login_at else "never",
+                        user.organisation or "-",
+                        state,
+                        "totp" if user.second_factor else "no totp",
+                        user.last_sign_in.date().isoformat() if user.last_sign_in else "never",
                     ]
                 )
             )
@@ -212,47 +344,80 @@ def users_list() -> None:
 @click.argument("email")
 def users_deactivate(email: str) -> None:
     """Stop a user signing in or using a token; their sessions end at once."""
-    from grievance.auth.accounts import deactivate
+    from grievance.services import admin
 
-    _account_change(email, deactivate, "user_deactivated", "deactivated")
+    def deactivate(session: Session, user: Any) -> str:
+        admin.set_active(session, None, user, False)
+        return f"deactivated: {user.email}"
+
+    _account_change(email, deactivate)
 
 
 @users_group.command("activate")
 @click.argument("email")
 def users_activate(email: str) -> None:
     """Let a deactivated user sign in again (with the password they had)."""
+    from grievance.services import admin
 
-    def activate(_session: Any, user: Any) -> None:
-        user.active = True
+    def activate(session: Session, user: Any) -> str:
+        admin.set_active(session, None, user, True)
+        return f"activated: {user.email}"
 
-    _account_change(email, activate, "user_activated", "activated")
+    _account_change(email, activate)
 
 
 @users_group.command("reset-mfa")
 @click.argument("email")
 def users_reset_mfa(email: str) -> None:
     """Forget a user's authenticator (a lost phone): the next sign-in enrols a new one."""
-    from grievance.auth.accounts import reset_mfa
+    from grievance.services import admin
 
-    _account_change(email, reset_mfa, "mfa_reset", "two-step sign-in reset for")
+    def reset(session: Session, user: Any) -> str:
+        admin.reset_second_factor(session, None, user)
+        return f"two-step sign-in reset for: {user.email}"
+
+    _account_change(email, reset)
+
+
+@users_group.command("sign-out")
+@click.argument("email")
+def users_sign_out(email: str) -> None:
+    """End every session and revoke every API token of a user."""
+    from grievance.services import admin
+
+    def sign_out(session: Session, user: Any) -> str:
+        tokens = admin.sign_out_everywhere(session, None, user)
+        return f"signed out everywhere, {tokens} token(s) revoked: {user.email}"
+
+    _account_change(email, sign_out)
 
 
 @users_group.command("set-role")
 @click.argument("email")
-@click.argument("role", type=click.Choice(["admin", "handler", "supplier", "buyer"]))
+@click.argument("role", type=ROLE_CHOICE)
 @click.option(
     "--org", "organisation", default=None, help="The organisation of a supplier or buyer."
 )
 def users_set_role(email: str, role: str, organisation: str | None) -> None:
     """Change a user's role; their sessions and tokens end."""
-    from grievance.auth.accounts import set_role
+    from grievance.services import admin
 
-    _account_change(
-        email,
-        lambda session, user: set_role(session, user, role, organisation),
-        "role_changed",
-        f"now {role}",
-    )
+    def set_role(session: Session, user: Any) -> str:
+        admin.change_role(session, None, user, role, organisation)
+        return f"now {role}: {user.email}"
+
+    _account_change(email, set_role)
+
+
+def _user(session: Any, email: str) -> Any:
+    """The user with ``email``, or a ClickException that says how to find one."""
+    from grievance.auth.accounts import AccountError
+    from grievance.services import admin
+
+    try:
+        return admin.find_user(session, email)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group("tokens", cls=click.Group)

@@ -83,6 +83,8 @@ class Settings:
     session_max_hours: int = 12
     # TOTP is always required for admins and handlers; this requires it of suppliers and buyers too.
     mfa_all_roles: bool = False
+    # How long an invitation or password-reset link works (hours).
+    invite_hours: int = 72
     # Time frames per stage clock and severity (grievance.sla.DEFAULT_FRAMES unless configured).
     sla_frames: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Report cells under this count show as "<k" (and enough others are hidden too).
@@ -249,6 +251,7 @@ class Settings:
             session_idle_minutes=_bounded(env, "GRIEVANCE_SESSION_IDLE_MINUTES", 30, 1, 60),
             session_max_hours=_bounded(env, "GRIEVANCE_SESSION_MAX_HOURS", 12, 1, 24),
             mfa_all_roles=_choice(env, "GRIEVANCE_MFA_ALL_ROLES", ("false", "true")) == "true",
+            invite_hours=_bounded(env, "GRIEVANCE_INVITE_HOURS", 72, 1, 24 * 30),
             sla_frames=_sla(env.get("GRIEVANCE_SLA_FILE")),
             appeal_days=_int(env, "GRIEVANCE_APPEAL_DAYS", 90),
             contacts=_contacts(env.get("GRIEVANCE_CONTACTS_FILE")),

@@ -1,6 +1,6 @@
 """The data model: state only, no I/O. Import from here so every table is registered."""
 
-from grievance.models.accounts import ApiToken, AuditEvent, Organisation, Site, User
+from grievance.models.accounts import ApiToken, AuditEvent, Invitation, Organisation, Site, User
 from grievance.models.cases import (
     CallRequest,
     Case,
@@ -67,6 +67,7 @@ __all__ = [
     "DeliveryEvent",
     "Evidence",
     "Export",
+    "Invitation",
     "Message",
     "Organisation",
     "OutboxItem",

@@ -95,6 +95,24 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class Invitation(Base):
+    """A one-time link to set a password: a new user's invitation, or a reset an admin asked
+    for. Only the token's SHA-256 is stored (the token is random, 256 bits, so a slow hash
+    adds nothing); a link is used once and expires."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # "invite" (a new account) or "reset" (a new password for an existing one).
+    purpose: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class AuditEvent(Base):
     """Who did what to which case, when. Append-only; never content or numbers."""
 

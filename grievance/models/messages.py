@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import JSON
@@ -141,3 +142,6 @@ class OutboxMail(_Delivery, Base):
     recipients: Mapped[list[str]] = mapped_column(JSON)
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    # The body holds a secret (a one-time sign-in link): erased once sent or given up, so the
+    # database never keeps a usable link.
+    erase_body: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -34,12 +34,18 @@ MAIL_MAX_AGE = timedelta(days=1)
 MAIL_MAX_DELAY = 600.0
 
 
-def queue_mail(session: Session, to: Iterable[str], subject: str, body: str) -> int | None:
-    """Write one email in the caller's transaction; its id, or None when nobody is to get it."""
+ERASED = "(erased: this email held a one-time link)"
+
+
+def queue_mail(
+    session: Session, to: Iterable[str], subject: str, body: str, *, secret: bool = False
+) -> int | None:
+    """Write one email in the caller's transaction; its id, or None when nobody is to get it.
+    A ``secret`` body (a one-time link) is erased once the email is sent or given up."""
     recipients = sorted(set(to))
     if not recipients:
         return None
-    mail = OutboxMail(recipients=recipients, subject=subject[:200], body=body)
+    mail = OutboxMail(recipients=recipients, subject=subject[:200], body=body, erase_body=secret)
     session.add(mail)
     session.flush()
     return mail.id
@@ -78,8 +84,16 @@ def send(runtime: Runtime, mail_id: int) -> str:
         except Exception as exc:  # smtplib and socket errors of every kind
             return _failed(session, mail, type(exc).__name__)
         mail.status, mail.sent_at, mail.last_error = "sent", utcnow(), None
+        _erase_if_secret(mail)
         session.commit()
         return "sent"
+
+
+def _erase_if_secret(mail: OutboxMail) -> None:
+    """A one-time link leaves the database once its email is out (or given up): only the
+    mailbox keeps it, and the link's hash is all the app needs to accept it."""
+    if mail.erase_body:
+        mail.body = ERASED
 
 
 def _failed(session: Session, mail: OutboxMail, error: str) -> str:
@@ -87,6 +101,7 @@ def _failed(session: Session, mail: OutboxMail, error: str) -> str:
     mail.last_error = error[:200]
     if now - mail.created_at >= MAIL_MAX_AGE:
         mail.status = "failed"
+        _erase_if_secret(mail)
         log.error(
             "gave up an email to staff after %s attempts (%s); the case queue still shows it",
             mail.attempts,

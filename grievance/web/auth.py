@@ -20,6 +20,7 @@ from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.models import User
 from grievance.runtime import Runtime
+from grievance.services import admin
 from grievance.web.security import Principal, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -206,6 +207,42 @@ def password() -> ResponseReturnValue:
                 return redirect(safe_next(None))  # the role's home: suppliers have no queue
             db.commit()
     return render_template("auth/password.html", error=error, forced=forced), 400 if error else 200
+
+
+@bp.route("/invitation", methods=["GET", "POST"])
+def invitation() -> ResponseReturnValue:
+    """Choose a password with the one-time link an admin had emailed (an invitation or a
+    reset). The token travels in the query string, which the access log never records, and
+    then in the form; opening the link uses nothing up (mail scanners open links), only
+    choosing the password does. Sign-in follows as usual, with an authenticator for staff."""
+    token = request.values.get("token", "")
+    error = None
+    with _runtime().sessions() as db:
+        try:
+            link = admin.link_for(db, token)
+        except accounts.AccountError as exc:
+            return render_template("auth/invitation.html", problem=str(exc)), 410
+        user = db.get(User, link.user_id)
+        email = user.email if user is not None else ""
+        if request.method == "POST":
+            new, again = request.form.get("new_password", ""), request.form.get("confirm", "")
+            if new != again:
+                error = "The two passwords are not the same."
+            else:
+                try:
+                    admin.accept_invitation(db, token, new)
+                except accounts.AccountError as exc:
+                    said = str(exc)  # the password policy's words, or a link used meanwhile
+                    error = f"{said[0].upper()}{said[1:]}" + ("" if said.endswith(".") else ".")
+            if error is None:
+                db.commit()
+                logout_user()  # whoever was signed in on this browser is not the invited user
+                session.clear()
+                return render_template("auth/invitation.html", done=True, email=email)
+            db.rollback()
+    return render_template(
+        "auth/invitation.html", token=token, email=email, error=error
+    ), 400 if error else 200
 
 
 @bp.get("/")

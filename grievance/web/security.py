@@ -38,6 +38,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.second_factor",
         "auth.mfa_setup",
         "auth.logout",
+        "auth.invitation",
     }
 )
 PUBLIC_BLUEPRINTS = frozenset({"simulator", "api", "procedure"})

@@ -139,6 +139,7 @@ def test_serve_generates_secrets_once(tmp_path: Path) -> None:
         ({"PUBLIC_BASE_URL": "grievance.example.org"}, "must start with https://"),
         ({"GRIEVANCE_LANGUAGES": " , "}, "GRIEVANCE_LANGUAGES is empty"),
         ({"GRIEVANCE_CODE_HASH_N": "lots"}, "GRIEVANCE_CODE_HASH_N must be a whole number"),
+        ({"GRIEVANCE_INVITE_HOURS": "0"}, "GRIEVANCE_INVITE_HOURS must be between 1 and 720"),
     ],
 )
 def test_bad_settings_say_what_to_fix(tmp_path: Path, change: dict[str, str], message: str) -> None:
