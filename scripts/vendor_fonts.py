@@ -15,7 +15,6 @@ Run it again to update (it rewrites grievance/web/static/fonts/ and says what ch
 
 from __future__ import annotations
 
-import io
 import re
 import subprocess
 import sys
@@ -75,7 +74,9 @@ def main() -> int:
         for name, subset in SCRIPTS.items():
             family = f"Noto Sans {name.capitalize()}"
             with _package(name, work) as archive:
-                license_text = license_text or archive.extractfile("package/LICENSE").read().decode()  # type: ignore[union-attr]
+                license_text = (
+                    license_text or archive.extractfile("package/LICENSE").read().decode()
+                )  # type: ignore[union-attr]
                 for weight in WEIGHTS:
                     stem = f"noto-sans-{name}-{subset}-{weight}-normal"
                     css = archive.extractfile(f"package/{weight}.css").read().decode()  # type: ignore[union-attr]

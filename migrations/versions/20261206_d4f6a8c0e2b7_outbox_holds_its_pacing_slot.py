@@ -1,7 +1,7 @@
 """an outbox row holds the pacing slot it reserved
 
 Revision ID: d4f6a8c0e2b7
-Revises: c8e2a4f6b0d1
+Revises: d4f6a8c0e2b5
 Create Date: 2026-12-06 20:30:00
 
 One nullable column (plain ADD COLUMN: no table is recreated).
@@ -15,7 +15,7 @@ from alembic import op
 from grievance.db import UTCDateTime
 
 revision = "d4f6a8c0e2b7"
-down_revision = "c8e2a4f6b0d1"
+down_revision = "d4f6a8c0e2b5"
 branch_labels = None
 depends_on = None
 
