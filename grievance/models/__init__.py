@@ -10,6 +10,7 @@ from grievance.models.cases import (
     ContactGiven,
     ReferralOrg,
     SiteAlert,
+    StaffAlert,
 )
 from grievance.models.contacts import Contact, Conversation
 from grievance.models.messages import (
@@ -84,6 +85,7 @@ __all__ = [
     "RightsMessage",
     "Site",
     "SiteAlert",
+    "StaffAlert",
     "User",
     "WorkerPrompt",
 ]

@@ -185,7 +185,7 @@ def detail(case_id: int) -> ResponseReturnValue:
         case = _case(db, case_id)
         accounts.audit(db, _me(db), "case_viewed", case.id)
         unread = case.unread_worker_messages
-        dialogue.mark_read(case)  # a handler has the worker's words in front of them now
+        dialogue.mark_read(db, case)  # a handler has the worker's words in front of them now
         db.commit()
         contact = db.get(Contact, case.contact_id) if case.contact_id else None
         catalog = runtime.catalogs.get(case.language)
