@@ -393,7 +393,7 @@ class StaffAlert(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     reason: Mapped[str] = mapped_column(String(16))
-    # How many staff the email went to (0: nobody to tell, e.g. an inactive assignee).
+    # How many staff the email went to.
     recipients: Mapped[int] = mapped_column(default=0)
     mail_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

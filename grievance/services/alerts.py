@@ -94,11 +94,13 @@ def alert(session: Session, runtime: Runtime, case: Case, reason: str) -> list[i
     """Alert staff about ``case`` now, unless an alert covering it is still waiting.
 
     Returns the mail outbox ids to enqueue after the caller's commit (none when covered,
-    or when there is nobody to tell).
+    or when there is nobody to tell; then nothing is recorded either).
     """
     if _covered(session, case, reason):
         return []
     emails = recipients(session, case, reason)
+    if not emails:
+        return []  # nobody to tell (an assignee no longer active): the queue shows it
     subject = SUBJECTS[reason].format(id=case.id)
     link = f"{runtime.settings.public_base_url}/cases/{case.id}"
     row = StaffAlert(case_id=case.id, reason=reason, recipients=len(set(emails)))

@@ -239,7 +239,7 @@ def micros(when: datetime | None) -> int:
 
 def from_micros(value: str | None) -> datetime | None:
     """The time :func:`micros` wrote, or None for anything else."""
-    if not value or not value.isdigit() or len(value) > 17:
+    if not value or not value.isdigit() or len(value) > 17 or int(value) == 0:
         return None
     return datetime.fromtimestamp(int(value) / 1_000_000, UTC)
 

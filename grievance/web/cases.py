@@ -118,7 +118,7 @@ def queue() -> ResponseReturnValue:
         if polled and request.args.get("seen") == stamp.token:
             return Response(status=204)
         # A poll keeps the time its page was opened; a new page or new filters start afresh.
-        opened = case_queue.from_micros(request.args.get("opened")) or stamp.latest
+        opened = case_queue.from_micros(request.args.get("opened")) or stamp.latest or utcnow()
         f = _filter()
         result = case_queue.page(db, f, request.args.get("after"))
         fresh = (

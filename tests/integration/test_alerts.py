@@ -181,3 +181,21 @@ def test_a_workers_words_on_an_assigned_case_alert_the_assignee_until_read(
     assert len(box.received) == 2
     assert box.received[-1].to == ["other@example.org"]
     assert box.received[-1].subject == f"Case #{case.id}: the worker wrote"
+
+
+def test_words_on_a_case_whose_assignee_left_alert_nobody_and_record_nothing(
+    runtime: Runtime, box: Mailbox, staff: FlaskClient, phone: Phone
+) -> None:
+    report(phone)
+    case = case_of(runtime)
+    act(staff, case.id, "assign", assignee=str(user_id(runtime, "other@example.org")))
+    with runtime.sessions() as session:
+        gone = session.get(User, user_id(runtime, "other@example.org"))
+        assert gone is not None
+        gone.active = False
+        session.commit()
+    box.clear()
+    phone.send("They paid back only half")
+    assert box.received == []  # the queue's "worker replied" shows it
+    with runtime.sessions() as session:
+        assert session.scalars(select(StaffAlert.reason)).all() == ["new_p1"]
