@@ -251,8 +251,13 @@ def changes(session: Session) -> Changes:
     latest = session.scalar(select(func.max(Case.updated_at)))
     if latest is None:
         return Changes(None, 0)
+    # Capped: right after a bulk change (a migration, a retention run) thousands of rows are
+    # recent, and counting them all on every poll for SETTLE seconds would cost more than
+    # the rare late commit among them is worth.
     recent = session.scalar(
-        select(func.count()).select_from(Case).where(Case.updated_at > latest - SETTLE)
+        select(func.count()).select_from(
+            select(Case.id).where(Case.updated_at > latest - SETTLE).limit(COUNT_CAP).subquery()
+        )
     )
     return Changes(latest, int(recent or 0))
 
