@@ -148,5 +148,18 @@ def test_a_new_case_appears_highlighted_in_the_open_queue_without_a_reload(
         assert errors == []  # htmx polled under the app's own CSP
         # No bypass_csp for axe-core: it would hide whether the polling breaks the policy.
         assert axe_violations(page, under_csp=True) == []
+
+        # A filter swaps the table and pushes its URL, and the polls follow the new filter;
+        # htmx keeps no copy of the page (workplaces are a worker's words) in localStorage,
+        # which outlives the session on a shared computer.
+        page.get_by_label("Severity", exact=True).select_option("P0")
+        expect(page).to_have_url(re.compile(r"severity=P0"))
+        expect(page.get_by_text("No cases match.")).to_be_visible()
+        expect(page.locator("#live")).to_have_attribute("hx-get", re.compile(r"severity=P0"))
+        assert page.evaluate("window.localStorage.length") == 0
+        page.go_back()  # no copy to restore: the whole page is loaded again
+        expect(page).not_to_have_url(re.compile(r"severity=P0"))
+        expect_queue(page)
+        expect(queue_row(page, WORKPLACE)).to_have_count(1)
     finally:
         context.close()
