@@ -3,7 +3,7 @@
 Seeds N cases straight into the database (PostgreSQL: one INSERT ... SELECT
 over generate_series; SQLite: executemany), signs a handler in, and renders
 ``/cases`` and ``/cases?severity=P1&category=FL-FEE`` (and a page deep into
-the queue) through the Flask app in this process: the time is server time,
+the queue, and the live queue's poll when nothing changed) through the Flask app in this process: the time is server time,
 from the request entering the app to the response leaving it, including the
 audit write. Prints p50/p95 per page, the same for a bare Flask endpoint as a
 baseline, and EXPLAIN ANALYZE of the page and count queries.
@@ -15,6 +15,7 @@ baseline, and EXPLAIN ANALYZE of the page and count queries.
 from __future__ import annotations
 
 import argparse
+import html
 import random
 import statistics
 import sys
@@ -110,15 +111,15 @@ def seed_sqlite(url: str, n: int) -> None:
     engine.dispose()
 
 
-def measure(client, path: str, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def measure(client, path: str, runs: int, status: int = 200, **headers: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     for _ in range(5):
-        assert client.get(path).status_code == 200
+        assert client.get(path, headers=headers).status_code == status
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        response = client.get(path)
+        response = client.get(path, headers=headers)
         times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200
+        assert response.status_code == status
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
 
@@ -171,12 +172,12 @@ def run(database_url: str, n: int, runs: int, explain: bool) -> list[str]:
     lines.append(f"| bare Flask endpoint (baseline) | {b50:.2f} | {b95:.2f} |")
     pages = dict(PAGES)
     first = client.get("/cases").get_data(as_text=True)
-    after = re.search(r'after=([^"&]+)', first)
+    after = re.search(r'id="next-page" href="[^"]*after=([^"&]+)', first)
     if after:
         deep = after.group(1)
         for _ in range(20):  # 20 pages in
             page = client.get(f"/cases?after={deep}").get_data(as_text=True)
-            nxt = re.search(r'after=([^"&]+)', page)
+            nxt = re.search(r'id="next-page" href="[^"]*after=([^"&]+)', page)
             if not nxt:
                 break
             deep = nxt.group(1)
@@ -184,6 +185,10 @@ def run(database_url: str, n: int, runs: int, explain: bool) -> list[str]:
     for name, path in pages.items():
         p50, p95 = measure(client, path, runs)
         lines.append(f"| {name} | {p50:.1f} | {p95:.1f} |")
+    # The live queue's poll when nothing changed: what every open queue page costs every 10 s.
+    poll = html.unescape(re.search(r'id="live" hidden hx-get="([^"]+)"', first).group(1))
+    p50, p95 = measure(client, poll, runs, 204, **{"HX-Request": "true", "X-Background": "true"})
+    lines.append(f"| live queue poll, nothing new (204) | {p50:.2f} | {p95:.2f} |")
     if explain:
         lines += ["", *explain_plans(runtime)]
     runtime.close()

@@ -10,6 +10,7 @@ from grievance.models.cases import (
     ContactGiven,
     ReferralOrg,
     SiteAlert,
+    StaffAlert,
 )
 from grievance.models.contacts import Contact, Conversation
 from grievance.models.messages import (
@@ -85,6 +86,7 @@ __all__ = [
     "RightsMessage",
     "Site",
     "SiteAlert",
+    "StaffAlert",
     "User",
     "WorkerPrompt",
 ]

@@ -169,7 +169,10 @@ class Case(Base):
     flow_id: Mapped[str] = mapped_column(String(64))
     flow_version: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Set on every change (ORM or Core update): the live queue asks "anything since?" by it.
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, index=True
+    )
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Triage: who has it, where it happened, what the handler found.
     assignee_id: Mapped[int | None] = mapped_column(
@@ -360,3 +363,38 @@ class SiteAlert(Base):
     cases: Mapped[int]
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# Why staff were alerted about a case at once (services/alerts.py).
+ALERT_REASONS = ("danger", "new_p1", "person", "reply")
+
+
+class StaffAlert(Base):
+    """An immediate alert about a case, by email: one per case and reason while it waits.
+
+    The partial unique index holds at most one alert per case and reason that nobody has
+    seen to yet (``cleared_at`` is null): a retried job, a second danger message or a worker
+    writing five times before a handler reads the case alert once. Seeing to it (a handler
+    answers the worker, or opens the case) clears it, so the next one alerts again.
+    """
+
+    __tablename__ = "staff_alerts"
+    __table_args__ = (
+        Index(
+            "ux_staff_alerts_waiting",
+            "case_id",
+            "reason",
+            unique=True,
+            postgresql_where=text("cleared_at IS NULL"),
+            sqlite_where=text("cleared_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(16))
+    # How many staff the email went to.
+    recipients: Mapped[int] = mapped_column(default=0)
+    mail_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, text, union_all
 from sqlalchemy.orm import Session
@@ -207,3 +207,68 @@ def _capped_counts(session: Session, conditions: list[ColumnElement[bool]]) -> d
     if postgres:
         session.execute(text("SET LOCAL enable_bitmapscan = on"))
     return counts
+
+
+# -- the live queue --------------------------------------------------------------------
+# A change is stamped when its transaction flushes and seen when it commits: a change stamped
+# earlier than the latest one may still arrive a moment later. Changes this close to the
+# latest are counted too, so that a late one is noticed (transactions here last milliseconds).
+SETTLE = timedelta(seconds=10)
+# The page title counts at most this many new or changed cases ("(99+) Cases").
+FRESH_CAP = 99
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Where the cases stood when a page was drawn: the latest change, and how many changes
+    were within :data:`SETTLE` of it. Equal stamps mean nothing changed in between."""
+
+    latest: datetime | None
+    recent: int
+
+    @property
+    def token(self) -> str:
+        """The stamp for a URL: the latest change in microseconds, and the count."""
+        return f"{micros(self.latest)}-{self.recent}"
+
+
+def micros(when: datetime | None) -> int:
+    """A time as whole microseconds since the epoch (0 for none), for a URL."""
+    return int(when.timestamp() * 1_000_000) if when else 0
+
+
+def from_micros(value: str | None) -> datetime | None:
+    """The time :func:`micros` wrote, or None for anything else."""
+    if not value or not value.isdigit() or len(value) > 17 or int(value) == 0:
+        return None
+    return datetime.fromtimestamp(int(value) / 1_000_000, UTC)
+
+
+def changes(session: Session) -> Changes:
+    """The stamp of the whole cases table, in two index lookups (``ix_cases_updated_at``):
+    what a poll asks before it does any other work, so that an unchanged queue costs almost
+    nothing however many cases there are."""
+    latest = session.scalar(select(func.max(Case.updated_at)))
+    if latest is None:
+        return Changes(None, 0)
+    # Capped: right after a bulk change (a migration, a retention run) thousands of rows are
+    # recent, and counting them all on every poll for SETTLE seconds would cost more than
+    # the rare late commit among them is worth.
+    recent = session.scalar(
+        select(func.count()).select_from(
+            select(Case.id).where(Case.updated_at > latest - SETTLE).limit(COUNT_CAP).subquery()
+        )
+    )
+    return Changes(latest, int(recent or 0))
+
+
+def fresh(session: Session, f: QueueFilter, since: datetime) -> int:
+    """How many cases the handler's view holds that were opened or changed after ``since``
+    (at most FRESH_CAP + 1): the number in the page title."""
+    recent = (
+        select(Case.id)
+        .where(*_filtered(f, utcnow()), Case.updated_at > since)
+        .limit(FRESH_CAP + 1)
+        .subquery()
+    )
+    return int(session.scalar(select(func.count()).select_from(recent)) or 0)

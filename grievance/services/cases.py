@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +29,7 @@ from grievance.models import (
 )
 from grievance.models.cases import DEFAULT_SEVERITY, OPEN_STATUSES, STATUSES, check_move
 from grievance.runtime import Runtime
+from grievance.services import alerts
 from grievance.services.outbox import NOTICE_KEY, enqueue_delivery, queue_message
 
 # Catalog keys this module sends; `grievance flows check` makes sure every catalog has them.
@@ -141,10 +143,17 @@ def issue_code(session: Session, runtime: Runtime, case: Case) -> str:
     raise RuntimeError("could not draw a unique case code")
 
 
-def open_case(
-    session: Session, runtime: Runtime, contact: Contact, effect: OpenCase
-) -> tuple[Case, str]:
-    """Create a case from an intake; returns it and its code (shown once, then forgotten).
+class Opened(NamedTuple):
+    """A case a report opened, its code (shown once, then forgotten), and the alerts' emails
+    to enqueue after the commit."""
+
+    case: Case
+    code: str
+    mails: list[int]
+
+
+def open_case(session: Session, runtime: Runtime, contact: Contact, effect: OpenCase) -> Opened:
+    """Create a case from an intake; a P0 or P1 case alerts the staff on duty at once.
 
     A case the worker has no code for yet (a request for a person, an urgent case opened
     in the middle of this report) is filled by the report instead of getting a twin. A
@@ -211,7 +220,7 @@ def open_case(
             .values(case_id=case.id)
         )
     log.info("case %s opened (severity %s)", case.id, case.severity)
-    return case, code
+    return Opened(case, code, alerts.case_opened(session, runtime, case))
 
 
 def _codeless_case(session: Session, contact_id: int) -> Case | None:

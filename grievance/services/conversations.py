@@ -366,7 +366,8 @@ def _apply_one(
         contact.language = effect.language
         contact.language_confirmed = effect.confirmed or contact.language_confirmed
     elif isinstance(effect, OpenCase):
-        case, code = case_service.open_case(session, runtime, contact, effect)
+        case, code, mails = case_service.open_case(session, runtime, contact, effect)
+        applied.mails += mails
         delay = runtime.settings.details_delay_seconds
         if delay is not None and not (effect.retaliation or case.category == "RET"):
             # A minute later, as a message of its own: who else, who recruited the worker.
@@ -403,7 +404,7 @@ def _apply_one(
         applied.case_id = case.id
         applied.mails += mails
     elif isinstance(effect, ToCase):
-        landed = dialogue.land_messages(
+        landed, mails = dialogue.land_messages(
             session,
             runtime,
             contact,
@@ -412,6 +413,7 @@ def _apply_one(
             effect.question,
             effect.answer,
         )
+        applied.mails += mails
         if landed is not None:
             applied.case_id = landed.id
     elif isinstance(effect, Urgent):

@@ -35,12 +35,10 @@ from grievance.models import (
 )
 from grievance.models.cases import OPEN_STATUSES
 from grievance.runtime import Runtime
-from grievance.services import directory
+from grievance.services import alerts, directory
 from grievance.services.cases import new_case
 from grievance.services.errors import NotFound
-from grievance.services.mails import queue_mail
-from grievance.services.remediation import handler_mail
-from grievance.services.triage import HANDLER_ROLES, TriageError
+from grievance.services.triage import TriageError
 
 log = logging.getLogger(__name__)
 
@@ -166,12 +164,13 @@ def land_messages(
     case_id: int | None = None,
     question: str | None = None,
     answer: str | None = None,
-) -> Case | None:
+) -> tuple[Case | None, list[int]]:
     """The worker wrote to their case (or answered a handler's ``question``): the messages go
-    on its timeline, unread. None when the worker has no case to write to."""
+    on its timeline, unread, and the handler the case is assigned to is alerted. The case
+    (None when the worker has none to write to) and the emails to enqueue after the commit."""
     case = target_case(session, runtime, contact, case_id)
     if case is None:
-        return None
+        return None, []
     landed = attach(session, case, contact, refs)
     if question is not None:
         _event(session, case, "worker_answered", question=question, answer=answer)
@@ -180,7 +179,9 @@ def land_messages(
             # A bare "1" already on the case still tells the handler something new.
             case.unread_worker_messages = (case.unread_worker_messages or 0) + 1
         _attention(case)
-    return case
+    if case.assignee_id is None or not (landed or question is not None):
+        return case, []
+    return case, alerts.alert(session, runtime, case, "reply")
 
 
 def request_person(
@@ -222,7 +223,7 @@ def request_person(
     attach(session, case, contact, refs)
     _attention(case)
     log.info("case %s: the worker asked for a person (%s)", case.id, reason)
-    return case, handler_mail(session, runtime, case, "the worker asked for a person")
+    return case, alerts.alert(session, runtime, case, "person")
 
 
 def raise_urgent(
@@ -278,17 +279,7 @@ def raise_urgent(
     attach(session, case, contact, effect.message_refs)
     _attention(case)
     log.warning("case %s: the worker may be in danger now (%s)", case.id, effect.reason)
-    return case, alert_staff(session, runtime, case, "the worker may be in danger now (P0)")
-
-
-def alert_staff(session: Session, runtime: Runtime, case: Case, what: str) -> list[int]:
-    """An alert now to every admin and handler on duty (every active handler until rosters
-    exist): the case number and a link, nothing the worker wrote."""
-    emails = session.scalars(select(User.email).where(User.role.in_(HANDLER_ROLES), User.active))
-    subject = f"URGENT - case #{case.id}: {what}"
-    link = f"{runtime.settings.public_base_url}/cases/{case.id}"
-    mail_id = queue_mail(session, emails, subject, f"{subject}.\n{link}\n")
-    return [mail_id] if mail_id is not None else []
+    return case, alerts.alert(session, runtime, case, "danger")
 
 
 def record_call_request(
@@ -360,15 +351,18 @@ def reveal_call_number(
     return number
 
 
-def mark_read(case: Case) -> None:
-    """A handler opened the case: the worker's messages on it are read."""
+def mark_read(session: Session, case: Case) -> None:
+    """A handler opened the case: the worker's messages on it are read, and an alert that
+    the worker wrote is seen to."""
+    alerts.read(session, case)
     if case.unread_worker_messages:
         case.unread_worker_messages = 0
         _attention(case)
 
 
-def person_answered(case: Case) -> None:
-    """A handler wrote to the worker: a request for a person is answered."""
+def person_answered(session: Session, case: Case) -> None:
+    """A handler wrote to the worker: a request for a person (or a danger alert) is answered."""
+    alerts.answered(session, case)
     if case.handover_requested_at is not None:
         case.handover_requested_at = None
         _attention(case)

@@ -83,7 +83,7 @@ def message_worker(
             )
             or []
         )
-    dialogue.person_answered(case)
+    dialogue.person_answered(session, case)
     timeline_event(
         session,
         case,

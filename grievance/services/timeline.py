@@ -142,6 +142,14 @@ def _danger(value: object) -> str:
 
 _Sentence = Callable[[Mapping[str, Any], _Names], str]
 
+# Why staff were alerted at once (services/alerts.py), as the timeline says it.
+ALERT_WORDS = {
+    "danger": "the worker may be in danger now",
+    "new_p1": "a new P1 case",
+    "person": "the worker asked for a person",
+    "reply": "the worker wrote (to the assignee)",
+}
+
 SENTENCES: dict[str, _Sentence] = {
     "received": lambda d, n: (
         f"Report received ({d.get('channel')}, {d.get('language')}); worker chose: "
@@ -254,6 +262,10 @@ SENTENCES: dict[str, _Sentence] = {
     "appealed": lambda d, n: f"The worker appealed; reopened ({d.get('times')} time(s))",
     "appeal_too_late": lambda d, n: "The worker appealed after the appeal window",
     "escalated": lambda d, n: "Overdue: escalated to staff",
+    "alerted": lambda d, n: (
+        f"Staff alerted by email ({d.get('to')}): "
+        + ALERT_WORDS.get(str(d.get("reason")), str(d.get("reason")))
+    ),
     "closed": lambda d, n: (
         f"Closed: {_stage(d.get('outcome'))}"
         + (

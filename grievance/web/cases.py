@@ -1,8 +1,8 @@
 """The case handlers' queue, ``/cases``, and a case's page, ``/cases/<id>`` with its actions.
 
 Views read input, call one service and render or redirect. Every view and
-change of a case is audited. Works without JavaScript; htmx (vendored) only
-swaps the queue table when the filters change.
+change of a case is audited. Works without JavaScript; htmx (vendored) swaps the
+queue table when the filters change, and polls it while the page is open.
 """
 
 from __future__ import annotations
@@ -103,29 +103,71 @@ def _filter() -> case_queue.QueueFilter:
 @bp.get("/cases")
 @roles_required(*HANDLERS)
 def queue() -> ResponseReturnValue:
-    """Open cases, most urgent first, with filters, search and keyset pagination."""
+    """Open cases, most urgent first, with filters, search and keyset pagination.
+
+    The open page asks again every POLL_SECONDS (htmx, with the filters and page it shows):
+    an unchanged queue answers 204 after two index lookups, without an audit entry; otherwise
+    the table and counts come back, cases opened or changed since the page was opened marked,
+    and the view is audited like any other.
+    """
     runtime = _runtime()
+    htmx = request.headers.get("HX-Request") == "true"
+    polled = htmx and "seen" in request.args
     with runtime.sessions() as db:
-        result = case_queue.page(db, _filter(), request.args.get("after"))
-        options = _options(db)
+        stamp = case_queue.changes(db)
+        if polled and request.args.get("seen") == stamp.token:
+            return Response(status=204)
+        # A poll keeps the time its page was opened; a new page or new filters start afresh.
+        opened = case_queue.from_micros(request.args.get("opened")) or stamp.latest or utcnow()
+        f = _filter()
+        result = case_queue.page(db, f, request.args.get("after"))
+        changed = stamp.latest is not None and stamp.latest > opened
+        fresh = case_queue.fresh(db, f, opened) if changed else 0
+        shown = {key: value for key, value in request.args.items() if key not in LIVE}
+        poll: dict[str, Any] = {**shown, "seen": stamp.token, "opened": case_queue.micros(opened)}
         context: dict[str, Any] = {
-            "alerts": escalation.active_alerts(db),
-            "agency_alerts": recruitment.active_agency_alerts(db),
             "page": result,
             "now": utcnow(),
-            "args": request.args,
-            "statuses": STATUSES,
-            "categories": sorted(DEFAULT_SEVERITY),
+            "args": shown,
             "severities": SEVERITIES,
-            "languages": runtime.settings.languages,
-            "waiting_closed": case_queue.waiting_on_closed(db),
-            "messages": get_flashed_messages(with_categories=True),
-            **options,
+            "opened": opened,
+            "fresh": fresh,
+            "fresh_label": _fresh_label(fresh),
+            "title": f"({_fresh_label(fresh)}) Cases" if fresh else "Cases",
+            "poll_url": url_for("cases.queue", **poll),
+            "poll_seconds": POLL_SECONDS,
         }
-        accounts.audit(db, _me(db), "queue_viewed", None, f"{result.total} cases")
+        if not htmx:
+            context |= _page_context(db, runtime)
+        detail = f"{result.total} cases" + (" (live)" if polled else "")
+        accounts.audit(db, _me(db), "queue_viewed", None, detail)
         db.commit()
-        template = "cases/_table.html" if request.headers.get("HX-Request") else "cases/queue.html"
+        template = "cases/_table.html" if htmx else "cases/queue.html"
         return render_template(template, **context)
+
+
+# The live queue's own query parameters, never part of the handler's filters or links.
+LIVE = ("seen", "opened")
+POLL_SECONDS = 10
+
+
+def _fresh_label(fresh: int) -> str:
+    """How many cases are new or changed since the page was opened, as the title says it."""
+    return f"{case_queue.FRESH_CAP}+" if fresh > case_queue.FRESH_CAP else str(fresh)
+
+
+def _page_context(db: Session, runtime: Runtime) -> dict[str, Any]:
+    """What the whole queue page shows around the table: alerts, filters' choices."""
+    return {
+        "alerts": escalation.active_alerts(db),
+        "agency_alerts": recruitment.active_agency_alerts(db),
+        "statuses": STATUSES,
+        "categories": sorted(DEFAULT_SEVERITY),
+        "languages": runtime.settings.languages,
+        "waiting_closed": case_queue.waiting_on_closed(db),
+        "messages": get_flashed_messages(with_categories=True),
+        **_options(db),
+    }
 
 
 @bp.post("/cases/find")
@@ -185,7 +227,7 @@ def detail(case_id: int) -> ResponseReturnValue:
         case = _case(db, case_id)
         accounts.audit(db, _me(db), "case_viewed", case.id)
         unread = case.unread_worker_messages
-        dialogue.mark_read(case)  # a handler has the worker's words in front of them now
+        dialogue.mark_read(db, case)  # a handler has the worker's words in front of them now
         db.commit()
         contact = db.get(Contact, case.contact_id) if case.contact_id else None
         catalog = runtime.catalogs.get(case.language)

@@ -51,6 +51,9 @@ CSP = (
     "base-uri 'none'; frame-ancestors 'none'"
 )
 
+# Sent by requests a page makes on its own (htmx polling); they do not extend the session.
+BACKGROUND_HEADER = "X-Background"
+
 csrf = CSRFProtect()
 login_manager = LoginManager()
 
@@ -147,7 +150,9 @@ def install(app: Flask, runtime: Runtime) -> None:
                 session.clear()
                 if endpoint not in PUBLIC_ENDPOINTS:
                     return _to_sign_in()
-            else:
+            elif request.headers.get(BACKGROUND_HEADER) != "true":
+                # A page refreshing itself (the live queue) is not the person at the screen:
+                # an unattended queue still signs out after the idle time.
                 session["seen"] = now
         if endpoint in PUBLIC_ENDPOINTS or endpoint.split(".", 1)[0] in PUBLIC_BLUEPRINTS:
             return None

@@ -3,12 +3,11 @@ three similar cases from one site within 30 days raise a site alert on the queue
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select, update
 
@@ -18,8 +17,8 @@ from grievance.mail import ConsoleMailer, SmtpMailer
 from grievance.models import Case, OutboxMail, Site
 from grievance.runtime import Runtime
 from grievance.services import cases, escalation, mails, sweeper
-from tests.faults.conftest import free_port
 from tests.support.cases import make_cases
+from tests.support.smtp import free_port, mailbox, smtp_on_a_free_port
 from tests.support.staff import PASSWORD, handler
 
 # Depends on today's date: CI runs this module again under a shifted clock.
@@ -47,13 +46,14 @@ def test_an_overdue_case_is_escalated_once_per_stage(runtime: Runtime) -> None:
     assert escalation.escalate_overdue(runtime) == 0  # not due yet
     overdue(runtime, case_id)
     assert escalation.escalate_overdue(runtime) == 1
-    (to, subject, body) = mailer.sent[-1]
-    assert to == ["admin@example.org", "h@example.org"]  # the assignee and the admins, not everyone
-    assert subject == f"Case #{case_id} is overdue"
-    assert (
-        body
-        == f"Case #{case_id} is past the time frame of its stage.\nhttps://grievance.example.org/cases/{case_id}\n"
-    )
+    # The assignee and the admins, not everyone: each their own digest of one case.
+    assert [to for to, _, _ in mailer.sent] == [["admin@example.org"], ["h@example.org"]]
+    for _, subject, body in mailer.sent:
+        assert subject == f"Case #{case_id} is overdue"
+        assert body == (
+            "Past the time frame of their stage:\n"
+            f"Case #{case_id}: https://grievance.example.org/cases/{case_id}\n"
+        )
     assert escalation.escalate_overdue(runtime) == 0  # once per stage
     cases.update_status(runtime, case_id, "acknowledged", "handler:1")  # same triage clock
     assert escalation.escalate_overdue(runtime) == 0
@@ -70,18 +70,6 @@ def test_an_overdue_case_is_escalated_once_per_stage(runtime: Runtime) -> None:
     assert to == ["s@example.org"]
     assert subject == f"Case #{case_id}: the remediation plan is overdue"
     assert body.endswith(f"/supplier/cases/{case_id}\n")
-
-
-@contextmanager
-def smtp_on_a_free_port(handler: object) -> Iterator[int]:
-    """A local SMTP server (aiosmtpd) answering with ``handler``; its port."""
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -139,7 +127,10 @@ def test_one_failed_escalation_email_is_retried_alone_and_the_others_are_not_sen
     runtime.mailer = SmtpMailer(f"smtp://127.0.0.1:{port}?starttls=0", "grievance@example.org")
     ids = make_cases(runtime, [("P1", "Sunrise Garments", 5)] * 3)
     with runtime.sessions() as session:
-        accounts.create_user(session, "admin@example.org", "admin", PASSWORD)
+        # Three handlers with a case each: three digests of one case.
+        for n, case_id in enumerate(ids):
+            owner = accounts.create_user(session, f"h{n}@example.org", "handler", PASSWORD)
+            session.execute(update(Case).where(Case.id == case_id).values(assignee_id=owner.id))
         session.commit()
     for case_id in ids:
         overdue(runtime, case_id)
@@ -233,3 +224,62 @@ def test_three_similar_cases_at_a_site_raise_an_alert(app: Flask, runtime: Runti
     assert escalation.raise_site_alerts(runtime) == []  # one alert per 30 days
     page = handler(app, runtime).get("/cases").get_data(as_text=True)
     assert "3 FL-FEE cases from Penang plant 2" in page
+
+
+def test_one_sweep_sends_each_person_one_digest_of_their_overdue_cases(
+    runtime: Runtime,
+) -> None:
+    ids = make_cases(runtime, [("P1", "Sunrise Garments", 5)] * 5)
+    with runtime.sessions() as session:
+        accounts.create_user(session, "admin@example.org", "admin", PASSWORD)
+        mine = accounts.create_user(session, "h@example.org", "handler", PASSWORD)
+        accounts.create_user(session, "other@example.org", "handler", PASSWORD)
+        suppliers = []
+        for name in ("Sunrise", "Moonrise"):
+            organisation = accounts.create_organisation(session, name, "supplier")
+            email = f"{name.lower()}@example.org"
+            accounts.create_user(session, email, "supplier", PASSWORD, organisation.name)
+            suppliers.append(organisation.id)
+        session.execute(update(Case).where(Case.id.in_(ids[:2])).values(assignee_id=mine.id))
+        for case_id, supplier_id in zip(ids[3:], suppliers, strict=True):
+            session.execute(
+                update(Case)
+                .where(Case.id == case_id)
+                .values(status="with_supplier", supplier_id=supplier_id)
+            )
+        session.commit()
+    for case_id in ids:
+        overdue(runtime, case_id)
+
+    with mailbox() as box:
+        runtime.mailer = SmtpMailer(box.url, "grievance@example.org")
+        assert escalation.escalate_overdue(runtime) == 5
+        addresses = {address for mail in box.received for address in mail.to}
+        by_person = {address: box.to(address) for address in addresses}
+        # One email per person, never one per case; nobody gets anyone else's cases.
+        assert {address: len(got) for address, got in by_person.items()} == {
+            "admin@example.org": 1,
+            "h@example.org": 1,
+            "moonrise@example.org": 1,
+            "sunrise@example.org": 1,
+        }
+        assert all(len(mail.to) == 1 for mail in box.received)
+        (admin,) = by_person["admin@example.org"]
+        assert admin.subject == "5 cases are overdue"
+        assert sorted(int(n) for n in re.findall(r"/cases/(\d+)", admin.body)) == sorted(ids)
+        (own,) = by_person["h@example.org"]
+        assert own.subject == "2 cases are overdue"
+        assert sorted(int(n) for n in re.findall(r"/cases/(\d+)", own.body)) == sorted(ids[:2])
+        for address, case_id in (("sunrise@example.org", ids[3]), ("moonrise@example.org", ids[4])):
+            (mail,) = by_person[address]
+            assert mail.subject == f"Case #{case_id}: the remediation plan is overdue"
+            assert re.findall(r"/supplier/cases/(\d+)", mail.body) == [str(case_id)]
+            assert "/cases/" not in mail.body.replace("/supplier/cases/", "")
+        for mail in box.received:  # numbers and links; nothing of what happened
+            assert "Sunrise Garments" not in mail.body
+        # The next sweep finds every case escalated in its stage already.
+        assert escalation.escalate_overdue(runtime) == 0
+        sweeper.sweep(runtime, grace=timedelta(0))
+        assert len(box.received) == 4
+    with runtime.sessions() as session:
+        assert all(session.get(Case, case_id).escalated_at is not None for case_id in ids)

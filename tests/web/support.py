@@ -17,13 +17,28 @@ import yaml
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, expect
 
 from grievance.config import PROJECT_ROOT
-from tests.web.conftest import TIMEOUT_MS, WAIT, Server, mine, replies, server_environment
+from tests.conftest import Phone
+from tests.support.fake_twilio import AUTH_TOKEN, FakeTwilio
+from tests.support.signing import signature
+from tests.web.conftest import (
+    TIMEOUT_MS,
+    WAIT,
+    Server,
+    mine,
+    replies,
+    server_environment,
+    wait_until,
+)
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 420, "height": 860}
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# The address Twilio is told to call (a proxy in front of the server would forward it).
+# Plain http because the browsers talk plain http to 127.0.0.1: an https address would
+# make the session cookie Secure and the CSRF check strict about the Referer.
+PUBLIC = "http://grievance.example.org"
 
 
 # -- the line's words, from the catalogs ------------------------------------------------
@@ -221,8 +236,17 @@ def severity_badge(page: Page) -> Locator:
 # -- axe-core -----------------------------------------------------------------------
 
 
-def axe_violations(page: Page) -> list[str]:
-    page.add_script_tag(path=str(AXE))
+def axe_violations(page: Page, under_csp: bool = False) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is.
+
+    ``under_csp``: the page keeps the app's Content-Security-Policy (no ``bypass_csp``), so
+    axe-core is run through the DevTools protocol, which the policy does not govern, rather
+    than as a script tag it would block.
+    """
+    if under_csp:
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
+    else:
+        page.add_script_tag(path=str(AXE))
     results = page.evaluate(
         "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG
     )
@@ -255,3 +279,58 @@ def watched(context: BrowserContext, errors: list[str]) -> Page:
 
     page.on("console", console)
     return page
+
+
+# -- the worker's phone, on Twilio ---------------------------------------------------------
+
+
+class Worker:
+    """A worker's phone writing to the live server through signed Twilio webhooks.
+
+    Reuses conftest's :class:`Phone` for the form Twilio posts, signs it with twilio's
+    RequestValidator over ``PUBLIC`` (the address Twilio calls) and posts it to the live
+    server; the server's replies are read from the fake Twilio server, where they arrive
+    asynchronously.
+    """
+
+    def __init__(self, server: Server, fake: FakeTwilio, number: str) -> None:
+        self.phone = Phone(None, fake, number)  # type: ignore[arg-type]  # only its form
+        self.server = server
+        self.fake = fake
+
+    def send(self, body: str) -> None:
+        params = self.phone.params(body)
+        path = "/twilio/messaging"
+        sig = signature(AUTH_TOKEN, PUBLIC + path, params)
+        response = self.server.post(path, data=params, headers={"X-Twilio-Signature": sig})
+        assert response.status_code == 200, response.text
+        assert "<Response" in response.text
+
+    def _new(self) -> list[str]:
+        return self.fake.bodies_to(self.phone.address)[self.phone.seen :]
+
+    def receives(self, parts: list[str]) -> list[str]:
+        """Wait for the line's next message(s) to the phone; together they hold every part.
+
+        One question may come as more than one SMS, so the messages since the last call are
+        read together; they are consumed and returned.
+        """
+
+        def arrived() -> list[str] | None:
+            new = self._new()
+            joined = "\n".join(new)
+            return new if new and all(p in joined for p in parts) else None
+
+        messages: list[str] = wait_until(
+            arrived,
+            lambda: (
+                f"a message to the worker containing {parts!r}; got {self._new()!r}\n"
+                f"{self.server.describe()}"
+            ),
+        )
+        self.phone.seen += len(messages)
+        return messages
+
+    def says_and_hears(self, body: str, parts: list[str]) -> list[str]:
+        self.send(body)
+        return self.receives(parts)

@@ -26,13 +26,14 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from grievance.playbooks import load as load_playbooks
-from tests.conftest import SMS_NUMBER, Phone
+from tests.conftest import SMS_NUMBER
 from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioServer
-from tests.support.signing import signature
-from tests.web.conftest import Server, run_server, wait_until
+from tests.web.conftest import Server, run_server
 from tests.web.support import (
     DESKTOP,
+    PUBLIC,
     SCREENSHOTS,
+    Worker,
     axe_violations,
     enrol_totp,
     expect_queue,
@@ -59,10 +60,6 @@ SUMMARY = "A worker reports paying recruitment fees to an agency in the home cou
 SEND_BACK = "Repay within 30 days, not 90; add the change to the agency contract."
 NEW_STEP = "Amend the agency contract to ban every fee charged to workers."
 REASON = "Fees repaid to every affected worker; the agency contract now bans fees."
-# The address Twilio is told to call (a proxy in front of the server would forward it).
-# Plain http because the browsers talk plain http to 127.0.0.1: an https address would
-# make the session cookie Secure and the CSRF check strict about the Referer.
-PUBLIC = "http://grievance.example.org"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -86,61 +83,6 @@ def nepali(key: str) -> list[str]:
 def menu(*labels: str) -> list[str]:
     """The numbered options a menu question lists under its text, in Nepali."""
     return [f"{n} {text('ne', label)}" for n, label in enumerate(labels, 1)]
-
-
-# -- the worker's phone, on Twilio ---------------------------------------------------------
-
-
-class Worker:
-    """A worker's phone writing to the live server through signed Twilio webhooks.
-
-    Reuses conftest's :class:`Phone` for the form Twilio posts, signs it with twilio's
-    RequestValidator over ``PUBLIC`` (the address Twilio calls) and posts it to the live
-    server; the server's replies are read from the fake Twilio server, where they arrive
-    asynchronously.
-    """
-
-    def __init__(self, server: Server, fake: FakeTwilio, number: str) -> None:
-        self.phone = Phone(None, fake, number)  # type: ignore[arg-type]  # only its form
-        self.server = server
-        self.fake = fake
-
-    def send(self, body: str) -> None:
-        params = self.phone.params(body)
-        path = "/twilio/messaging"
-        sig = signature(AUTH_TOKEN, PUBLIC + path, params)
-        response = self.server.post(path, data=params, headers={"X-Twilio-Signature": sig})
-        assert response.status_code == 200, response.text
-        assert "<Response" in response.text
-
-    def _new(self) -> list[str]:
-        return self.fake.bodies_to(self.phone.address)[self.phone.seen :]
-
-    def receives(self, parts: list[str]) -> list[str]:
-        """Wait for the line's next message(s) to the phone; together they hold every part.
-
-        One question may come as more than one SMS, so the messages since the last call are
-        read together; they are consumed and returned.
-        """
-
-        def arrived() -> list[str] | None:
-            new = self._new()
-            joined = "\n".join(new)
-            return new if new and all(p in joined for p in parts) else None
-
-        messages: list[str] = wait_until(
-            arrived,
-            lambda: (
-                f"a message to the worker containing {parts!r}; got {self._new()!r}\n"
-                f"{self.server.describe()}"
-            ),
-        )
-        self.phone.seen += len(messages)
-        return messages
-
-    def says_and_hears(self, body: str, parts: list[str]) -> list[str]:
-        self.send(body)
-        return self.receives(parts)
 
 
 # -- a live server in Twilio mode ----------------------------------------------------------
