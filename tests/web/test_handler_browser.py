@@ -353,6 +353,12 @@ def test_queue_by_keyboard_only(handler: Page, seeded_cases: list[str]) -> None:
     keys.press("Enter")
     expect(handler.locator("main")).to_be_focused()
 
+    # First the case code a worker reads out on the phone, then the filters.
+    keys.press("Tab")
+    expect(handler.get_by_label("Case code a worker reads out")).to_be_focused()
+    assert_focus_visible(handler)
+    keys.press("Tab")
+    expect(handler.get_by_role("button", name="Find")).to_be_focused()
     keys.press("Tab")
     expect(handler.get_by_label("Case number or workplace")).to_be_focused()
     assert_focus_visible(handler)
@@ -402,6 +408,45 @@ def test_queue_by_keyboard_only(handler: Page, seeded_cases: list[str]) -> None:
     expect(handler).to_have_url(re.compile(rf"/cases/{number}$"))
     expect(handler.get_by_role("heading", level=1)).to_contain_text(f"Case #{number}")
     expect(severity_badge(handler)).to_have_text("P1")
+
+
+def test_a_handler_finds_a_case_by_the_code_a_worker_reads_out(
+    handler: Page, live_server: Server
+) -> None:
+    """A worker on the phone reads out their code; the handler types it as heard, in
+    groups, and lands on the case. A digit misheard is said so, on the queue."""
+    worker = SimPhone(live_server, "reads-out-code-0001")
+    heard: list[str] = []
+    for message, reply in (
+        ("hello", "intake.promise"),
+        ("1", "intake.choose_category"),
+        ("6", "intake.ask_workplace"),
+        ("Riverside Mill, Penang", "intake.ask_what_happened"),
+        ("no pay for two months", "intake.ask_danger_now"),
+        ("2", "intake.ask_updates"),
+        ("1", "intake.ask_full_updates"),
+        ("2", "intake.case_opened"),
+    ):
+        worker.send(message)
+        heard = worker.replies_until(fixed_part("en", reply))
+    found = re.search(r"\d{4} \d{4} \d{4}", " ".join(heard))
+    assert found, heard
+    code = found.group(0)
+
+    handler.goto("/cases")
+    expect_queue(handler)
+    field = handler.get_by_label("Case code a worker reads out")
+    field.fill(code.replace(" ", "-"))
+    field.press("Enter")
+    expect(handler).to_have_url(re.compile(r"/cases/\d+$"))
+    expect(fact(handler, "Workplace")).to_have_text("Riverside Mill, Penang")
+
+    handler.goto("/cases")
+    misheard = code[:5] + str((int(code[5]) + 1) % 10) + code[6:]
+    handler.get_by_label("Case code a worker reads out").fill(misheard)
+    handler.get_by_role("button", name="Find").click()
+    expect_queue(handler)
+    expect(handler.get_by_role("alert")).to_contain_text("one digit looks mistyped")
 
 
 def contrast(first: str, second: str) -> float:
