@@ -793,7 +793,7 @@ def campaigns_send(site: str, wave: int | None) -> None:
     """Send a new wave of the pulse to SITE's members (name or id), showing progress."""
     from sqlalchemy import select
 
-    from grievance.models import Campaign
+    from grievance.models import WellbeingWave
     from grievance.runtime import build_runtime
     from grievance.services import pulse as pulse_service
     from grievance.services import pulse_waves
@@ -802,7 +802,7 @@ def campaigns_send(site: str, wave: int | None) -> None:
     try:
         with runtime.sessions() as session:
             found = _site(session, site)
-            campaign: Campaign | None
+            campaign: WellbeingWave | None
             if wave is None:
                 try:
                     campaign = pulse_service.start_wave(session, found.id, None)
@@ -811,7 +811,9 @@ def campaigns_send(site: str, wave: int | None) -> None:
                 session.commit()
             else:
                 campaign = session.scalars(
-                    select(Campaign).where(Campaign.site_id == found.id, Campaign.wave == wave)
+                    select(WellbeingWave).where(
+                        WellbeingWave.site_id == found.id, WellbeingWave.wave == wave
+                    )
                 ).one_or_none()
                 if campaign is None:
                     raise click.ClickException(f"{found.name} has no wave {wave}")
@@ -820,7 +822,7 @@ def campaigns_send(site: str, wave: int | None) -> None:
         with _progress("inviting", "workers") as progress:
             pulse_waves.send_wave(runtime, campaign_id, progress)
         with runtime.sessions() as session:
-            done = session.get(Campaign, campaign_id)
+            done = session.get(WellbeingWave, campaign_id)
             assert done is not None
             click.echo(
                 f"invited {done.invited}, not reachable {done.skipped}"

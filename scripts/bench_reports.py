@@ -35,7 +35,7 @@ from sqlalchemy import func, insert, select
 
 from grievance.config import Settings
 from grievance.migrate import upgrade
-from grievance.models import Campaign, Case, CaseEvent, Organisation, PulseResponse, Site
+from grievance.models import Case, CaseEvent, Organisation, Site, WellbeingResponse, WellbeingWave
 from grievance.models.cases import DEFAULT_SEVERITY
 from grievance.reports import aggregates, outcomes, suppression
 from grievance.reports import pulse as pulse_results
@@ -102,15 +102,15 @@ def fill(runtime, n: int) -> int:  # type: ignore[no-untyped-def]
             )
         for chunk in range(0, len(events), 5000):
             session.execute(insert(CaseEvent), events[chunk : chunk + 5000])
-        campaign = Campaign(site_id=sites[0].id, wave=1, status="sent", total=2600, invited=2500)
-        session.add(campaign)
+        wave = WellbeingWave(site_id=sites[0].id, wave=1, status="sent", total=2600, invited=2500)
+        session.add(wave)
         session.flush()
         session.execute(
-            insert(PulseResponse),
+            insert(WellbeingResponse),
             [
                 {
                     "token": secrets.token_urlsafe(32),
-                    "campaign_id": campaign.id,
+                    "wave_id": wave.id,
                     "site_id": sites[0].id,
                     "answers": {q: rng.randint(0, 5) for q in QUESTIONS},
                     "said_more": False,
@@ -120,7 +120,7 @@ def fill(runtime, n: int) -> int:  # type: ignore[no-untyped-def]
             ],
         )
         session.commit()
-        return campaign.id
+        return wave.id
 
 
 def median_ms(work: Callable[[], object], runs: int) -> float:
@@ -150,7 +150,7 @@ def main() -> None:
     )
     upgrade(url)
     runtime = build_runtime(settings)
-    campaign_id = fill(runtime, args.cases)
+    wave_id = fill(runtime, args.cases)
     k = settings.report_min_cell
     results = []
 
@@ -186,13 +186,13 @@ def main() -> None:
 
     def pulse() -> object:
         with runtime.sessions() as s:
-            campaign = s.get(Campaign, campaign_id)
-            return pulse_results.wave_results(s, campaign, 10)
+            wave = s.get(WellbeingWave, wave_id)
+            return pulse_results.wave_results(s, wave, 10)
 
     def pulse_rows() -> object:
         with runtime.sessions() as s:
             return s.execute(
-                select(PulseResponse.answers).where(PulseResponse.campaign_id == campaign_id)
+                select(WellbeingResponse.answers).where(WellbeingResponse.wave_id == wave_id)
             ).all()
 
     results.append(

@@ -25,14 +25,6 @@ from grievance.models.messages import (
     OutboxMail,
 )
 from grievance.models.procedure import ProcedureVersion
-from grievance.models.pulse import (
-    Campaign,
-    PulseInvite,
-    PulseMember,
-    PulseResponse,
-    RightsInvite,
-    RightsMessage,
-)
 from grievance.models.recruitment import Agency, AgencyAlert, CaseRecruitment
 from grievance.models.remediation import (
     Evidence,
@@ -42,6 +34,13 @@ from grievance.models.remediation import (
     WorkerPrompt,
 )
 from grievance.models.reports import Export, ReportRelease
+from grievance.models.rights import RightsInvite, RightsMessage
+from grievance.models.wellbeing import (
+    WellbeingInvite,
+    WellbeingMember,
+    WellbeingResponse,
+    WellbeingWave,
+)
 
 __all__ = [
     "BULK",
@@ -55,7 +54,6 @@ __all__ = [
     "Attachment",
     "AuditEvent",
     "CallRequest",
-    "Campaign",
     "Case",
     "CaseEvent",
     "CaseNote",
@@ -73,9 +71,6 @@ __all__ = [
     "OutboxMail",
     "PlanComment",
     "ProcedureVersion",
-    "PulseInvite",
-    "PulseMember",
-    "PulseResponse",
     "ReferralOrg",
     "RemediationPlan",
     "RemediationStep",
@@ -85,5 +80,9 @@ __all__ = [
     "Site",
     "SiteAlert",
     "User",
+    "WellbeingInvite",
+    "WellbeingMember",
+    "WellbeingResponse",
+    "WellbeingWave",
     "WorkerPrompt",
 ]

@@ -153,7 +153,7 @@ def build(
 
     wellbeing = []
     if suppliers is None and period.quarters:
-        from grievance.models import Campaign, Site
+        from grievance.models import Site, WellbeingWave
 
         start = datetime.combine(period.quarters[0].first, datetime.min.time(), tzinfo=UTC)
         end = datetime.combine(period.quarters[-1].next().first, datetime.min.time(), tzinfo=UTC)
@@ -161,8 +161,8 @@ def build(
         for site in session.scalars(
             select(Site).where(
                 Site.id.in_(
-                    select(Campaign.site_id).where(
-                        Campaign.created_at >= start, Campaign.created_at < end
+                    select(WellbeingWave.site_id).where(
+                        WellbeingWave.created_at >= start, WellbeingWave.created_at < end
                     )
                 )
             )

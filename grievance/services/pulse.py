@@ -23,13 +23,13 @@ from grievance.conversation import PulseRecord
 from grievance.language import render
 from grievance.models import (
     BULK,
-    Campaign,
     Contact,
-    PulseInvite,
-    PulseMember,
-    PulseResponse,
     RightsMessage,
     Site,
+    WellbeingInvite,
+    WellbeingMember,
+    WellbeingResponse,
+    WellbeingWave,
 )
 from grievance.reports import pulse as results
 from grievance.runtime import Runtime
@@ -82,12 +82,12 @@ def site_for_keyword(session: Session, text: str) -> Site | None:
 def join(session: Session, runtime: Runtime, contact: Contact, site: Site) -> list[int]:
     """Add the contact to the site's pulse (once) and confirm; returns outbox ids to deliver."""
     member = session.scalars(
-        select(PulseMember).where(
-            PulseMember.site_id == site.id, PulseMember.contact_id == contact.id
+        select(WellbeingMember).where(
+            WellbeingMember.site_id == site.id, WellbeingMember.contact_id == contact.id
         )
     ).one_or_none()
     if member is None:
-        session.add(PulseMember(site_id=site.id, contact_id=contact.id))
+        session.add(WellbeingMember(site_id=site.id, contact_id=contact.id))
     language = _language(runtime, contact)
     text = render(runtime.catalogs[language], JOINED_KEY, {}, contact.channel)
     item = queue_message(session, runtime, contact, text, catalog_key=JOINED_KEY)
@@ -99,13 +99,13 @@ def record(session: Session, effect: PulseRecord) -> None:
     has no token and stores nothing)."""
     if effect.token is None or effect.campaign is None:
         return
-    campaign = session.get(Campaign, effect.campaign)
+    campaign = session.get(WellbeingWave, effect.campaign)
     if campaign is None:
         return
-    response = session.get(PulseResponse, effect.token)
+    response = session.get(WellbeingResponse, effect.token)
     if response is None:
-        response = PulseResponse(
-            token=effect.token, campaign_id=campaign.id, site_id=campaign.site_id, answers={}
+        response = WellbeingResponse(
+            token=effect.token, wave_id=campaign.id, site_id=campaign.site_id, answers={}
         )
         session.add(response)
     response.answers = dict(effect.answers)
@@ -113,7 +113,7 @@ def record(session: Session, effect: PulseRecord) -> None:
     response.reported = response.reported or effect.reported
 
 
-def start_wave(session: Session, site_id: int, user_id: int | None) -> Campaign:
+def start_wave(session: Session, site_id: int, user_id: int | None) -> WellbeingWave:
     """A new wave for the site, counting its members now; the caller enqueues the sending."""
     site = session.get(Site, site_id)
     if site is None:
@@ -121,17 +121,21 @@ def start_wave(session: Session, site_id: int, user_id: int | None) -> Campaign:
     if site.pulse_keyword is None:
         raise PulseError("give the site a survey word first: workers join by sending it")
     running = session.scalar(  # one wave at a time: a second would ask the same workers twice
-        select(Campaign.id).where(Campaign.site_id == site_id, Campaign.status == "sending")
+        select(WellbeingWave.id).where(
+            WellbeingWave.site_id == site_id, WellbeingWave.status == "sending"
+        )
     )
     if running is not None:
         raise PulseError("a wave is already being sent to this site; wait until it is out")
     members = session.scalar(
-        select(func.count(PulseMember.id)).where(PulseMember.site_id == site_id)
+        select(func.count(WellbeingMember.id)).where(WellbeingMember.site_id == site_id)
     )
     if not members:
         raise PulseError("nobody at this site has joined the survey yet")
-    last = session.scalar(select(func.max(Campaign.wave)).where(Campaign.site_id == site_id))
-    campaign = Campaign(
+    last = session.scalar(
+        select(func.max(WellbeingWave.wave)).where(WellbeingWave.site_id == site_id)
+    )
+    campaign = WellbeingWave(
         site_id=site_id, wave=(last or 0) + 1, created_by=user_id, total=int(members or 0)
     )
     session.add(campaign)
@@ -153,7 +157,7 @@ def start_rights(session: Session, site_id: int, user_id: int | None) -> RightsM
     if running is not None:
         raise PulseError("the rights message is already being sent to this site")
     members = session.scalar(
-        select(func.count(PulseMember.id)).where(PulseMember.site_id == site_id)
+        select(func.count(WellbeingMember.id)).where(WellbeingMember.site_id == site_id)
     )
     if not members:
         raise PulseError("nobody at this site has joined with the site's word yet")
@@ -163,7 +167,7 @@ def start_rights(session: Session, site_id: int, user_id: int | None) -> RightsM
     return message
 
 
-def stop_sending(wave: Campaign | RightsMessage) -> bool:
+def stop_sending(wave: WellbeingWave | RightsMessage) -> bool:
     """Stop a wave or rights message still being sent: nobody else is invited; what was
     sent and answered stays. False when it was not being sent."""
     if wave.status != "sending":
@@ -187,7 +191,7 @@ def share(runtime: Runtime, campaign_id: int) -> Shared:
     describes people, not a workplace.
     """
     with runtime.sessions() as session:
-        campaign = session.get(Campaign, campaign_id)
+        campaign = session.get(WellbeingWave, campaign_id)
         if campaign is None:
             raise NotFound(campaign_id)
         if campaign.status == "sending":
@@ -205,8 +209,8 @@ def share(runtime: Runtime, campaign_id: int) -> Shared:
         }
         contacts = session.scalars(
             select(Contact)
-            .join(PulseInvite, PulseInvite.contact_id == Contact.id)
-            .where(PulseInvite.campaign_id == campaign.id, PulseInvite.status == "sent")
+            .join(WellbeingInvite, WellbeingInvite.contact_id == Contact.id)
+            .where(WellbeingInvite.wave_id == campaign.id, WellbeingInvite.status == "sent")
         ).all()
         outbox_ids = []
         for contact in contacts:

@@ -24,14 +24,14 @@ from sqlalchemy.orm import Session
 from grievance.clock import utcnow
 from grievance.models import (
     BULK,
-    Campaign,
     Contact,
-    PulseInvite,
-    PulseMember,
     RightsInvite,
     RightsMessage,
+    WellbeingInvite,
+    WellbeingMember,
+    WellbeingWave,
 )
-from grievance.models.pulse import Sending
+from grievance.models.sending import Sending
 from grievance.runtime import Runtime
 from grievance.services.conversations import start_flow
 from grievance.services.outbox import enqueue_deliveries
@@ -42,8 +42,8 @@ from grievance.services.pulse import BATCH, BUSY_GIVE_UP, FLOW, RIGHTS_FLOW
 class Kind:
     """A kind of wave: its rows, the flow each member gets, and the job that sends it."""
 
-    campaign: type[Sending]  # Campaign or RightsMessage
-    # PulseInvite or RightsInvite: the same columns by name.
+    campaign: type[Sending]  # WellbeingWave or RightsMessage
+    # WellbeingInvite or RightsInvite: the same columns by name.
     invite: type[Any]
     flow: str
     job: str
@@ -51,8 +51,8 @@ class Kind:
 
 
 PULSE = Kind(
-    Campaign,
-    PulseInvite,
+    WellbeingWave,
+    WellbeingInvite,
     FLOW,
     "send_campaign",
     lambda wave: {"pulse": secrets.token_urlsafe(32), "campaign": wave},
@@ -74,20 +74,20 @@ def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH, kind: Kin
         if campaign is None or campaign.status != "sending":
             return True
         invited = select(Invite.contact_id).where(
-            Invite.campaign_id == campaign.id, Invite.status != "busy"
+            Invite.wave_id == campaign.id, Invite.status != "busy"
         )
         busy_before = {
             invite.contact_id: invite
             for invite in session.scalars(
-                select(Invite).where(Invite.campaign_id == campaign.id, Invite.status == "busy")
+                select(Invite).where(Invite.wave_id == campaign.id, Invite.status == "busy")
             )
         }
         # Members not yet tried come first: a batch of members still busy with a report
         # must not keep the rest of the site waiting.
         members = session.scalars(
-            select(PulseMember.contact_id)
-            .where(*_of_wave(campaign), PulseMember.contact_id.not_in(invited))
-            .order_by(PulseMember.contact_id.in_(list(busy_before) or [0]), PulseMember.id)
+            select(WellbeingMember.contact_id)
+            .where(*_of_wave(campaign), WellbeingMember.contact_id.not_in(invited))
+            .order_by(WellbeingMember.contact_id.in_(list(busy_before) or [0]), WellbeingMember.id)
             .limit(limit)
         ).all()
         give_up = utcnow() - campaign.created_at > BUSY_GIVE_UP
@@ -95,7 +95,7 @@ def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH, kind: Kin
             contact = session.get(Contact, contact_id)
             invite = busy_before.get(contact_id)
             if invite is None:
-                invite = Invite(campaign_id=campaign.id, contact_id=contact_id, status="new")
+                invite = Invite(wave_id=campaign.id, contact_id=contact_id, status="new")
                 session.add(invite)
             if contact is None or contact.address_encrypted is None or contact.opted_out:
                 invite.status = "skipped"
@@ -117,13 +117,13 @@ def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH, kind: Kin
         session.flush()
         _count(session, campaign, Invite)
         pending = session.scalar(
-            select(func.count(PulseMember.id)).where(
-                *_of_wave(campaign), PulseMember.contact_id.not_in(invited)
+            select(func.count(WellbeingMember.id)).where(
+                *_of_wave(campaign), WellbeingMember.contact_id.not_in(invited)
             )
         )
         busy = session.scalar(
             select(func.count(Invite.id)).where(
-                Invite.campaign_id == campaign.id, Invite.status == "busy"
+                Invite.wave_id == campaign.id, Invite.status == "busy"
             )
         )
         done = not pending and not busy
@@ -138,18 +138,21 @@ def send_batch(runtime: Runtime, campaign_id: int, limit: int = BATCH, kind: Kin
 def _of_wave(campaign: Sending) -> tuple[ColumnElement[bool], ...]:
     """The members a wave asks: the site's, as they were when it started (later joiners are
     asked by the next wave, so the wave's progress and response rate keep their base)."""
-    return (PulseMember.site_id == campaign.site_id, PulseMember.joined_at <= campaign.created_at)
+    return (
+        WellbeingMember.site_id == campaign.site_id,
+        WellbeingMember.joined_at <= campaign.created_at,
+    )
 
 
 def _count(
     session: Session,
     campaign: Sending,
-    Invite: type[PulseInvite] | type[RightsInvite],
+    Invite: type[WellbeingInvite] | type[RightsInvite],
 ) -> None:
     counts = dict(
         session.execute(
             select(Invite.status, func.count(Invite.id))
-            .where(Invite.campaign_id == campaign.id)
+            .where(Invite.wave_id == campaign.id)
             .group_by(Invite.status)
         ).all()
     )
@@ -175,7 +178,7 @@ def send_wave(
             handled, total = campaign.invited + campaign.skipped, campaign.total
             busy = session.scalar(
                 select(func.count(kind.invite.id)).where(
-                    kind.invite.campaign_id == campaign_id, kind.invite.status == "busy"
+                    kind.invite.wave_id == campaign_id, kind.invite.status == "busy"
                 )
             )
         if progress is not None:
@@ -194,10 +197,10 @@ def run_job(runtime: Runtime, campaign_id: int, kind: Kind = PULSE) -> bool:
         with runtime.sessions() as session:
             campaign = session.get(kind.campaign, campaign_id)
             fresh = campaign is not None and session.scalar(
-                select(func.count(PulseMember.id)).where(
+                select(func.count(WellbeingMember.id)).where(
                     *_of_wave(campaign),
-                    PulseMember.contact_id.not_in(
-                        select(kind.invite.contact_id).where(kind.invite.campaign_id == campaign_id)
+                    WellbeingMember.contact_id.not_in(
+                        select(kind.invite.contact_id).where(kind.invite.wave_id == campaign_id)
                     ),
                 )
             )

@@ -24,11 +24,11 @@ from grievance.db import affected
 from grievance.models import (
     INBOUND,
     Attachment,
-    Campaign,
     Conversation,
     Message,
     OutboxItem,
     RightsMessage,
+    WellbeingWave,
     WorkerPrompt,
 )
 from grievance.runtime import Runtime
@@ -139,8 +139,8 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
         )
         # A wave whose sending job was lost (Redis down, a worker died) carries on.
         waves = session.scalars(
-            select(Campaign.id).where(
-                Campaign.status == "sending", Campaign.created_at <= now - grace
+            select(WellbeingWave.id).where(
+                WellbeingWave.status == "sending", WellbeingWave.created_at <= now - grace
             )
         ).all()
         rights = session.scalars(

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from grievance import csvsafe
 from grievance.auth import accounts
-from grievance.models import Campaign, Organisation, PulseMember, RightsMessage, Site, User
+from grievance.models import Organisation, RightsMessage, Site, User, WellbeingMember, WellbeingWave
 from grievance.reports import pulse as results
 from grievance.runtime import Runtime
 from grievance.services import pulse
@@ -73,15 +73,15 @@ def index() -> ResponseReturnValue:
         ids = [site.id for site in sites]
         members = dict(
             db.execute(
-                select(PulseMember.site_id, func.count(PulseMember.id))
-                .where(PulseMember.site_id.in_(ids))
-                .group_by(PulseMember.site_id)
+                select(WellbeingMember.site_id, func.count(WellbeingMember.id))
+                .where(WellbeingMember.site_id.in_(ids))
+                .group_by(WellbeingMember.site_id)
             ).all()
         )
         waves = db.scalars(
-            select(Campaign)
-            .where(Campaign.site_id.in_(ids))
-            .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+            select(WellbeingWave)
+            .where(WellbeingWave.site_id.in_(ids))
+            .order_by(WellbeingWave.created_at.desc(), WellbeingWave.id.desc())
             .limit(100)
         ).all()
         rights = db.scalars(
@@ -192,9 +192,9 @@ def stop_rights(message_id: int) -> ResponseReturnValue:
     return redirect(url_for("campaigns.index"))
 
 
-def _campaign(db: Session, user: User, campaign_id: int) -> tuple[Campaign, Site]:
+def _campaign(db: Session, user: User, campaign_id: int) -> tuple[WellbeingWave, Site]:
     """The wave and its site, if the user may read them; else 404."""
-    campaign = db.get(Campaign, campaign_id)
+    campaign = db.get(WellbeingWave, campaign_id)
     site = db.get(Site, campaign.site_id) if campaign is not None else None
     if campaign is None or site is None or site not in _sites(db, user):
         abort(404)

@@ -20,15 +20,15 @@ from sqlalchemy import select
 
 from grievance.cli import main
 from grievance.models import (
-    Campaign,
     Case,
     Contact,
     Conversation,
     Message,
-    PulseInvite,
-    PulseMember,
-    PulseResponse,
     Site,
+    WellbeingInvite,
+    WellbeingMember,
+    WellbeingResponse,
+    WellbeingWave,
 )
 from grievance.runtime import Runtime
 from grievance.services import pulse, pulse_waves
@@ -65,9 +65,9 @@ def answer(phone: Phone, scores: list[str], last: str = "0") -> list[str]:
     return phone.send(last)
 
 
-def the_wave(runtime: Runtime) -> Campaign:
+def the_wave(runtime: Runtime) -> WellbeingWave:
     with runtime.sessions() as session:
-        return session.scalars(select(Campaign).order_by(Campaign.id.desc())).first()  # type: ignore[return-value]
+        return session.scalars(select(WellbeingWave).order_by(WellbeingWave.id.desc())).first()  # type: ignore[return-value]
 
 
 def test_a_wave_runs_from_joining_to_shared_results(
@@ -82,8 +82,11 @@ def test_a_wave_runs_from_joining_to_shared_results(
     joined(phones)
     joined(phones[:1])  # joining twice is harmless
     with runtime.sessions() as session:
-        assert session.scalar(select(PulseMember.id).where(PulseMember.site_id != site_id)) is None
-        assert len(session.scalars(select(PulseMember.id)).all()) == 12
+        assert (
+            session.scalar(select(WellbeingMember.id).where(WellbeingMember.site_id != site_id))
+            is None
+        )
+        assert len(session.scalars(select(WellbeingMember.id)).all()) == 12
 
     page = post(admin, "/campaigns", site=site_id)
     assert "Done: 12 of 12 workers invited" in page
@@ -140,7 +143,7 @@ def test_answers_are_not_linked_to_a_contact(
     assert phones[1].send("2")[-1].startswith("Thank you for your answers")
 
     with runtime.sessions() as session:
-        responses = session.scalars(select(PulseResponse)).all()
+        responses = session.scalars(select(WellbeingResponse)).all()
         assert sorted(json.dumps(r.answers, sort_keys=True) for r in responses) == sorted(
             json.dumps(dict(zip(pulse_questions(), values, strict=True)), sort_keys=True)
             for values in ([1, 2, 3, 4, 5, 1], [5, 4, 3, 2, 1, 5])
@@ -189,7 +192,7 @@ def test_something_written_at_the_end_becomes_a_report_only_with_consent(
     with runtime.sessions() as session:
         case = session.scalars(select(Case)).one()
         assert runtime.protector.decrypt(case.description_encrypted) == "The agent kept my passport"  # type: ignore[arg-type]
-        response = session.scalars(select(PulseResponse)).one()
+        response = session.scalars(select(WellbeingResponse)).one()
         assert response.said_more
         assert response.reported
         assert response.answers == dict.fromkeys(pulse_questions(), 3)
@@ -231,7 +234,7 @@ def test_a_worker_writing_a_report_is_invited_after_it(
     assert "6 short questions" in busy.replies()[-1]
     assert late.replies() == []
     with runtime.sessions() as session:
-        statuses = session.scalars(select(PulseInvite.status)).all()
+        statuses = session.scalars(select(WellbeingInvite.status)).all()
         assert sorted(statuses) == ["sent", "sent"]
     assert the_wave(runtime).status == "sent"
 
