@@ -550,7 +550,7 @@ def flows_check(
     from grievance.conversation.inspect import check, prompt_sizes
     from grievance.facts import FactsError, load_facts
     from grievance.language import CatalogError, load_catalogs
-    from grievance.services import cases, outbox, procedure, pulse, remediation, triage
+    from grievance.services import cases, outbox, procedure, remediation, triage, wellbeing
 
     flows_dir = flows_dir or Path(os.environ.get("GRIEVANCE_FLOWS_DIR") or PROJECT_ROOT / "flows")
     locales_dir = locales_dir or Path(
@@ -581,7 +581,7 @@ def flows_check(
                 *outbox.MESSAGE_KEYS,
                 *triage.MESSAGE_KEYS,
                 *remediation.MESSAGE_KEYS,
-                *pulse.MESSAGE_KEYS,
+                *wellbeing.MESSAGE_KEYS,
                 *procedure.PAGE_KEYS,
             ),
             menu_languages,
@@ -795,8 +795,8 @@ def campaigns_send(site: str, wave: int | None) -> None:
 
     from grievance.models import WellbeingWave
     from grievance.runtime import build_runtime
-    from grievance.services import pulse as pulse_service
-    from grievance.services import pulse_waves
+    from grievance.services import waves
+    from grievance.services import wellbeing as wellbeing_service
 
     runtime = build_runtime(_settings())
     try:
@@ -805,8 +805,8 @@ def campaigns_send(site: str, wave: int | None) -> None:
             campaign: WellbeingWave | None
             if wave is None:
                 try:
-                    campaign = pulse_service.start_wave(session, found.id, None)
-                except pulse_service.PulseError as exc:
+                    campaign = wellbeing_service.start_wave(session, found.id, None)
+                except wellbeing_service.WellbeingError as exc:
                     raise click.ClickException(str(exc)) from None
                 session.commit()
             else:
@@ -820,7 +820,7 @@ def campaigns_send(site: str, wave: int | None) -> None:
             campaign_id, number, total = campaign.id, campaign.wave, campaign.total
         click.echo(f"{found.name}: wave {number} to {total} members")
         with _progress("inviting", "workers") as progress:
-            pulse_waves.send_wave(runtime, campaign_id, progress)
+            waves.send_wave(runtime, campaign_id, progress)
         with runtime.sessions() as session:
             done = session.get(WellbeingWave, campaign_id)
             assert done is not None
@@ -840,14 +840,14 @@ def campaigns_send(site: str, wave: int | None) -> None:
 @click.argument("site")
 def campaigns_results(site: str) -> None:
     """Print SITE's results per wave and area (figures over fewer than k workers withheld)."""
-    from grievance.reports import pulse as pulse_results
+    from grievance.reports import wellbeing as wellbeing_results
     from grievance.runtime import build_runtime
 
     runtime = build_runtime(_settings())
     try:
         with runtime.sessions() as session:
             found = _site(session, site)
-            waves = pulse_results.site_trend(session, found.id, runtime.settings.pulse_min_cell)
+            waves = wellbeing_results.site_trend(session, found.id, runtime.settings.pulse_min_cell)
     finally:
         runtime.close()
     if not waves:

@@ -48,7 +48,7 @@ from grievance.models import (
 from grievance.models.accounts import buyer_suppliers
 from grievance.models.cases import DEFAULT_SEVERITY, OPEN_STATUSES
 from grievance.models.recruitment import RECRUITMENT_CATEGORIES
-from grievance.reports.pulse import QUESTIONS
+from grievance.reports.wellbeing import QUESTIONS
 from grievance.runtime import Runtime
 
 DEMO_DOMAIN = "demo.example"

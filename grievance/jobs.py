@@ -26,10 +26,10 @@ from grievance.services import (
     media,
     outbox,
     prompts,
-    pulse_waves,
     recruitment,
     retention,
     sweeper,
+    waves,
 )
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ def send_campaign(campaign_id: int, runtime: Runtime | None = None) -> bool:
 
     Idempotent: a member is invited once per wave (a unique row written with the message).
     """
-    return pulse_waves.run_job(_rt(runtime), campaign_id)
+    return waves.run_job(_rt(runtime), campaign_id)
 
 
 @_scrubbed
@@ -183,7 +183,7 @@ def send_rights(campaign_id: int, runtime: Runtime | None = None) -> bool:
 
     Idempotent: a member is sent a message once (a unique row written with the message).
     """
-    return pulse_waves.run_job(_rt(runtime), campaign_id, pulse_waves.RIGHTS)
+    return waves.run_job(_rt(runtime), campaign_id, waves.RIGHTS)
 
 
 @_scrubbed

@@ -38,9 +38,9 @@ from grievance.migrate import upgrade
 from grievance.models import Case, CaseEvent, Organisation, Site, WellbeingResponse, WellbeingWave
 from grievance.models.cases import DEFAULT_SEVERITY
 from grievance.reports import aggregates, outcomes, suppression
-from grievance.reports import pulse as pulse_results
-from grievance.reports.pulse import QUESTIONS
+from grievance.reports import wellbeing as wellbeing_results
 from grievance.reports.suppression import suppress
+from grievance.reports.wellbeing import QUESTIONS
 from grievance.runtime import build_runtime
 from grievance.services import exports
 
@@ -187,7 +187,7 @@ def main() -> None:
     def pulse() -> object:
         with runtime.sessions() as s:
             wave = s.get(WellbeingWave, wave_id)
-            return pulse_results.wave_results(s, wave, 10)
+            return wellbeing_results.wave_results(s, wave, 10)
 
     def pulse_rows() -> object:
         with runtime.sessions() as s:

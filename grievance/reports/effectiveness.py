@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from grievance.models import Case, ProcedureVersion
 from grievance.models.cases import CATEGORY_LABELS
 from grievance.models.remediation import REMEDY_LABELS
-from grievance.reports import pulse as pulse_results
 from grievance.reports import releases
+from grievance.reports import wellbeing as wellbeing_results
 from grievance.reports.suppression import Cell
 from grievance.runtime import Runtime
 
@@ -169,7 +169,7 @@ def build(
         ):
             waves = [
                 w
-                for w in pulse_results.site_trend(session, site.id, settings.pulse_min_cell)
+                for w in wellbeing_results.site_trend(session, site.id, settings.pulse_min_cell)
                 if since <= w.month <= until
             ]
             shown = [w for w in waves if w.site_score is not None]

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from grievance import csvsafe
 from grievance.auth import accounts
 from grievance.models import Organisation, RightsMessage, Site, User, WellbeingMember, WellbeingWave
-from grievance.reports import pulse as results
+from grievance.reports import wellbeing as results
 from grievance.runtime import Runtime
-from grievance.services import pulse
+from grievance.services import wellbeing
 from grievance.services.errors import NotFound
 from grievance.services.visibility import visible_suppliers
 from grievance.web.security import roles_required
@@ -56,7 +56,7 @@ def _sites(db: Session, user: User) -> list[Site]:
 def _reserved() -> set[str]:
     """Every keyword of every catalog: a survey word must not be one."""
     return {
-        pulse.normalize_keyword(word)
+        wellbeing.normalize_keyword(word)
         for catalog in _runtime().catalogs.values()
         for words in catalog.keywords.values()
         for word in words
@@ -115,8 +115,10 @@ def keyword(site_id: int) -> ResponseReturnValue:
         if site is None:
             abort(404)
         try:
-            site.pulse_keyword = pulse.check_keyword(db, site, word, _reserved()) if word else None
-        except pulse.PulseError as exc:
+            site.pulse_keyword = (
+                wellbeing.check_keyword(db, site, word, _reserved()) if word else None
+            )
+        except wellbeing.WellbeingError as exc:
             flash(f"{site.name}: {exc}", "error")
             return redirect(url_for("campaigns.index"))
         accounts.audit(db, user, "pulse_keyword_set", None, f"site={site.id}")
@@ -139,10 +141,10 @@ def start() -> ResponseReturnValue:
     with runtime.sessions() as db:
         user = _user(db)
         try:
-            campaign = pulse.start_wave(db, site_id or 0, user.id)
+            campaign = wellbeing.start_wave(db, site_id or 0, user.id)
         except NotFound:
             abort(404)
-        except pulse.PulseError as exc:
+        except wellbeing.WellbeingError as exc:
             flash(str(exc), "error")
             return redirect(url_for("campaigns.index"))
         accounts.audit(db, user, "pulse_wave_started", None, f"campaign={campaign.id}")
@@ -163,8 +165,8 @@ def start_rights() -> ResponseReturnValue:
         if site_id is None or db.get(Site, site_id) not in _sites(db, user):
             abort(404)
         try:
-            message = pulse.start_rights(db, site_id, user.id)
-        except pulse.PulseError as exc:
+            message = wellbeing.start_rights(db, site_id, user.id)
+        except wellbeing.WellbeingError as exc:
             flash(str(exc), "error")
             return redirect(url_for("campaigns.index"))
         accounts.audit(db, user, "rights_message_started", None, f"rights={message.id}")
@@ -185,7 +187,7 @@ def stop_rights(message_id: int) -> ResponseReturnValue:
         site = db.get(Site, message.site_id) if message is not None else None
         if message is None or site not in _sites(db, user):
             abort(404)
-        if pulse.stop_sending(message):
+        if wellbeing.stop_sending(message):
             accounts.audit(db, user, "rights_message_stopped", None, f"rights={message.id}")
             db.commit()
             flash(f"Stopped: {message.invited} workers had been sent it.", "ok")
@@ -213,7 +215,7 @@ def wave(campaign_id: int) -> ResponseReturnValue:
         trend = results.site_trend(db, site.id, k)
         accounts.audit(db, user, "pulse_results_viewed", None, f"campaign={campaign.id}")
         db.commit()
-        current = next(r for r in trend if r.campaign_id == campaign.id)
+        current = next(r for r in trend if r.wave_id == campaign.id)
         return render_template(
             "campaigns/wave.html",
             campaign=campaign,
@@ -233,7 +235,7 @@ def stop(campaign_id: int) -> ResponseReturnValue:
     with runtime.sessions() as db:
         user = _user(db)
         campaign, _ = _campaign(db, user, campaign_id)
-        if pulse.stop_sending(campaign):
+        if wellbeing.stop_sending(campaign):
             accounts.audit(db, user, "pulse_wave_stopped", None, f"campaign={campaign.id}")
             db.commit()
             flash(f"Stopped: {campaign.invited} workers had been invited.", "ok")
@@ -248,8 +250,8 @@ def share(campaign_id: int) -> ResponseReturnValue:
     with runtime.sessions() as db:
         _campaign(db, _user(db), campaign_id)
     try:
-        shared = pulse.share(runtime, campaign_id)
-    except pulse.PulseError as exc:
+        shared = wellbeing.share(runtime, campaign_id)
+    except wellbeing.WellbeingError as exc:
         flash(str(exc), "error")
     else:
         with runtime.sessions() as db:

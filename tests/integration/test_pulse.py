@@ -31,7 +31,7 @@ from grievance.models import (
     WellbeingWave,
 )
 from grievance.runtime import Runtime
-from grievance.services import pulse, pulse_waves
+from grievance.services import waves, wellbeing
 from tests.conftest import Phone, environment
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.pulse import WORD, a_site, joined, post, with_word, workers
@@ -168,7 +168,7 @@ def test_answers_are_not_linked_to_a_contact(
 
 
 def pulse_questions() -> list[str]:
-    from grievance.reports.pulse import QUESTIONS
+    from grievance.reports.wellbeing import QUESTIONS
 
     return list(QUESTIONS)
 
@@ -230,7 +230,7 @@ def test_a_worker_writing_a_report_is_invited_after_it(
     (late,) = workers(client, fake_twilio, 1)
     joined([late])  # joins while the wave is out: the next wave asks them
     busy.send("2")  # no, not now: the intake ends
-    pulse_waves.send_batch(runtime, the_wave(runtime).id)
+    waves.send_batch(runtime, the_wave(runtime).id)
     assert "6 short questions" in busy.replies()[-1]
     assert late.replies() == []
     with runtime.sessions() as session:
@@ -308,7 +308,7 @@ def test_an_admin_stops_a_wave_and_nobody_else_is_asked(
     assert "Stopped: 1 of 2 workers invited" in page
     assert "Stop sending this wave" not in page
     busy.send("2")  # the report ends; the wave would have asked now
-    pulse_waves.send_batch(runtime, wave.id)
+    waves.send_batch(runtime, wave.id)
     assert not any("6 short questions" in r for r in busy.replies())
     assert the_wave(runtime).status == "cancelled"
 
@@ -322,9 +322,9 @@ def test_members_busy_with_a_report_do_not_hold_up_the_rest(
     joined([busy, free])  # the busy worker joined first: first in line
     assert "confidential" in busy.send("hello I need help")[0]
     with runtime.sessions() as session:
-        wave_id = pulse.start_wave(session, site_id, None).id
+        wave_id = wellbeing.start_wave(session, site_id, None).id
         session.commit()
-    pulse_waves.send_batch(runtime, wave_id, limit=1)  # tries the busy worker
-    pulse_waves.send_batch(runtime, wave_id, limit=1)  # the next one, not the busy worker again
+    waves.send_batch(runtime, wave_id, limit=1)  # tries the busy worker
+    waves.send_batch(runtime, wave_id, limit=1)  # the next one, not the busy worker again
     assert "6 short questions" in free.replies()[-1]
     assert not any("6 short questions" in r for r in busy.replies())

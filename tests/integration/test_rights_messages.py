@@ -14,7 +14,7 @@ from sqlalchemy import select
 from grievance.clock import utcnow
 from grievance.models import Case, RightsInvite, RightsMessage
 from grievance.runtime import Runtime
-from grievance.services import pulse_waves
+from grievance.services import waves
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.pulse import a_site, joined, post, with_word, workers
 from tests.support.staff import handler, token_of
@@ -71,7 +71,7 @@ def test_members_get_the_rights_message_and_read_a_topic_by_its_number(
     assert any("Do you want to report" in r or "confidential" in r for r in first)
 
     busy.send("2")  # no report after all: the intake ends
-    pulse_waves.send_batch(runtime, message.id, kind=pulse_waves.RIGHTS)
+    waves.send_batch(runtime, message.id, kind=waves.RIGHTS)
     (late,) = busy.replies()
     assert late.startswith(PRINCIPLES)
     message = the_message(runtime)
@@ -104,7 +104,7 @@ def test_each_message_reaches_a_worker_once_and_only_admins_send_it(
     first = the_message(runtime)
     assert first.status == "sent"
     # Sending the same message again (a job run twice) reaches nobody twice.
-    assert pulse_waves.send_batch(runtime, first.id, kind=pulse_waves.RIGHTS)
+    assert waves.send_batch(runtime, first.id, kind=waves.RIGHTS)
     assert phone.replies() == []
     # A later message, a new campaign, reaches the worker again.
     assert "going out to 1 workers" in post(admin, "/campaigns/rights", site=site_id)
@@ -126,7 +126,7 @@ def test_an_admin_stops_a_rights_message(
     message = the_message(runtime)
     page = post(admin, f"/campaigns/rights/{message.id}/stop")
     assert "Stopped: 0 workers had been sent it." in page
-    assert pulse_waves.send_batch(runtime, message.id, kind=pulse_waves.RIGHTS)
+    assert waves.send_batch(runtime, message.id, kind=waves.RIGHTS)
     assert all(phone.replies() == [] for phone in phones)
     staff = handler(app, runtime, "h@example.org")
     token = token_of(staff, "/campaigns")

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from grievance.models import Site
 from grievance.runtime import Runtime
-from grievance.services import pulse
+from grievance.services import wellbeing
 from tests.conftest import Phone
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.staff import token_of
@@ -34,7 +34,7 @@ def with_word(runtime: Runtime, site_id: int) -> None:
     with runtime.sessions() as session:
         site = session.get(Site, site_id)
         assert site is not None
-        site.pulse_keyword = pulse.normalize_keyword(WORD)
+        site.pulse_keyword = wellbeing.normalize_keyword(WORD)
         session.commit()
 
 
