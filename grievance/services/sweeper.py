@@ -149,10 +149,10 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
             )
         ).all()
         session.commit()
-    for campaign_id in waves:
-        runtime.queue.enqueue("send_campaign", campaign_id, bulk=True)
-    for campaign_id in rights:
-        runtime.queue.enqueue("send_rights", campaign_id, bulk=True)
+    for wave_id in waves:
+        runtime.queue.enqueue("send_wellbeing_wave", wave_id, bulk=True)
+    for rights_id in rights:
+        runtime.queue.enqueue("send_rights", rights_id, bulk=True)
     for message_id in first_messages:
         if message_id is not None:
             runtime.queue.enqueue("process_inbound", message_id)

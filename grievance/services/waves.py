@@ -54,7 +54,7 @@ WELLBEING = Kind(
     WellbeingWave,
     WellbeingInvite,
     FLOW,
-    "send_campaign",
+    "send_wellbeing_wave",
     lambda wave: {"pulse": secrets.token_urlsafe(32), "campaign": wave},
 )
 RIGHTS = Kind(

@@ -150,7 +150,7 @@ def start() -> ResponseReturnValue:
         accounts.audit(db, user, "pulse_wave_started", None, f"campaign={campaign.id}")
         db.commit()
         campaign_id = campaign.id
-    runtime.queue.enqueue("send_campaign", campaign_id, bulk=True)
+    runtime.queue.enqueue("send_wellbeing_wave", campaign_id, bulk=True)
     return redirect(url_for("campaigns.wave", campaign_id=campaign_id))
 
 
