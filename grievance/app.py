@@ -70,7 +70,6 @@ def create_app(
         api_remediation,
         api_reports,
         auth,
-        campaigns,
         cases,
         errors,
         health,
@@ -80,6 +79,7 @@ def create_app(
         simulator,
         supplier,
         webhooks,
+        wellbeing,
     )
 
     app.register_blueprint(webhooks.bp)
@@ -90,7 +90,8 @@ def create_app(
     app.register_blueprint(admin.bp)
     app.register_blueprint(supplier.bp)
     app.register_blueprint(reports.bp)
-    app.register_blueprint(campaigns.bp)
+    app.register_blueprint(wellbeing.bp)
+    app.register_blueprint(wellbeing.moved)
     app.register_blueprint(procedure.bp)
     app.jinja_env.globals["zip"] = zip
     if runtime.channel_name == "console":

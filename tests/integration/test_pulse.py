@@ -35,7 +35,7 @@ from grievance.services import waves, wellbeing
 from tests.conftest import Phone, environment
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.pulse import WORD, a_site, joined, post, with_word, workers
-from tests.support.staff import handler
+from tests.support.staff import handler, token_of
 
 # Depends on today's date: CI runs this module again under a shifted clock.
 pytestmark = pytest.mark.clock
@@ -50,7 +50,7 @@ def a_wave(
     phones = workers(client, fake, n)
     joined(phones)
     admin = handler(app, runtime, "admin@example.org", role="admin")
-    post(admin, "/campaigns", site=site_id)
+    post(admin, "/wellbeing", site=site_id)
     return admin, phones
 
 
@@ -75,7 +75,7 @@ def test_a_wave_runs_from_joining_to_shared_results(
 ) -> None:
     site_id = a_site(runtime)
     admin = handler(app, runtime, "admin@example.org", role="admin")
-    page = post(admin, f"/campaigns/sites/{site_id}/keyword", keyword=WORD)
+    page = post(admin, f"/wellbeing/sites/{site_id}/keyword", keyword=WORD)
     assert f"workers join by sending {WORD}" in page
 
     phones = workers(client, fake_twilio, 12)
@@ -88,7 +88,7 @@ def test_a_wave_runs_from_joining_to_shared_results(
         )
         assert len(session.scalars(select(WellbeingMember.id)).all()) == 12
 
-    page = post(admin, "/campaigns", site=site_id)
+    page = post(admin, "/wellbeing", site=site_id)
     assert "Done: 12 of 12 workers invited" in page
     # Safety 4 and 5, respect 3 and 0 (skipped), income 2 and 2: the same for everyone but two.
     for phone in phones[:10]:
@@ -99,7 +99,7 @@ def test_a_wave_runs_from_joining_to_shared_results(
     assert "1 Answer now" in phones[11].replies()[-1]  # invited, never answered
 
     wave = the_wave(runtime)
-    page = re.sub(r">\s+<", "><", admin.get(f"/campaigns/{wave.id}").get_data(as_text=True))
+    page = re.sub(r">\s+<", "><", admin.get(f"/wellbeing/{wave.id}").get_data(as_text=True))
     assert "Answered: 11 of 12 invited (92%)" in page
     # Safety: ten workers at 4.5, one at 5 -> mean 4.55, all favourable.
     assert '<td class="num">11</td><td class="num">4.55</td><td class="num">100%</td>' in page
@@ -111,19 +111,19 @@ def test_a_wave_runs_from_joining_to_shared_results(
 
     rows = list(
         csv.reader(
-            io.StringIO(admin.get(f"/campaigns/{wave.id}/results.csv").get_data(as_text=True))
+            io.StringIO(admin.get(f"/wellbeing/{wave.id}/results.csv").get_data(as_text=True))
         )
     )
     assert rows[0][:5] == ["Wave", "Month", "Invited", "Answered", "Area"]
     assert rows[1][2:] == ["12", "11", "Safety at work", "11", "4.55", "100%"]
     assert rows[4][4:7] == ["Site score", "", "3.33"]
-    chart = admin.get(f"/campaigns/{wave.id}/trend.svg")
+    chart = admin.get(f"/wellbeing/{wave.id}/trend.svg")
     assert chart.mimetype == "image/svg+xml"
     assert "<script" not in chart.get_data(as_text=True)
     assert "Wellbeing at Penang plant 2, by wave" in chart.get_data(as_text=True)
     assert chart.headers["Content-Security-Policy"].startswith("default-src 'none'")
 
-    page = post(admin, f"/campaigns/{wave.id}/share")
+    page = post(admin, f"/wellbeing/{wave.id}/share")
     assert "Results sent to 12 workers." in page
     expected = (
         "Survey results: 11 workers answered. Feeling safe: 4.5 of 5. Feeling respected: "
@@ -131,7 +131,7 @@ def test_a_wave_runs_from_joining_to_shared_results(
     )
     for phone in phones:
         assert phone.replies()[-1] == expected
-    assert "already shared" in post(admin, f"/campaigns/{wave.id}/share")
+    assert "already shared" in post(admin, f"/wellbeing/{wave.id}/share")
 
 
 def test_answers_are_not_linked_to_a_contact(
@@ -205,11 +205,11 @@ def test_small_waves_are_withheld_and_not_shared(
     for phone in phones:
         answer(phone, ["5"] * 6)
     wave = the_wave(runtime)
-    page = admin.get(f"/campaigns/{wave.id}").get_data(as_text=True)
+    page = admin.get(f"/wellbeing/{wave.id}").get_data(as_text=True)
     assert "Answered: &lt;10 of 3 invited." in page
     assert page.count("withheld: fewer than 10 workers") == 3
     assert "5.00" not in page
-    assert "at least 10 answers" in post(admin, f"/campaigns/{wave.id}/share")
+    assert "at least 10 answers" in post(admin, f"/wellbeing/{wave.id}/share")
     for phone in phones:
         assert not any("Survey results" in r for r in phone.replies())
 
@@ -223,7 +223,7 @@ def test_a_worker_writing_a_report_is_invited_after_it(
     joined([busy, free])
     assert "confidential" in busy.send("hello I need help")[0]  # mid-intake
     admin = handler(app, runtime, "admin@example.org", role="admin")
-    page = post(admin, "/campaigns", site=site_id)
+    page = post(admin, "/wellbeing", site=site_id)
     assert "Inviting: 1 of 2 workers" in page
     assert not any("6 short questions" in r for r in busy.replies())
     assert "6 short questions" in free.replies()[-1]
@@ -245,15 +245,15 @@ def test_survey_words_must_be_distinct_from_keywords_and_other_sites(
     first, second = a_site(runtime, "Plant A"), a_site(runtime, "Plant B")
     admin = handler(app, runtime, "admin@example.org", role="admin")
     assert "workers join by sending WELL-1" in post(
-        admin, f"/campaigns/sites/{first}/keyword", keyword="well-1"
+        admin, f"/wellbeing/sites/{first}/keyword", keyword="well-1"
     )
     assert "already the survey word of another site" in post(
-        admin, f"/campaigns/sites/{second}/keyword", keyword="WELL-1"
+        admin, f"/wellbeing/sites/{second}/keyword", keyword="WELL-1"
     )
     assert "already a keyword workers send" in post(
-        admin, f"/campaigns/sites/{second}/keyword", keyword="STATUS"
+        admin, f"/wellbeing/sites/{second}/keyword", keyword="STATUS"
     )
-    assert "4 to 32 letters" in post(admin, f"/campaigns/sites/{second}/keyword", keyword="a b")
+    assert "4 to 32 letters" in post(admin, f"/wellbeing/sites/{second}/keyword", keyword="a b")
     with runtime.sessions() as session:
         assert session.get(Site, second).pulse_keyword is None  # type: ignore[union-attr]
         contacts = session.scalars(select(Contact)).all()
@@ -301,9 +301,9 @@ def test_an_admin_stops_a_wave_and_nobody_else_is_asked(
     joined([busy, free])
     assert "confidential" in busy.send("hello I need help")[0]  # mid-intake: not yet asked
     admin = handler(app, runtime, "admin@example.org", role="admin")
-    post(admin, "/campaigns", site=site_id)
+    post(admin, "/wellbeing", site=site_id)
     wave = the_wave(runtime)
-    page = post(admin, f"/campaigns/{wave.id}/stop")
+    page = post(admin, f"/wellbeing/{wave.id}/stop")
     assert "Stopped: 1 workers had been invited." in page
     assert "Stopped: 1 of 2 workers invited" in page
     assert "Stop sending this wave" not in page
@@ -328,3 +328,30 @@ def test_members_busy_with_a_report_do_not_hold_up_the_rest(
     waves.send_batch(runtime, wave_id, limit=1)  # the next one, not the busy worker again
     assert "6 short questions" in free.replies()[-1]
     assert not any("6 short questions" in r for r in busy.replies())
+
+
+def test_the_old_campaigns_addresses_redirect_to_the_same_wellbeing_page(
+    app: Flask, runtime: Runtime, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    site_id = a_site(runtime)
+    with_word(runtime, site_id)
+    joined(workers(client, fake_twilio, 1))
+    admin = handler(app, runtime, "admin@example.org", role="admin")
+    assert client.get("/campaigns").headers["Location"].startswith("/login")  # signed in first
+    for old, new in (
+        ("/campaigns", "/wellbeing"),
+        ("/campaigns/7/results.csv", "/wellbeing/7/results.csv"),
+        ("/campaigns/7/trend.svg?x=1", "/wellbeing/7/trend.svg?x=1"),
+    ):
+        response = admin.get(old)
+        assert response.status_code == 308, old
+        assert response.headers["Location"] == new
+    # 308 keeps a POST a POST: a form posted to an old bookmark is posted again to the new
+    # address, as a browser does (the test client would drop the body on the way).
+    form = {"csrf_token": token_of(admin, "/wellbeing"), "site": site_id}
+    response = admin.post("/campaigns", data=form)
+    assert response.status_code == 308
+    assert response.headers["Location"] == "/wellbeing"
+    page = admin.post(response.headers["Location"], data=form, follow_redirects=True)
+    assert page.request.path == f"/wellbeing/{the_wave(runtime).id}"
+    assert "Done: 1 of 1 workers invited" in page.get_data(as_text=True)

@@ -39,7 +39,7 @@ def with_word(runtime: Runtime, site_id: int) -> None:
 
 
 def post(client: FlaskClient, path: str, **form: object) -> str:
-    token = token_of(client, "/campaigns")
+    token = token_of(client, "/wellbeing")
     response = client.post(path, data={"csrf_token": token, **form}, follow_redirects=True)
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     return response.get_data(as_text=True)

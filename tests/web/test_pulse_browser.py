@@ -120,7 +120,7 @@ def open_pulse(page: Page) -> None:
     page.goto("/cases")
     expect_queue(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Wellbeing pulse").click()
-    expect(page).to_have_url(re.compile(r"/campaigns$"))
+    expect(page).to_have_url(re.compile(r"/wellbeing$"))
     expect(page.get_by_role("heading", name="Worker Wellbeing pulse", level=1)).to_be_visible()
 
 
@@ -148,7 +148,7 @@ def open_latest_demo_wave(page: Page) -> None:
     expect(row).to_have_count(1)
     expect(row.get_by_role("cell").nth(2)).to_have_text(re.compile(r"^done: \d+ invited$"))
     row.get_by_role("link", name="Wave 3", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/campaigns/\d+$"))
+    expect(page).to_have_url(re.compile(r"/wellbeing/\d+$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"{DEMO_SITE}: wave 3")
 
 
@@ -222,7 +222,7 @@ def test_an_admin_reads_a_demo_sites_latest_wave(admin: Page, tmp_path: Path) ->
 
 def test_axe_finds_no_wcag_violations_on_the_pulse(checker: Page) -> None:
     open_pulse(checker)
-    found = [f"/campaigns: {v}" for v in axe_violations(checker)]
+    found = [f"/wellbeing: {v}" for v in axe_violations(checker)]
     open_latest_demo_wave(checker)
     found += [f"{checker.url}: {v}" for v in axe_violations(checker)]
     assert not found, "axe-core WCAG 2.1 A/AA violations:\n" + "\n".join(found)
@@ -285,7 +285,7 @@ def test_workers_join_a_new_sites_pulse_and_answer_a_wave(admin: Page, live_serv
     # The admin types the word in lower case; it is kept and shown in capitals.
     word.fill(NEW_WORD.lower())
     site_row(admin, NEW_SITE).get_by_role("button", name="Save word").click()
-    expect(admin).to_have_url(re.compile(r"/campaigns$"))
+    expect(admin).to_have_url(re.compile(r"/wellbeing$"))
     expect(admin.get_by_role("status")).to_have_text(
         f"{NEW_SITE}: workers join by sending {NEW_WORD}"
     )
@@ -305,7 +305,7 @@ def test_workers_join_a_new_sites_pulse_and_answer_a_wave(admin: Page, live_serv
     send.click()
 
     # The wave page follows the sending (it refreshes itself) until every invitation is out.
-    expect(admin).to_have_url(re.compile(r"/campaigns/\d+$"))
+    expect(admin).to_have_url(re.compile(r"/wellbeing/\d+$"))
     expect(admin.get_by_role("heading", level=1)).to_have_text(f"{NEW_SITE}: wave 1")
     expect(sending_status(admin)).to_have_text("Done: 2 of 2 workers invited.")
     progress = admin.get_by_role("region", name="Sending").get_by_role("progressbar")
