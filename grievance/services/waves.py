@@ -164,7 +164,7 @@ def send_wave(
     progress: Callable[[int, int], None] | None = None,
     kind: Kind = WELLBEING,
 ) -> None:
-    """Send the whole wave now, batch after batch (``grievance campaigns send``), reporting
+    """Send the whole wave now, batch after batch (``grievance wellbeing send``), reporting
     (members handled, members) after each batch. Members busy with a report are left to the
     job, which asks them again later."""
     while True:

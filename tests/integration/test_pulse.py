@@ -273,23 +273,33 @@ def test_the_cli_sends_a_wave_with_progress_and_prints_results(
     phones = workers(client, fake_twilio, 3)
     joined(phones)
     env = environment(database_url, tmp_path / "instance", fake_twilio)
-    result = CliRunner().invoke(main, ["campaigns", "send", "Plant C"], env=env)
+    result = CliRunner().invoke(main, ["wellbeing", "send", "Plant C"], env=env)
     assert result.exit_code == 0, result.output
     assert "Plant C: wave 1 to 3 members" in result.output
     assert "inviting: 3/3 workers" in result.output
     assert "invited 3, not reachable 0" in result.output
     for phone in phones:
         assert "6 short questions" in phone.replies()[-1]
-    again = CliRunner().invoke(main, ["campaigns", "send", "Plant C"], env=env)
+    again = CliRunner().invoke(main, ["wellbeing", "send", "Plant C"], env=env)
     assert again.exit_code == 0  # the first wave is out: a second one may start
     assert "wave 2" in again.output
-    results = CliRunner().invoke(main, ["campaigns", "results", str(site_id)], env=env)
+    results = CliRunner().invoke(main, ["wellbeing", "results", str(site_id)], env=env)
     assert "wave 1 (" in results.output
     assert "answered 0" in results.output
     assert "Safety at work: n=0, fewer than 10 answers" in results.output
-    missing = CliRunner().invoke(main, ["campaigns", "send", "Nowhere"], env=env)
+    missing = CliRunner().invoke(main, ["wellbeing", "send", "Nowhere"], env=env)
     assert missing.exit_code != 0
     assert "no site 'Nowhere'" in missing.output
+    # The group's old name runs the same commands, and is not offered in the help.
+    old = CliRunner().invoke(main, ["campaigns", "results", str(site_id)], env=env)
+    assert old.exit_code == 0, old.output
+    assert old.output == results.output
+    carry_on = CliRunner().invoke(main, ["campaigns", "send", "Plant C", "--wave", "2"], env=env)
+    assert carry_on.exit_code == 0, carry_on.output
+    assert "Plant C: wave 2 to 3 members" in carry_on.output
+    listed = CliRunner().invoke(main, ["--help"], env=env).output
+    assert "wellbeing" in listed
+    assert "campaigns" not in listed
 
 
 def test_an_admin_stops_a_wave_and_nobody_else_is_asked(
