@@ -25,13 +25,13 @@ from grievance.conversation import (
     OpenCase,
     OptIn,
     OptOut,
-    PulseRecord,
     Send,
     SetLanguage,
     Step,
     ToCase,
     Urgent,
     WaitUntil,
+    WellbeingRecord,
     busy,
     due_timer,
     wake_at,
@@ -430,7 +430,7 @@ def _apply_one(
         conversation.wake_at = effect.at
     elif isinstance(effect, Answer):
         _answer(session, runtime, contact, effect, applied)
-    elif isinstance(effect, PulseRecord):
+    elif isinstance(effect, WellbeingRecord):
         wellbeing.record(session, effect)
     elif isinstance(effect, Appeal):
         result, appealed = remediation.appeal(session, runtime, contact)

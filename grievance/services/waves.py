@@ -55,11 +55,9 @@ WELLBEING = Kind(
     WellbeingInvite,
     FLOW,
     "send_wellbeing_wave",
-    lambda wave: {"pulse": secrets.token_urlsafe(32), "campaign": wave},
+    lambda wave: {"token": secrets.token_urlsafe(32), "wave": wave},
 )
-RIGHTS = Kind(
-    RightsMessage, RightsInvite, RIGHTS_FLOW, "send_rights", lambda wave: {"campaign": wave}
-)
+RIGHTS = Kind(RightsMessage, RightsInvite, RIGHTS_FLOW, "send_rights", lambda wave: {"wave": wave})
 
 
 def send_batch(runtime: Runtime, wave_id: int, limit: int = BATCH, kind: Kind = WELLBEING) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grievance.clock import utcnow
-from grievance.conversation import PulseRecord
+from grievance.conversation import WellbeingRecord
 from grievance.language import render
 from grievance.models import (
     BULK,
@@ -94,12 +94,12 @@ def join(session: Session, runtime: Runtime, contact: Contact, site: Site) -> li
     return [item.id] if item is not None else []
 
 
-def record(session: Session, effect: PulseRecord) -> None:
+def record(session: Session, effect: WellbeingRecord) -> None:
     """Store the answers so far under the survey's token (a survey not started by a wave
     has no token and stores nothing)."""
-    if effect.token is None or effect.campaign is None:
+    if effect.token is None or effect.wave is None:
         return
-    wave = session.get(WellbeingWave, effect.campaign)
+    wave = session.get(WellbeingWave, effect.wave)
     if wave is None:
         return
     response = session.get(WellbeingResponse, effect.token)
