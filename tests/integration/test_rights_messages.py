@@ -16,8 +16,8 @@ from grievance.models import Case, RightsInvite, RightsMessage
 from grievance.runtime import Runtime
 from grievance.services import waves
 from tests.support.fake_twilio import FakeTwilio
-from tests.support.pulse import a_site, joined, post, with_word, workers
 from tests.support.staff import handler, token_of
+from tests.support.wellbeing import a_site, joined, post, with_word, workers
 
 PRINCIPLES = "Every worker is free to leave, pays nothing for a job and owes no work for a debt."
 
@@ -106,7 +106,7 @@ def test_each_message_reaches_a_worker_once_and_only_admins_send_it(
     # Sending the same message again (a job run twice) reaches nobody twice.
     assert waves.send_batch(runtime, first.id, kind=waves.RIGHTS)
     assert phone.replies() == []
-    # A later message, a new campaign, reaches the worker again.
+    # A later rights message reaches the worker again.
     assert "going out to 1 workers" in post(admin, "/wellbeing/rights", site=site_id)
     assert phone.replies()[0].startswith(PRINCIPLES)
 

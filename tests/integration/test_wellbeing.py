@@ -34,8 +34,8 @@ from grievance.runtime import Runtime
 from grievance.services import waves, wellbeing
 from tests.conftest import Phone, environment
 from tests.support.fake_twilio import FakeTwilio
-from tests.support.pulse import WORD, a_site, joined, post, with_word, workers
 from tests.support.staff import handler, token_of
+from tests.support.wellbeing import WORD, a_site, joined, post, with_word, workers
 
 # Depends on today's date: CI runs this module again under a shifted clock.
 pytestmark = pytest.mark.clock
@@ -145,7 +145,7 @@ def test_answers_are_not_linked_to_a_contact(
     with runtime.sessions() as session:
         responses = session.scalars(select(WellbeingResponse)).all()
         assert sorted(json.dumps(r.answers, sort_keys=True) for r in responses) == sorted(
-            json.dumps(dict(zip(pulse_questions(), values, strict=True)), sort_keys=True)
+            json.dumps(dict(zip(wellbeing_questions(), values, strict=True)), sort_keys=True)
             for values in ([1, 2, 3, 4, 5, 1], [5, 4, 3, 2, 1, 5])
         )
         assert [r.said_more for r in sorted(responses, key=lambda r: r.answers["safety_1"])] == [
@@ -167,7 +167,7 @@ def test_answers_are_not_linked_to_a_contact(
         assert session.scalar(select(Case.id)) is None
 
 
-def pulse_questions() -> list[str]:
+def wellbeing_questions() -> list[str]:
     from grievance.reports.wellbeing import QUESTIONS
 
     return list(QUESTIONS)
@@ -195,7 +195,7 @@ def test_something_written_at_the_end_becomes_a_report_only_with_consent(
         response = session.scalars(select(WellbeingResponse)).one()
         assert response.said_more
         assert response.reported
-        assert response.answers == dict.fromkeys(pulse_questions(), 3)
+        assert response.answers == dict.fromkeys(wellbeing_questions(), 3)
 
 
 def test_small_waves_are_withheld_and_not_shared(

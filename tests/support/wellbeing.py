@@ -1,5 +1,5 @@
 """The Worker Wellbeing pulse's first steps: a site with its survey word, workers' phones that
-join by sending it, and the admin's campaign forms posted with their CSRF token."""
+join by sending it, and the admin's wellbeing forms posted with their CSRF token."""
 
 from __future__ import annotations
 
