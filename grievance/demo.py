@@ -581,7 +581,7 @@ def create_demo(
         users, totp = _users(session, runtime, password, organisations)
         referrals = _referrals(session)
         made = _cases(session, runtime, rng, now, cases, suppliers, sites, users, referrals)
-        _pulse(session, rng, now, [site for pairs in sites.values() for site, _ in pairs])
+        _wellbeing(session, rng, now, [site for pairs in sites.values() for site, _ in pairs])
     return DemoReport(
         organisations=len(suppliers) + 1,
         sites=sum(len(s) for s in sites.values()),
@@ -596,8 +596,8 @@ def create_demo(
     )
 
 
-def _pulse(session: Session, rng: random.Random, now: datetime, sites: list[Site]) -> None:
-    """Wellbeing pulse waves at the first three sites, three months apart: answers only (the
+def _wellbeing(session: Session, rng: random.Random, now: datetime, sites: list[Site]) -> None:
+    """Wellbeing waves at the first three sites, three months apart: answers only (the
     demo has no phone numbers, so no members), with income the weakest area and each site
     a little better at every wave."""
     for n, site in enumerate(sites[:3]):

@@ -184,12 +184,12 @@ def main() -> None:
                 writer.writerow(row)
         return out
 
-    def pulse() -> object:
+    def wellbeing() -> object:
         with runtime.sessions() as s:
             wave = s.get(WellbeingWave, wave_id)
             return wellbeing_results.wave_results(s, wave, 10)
 
-    def pulse_rows() -> object:
+    def wellbeing_rows() -> object:
         with runtime.sessions() as s:
             return s.execute(
                 select(WellbeingResponse.answers).where(WellbeingResponse.wave_id == wave_id)
@@ -217,9 +217,9 @@ def main() -> None:
     results.append(
         (
             "pulse wave of 2,000 answers",
-            median_ms(pulse, 5),
+            median_ms(wellbeing, 5),
             "reading its rows",
-            median_ms(pulse_rows, 5),
+            median_ms(wellbeing_rows, 5),
         )
     )
     runtime.close()

@@ -79,7 +79,7 @@ class _Applied:
     retaliation_after: Case | None = None
     # One step's messages go out as one SMS: separate messages can arrive out of order.
     texts: list[tuple[str, str, bool]] = field(default_factory=list)  # (key, text, sensitive)
-    # REPLY for a worker's conversation, BULK for a broadcast (a pulse wave's invitation).
+    # REPLY for a worker's conversation, BULK for a broadcast (a wellbeing wave's invitation).
     priority: int = REPLY
     # Emails to staff (a person asked for, possible danger), sent after the commit.
     mails: list[int] = field(default_factory=list)
