@@ -70,7 +70,6 @@ def create_app(
         api_remediation,
         api_reports,
         auth,
-        campaigns,
         cases,
         errors,
         fonts,
@@ -81,6 +80,7 @@ def create_app(
         simulator,
         supplier,
         webhooks,
+        wellbeing,
     )
 
     app.register_blueprint(webhooks.bp)
@@ -91,7 +91,8 @@ def create_app(
     app.register_blueprint(admin.bp)
     app.register_blueprint(supplier.bp)
     app.register_blueprint(reports.bp)
-    app.register_blueprint(campaigns.bp)
+    app.register_blueprint(wellbeing.bp)
+    app.register_blueprint(wellbeing.moved)
     app.register_blueprint(procedure.bp)
     app.jinja_env.globals["zip"] = zip
     # The fonts of the line's own scripts, preloaded on every page (web/fonts.py).

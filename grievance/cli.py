@@ -715,7 +715,7 @@ def flows_check(
     from grievance.conversation.inspect import check, prompt_sizes
     from grievance.facts import FactsError, load_facts
     from grievance.language import CatalogError, load_catalogs
-    from grievance.services import cases, outbox, procedure, pulse, remediation, triage
+    from grievance.services import cases, outbox, procedure, remediation, triage, wellbeing
 
     flows_dir = flows_dir or Path(os.environ.get("GRIEVANCE_FLOWS_DIR") or PROJECT_ROOT / "flows")
     locales_dir = locales_dir or Path(
@@ -746,7 +746,7 @@ def flows_check(
                 *outbox.MESSAGE_KEYS,
                 *triage.MESSAGE_KEYS,
                 *remediation.MESSAGE_KEYS,
-                *pulse.MESSAGE_KEYS,
+                *wellbeing.MESSAGE_KEYS,
                 *procedure.PAGE_KEYS,
             ),
             menu_languages,
@@ -927,8 +927,8 @@ def reports_export(kind: str, first: str, last: str, by: str, output: Path) -> N
 # -- wellbeing pulse --------------------------------------------------------------
 
 
-@main.group("campaigns", cls=click.Group)
-def campaigns_group() -> None:
+@main.group("wellbeing", cls=click.Group)
+def wellbeing_group() -> None:
     """Worker Wellbeing pulse waves: send one to a site's members, read the results."""
 
 
@@ -951,41 +951,43 @@ def _site(session: Any, site: str) -> Any:
     return found[0]
 
 
-@campaigns_group.command("send")
+@wellbeing_group.command("send")
 @click.argument("site")
 @click.option("--wave", type=int, default=None, help="Carry on sending this wave (its number).")
-def campaigns_send(site: str, wave: int | None) -> None:
+def wellbeing_send(site: str, wave: int | None) -> None:
     """Send a new wave of the pulse to SITE's members (name or id), showing progress."""
     from sqlalchemy import select
 
-    from grievance.models import Campaign
+    from grievance.models import WellbeingWave
     from grievance.runtime import build_runtime
-    from grievance.services import pulse as pulse_service
-    from grievance.services import pulse_waves
+    from grievance.services import waves
+    from grievance.services import wellbeing as wellbeing_service
 
     runtime = build_runtime(_settings())
     try:
         with runtime.sessions() as session:
             found = _site(session, site)
-            campaign: Campaign | None
+            sending: WellbeingWave | None
             if wave is None:
                 try:
-                    campaign = pulse_service.start_wave(session, found.id, None)
-                except pulse_service.PulseError as exc:
+                    sending = wellbeing_service.start_wave(session, found.id, None)
+                except wellbeing_service.WellbeingError as exc:
                     raise click.ClickException(str(exc)) from None
                 session.commit()
             else:
-                campaign = session.scalars(
-                    select(Campaign).where(Campaign.site_id == found.id, Campaign.wave == wave)
+                sending = session.scalars(
+                    select(WellbeingWave).where(
+                        WellbeingWave.site_id == found.id, WellbeingWave.wave == wave
+                    )
                 ).one_or_none()
-                if campaign is None:
+                if sending is None:
                     raise click.ClickException(f"{found.name} has no wave {wave}")
-            campaign_id, number, total = campaign.id, campaign.wave, campaign.total
+            wave_id, number, total = sending.id, sending.wave, sending.total
         click.echo(f"{found.name}: wave {number} to {total} members")
         with _progress("inviting", "workers") as progress:
-            pulse_waves.send_wave(runtime, campaign_id, progress)
+            waves.send_wave(runtime, wave_id, progress)
         with runtime.sessions() as session:
-            done = session.get(Campaign, campaign_id)
+            done = session.get(WellbeingWave, wave_id)
             assert done is not None
             click.echo(
                 f"invited {done.invited}, not reachable {done.skipped}"
@@ -999,18 +1001,18 @@ def campaigns_send(site: str, wave: int | None) -> None:
         runtime.close()
 
 
-@campaigns_group.command("results")
+@wellbeing_group.command("results")
 @click.argument("site")
-def campaigns_results(site: str) -> None:
+def wellbeing_results(site: str) -> None:
     """Print SITE's results per wave and area (figures over fewer than k workers withheld)."""
-    from grievance.reports import pulse as pulse_results
+    from grievance.reports.wellbeing import site_trend
     from grievance.runtime import build_runtime
 
     runtime = build_runtime(_settings())
     try:
         with runtime.sessions() as session:
             found = _site(session, site)
-            waves = pulse_results.site_trend(session, found.id, runtime.settings.pulse_min_cell)
+            waves = site_trend(session, found.id, runtime.settings.pulse_min_cell)
     finally:
         runtime.close()
     if not waves:
@@ -1031,6 +1033,18 @@ def campaigns_results(site: str) -> None:
             click.echo(f"  {area.label}: n={result.small(area.n)}, {figures}")
         if result.site_score is not None:
             click.echo(f"  site score: {result.site_score:.2f}")
+
+
+# The group's name before it was ``wellbeing``, for scripts and habits that still call it:
+# the same commands, not listed in --help.
+main.add_command(
+    click.Group(
+        "campaigns",
+        commands=[wellbeing_send, wellbeing_results],
+        help="The old name of `grievance wellbeing`.",
+        hidden=True,
+    )
+)
 
 
 # -- serve ----------------------------------------------------------------------

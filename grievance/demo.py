@@ -30,7 +30,6 @@ from grievance.models import (
     INBOUND,
     Agency,
     AuditEvent,
-    Campaign,
     Case,
     CaseEvent,
     CaseNote,
@@ -38,17 +37,18 @@ from grievance.models import (
     Evidence,
     Message,
     Organisation,
-    PulseResponse,
     ReferralOrg,
     RemediationPlan,
     RemediationStep,
     Site,
     User,
+    WellbeingResponse,
+    WellbeingWave,
 )
 from grievance.models.accounts import buyer_suppliers
 from grievance.models.cases import DEFAULT_SEVERITY, OPEN_STATUSES
 from grievance.models.recruitment import RECRUITMENT_CATEGORIES
-from grievance.reports.pulse import QUESTIONS
+from grievance.reports.wellbeing import QUESTIONS
 from grievance.runtime import Runtime
 
 DEMO_DOMAIN = "demo.example"
@@ -581,7 +581,7 @@ def create_demo(
         users, totp = _users(session, runtime, password, organisations)
         referrals = _referrals(session)
         made = _cases(session, runtime, rng, now, cases, suppliers, sites, users, referrals)
-        _pulse(session, rng, now, [site for pairs in sites.values() for site, _ in pairs])
+        _wellbeing(session, rng, now, [site for pairs in sites.values() for site, _ in pairs])
     return DemoReport(
         organisations=len(suppliers) + 1,
         sites=sum(len(s) for s in sites.values()),
@@ -596,15 +596,15 @@ def create_demo(
     )
 
 
-def _pulse(session: Session, rng: random.Random, now: datetime, sites: list[Site]) -> None:
-    """Wellbeing pulse waves at the first three sites, three months apart: answers only (the
+def _wellbeing(session: Session, rng: random.Random, now: datetime, sites: list[Site]) -> None:
+    """Wellbeing waves at the first three sites, three months apart: answers only (the
     demo has no phone numbers, so no members), with income the weakest area and each site
     a little better at every wave."""
     for n, site in enumerate(sites[:3]):
         site.pulse_keyword = f"well-{4821 + n}"
         for wave in range(1, 4):
             invited = rng.randint(48, 64)
-            campaign = Campaign(
+            sent = WellbeingWave(
                 site_id=site.id,
                 wave=wave,
                 status="sent",
@@ -615,7 +615,7 @@ def _pulse(session: Session, rng: random.Random, now: datetime, sites: list[Site
                 skipped=2,
                 shared_at=now - timedelta(days=30 * (9 - 3 * wave)) if wave < 3 else None,
             )
-            session.add(campaign)
+            session.add(sent)
             session.flush()
             base = {"safety": 3.6, "respect": 3.2, "income": 2.5}
             for _ in range(int(invited * rng.uniform(0.5, 0.75))):
@@ -627,9 +627,9 @@ def _pulse(session: Session, rng: random.Random, now: datetime, sites: list[Site
                     answers[question] = 0 if rng.random() < 0.04 else min(5, max(1, value))
                 said_more = reached == 6 and rng.random() < 0.12
                 session.add(
-                    PulseResponse(
+                    WellbeingResponse(
                         token=secrets.token_urlsafe(32),
-                        campaign_id=campaign.id,
+                        wave_id=sent.id,
                         site_id=site.id,
                         answers=answers,
                         said_more=said_more,

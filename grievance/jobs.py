@@ -26,10 +26,10 @@ from grievance.services import (
     media,
     outbox,
     prompts,
-    pulse_waves,
     recruitment,
     retention,
     sweeper,
+    waves,
 )
 
 log = logging.getLogger(__name__)
@@ -169,21 +169,26 @@ def send_prompts(runtime: Runtime | None = None) -> int:
 
 
 @_scrubbed
-def send_campaign(campaign_id: int, runtime: Runtime | None = None) -> bool:
-    """Invite the next batch of a wellbeing pulse wave, and enqueue the batch after it.
+def send_wellbeing_wave(wave_id: int, runtime: Runtime | None = None) -> bool:
+    """Invite the next batch of a wellbeing wave, and enqueue the batch after it.
 
     Idempotent: a member is invited once per wave (a unique row written with the message).
     """
-    return pulse_waves.run_job(_rt(runtime), campaign_id)
+    return waves.run_job(_rt(runtime), wave_id)
+
+
+# The job's name before it was send_wellbeing_wave: RQ finds a job by its dotted name, and
+# jobs queued in Redis before an upgrade still name this one. Nothing enqueues it any more.
+send_campaign = send_wellbeing_wave
 
 
 @_scrubbed
-def send_rights(campaign_id: int, runtime: Runtime | None = None) -> bool:
+def send_rights(message_id: int, runtime: Runtime | None = None) -> bool:
     """Send the next batch of a rights message to a site's members, and enqueue the next.
 
     Idempotent: a member is sent a message once (a unique row written with the message).
     """
-    return pulse_waves.run_job(_rt(runtime), campaign_id, pulse_waves.RIGHTS)
+    return waves.run_job(_rt(runtime), message_id, waves.RIGHTS)
 
 
 @_scrubbed

@@ -35,7 +35,7 @@ JOBS = (
     "escalate",
     "sweep",
     "send_prompts",
-    "send_campaign",
+    "send_wellbeing_wave",
     "send_rights",
     "run_export",
 )

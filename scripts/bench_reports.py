@@ -35,12 +35,12 @@ from sqlalchemy import func, insert, select
 
 from grievance.config import Settings
 from grievance.migrate import upgrade
-from grievance.models import Campaign, Case, CaseEvent, Organisation, PulseResponse, Site
+from grievance.models import Case, CaseEvent, Organisation, Site, WellbeingResponse, WellbeingWave
 from grievance.models.cases import DEFAULT_SEVERITY
 from grievance.reports import aggregates, outcomes, suppression
-from grievance.reports import pulse as pulse_results
-from grievance.reports.pulse import QUESTIONS
+from grievance.reports import wellbeing as wellbeing_results
 from grievance.reports.suppression import suppress
+from grievance.reports.wellbeing import QUESTIONS
 from grievance.runtime import build_runtime
 from grievance.services import exports
 
@@ -102,15 +102,15 @@ def fill(runtime, n: int) -> int:  # type: ignore[no-untyped-def]
             )
         for chunk in range(0, len(events), 5000):
             session.execute(insert(CaseEvent), events[chunk : chunk + 5000])
-        campaign = Campaign(site_id=sites[0].id, wave=1, status="sent", total=2600, invited=2500)
-        session.add(campaign)
+        wave = WellbeingWave(site_id=sites[0].id, wave=1, status="sent", total=2600, invited=2500)
+        session.add(wave)
         session.flush()
         session.execute(
-            insert(PulseResponse),
+            insert(WellbeingResponse),
             [
                 {
                     "token": secrets.token_urlsafe(32),
-                    "campaign_id": campaign.id,
+                    "wave_id": wave.id,
                     "site_id": sites[0].id,
                     "answers": {q: rng.randint(0, 5) for q in QUESTIONS},
                     "said_more": False,
@@ -120,7 +120,7 @@ def fill(runtime, n: int) -> int:  # type: ignore[no-untyped-def]
             ],
         )
         session.commit()
-        return campaign.id
+        return wave.id
 
 
 def median_ms(work: Callable[[], object], runs: int) -> float:
@@ -150,7 +150,7 @@ def main() -> None:
     )
     upgrade(url)
     runtime = build_runtime(settings)
-    campaign_id = fill(runtime, args.cases)
+    wave_id = fill(runtime, args.cases)
     k = settings.report_min_cell
     results = []
 
@@ -184,15 +184,15 @@ def main() -> None:
                 writer.writerow(row)
         return out
 
-    def pulse() -> object:
+    def wellbeing() -> object:
         with runtime.sessions() as s:
-            campaign = s.get(Campaign, campaign_id)
-            return pulse_results.wave_results(s, campaign, 10)
+            wave = s.get(WellbeingWave, wave_id)
+            return wellbeing_results.wave_results(s, wave, 10)
 
-    def pulse_rows() -> object:
+    def wellbeing_rows() -> object:
         with runtime.sessions() as s:
             return s.execute(
-                select(PulseResponse.answers).where(PulseResponse.campaign_id == campaign_id)
+                select(WellbeingResponse.answers).where(WellbeingResponse.wave_id == wave_id)
             ).all()
 
     results.append(
@@ -217,9 +217,9 @@ def main() -> None:
     results.append(
         (
             "pulse wave of 2,000 answers",
-            median_ms(pulse, 5),
+            median_ms(wellbeing, 5),
             "reading its rows",
-            median_ms(pulse_rows, 5),
+            median_ms(wellbeing_rows, 5),
         )
     )
     runtime.close()

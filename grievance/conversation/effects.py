@@ -151,15 +151,16 @@ class Appeal:
 
 
 @dataclass(frozen=True)
-class PulseRecord:
-    """The worker's pulse answers so far, to be stored under the survey's random ``token``.
+class WellbeingRecord:
+    """The worker's wellbeing answers so far, to be stored under the survey's random ``token``
+    for its ``wave``.
 
     ``answers`` maps question ids to 1-5 (0: skipped); ``said_more`` is whether they wrote
     something at the end and ``reported`` whether they chose to make a report of it.
     """
 
     token: str | None
-    campaign: int | None
+    wave: int | None
     answers: Mapping[str, int]
     said_more: bool = False
     reported: bool = False
@@ -186,7 +187,7 @@ Effect = (
     | WaitUntil
     | Answer
     | Appeal
-    | PulseRecord
+    | WellbeingRecord
     | ToCase
     | Urgent
     | CallRequest

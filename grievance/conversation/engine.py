@@ -27,12 +27,12 @@ from grievance.conversation.effects import (
     OptIn,
     Option,
     OptOut,
-    PulseRecord,
     Send,
     SetLanguage,
     ToCase,
     Urgent,
     WaitUntil,
+    WellbeingRecord,
 )
 from grievance.conversation.loader import ACTIONS, HOST_REFERENCES
 from grievance.conversation.model import (
@@ -1121,21 +1121,26 @@ class Engine:
         s.parents = []
         self._start_flow(turn, str(params["flow"]), {k: v for k, v in carried.items() if v})
 
-    def _do_pulse_record(self, turn: _Turn, run: _Run, params: Mapping[str, Any]) -> None:
+    def _do_wellbeing_record(self, turn: _Turn, run: _Run, params: Mapping[str, Any]) -> None:
         def result(param: str) -> Any:
-            name = params.get(param)
-            return run.results.get(str(name)) if name else None
+            # A parameter names a result, or lists names of which the first one set counts:
+            # a run started before the flow renamed a result still holds the old name.
+            names = params.get(param) or ()
+            for name in [names] if isinstance(names, str) else names:
+                if name in run.results:
+                    return run.results[name]
+            return None
 
         scales = [
             node.wait.save_as
             for node in self._flow(run).nodes.values()
             if node.wait is not None and node.wait.kind == "scale" and node.wait.save_as
         ]
-        token, campaign = result("token"), result("campaign")
+        token, wave = result("token"), result("wave")
         turn.effects.append(
-            PulseRecord(
+            WellbeingRecord(
                 token=str(token) if token else None,
-                campaign=campaign if isinstance(campaign, int) else None,
+                wave=wave if isinstance(wave, int) else None,
                 answers={q: int(run.results[q]) for q in scales if q in run.results},
                 said_more=str(result("said_more") or "").strip() not in ("", "0"),
                 reported=result("reported") == "yes",

@@ -55,10 +55,10 @@ ACTIONS: dict[str, frozenset[str] | None] = {
     "answer": frozenset({"value"}),
     "appeal": frozenset(),
     "start_flow": frozenset({"flow", "carry"}),
-    # Record a survey's answers so far: the results holding its random token, its
-    # campaign, whatever the worker wrote at the end, and whether they chose to report it;
-    # the answers are the flow's scale questions.
-    "pulse_record": frozenset({"token", "campaign", "said_more", "reported"}),
+    # Record a wellbeing survey's answers so far: the results holding its random token, its
+    # wave, whatever the worker wrote at the end, and whether they chose to report it; the
+    # answers are the flow's scale questions.
+    "wellbeing_record": frozenset({"token", "wave", "said_more", "reported"}),
     "restore_draft": frozenset(),
     "discard_draft": frozenset(),
     # The messages of this run are for the worker's case (a handler's question: which one).
@@ -76,6 +76,9 @@ ACTIONS: dict[str, frozenset[str] | None] = {
     # End this flow and give the message to the question it interrupted.
     "answer_interrupted": frozenset(),
 }
+# Actions whose every parameter names a result, or a list of results of which the first one
+# set is used (a result renamed in a new version of a flow, for runs started before it).
+RESULT_PARAMS = frozenset({"wellbeing_record"})
 # References a parameter or a message may use besides results.<name> and literals.
 REFERENCES = frozenset(
     {"contact.language", "contact.language_name", "input.text", "input.phone", "story.excerpt"}
@@ -156,6 +159,12 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     """A ``did you mean`` hint for a misspelt name, or an empty string."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _result_names(value: Any) -> bool:
+    """Whether ``value`` is a result name or a non-empty list of them."""
+    names = value if isinstance(value, list) else [value]
+    return bool(names) and all(isinstance(n, str) and _NAME.match(n) for n in names)
 
 
 def parse_duration(value: Any) -> timedelta | None:
@@ -393,6 +402,12 @@ class _Parser:
                     self.problem(
                         params.line_of(param),
                         f"action '{name}' has no parameter '{param}' (it takes: {allowed})",
+                    )
+                elif name in RESULT_PARAMS and not _result_names(params[param]):
+                    self.problem(
+                        params.line_of(param),
+                        f"action '{name}': '{param}' names a result, or a list of results of "
+                        "which the first one set is used, like [token, pulse]",
                     )
             action_params = dict(params)
             carry = params.get("carry")

@@ -26,14 +26,6 @@ from grievance.models.messages import (
     OutboxMail,
 )
 from grievance.models.procedure import ProcedureVersion
-from grievance.models.pulse import (
-    Campaign,
-    PulseInvite,
-    PulseMember,
-    PulseResponse,
-    RightsInvite,
-    RightsMessage,
-)
 from grievance.models.recruitment import Agency, AgencyAlert, CaseRecruitment
 from grievance.models.remediation import (
     Evidence,
@@ -43,6 +35,13 @@ from grievance.models.remediation import (
     WorkerPrompt,
 )
 from grievance.models.reports import Export, ReportRelease
+from grievance.models.rights import RightsInvite, RightsMessage
+from grievance.models.wellbeing import (
+    WellbeingInvite,
+    WellbeingMember,
+    WellbeingResponse,
+    WellbeingWave,
+)
 
 __all__ = [
     "BULK",
@@ -56,7 +55,6 @@ __all__ = [
     "Attachment",
     "AuditEvent",
     "CallRequest",
-    "Campaign",
     "Case",
     "CaseEvent",
     "CaseNote",
@@ -75,9 +73,6 @@ __all__ = [
     "OutboxMail",
     "PlanComment",
     "ProcedureVersion",
-    "PulseInvite",
-    "PulseMember",
-    "PulseResponse",
     "ReferralOrg",
     "RemediationPlan",
     "RemediationStep",
@@ -88,5 +83,9 @@ __all__ = [
     "SiteAlert",
     "StaffAlert",
     "User",
+    "WellbeingInvite",
+    "WellbeingMember",
+    "WellbeingResponse",
+    "WellbeingWave",
     "WorkerPrompt",
 ]

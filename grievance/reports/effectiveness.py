@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from grievance.models import Case, ProcedureVersion
 from grievance.models.cases import CATEGORY_LABELS
 from grievance.models.remediation import REMEDY_LABELS
-from grievance.reports import pulse as pulse_results
 from grievance.reports import releases
+from grievance.reports import wellbeing as wellbeing_results
 from grievance.reports.suppression import Cell
 from grievance.runtime import Runtime
 
@@ -153,7 +153,7 @@ def build(
 
     wellbeing = []
     if suppliers is None and period.quarters:
-        from grievance.models import Campaign, Site
+        from grievance.models import Site, WellbeingWave
 
         start = datetime.combine(period.quarters[0].first, datetime.min.time(), tzinfo=UTC)
         end = datetime.combine(period.quarters[-1].next().first, datetime.min.time(), tzinfo=UTC)
@@ -161,15 +161,15 @@ def build(
         for site in session.scalars(
             select(Site).where(
                 Site.id.in_(
-                    select(Campaign.site_id).where(
-                        Campaign.created_at >= start, Campaign.created_at < end
+                    select(WellbeingWave.site_id).where(
+                        WellbeingWave.created_at >= start, WellbeingWave.created_at < end
                     )
                 )
             )
         ):
             waves = [
                 w
-                for w in pulse_results.site_trend(session, site.id, settings.pulse_min_cell)
+                for w in wellbeing_results.site_trend(session, site.id, settings.pulse_min_cell)
                 if since <= w.month <= until
             ]
             shown = [w for w in waves if w.site_score is not None]

@@ -25,13 +25,13 @@ from grievance.conversation import (
     OpenCase,
     OptIn,
     OptOut,
-    PulseRecord,
     Send,
     SetLanguage,
     Step,
     ToCase,
     Urgent,
     WaitUntil,
+    WellbeingRecord,
     busy,
     due_timer,
     wake_at,
@@ -59,7 +59,7 @@ from grievance.models import (
 )
 from grievance.runtime import Runtime
 from grievance.services import cases as case_service
-from grievance.services import dialogue, directory, pulse, recruitment, remediation
+from grievance.services import dialogue, directory, recruitment, remediation, wellbeing
 from grievance.services.inbox import inbound_body
 from grievance.services.mails import enqueue_mails
 from grievance.services.outbox import deliver, queue_message
@@ -79,7 +79,7 @@ class _Applied:
     retaliation_after: Case | None = None
     # One step's messages go out as one SMS: separate messages can arrive out of order.
     texts: list[tuple[str, str, bool]] = field(default_factory=list)  # (key, text, sensitive)
-    # REPLY for a worker's conversation, BULK for a broadcast (a pulse wave's invitation).
+    # REPLY for a worker's conversation, BULK for a broadcast (a wellbeing wave's invitation).
     priority: int = REPLY
     # Emails to staff (a person asked for, possible danger), sent after the commit.
     mails: list[int] = field(default_factory=list)
@@ -144,10 +144,10 @@ def process_inbound(runtime: Runtime, message_id: int) -> int:
             if script is not None:
                 # Replies follow the encoding the worker's phone typed their latest Burmese in.
                 contact.script = "zawgyi" if script == "zawgyi" else None
-            site = pulse.site_for_keyword(session, text)
+            site = wellbeing.site_for_keyword(session, text)
             if site is not None:
                 # A site's survey word (on its posters): join its pulse; no flow is disturbed.
-                outbox_ids += pulse.join(session, runtime, contact, site)
+                outbox_ids += wellbeing.join(session, runtime, contact, site)
                 message.processed_at = utcnow()
                 processed += 1
                 continue
@@ -432,8 +432,8 @@ def _apply_one(
         conversation.wake_at = effect.at
     elif isinstance(effect, Answer):
         _answer(session, runtime, contact, effect, applied)
-    elif isinstance(effect, PulseRecord):
-        pulse.record(session, effect)
+    elif isinstance(effect, WellbeingRecord):
+        wellbeing.record(session, effect)
     elif isinstance(effect, Appeal):
         result, appealed = remediation.appeal(session, runtime, contact)
         params = {"days": str(runtime.settings.appeal_days)}

@@ -39,9 +39,9 @@ from grievance.models import (
     Conversation,
     Evidence,
     Message,
-    PulseMember,
     RemediationPlan,
     RemediationStep,
+    WellbeingMember,
 )
 from grievance.models.cases import OPEN_STATUSES
 from grievance.runtime import Runtime
@@ -174,7 +174,7 @@ def _contacts_to_erase(session: Session, idle_before: datetime) -> list[Contact]
     """Contacts quiet for long enough whose cases, if they had any, are all purged, and who
     are not (or no longer: STOP) members of a site's wellbeing pulse."""
     needed = exists().where(Case.contact_id == Contact.id, Case.purged_at.is_(None)) | (
-        exists().where(PulseMember.contact_id == Contact.id) & ~Contact.opted_out
+        exists().where(WellbeingMember.contact_id == Contact.id) & ~Contact.opted_out
     )
     idle = or_(
         Contact.last_inbound_at <= idle_before,

@@ -24,11 +24,11 @@ from grievance.db import affected
 from grievance.models import (
     INBOUND,
     Attachment,
-    Campaign,
     Conversation,
     Message,
     OutboxItem,
     RightsMessage,
+    WellbeingWave,
     WorkerPrompt,
 )
 from grievance.runtime import Runtime
@@ -139,8 +139,8 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
         )
         # A wave whose sending job was lost (Redis down, a worker died) carries on.
         waves = session.scalars(
-            select(Campaign.id).where(
-                Campaign.status == "sending", Campaign.created_at <= now - grace
+            select(WellbeingWave.id).where(
+                WellbeingWave.status == "sending", WellbeingWave.created_at <= now - grace
             )
         ).all()
         rights = session.scalars(
@@ -149,10 +149,10 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
             )
         ).all()
         session.commit()
-    for campaign_id in waves:
-        runtime.queue.enqueue("send_campaign", campaign_id, bulk=True)
-    for campaign_id in rights:
-        runtime.queue.enqueue("send_rights", campaign_id, bulk=True)
+    for wave_id in waves:
+        runtime.queue.enqueue("send_wellbeing_wave", wave_id, bulk=True)
+    for rights_id in rights:
+        runtime.queue.enqueue("send_rights", rights_id, bulk=True)
     for message_id in first_messages:
         if message_id is not None:
             runtime.queue.enqueue("process_inbound", message_id)

@@ -239,7 +239,7 @@ def pages_for_every_role(rig: Rig, case_id: int) -> list[tuple[str, bytes]]:
             "/reports/chart.svg",
             "/reports/effectiveness",
             "/reports/exports",
-            "/campaigns",
+            "/wellbeing",
             "/procedure/en",
         ):
             response = browser.get(path)

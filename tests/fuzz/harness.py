@@ -353,8 +353,8 @@ class Conversation:
         """
         self.log(f"{self.now:%d %H:%M} start {flow}")
         results = PROMPT_RESULTS if flow in PROMPT_FLOWS else None
-        if flow == "wellbeing":  # a pulse wave's invitation carries its token and wave
-            results = {"pulse": "fuzz-token", "campaign": 1}
+        if flow == "wellbeing":  # a wellbeing wave's invitation carries its token and wave
+            results = {"token": "fuzz-token", "wave": 1}
         return self._step(
             lambda s: self.engine.start(s, flow, self.now, self.facts, self.channel, results)
         )

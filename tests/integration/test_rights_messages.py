@@ -14,10 +14,10 @@ from sqlalchemy import select
 from grievance.clock import utcnow
 from grievance.models import Case, RightsInvite, RightsMessage
 from grievance.runtime import Runtime
-from grievance.services import pulse_waves
+from grievance.services import waves
 from tests.support.fake_twilio import FakeTwilio
-from tests.support.pulse import a_site, joined, post, with_word, workers
 from tests.support.staff import handler, token_of
+from tests.support.wellbeing import a_site, joined, post, with_word, workers
 
 PRINCIPLES = "Every worker is free to leave, pays nothing for a job and owes no work for a debt."
 
@@ -44,7 +44,7 @@ def test_members_get_the_rights_message_and_read_a_topic_by_its_number(
     assert "confidential" in busy.send("hello I need help")[0]  # in the middle of a report
     admin = handler(app, runtime, "admin@example.org", role="admin")
 
-    page = post(admin, "/campaigns/rights", site=site_id)
+    page = post(admin, "/wellbeing/rights", site=site_id)
     assert "The rights message is going out to 4 workers." in page
     for phone in (reader, reporter):
         (message,) = phone.replies()
@@ -61,7 +61,7 @@ def test_members_get_the_rights_message_and_read_a_topic_by_its_number(
         1,
     )
     # The same progress bar as a wave: 3 of 4 handled (2 sent, 1 not reachable), 1 busy.
-    assert '<progress value="3" max="4"' in admin.get("/campaigns").get_data(as_text=True)
+    assert '<progress value="3" max="4"' in admin.get("/wellbeing").get_data(as_text=True)
 
     # Days later, a number opens that topic; no other question is waiting.
     (fees,) = reader.send("2")
@@ -71,7 +71,7 @@ def test_members_get_the_rights_message_and_read_a_topic_by_its_number(
     assert any("Do you want to report" in r or "confidential" in r for r in first)
 
     busy.send("2")  # no report after all: the intake ends
-    pulse_waves.send_batch(runtime, message.id, kind=pulse_waves.RIGHTS)
+    waves.send_batch(runtime, message.id, kind=waves.RIGHTS)
     (late,) = busy.replies()
     assert late.startswith(PRINCIPLES)
     message = the_message(runtime)
@@ -94,20 +94,20 @@ def test_each_message_reaches_a_worker_once_and_only_admins_send_it(
     (phone,) = workers(client, fake_twilio, 1)
     joined([phone])
     staff = handler(app, runtime, "h@example.org")
-    token = token_of(staff, "/campaigns")  # a real form post: refused for the role, not the token
-    refused = staff.post("/campaigns/rights", data={"site": site_id, "csrf_token": token})
+    token = token_of(staff, "/wellbeing")  # a real form post: refused for the role, not the token
+    refused = staff.post("/wellbeing/rights", data={"site": site_id, "csrf_token": token})
     assert refused.status_code == 404
     assert phone.replies() == []
     admin = handler(app, runtime, "admin@example.org", role="admin")
-    post(admin, "/campaigns/rights", site=site_id)
+    post(admin, "/wellbeing/rights", site=site_id)
     assert phone.replies()[0].startswith(PRINCIPLES)
     first = the_message(runtime)
     assert first.status == "sent"
     # Sending the same message again (a job run twice) reaches nobody twice.
-    assert pulse_waves.send_batch(runtime, first.id, kind=pulse_waves.RIGHTS)
+    assert waves.send_batch(runtime, first.id, kind=waves.RIGHTS)
     assert phone.replies() == []
-    # A later message, a new campaign, reaches the worker again.
-    assert "going out to 1 workers" in post(admin, "/campaigns/rights", site=site_id)
+    # A later rights message reaches the worker again.
+    assert "going out to 1 workers" in post(admin, "/wellbeing/rights", site=site_id)
     assert phone.replies()[0].startswith(PRINCIPLES)
 
 
@@ -119,18 +119,18 @@ def test_an_admin_stops_a_rights_message(
     phones = workers(client, fake_twilio, 3)
     joined(phones)
     admin = handler(app, runtime, "admin@example.org", role="admin")
-    assert "nobody at this site" in post(admin, "/campaigns/rights", site=a_site(runtime, "Empty"))
+    assert "nobody at this site" in post(admin, "/wellbeing/rights", site=a_site(runtime, "Empty"))
     with runtime.sessions() as session:
         session.add(RightsMessage(site_id=site_id, total=3))
         session.commit()
     message = the_message(runtime)
-    page = post(admin, f"/campaigns/rights/{message.id}/stop")
+    page = post(admin, f"/wellbeing/rights/{message.id}/stop")
     assert "Stopped: 0 workers had been sent it." in page
-    assert pulse_waves.send_batch(runtime, message.id, kind=pulse_waves.RIGHTS)
+    assert waves.send_batch(runtime, message.id, kind=waves.RIGHTS)
     assert all(phone.replies() == [] for phone in phones)
     staff = handler(app, runtime, "h@example.org")
-    token = token_of(staff, "/campaigns")
-    refused = staff.post(f"/campaigns/rights/{message.id}/stop", data={"csrf_token": token})
+    token = token_of(staff, "/wellbeing")
+    refused = staff.post(f"/wellbeing/rights/{message.id}/stop", data={"csrf_token": token})
     assert refused.status_code == 404
 
 
@@ -153,7 +153,7 @@ def test_outside_the_whatsapp_window_the_rights_message_goes_as_its_own_template
         session.execute(update(Contact).values(last_inbound_at=utcnow() - timedelta(hours=25)))
         session.commit()
     admin = handler(app, runtime, "admin@example.org", role="admin")
-    post(admin, "/campaigns/rights", site=site_id)
+    post(admin, "/wellbeing/rights", site=site_id)
     sent = fake_twilio.messages[-1]
     # Not the content-free "update on your report" notice: the approved rights template.
     assert sent["ContentSid"] == "HX" + "r" * 32

@@ -28,13 +28,13 @@ from grievance.conversation import (
     OpenCase,
     OptIn,
     OptOut,
-    PulseRecord,
     Send,
     SetLanguage,
     TimedOut,
     ToCase,
     Urgent,
     WaitUntil,
+    WellbeingRecord,
     load_flowset,
     new_session,
 )
@@ -121,10 +121,10 @@ def describe(effect: object) -> str | None:
         return f"case_details case={effect.case} {said}"
     if isinstance(effect, Appeal):
         return "appeal"
-    if isinstance(effect, PulseRecord):
+    if isinstance(effect, WellbeingRecord):
         answers = " ".join(f"{q}={v}" for q, v in effect.answers.items())
         return (
-            f"pulse_record token={effect.token} {answers}".rstrip()
+            f"wellbeing_record token={effect.token} {answers}".rstrip()
             + (" said_more" if effect.said_more else "")
             + (" reported" if effect.reported else "")
         )
@@ -156,7 +156,7 @@ def run_case(harness: Harness, case: dict[str, Any]) -> list[dict[str, Any]]:
             delta = parse_duration(step["advance"])
             assert delta is not None
             harness.now += delta
-        if "start" in step:  # the host starts a flow (a campaign, a question about a case)
+        if "start" in step:  # the host starts a flow (a wellbeing wave, a question about a case)
             result = engine.start(
                 session,
                 step["start"]["flow"],

@@ -350,3 +350,21 @@ def test_an_unknown_glossary_term_names_the_known_ones(project: Path) -> None:
         f"{english}:{line}: unknown glossary term 'cases'; the terms are report, case, "
         "case code, handler, supplier"
     ) in output
+
+
+def test_a_result_list_takes_names_only(project: Path) -> None:
+    wellbeing = project / "flows" / "wellbeing.yaml"
+    code, output = check(project)
+    assert code == 0, output  # [token, pulse]: the first name set is used
+    edit(wellbeing, "wave: [wave, campaign]", "wave: [wave, 3]")
+    code, output = check(project)
+    assert code == 1
+    assert (
+        f"{wellbeing}:{line_of(wellbeing, 'wave: [wave, 3]')}: action 'wellbeing_record': 'wave' "
+        "names a result, or a list of results of which the first one set is used, like "
+        "[token, pulse]"
+    ) in output
+    edit(wellbeing, "wave: [wave, 3]", "wave: []")
+    code, output = check(project)
+    assert code == 1
+    assert "action 'wellbeing_record': 'wave' names a result" in output

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grievance.models import Campaign, PulseResponse
+from grievance.models import WellbeingResponse, WellbeingWave
 
 AREAS: dict[str, tuple[str, str]] = {
     "safety": ("safety_1", "safety_2"),
@@ -71,7 +71,7 @@ class QuestionReach:
 class WaveResult:
     """Everything shown about one wave."""
 
-    campaign_id: int
+    wave_id: int
     wave: int
     month: str
     k: int
@@ -120,12 +120,12 @@ def area_results(answers: list[dict[str, int]], k: int) -> tuple[AreaResult, ...
     return tuple(found)
 
 
-def wave_results(session: Session, campaign: Campaign, k: int) -> WaveResult:
+def wave_results(session: Session, wave: WellbeingWave, k: int) -> WaveResult:
     """The results of one wave, small numbers withheld."""
     rows = session.execute(
-        select(PulseResponse.answers, PulseResponse.said_more, PulseResponse.reported).where(
-            PulseResponse.campaign_id == campaign.id
-        )
+        select(
+            WellbeingResponse.answers, WellbeingResponse.said_more, WellbeingResponse.reported
+        ).where(WellbeingResponse.wave_id == wave.id)
     ).all()
     answers = [dict(row.answers or {}) for row in rows]
     responded = [a for a in answers if any(1 <= v <= 5 for v in a.values())]
@@ -146,11 +146,11 @@ def wave_results(session: Session, campaign: Campaign, k: int) -> WaveResult:
         for q in QUESTIONS
     )
     return WaveResult(
-        campaign_id=campaign.id,
-        wave=campaign.wave,
-        month=f"{campaign.created_at:%Y-%m}",
+        wave_id=wave.id,
+        wave=wave.wave,
+        month=f"{wave.created_at:%Y-%m}",
         k=k,
-        invited=campaign.invited,
+        invited=wave.invited,
         responded=len(responded),
         areas=areas,
         site_score=site_score,
@@ -162,7 +162,7 @@ def wave_results(session: Session, campaign: Campaign, k: int) -> WaveResult:
 
 def site_trend(session: Session, site_id: int, k: int) -> list[WaveResult]:
     """Every wave of a site, oldest first: the trend across waves."""
-    campaigns = session.scalars(
-        select(Campaign).where(Campaign.site_id == site_id).order_by(Campaign.wave)
+    waves = session.scalars(
+        select(WellbeingWave).where(WellbeingWave.site_id == site_id).order_by(WellbeingWave.wave)
     ).all()
-    return [wave_results(session, campaign, k) for campaign in campaigns]
+    return [wave_results(session, wave, k) for wave in waves]

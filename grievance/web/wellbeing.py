@@ -1,9 +1,15 @@
-"""``/campaigns``: the Worker Wellbeing pulse. Admins give each site a survey word, send
+"""``/wellbeing``: the Worker Wellbeing pulse. Admins give each site a survey word, send
 waves to the workers who joined, follow the sending, and share the results back; admins,
 handlers and buyers (their linked suppliers' sites only) read the results.
+
+The pages were at ``/campaigns`` before: those addresses answer a permanent redirect here.
+Audit events keep the names they were first written with (``pulse_*``, ``campaign=<id>``), so
+the trail of one wave reads the same before and after the rename.
 """
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -23,15 +29,17 @@ from sqlalchemy.orm import Session
 
 from grievance import csvsafe
 from grievance.auth import accounts
-from grievance.models import Campaign, Organisation, PulseMember, RightsMessage, Site, User
-from grievance.reports import pulse as results
+from grievance.models import Organisation, RightsMessage, Site, User, WellbeingMember, WellbeingWave
+from grievance.reports import wellbeing as results
 from grievance.runtime import Runtime
-from grievance.services import pulse
+from grievance.services import wellbeing
 from grievance.services.errors import NotFound
 from grievance.services.visibility import visible_suppliers
 from grievance.web.security import roles_required
 
-bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+bp = Blueprint("wellbeing", __name__, url_prefix="/wellbeing")
+# The old address of these pages, for bookmarks: signed in like any page, then sent on.
+moved = Blueprint("wellbeing_moved", __name__, url_prefix="/campaigns")
 READERS = ("admin", "handler", "buyer")
 
 
@@ -56,7 +64,7 @@ def _sites(db: Session, user: User) -> list[Site]:
 def _reserved() -> set[str]:
     """Every keyword of every catalog: a survey word must not be one."""
     return {
-        pulse.normalize_keyword(word)
+        wellbeing.normalize_keyword(word)
         for catalog in _runtime().catalogs.values()
         for words in catalog.keywords.values()
         for word in words
@@ -73,15 +81,15 @@ def index() -> ResponseReturnValue:
         ids = [site.id for site in sites]
         members = dict(
             db.execute(
-                select(PulseMember.site_id, func.count(PulseMember.id))
-                .where(PulseMember.site_id.in_(ids))
-                .group_by(PulseMember.site_id)
+                select(WellbeingMember.site_id, func.count(WellbeingMember.id))
+                .where(WellbeingMember.site_id.in_(ids))
+                .group_by(WellbeingMember.site_id)
             ).all()
         )
         waves = db.scalars(
-            select(Campaign)
-            .where(Campaign.site_id.in_(ids))
-            .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+            select(WellbeingWave)
+            .where(WellbeingWave.site_id.in_(ids))
+            .order_by(WellbeingWave.created_at.desc(), WellbeingWave.id.desc())
             .limit(100)
         ).all()
         rights = db.scalars(
@@ -93,7 +101,7 @@ def index() -> ResponseReturnValue:
         suppliers = dict(db.execute(select(Organisation.id, Organisation.name)).all())
         names = {site.id: site.name for site in sites}
         return render_template(
-            "campaigns/index.html",
+            "wellbeing/index.html",
             sites=sites,
             members=members,
             waves=waves,
@@ -115,10 +123,12 @@ def keyword(site_id: int) -> ResponseReturnValue:
         if site is None:
             abort(404)
         try:
-            site.pulse_keyword = pulse.check_keyword(db, site, word, _reserved()) if word else None
-        except pulse.PulseError as exc:
+            site.pulse_keyword = (
+                wellbeing.check_keyword(db, site, word, _reserved()) if word else None
+            )
+        except wellbeing.WellbeingError as exc:
             flash(f"{site.name}: {exc}", "error")
-            return redirect(url_for("campaigns.index"))
+            return redirect(url_for("wellbeing.index"))
         accounts.audit(db, user, "pulse_keyword_set", None, f"site={site.id}")
         db.commit()
         flash(
@@ -127,7 +137,7 @@ def keyword(site_id: int) -> ResponseReturnValue:
             else f"{site.name}: no survey word; nobody new can join",
             "ok",
         )
-    return redirect(url_for("campaigns.index"))
+    return redirect(url_for("wellbeing.index"))
 
 
 @bp.post("")
@@ -139,17 +149,17 @@ def start() -> ResponseReturnValue:
     with runtime.sessions() as db:
         user = _user(db)
         try:
-            campaign = pulse.start_wave(db, site_id or 0, user.id)
+            wave = wellbeing.start_wave(db, site_id or 0, user.id)
         except NotFound:
             abort(404)
-        except pulse.PulseError as exc:
+        except wellbeing.WellbeingError as exc:
             flash(str(exc), "error")
-            return redirect(url_for("campaigns.index"))
-        accounts.audit(db, user, "pulse_wave_started", None, f"campaign={campaign.id}")
+            return redirect(url_for("wellbeing.index"))
+        accounts.audit(db, user, "pulse_wave_started", None, f"campaign={wave.id}")
         db.commit()
-        campaign_id = campaign.id
-    runtime.queue.enqueue("send_campaign", campaign_id, bulk=True)
-    return redirect(url_for("campaigns.wave", campaign_id=campaign_id))
+        wave_id = wave.id
+    runtime.queue.enqueue("send_wellbeing_wave", wave_id, bulk=True)
+    return redirect(url_for("wellbeing.wave", wave_id=wave_id))
 
 
 @bp.post("/rights")
@@ -163,16 +173,16 @@ def start_rights() -> ResponseReturnValue:
         if site_id is None or db.get(Site, site_id) not in _sites(db, user):
             abort(404)
         try:
-            message = pulse.start_rights(db, site_id, user.id)
-        except pulse.PulseError as exc:
+            message = wellbeing.start_rights(db, site_id, user.id)
+        except wellbeing.WellbeingError as exc:
             flash(str(exc), "error")
-            return redirect(url_for("campaigns.index"))
+            return redirect(url_for("wellbeing.index"))
         accounts.audit(db, user, "rights_message_started", None, f"rights={message.id}")
         db.commit()
         message_id, total = message.id, message.total
     runtime.queue.enqueue("send_rights", message_id, bulk=True)
     flash(f"The rights message is going out to {total} workers.", "ok")
-    return redirect(url_for("campaigns.index"))
+    return redirect(url_for("wellbeing.index"))
 
 
 @bp.post("/rights/<int:message_id>/stop")
@@ -185,38 +195,38 @@ def stop_rights(message_id: int) -> ResponseReturnValue:
         site = db.get(Site, message.site_id) if message is not None else None
         if message is None or site not in _sites(db, user):
             abort(404)
-        if pulse.stop_sending(message):
+        if wellbeing.stop_sending(message):
             accounts.audit(db, user, "rights_message_stopped", None, f"rights={message.id}")
             db.commit()
             flash(f"Stopped: {message.invited} workers had been sent it.", "ok")
-    return redirect(url_for("campaigns.index"))
+    return redirect(url_for("wellbeing.index"))
 
 
-def _campaign(db: Session, user: User, campaign_id: int) -> tuple[Campaign, Site]:
+def _wave(db: Session, user: User, wave_id: int) -> tuple[WellbeingWave, Site]:
     """The wave and its site, if the user may read them; else 404."""
-    campaign = db.get(Campaign, campaign_id)
-    site = db.get(Site, campaign.site_id) if campaign is not None else None
-    if campaign is None or site is None or site not in _sites(db, user):
+    wave = db.get(WellbeingWave, wave_id)
+    site = db.get(Site, wave.site_id) if wave is not None else None
+    if wave is None or site is None or site not in _sites(db, user):
         abort(404)
-    return campaign, site
+    return wave, site
 
 
-@bp.get("/<int:campaign_id>")
+@bp.get("/<int:wave_id>")
 @roles_required(*READERS)
-def wave(campaign_id: int) -> ResponseReturnValue:
+def wave(wave_id: int) -> ResponseReturnValue:
     """A wave: sending progress, results per area, reach per question, the site's trend."""
     runtime = _runtime()
     k = runtime.settings.pulse_min_cell
     with runtime.sessions() as db:
         user = _user(db)
-        campaign, site = _campaign(db, user, campaign_id)
+        wave, site = _wave(db, user, wave_id)
         trend = results.site_trend(db, site.id, k)
-        accounts.audit(db, user, "pulse_results_viewed", None, f"campaign={campaign.id}")
+        accounts.audit(db, user, "pulse_results_viewed", None, f"campaign={wave.id}")
         db.commit()
-        current = next(r for r in trend if r.campaign_id == campaign.id)
+        current = next(r for r in trend if r.wave_id == wave.id)
         return render_template(
-            "campaigns/wave.html",
-            campaign=campaign,
+            "wellbeing/wave.html",
+            wave=wave,
             site=site,
             result=current,
             trend=trend,
@@ -225,43 +235,43 @@ def wave(campaign_id: int) -> ResponseReturnValue:
         )
 
 
-@bp.post("/<int:campaign_id>/stop")
+@bp.post("/<int:wave_id>/stop")
 @roles_required("admin")
-def stop(campaign_id: int) -> ResponseReturnValue:
+def stop(wave_id: int) -> ResponseReturnValue:
     """Stop a wave that is still being sent: nobody else is invited; answers already given stay."""
     runtime = _runtime()
     with runtime.sessions() as db:
         user = _user(db)
-        campaign, _ = _campaign(db, user, campaign_id)
-        if pulse.stop_sending(campaign):
-            accounts.audit(db, user, "pulse_wave_stopped", None, f"campaign={campaign.id}")
+        wave, _ = _wave(db, user, wave_id)
+        if wellbeing.stop_sending(wave):
+            accounts.audit(db, user, "pulse_wave_stopped", None, f"campaign={wave.id}")
             db.commit()
-            flash(f"Stopped: {campaign.invited} workers had been invited.", "ok")
-    return redirect(url_for("campaigns.wave", campaign_id=campaign_id))
+            flash(f"Stopped: {wave.invited} workers had been invited.", "ok")
+    return redirect(url_for("wellbeing.wave", wave_id=wave_id))
 
 
-@bp.post("/<int:campaign_id>/share")
+@bp.post("/<int:wave_id>/share")
 @roles_required("admin")
-def share(campaign_id: int) -> ResponseReturnValue:
+def share(wave_id: int) -> ResponseReturnValue:
     """Send the wave's results back to the workers who were invited."""
     runtime = _runtime()
     with runtime.sessions() as db:
-        _campaign(db, _user(db), campaign_id)
+        _wave(db, _user(db), wave_id)
     try:
-        shared = pulse.share(runtime, campaign_id)
-    except pulse.PulseError as exc:
+        shared = wellbeing.share(runtime, wave_id)
+    except wellbeing.WellbeingError as exc:
         flash(str(exc), "error")
     else:
         with runtime.sessions() as db:
-            accounts.audit(db, _user(db), "pulse_results_shared", None, f"campaign={campaign_id}")
+            accounts.audit(db, _user(db), "pulse_results_shared", None, f"campaign={wave_id}")
             db.commit()
         flash(f"Results sent to {shared.messages} workers.", "ok")
-    return redirect(url_for("campaigns.wave", campaign_id=campaign_id))
+    return redirect(url_for("wellbeing.wave", wave_id=wave_id))
 
 
-@bp.get("/<int:campaign_id>/trend.svg")
+@bp.get("/<int:wave_id>/trend.svg")
 @roles_required(*READERS)
-def trend_chart(campaign_id: int) -> ResponseReturnValue:
+def trend_chart(wave_id: int) -> ResponseReturnValue:
     """The site's area means across waves as an SVG line chart (withheld waves have no point)."""
     import pygal
 
@@ -269,7 +279,7 @@ def trend_chart(campaign_id: int) -> ResponseReturnValue:
 
     runtime = _runtime()
     with runtime.sessions() as db:
-        _, site = _campaign(db, _user(db), campaign_id)
+        _, site = _wave(db, _user(db), wave_id)
         trend = results.site_trend(db, site.id, runtime.settings.pulse_min_cell)
     config = pygal.Config(js=[], disable_xml_declaration=False, width=800, height=320, range=(1, 5))
     chart = pygal.Line(config, title=f"Wellbeing at {site.name}, by wave (mean, 1-5)")
@@ -279,9 +289,9 @@ def trend_chart(campaign_id: int) -> ResponseReturnValue:
     return svg_response(chart)
 
 
-@bp.get("/<int:campaign_id>/results.csv")
+@bp.get("/<int:wave_id>/results.csv")
 @roles_required(*READERS)
-def results_csv(campaign_id: int) -> ResponseReturnValue:
+def results_csv(wave_id: int) -> ResponseReturnValue:
     """The site's results, wave by wave and area by area, withheld as on the page."""
     import io
 
@@ -289,7 +299,7 @@ def results_csv(campaign_id: int) -> ResponseReturnValue:
 
     runtime = _runtime()
     with runtime.sessions() as db:
-        _, site = _campaign(db, _user(db), campaign_id)
+        _, site = _wave(db, _user(db), wave_id)
         trend = results.site_trend(db, site.id, runtime.settings.pulse_min_cell)
         accounts.audit(db, _user(db), "pulse_results_exported", None, f"site={site.id}")
         db.commit()
@@ -325,3 +335,14 @@ def results_csv(campaign_id: int) -> ResponseReturnValue:
             ]
         )
     return csv_response(out, f"wellbeing-site-{site.id}.csv")
+
+
+@moved.route("", methods=["GET", "POST"])
+@moved.route("/<path:rest>", methods=["GET", "POST"])
+def moved_here(rest: str = "") -> ResponseReturnValue:
+    """``/campaigns...`` is now ``/wellbeing...``: a permanent redirect to the same path, 308 so
+    that a form posted to the old address is posted again to the new one."""
+    target = url_for("wellbeing.index") + (f"/{quote(rest)}" if rest else "")
+    if request.query_string:
+        target += "?" + request.query_string.decode("latin-1")
+    return redirect(target, code=308)

@@ -7,7 +7,7 @@ answers each, but no members (the demo has no phone numbers). The demo admin sig
 the printed password and a code from its printed TOTP secret.
 
 1. The admin reads a demo site's latest wave: results per area with means, the trend over
-   waves 1 to 3; axe-core finds no WCAG 2.1 A/AA violation on the pulse pages.
+   waves 1 to 3; axe-core finds no WCAG 2.1 A/AA violation on the wellbeing pages.
 2. The effectiveness report shows its seven sections and downloads as a PDF (before 3, so
    that its screenshot shows the demo's data only).
 3. The admin gives another site a survey word; two simulated phones join by sending it; the
@@ -17,7 +17,7 @@ the printed password and a code from its printed TOTP secret.
 4. The rules of procedure are public: in Nepali (lang="ne"), in Arabic right to left, and
    each language links the others. This needs a server speaking every catalog's language.
 
-With GRIEVANCE_SCREENSHOTS=1 the run also rewrites ``docs/screenshots/pulse.png``,
+With GRIEVANCE_SCREENSHOTS=1 the run also rewrites ``docs/screenshots/wellbeing.png``,
 ``docs/screenshots/effectiveness.png`` and ``docs/screenshots/procedure-ne.png``.
 """
 
@@ -112,15 +112,15 @@ def checker(browser: Browser, live_server: Server, admin_state: dict[str, Any]) 
         context.close()
 
 
-# -- the pulse pages ---------------------------------------------------------------------
+# -- the wellbeing pages ------------------------------------------------------------------
 
 
-def open_pulse(page: Page) -> None:
+def open_wellbeing(page: Page) -> None:
     """From the case queue, follow the "Wellbeing pulse" link of the main navigation."""
     page.goto("/cases")
     expect_queue(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Wellbeing pulse").click()
-    expect(page).to_have_url(re.compile(r"/campaigns$"))
+    expect(page).to_have_url(re.compile(r"/wellbeing$"))
     expect(page.get_by_role("heading", name="Worker Wellbeing pulse", level=1)).to_be_visible()
 
 
@@ -148,7 +148,7 @@ def open_latest_demo_wave(page: Page) -> None:
     expect(row).to_have_count(1)
     expect(row.get_by_role("cell").nth(2)).to_have_text(re.compile(r"^done: \d+ invited$"))
     row.get_by_role("link", name="Wave 3", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/campaigns/\d+$"))
+    expect(page).to_have_url(re.compile(r"/wellbeing/\d+$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"{DEMO_SITE}: wave 3")
 
 
@@ -180,7 +180,7 @@ def share_button(page: Page) -> Locator:
 
 
 def test_an_admin_reads_a_demo_sites_latest_wave(admin: Page, tmp_path: Path) -> None:
-    open_pulse(admin)
+    open_wellbeing(admin)
     for site, word in DEMO_WORDS.items():
         expect(admin.get_by_label(f"Survey word for {site}", exact=True)).to_have_value(word)
         # No demo site has members, so no wave can be sent anywhere.
@@ -216,13 +216,13 @@ def test_an_admin_reads_a_demo_sites_latest_wave(admin: Page, tmp_path: Path) ->
 
     target = screenshot_dir(tmp_path)
     assert admin.viewport_size == DESKTOP
-    admin.screenshot(path=str(target / "pulse.png"), full_page=True)
-    assert (target / "pulse.png").stat().st_size > 10_000
+    admin.screenshot(path=str(target / "wellbeing.png"), full_page=True)
+    assert (target / "wellbeing.png").stat().st_size > 10_000
 
 
-def test_axe_finds_no_wcag_violations_on_the_pulse(checker: Page) -> None:
-    open_pulse(checker)
-    found = [f"/campaigns: {v}" for v in axe_violations(checker)]
+def test_axe_finds_no_wcag_violations_on_the_wellbeing_pages(checker: Page) -> None:
+    open_wellbeing(checker)
+    found = [f"/wellbeing: {v}" for v in axe_violations(checker)]
     open_latest_demo_wave(checker)
     found += [f"{checker.url}: {v}" for v in axe_violations(checker)]
     assert not found, "axe-core WCAG 2.1 A/AA violations:\n" + "\n".join(found)
@@ -276,8 +276,10 @@ def test_axe_finds_no_wcag_violations_on_the_effectiveness_report(checker: Page)
 # -- 3. a new site's first wave ------------------------------------------------------------
 
 
-def test_workers_join_a_new_sites_pulse_and_answer_a_wave(admin: Page, live_server: Server) -> None:
-    open_pulse(admin)
+def test_workers_join_a_new_sites_survey_and_answer_a_wave(
+    admin: Page, live_server: Server
+) -> None:
+    open_wellbeing(admin)
     word = admin.get_by_label(f"Survey word for {NEW_SITE}", exact=True)
     expect(word).to_have_value("")
     expect(send_wave_button(admin, NEW_SITE)).to_be_disabled()
@@ -285,7 +287,7 @@ def test_workers_join_a_new_sites_pulse_and_answer_a_wave(admin: Page, live_serv
     # The admin types the word in lower case; it is kept and shown in capitals.
     word.fill(NEW_WORD.lower())
     site_row(admin, NEW_SITE).get_by_role("button", name="Save word").click()
-    expect(admin).to_have_url(re.compile(r"/campaigns$"))
+    expect(admin).to_have_url(re.compile(r"/wellbeing$"))
     expect(admin.get_by_role("status")).to_have_text(
         f"{NEW_SITE}: workers join by sending {NEW_WORD}"
     )
@@ -293,7 +295,10 @@ def test_workers_join_a_new_sites_pulse_and_answer_a_wave(admin: Page, live_serv
     expect(send_wave_button(admin, NEW_SITE)).to_be_disabled()  # nobody has joined yet
 
     # Two workers send the word from the poster, whatever its case.
-    phones = [SimPhone(live_server, "pulse-worker-1"), SimPhone(live_server, "pulse-worker-2")]
+    phones = [
+        SimPhone(live_server, "wellbeing-worker-1"),
+        SimPhone(live_server, "wellbeing-worker-2"),
+    ]
     for phone, text in zip(phones, (NEW_WORD, f" {NEW_WORD.lower()} "), strict=True):
         phone.send(text)
         assert say("wellbeing.joined") in phone.replies_until(say("wellbeing.joined"))
@@ -305,7 +310,7 @@ def test_workers_join_a_new_sites_pulse_and_answer_a_wave(admin: Page, live_serv
     send.click()
 
     # The wave page follows the sending (it refreshes itself) until every invitation is out.
-    expect(admin).to_have_url(re.compile(r"/campaigns/\d+$"))
+    expect(admin).to_have_url(re.compile(r"/wellbeing/\d+$"))
     expect(admin.get_by_role("heading", level=1)).to_have_text(f"{NEW_SITE}: wave 1")
     expect(sending_status(admin)).to_have_text("Done: 2 of 2 workers invited.")
     progress = admin.get_by_role("region", name="Sending").get_by_role("progressbar")

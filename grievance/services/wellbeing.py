@@ -19,19 +19,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grievance.clock import utcnow
-from grievance.conversation import PulseRecord
+from grievance.conversation import WellbeingRecord
 from grievance.language import render
 from grievance.models import (
     BULK,
-    Campaign,
     Contact,
-    PulseInvite,
-    PulseMember,
-    PulseResponse,
     RightsMessage,
     Site,
+    WellbeingInvite,
+    WellbeingMember,
+    WellbeingResponse,
+    WellbeingWave,
 )
-from grievance.reports import pulse as results
+from grievance.reports import wellbeing as results
 from grievance.runtime import Runtime
 from grievance.services.errors import NotFound
 from grievance.services.outbox import enqueue_deliveries, queue_message
@@ -49,7 +49,7 @@ BUSY_GIVE_UP = timedelta(days=1)
 KEYWORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
-class PulseError(ValueError):
+class WellbeingError(ValueError):
     """Something an admin asked for that cannot be done; the message says why."""
 
 
@@ -59,15 +59,15 @@ def normalize_keyword(text: str) -> str:
 
 
 def check_keyword(session: Session, site: Site, word: str, reserved: set[str]) -> str:
-    """The normalized survey word for ``site``, or :class:`PulseError` saying what is wrong."""
+    """The normalized survey word for ``site``, or :class:`WellbeingError` saying what is wrong."""
     keyword = normalize_keyword(word)
     if not 4 <= len(keyword) <= 32 or not set(keyword) <= KEYWORD_CHARS:
-        raise PulseError("a survey word is 4 to 32 letters, digits or hyphens, like WELL-4821")
+        raise WellbeingError("a survey word is 4 to 32 letters, digits or hyphens, like WELL-4821")
     if keyword in reserved:
-        raise PulseError(f"{word!r} is already a keyword workers send (like HELP or STOP)")
+        raise WellbeingError(f"{word!r} is already a keyword workers send (like HELP or STOP)")
     taken = session.scalar(select(Site.id).where(Site.pulse_keyword == keyword, Site.id != site.id))
     if taken is not None:
-        raise PulseError(f"{word!r} is already the survey word of another site")
+        raise WellbeingError(f"{word!r} is already the survey word of another site")
     return keyword
 
 
@@ -80,32 +80,32 @@ def site_for_keyword(session: Session, text: str) -> Site | None:
 
 
 def join(session: Session, runtime: Runtime, contact: Contact, site: Site) -> list[int]:
-    """Add the contact to the site's pulse (once) and confirm; returns outbox ids to deliver."""
+    """Add the contact to the site's wellbeing members (once) and confirm; returns outbox ids to deliver."""
     member = session.scalars(
-        select(PulseMember).where(
-            PulseMember.site_id == site.id, PulseMember.contact_id == contact.id
+        select(WellbeingMember).where(
+            WellbeingMember.site_id == site.id, WellbeingMember.contact_id == contact.id
         )
     ).one_or_none()
     if member is None:
-        session.add(PulseMember(site_id=site.id, contact_id=contact.id))
+        session.add(WellbeingMember(site_id=site.id, contact_id=contact.id))
     language = _language(runtime, contact)
     text = render(runtime.catalogs[language], JOINED_KEY, {}, contact.channel)
     item = queue_message(session, runtime, contact, text, catalog_key=JOINED_KEY)
     return [item.id] if item is not None else []
 
 
-def record(session: Session, effect: PulseRecord) -> None:
+def record(session: Session, effect: WellbeingRecord) -> None:
     """Store the answers so far under the survey's token (a survey not started by a wave
     has no token and stores nothing)."""
-    if effect.token is None or effect.campaign is None:
+    if effect.token is None or effect.wave is None:
         return
-    campaign = session.get(Campaign, effect.campaign)
-    if campaign is None:
+    wave = session.get(WellbeingWave, effect.wave)
+    if wave is None:
         return
-    response = session.get(PulseResponse, effect.token)
+    response = session.get(WellbeingResponse, effect.token)
     if response is None:
-        response = PulseResponse(
-            token=effect.token, campaign_id=campaign.id, site_id=campaign.site_id, answers={}
+        response = WellbeingResponse(
+            token=effect.token, wave_id=wave.id, site_id=wave.site_id, answers={}
         )
         session.add(response)
     response.answers = dict(effect.answers)
@@ -113,30 +113,34 @@ def record(session: Session, effect: PulseRecord) -> None:
     response.reported = response.reported or effect.reported
 
 
-def start_wave(session: Session, site_id: int, user_id: int | None) -> Campaign:
+def start_wave(session: Session, site_id: int, user_id: int | None) -> WellbeingWave:
     """A new wave for the site, counting its members now; the caller enqueues the sending."""
     site = session.get(Site, site_id)
     if site is None:
         raise NotFound(site_id)
     if site.pulse_keyword is None:
-        raise PulseError("give the site a survey word first: workers join by sending it")
+        raise WellbeingError("give the site a survey word first: workers join by sending it")
     running = session.scalar(  # one wave at a time: a second would ask the same workers twice
-        select(Campaign.id).where(Campaign.site_id == site_id, Campaign.status == "sending")
+        select(WellbeingWave.id).where(
+            WellbeingWave.site_id == site_id, WellbeingWave.status == "sending"
+        )
     )
     if running is not None:
-        raise PulseError("a wave is already being sent to this site; wait until it is out")
+        raise WellbeingError("a wave is already being sent to this site; wait until it is out")
     members = session.scalar(
-        select(func.count(PulseMember.id)).where(PulseMember.site_id == site_id)
+        select(func.count(WellbeingMember.id)).where(WellbeingMember.site_id == site_id)
     )
     if not members:
-        raise PulseError("nobody at this site has joined the survey yet")
-    last = session.scalar(select(func.max(Campaign.wave)).where(Campaign.site_id == site_id))
-    campaign = Campaign(
+        raise WellbeingError("nobody at this site has joined the survey yet")
+    last = session.scalar(
+        select(func.max(WellbeingWave.wave)).where(WellbeingWave.site_id == site_id)
+    )
+    wave = WellbeingWave(
         site_id=site_id, wave=(last or 0) + 1, created_by=user_id, total=int(members or 0)
     )
-    session.add(campaign)
+    session.add(wave)
     session.flush()
-    return campaign
+    return wave
 
 
 def start_rights(session: Session, site_id: int, user_id: int | None) -> RightsMessage:
@@ -151,19 +155,19 @@ def start_rights(session: Session, site_id: int, user_id: int | None) -> RightsM
         )
     )
     if running is not None:
-        raise PulseError("the rights message is already being sent to this site")
+        raise WellbeingError("the rights message is already being sent to this site")
     members = session.scalar(
-        select(func.count(PulseMember.id)).where(PulseMember.site_id == site_id)
+        select(func.count(WellbeingMember.id)).where(WellbeingMember.site_id == site_id)
     )
     if not members:
-        raise PulseError("nobody at this site has joined with the site's word yet")
+        raise WellbeingError("nobody at this site has joined with the site's word yet")
     message = RightsMessage(site_id=site_id, created_by=user_id, total=int(members))
     session.add(message)
     session.flush()
     return message
 
 
-def stop_sending(wave: Campaign | RightsMessage) -> bool:
+def stop_sending(wave: WellbeingWave | RightsMessage) -> bool:
     """Stop a wave or rights message still being sent: nobody else is invited; what was
     sent and answered stays. False when it was not being sent."""
     if wave.status != "sending":
@@ -180,33 +184,33 @@ class Shared:
     messages: int
 
 
-def share(runtime: Runtime, campaign_id: int) -> Shared:
+def share(runtime: Runtime, wave_id: int) -> Shared:
     """Send the wave's results to the workers invited to it, in their languages.
 
     Only a wave whose every area has at least k answers can be shared: a smaller figure
     describes people, not a workplace.
     """
     with runtime.sessions() as session:
-        campaign = session.get(Campaign, campaign_id)
-        if campaign is None:
-            raise NotFound(campaign_id)
-        if campaign.status == "sending":
-            raise PulseError("the wave is still being sent; share its results when it is out")
-        if campaign.shared_at is not None:
-            raise PulseError("these results were already shared")
-        wave = results.wave_results(session, campaign, runtime.settings.pulse_min_cell)
-        if not wave.shareable:
-            raise PulseError(
-                f"each area needs at least {wave.k} answers before results can be shared"
+        wave = session.get(WellbeingWave, wave_id)
+        if wave is None:
+            raise NotFound(wave_id)
+        if wave.status == "sending":
+            raise WellbeingError("the wave is still being sent; share its results when it is out")
+        if wave.shared_at is not None:
+            raise WellbeingError("these results were already shared")
+        result = results.wave_results(session, wave, runtime.settings.pulse_min_cell)
+        if not result.shareable:
+            raise WellbeingError(
+                f"each area needs at least {result.k} answers before results can be shared"
             )
         values = {
-            "n": str(wave.responded),
-            **{area.area: f"{area.mean:.1f}" for area in wave.areas if area.mean is not None},
+            "n": str(result.responded),
+            **{area.area: f"{area.mean:.1f}" for area in result.areas if area.mean is not None},
         }
         contacts = session.scalars(
             select(Contact)
-            .join(PulseInvite, PulseInvite.contact_id == Contact.id)
-            .where(PulseInvite.campaign_id == campaign.id, PulseInvite.status == "sent")
+            .join(WellbeingInvite, WellbeingInvite.contact_id == Contact.id)
+            .where(WellbeingInvite.wave_id == wave.id, WellbeingInvite.status == "sent")
         ).all()
         outbox_ids = []
         for contact in contacts:
@@ -228,7 +232,7 @@ def share(runtime: Runtime, campaign_id: int) -> Shared:
             )
             if item is not None:
                 outbox_ids.append(item.id)
-        campaign.shared_at = utcnow()
+        wave.shared_at = utcnow()
         session.commit()
     enqueue_deliveries(runtime, outbox_ids, BULK)
     return Shared(len(outbox_ids))

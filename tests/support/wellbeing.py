@@ -1,5 +1,5 @@
 """The Worker Wellbeing pulse's first steps: a site with its survey word, workers' phones that
-join by sending it, and the admin's campaign forms posted with their CSRF token."""
+join by sending it, and the admin's wellbeing forms posted with their CSRF token."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from grievance.models import Site
 from grievance.runtime import Runtime
-from grievance.services import pulse
+from grievance.services import wellbeing
 from tests.conftest import Phone
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.staff import token_of
@@ -34,12 +34,12 @@ def with_word(runtime: Runtime, site_id: int) -> None:
     with runtime.sessions() as session:
         site = session.get(Site, site_id)
         assert site is not None
-        site.pulse_keyword = pulse.normalize_keyword(WORD)
+        site.pulse_keyword = wellbeing.normalize_keyword(WORD)
         session.commit()
 
 
 def post(client: FlaskClient, path: str, **form: object) -> str:
-    token = token_of(client, "/campaigns")
+    token = token_of(client, "/wellbeing")
     response = client.post(path, data={"csrf_token": token, **form}, follow_redirects=True)
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     return response.get_data(as_text=True)
