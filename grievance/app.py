@@ -74,6 +74,7 @@ def create_app(
         errors,
         fonts,
         health,
+        labels,
         procedure,
         reports,
         security,
@@ -95,6 +96,7 @@ def create_app(
     app.register_blueprint(wellbeing.moved)
     app.register_blueprint(procedure.bp)
     app.jinja_env.globals["zip"] = zip
+    app.jinja_env.filters.update(labels.FILTERS)
     # The fonts of the line's own scripts, preloaded on every page (web/fonts.py).
     app.jinja_env.globals["preload_fonts"] = fonts.preloads(runtime.settings.languages)
     if runtime.channel_name == "console":

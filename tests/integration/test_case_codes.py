@@ -221,3 +221,18 @@ def test_a_handler_guessing_codes_is_locked_out_for_the_hour(
     assert "too many codes found no case in the last hour" in page
     api_token = token_for(runtime, "api@example.org", "handler")
     assert api(staff, api_token, "POST", "/cases/by-code", {"code": code}).status_code == 200
+
+
+def test_the_queue_names_categories_stages_and_languages_in_words(
+    phone: Phone, runtime: Runtime, app: Flask
+) -> None:
+    """Staff read "Wages", "Received" and "English" where the codes were; the code stays in
+    a title for whoever knows it, and as the filters' values."""
+    code = report(phone)
+    assert code
+    staff = handler(app, runtime)
+    page = staff.get("/cases").get_data(as_text=True)
+    assert '<td data-label="Stage">Received</td>' in page
+    assert '<td data-label="Language" title="en">English</td>' in page
+    assert '<option value="FL-MOV" >Forced labour: passport or ID kept' in page
+    assert '<option value="in_triage" >In triage</option>' in page
