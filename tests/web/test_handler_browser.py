@@ -226,9 +226,10 @@ def test_triage_from_intake_to_supplier(handler: Page, phone: Page, supplier: st
     row = queue_row(handler, workplace)
     expect(row).to_have_count(1)
     expect(row.locator("td").nth(1)).to_have_text("P2")
-    expect(row.locator("td").nth(2)).to_have_text("received")
-    expect(row.locator("td").nth(4)).to_have_text("WAGE")
-    expect(row.locator("td").nth(6)).to_have_text("en")
+    expect(row.locator("td").nth(2)).to_have_text("Received")
+    expect(row.locator("td").nth(4)).to_have_text("Wages")
+    expect(row.locator("td").nth(4)).to_have_attribute("title", "WAGE")
+    expect(row.locator("td").nth(6)).to_have_text("English")
 
     case_id = open_case(handler, workplace)
     expect(handler.locator("blockquote.words")).to_have_text(words)
@@ -269,7 +270,7 @@ def test_triage_from_intake_to_supplier(handler: Page, phone: Page, supplier: st
     handler.goto("/cases")
     row = queue_row(handler, workplace)
     expect(row.locator("td").nth(1)).to_have_text("P1")
-    expect(row.locator("td").nth(2)).to_have_text("with supplier")
+    expect(row.locator("td").nth(2)).to_have_text("With supplier")
 
 
 # -- 3. messages to the worker ----------------------------------------------------------
