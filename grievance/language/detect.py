@@ -162,6 +162,17 @@ _ROMANIZED_WORDS = _words(
     "dorkar garnu hai hain hajur hay huncha hunchha kaam kaj kia kya madad malai mera meri mero "
     "mujhay mujhe nahi nahin namaskar namaste paisa sahajjo sahayog shukriya taka"
 )
+# Romanized words that are also everyday words of a Latin-script language the project serves,
+# with the languages that write them: Indonesian and Malay "hai" (hi) and "gaya" (style),
+# Spanish "hay" and "amar", Vietnamese typed without its marks ("kia", "xa"). They count as
+# romanized evidence only when the message holds nothing clearer. Chosen with wordfreq 3.1.1: at
+# least 4 on the Zipf scale (one word in 10,000) in one of those languages; "bhai", "kya" and
+# "mera" pass it only through code-mixed posts, and stay romanized evidence.
+_ROMANIZED_SHARED: dict[str, tuple[str, ...]] = {
+    "hai": ("id", "ms", "vi"), "hay": ("es", "tl", "vi"), "amar": ("es", "ms"), "ache": ("en",),
+    "ami": ("ms",), "dai": ("tl", "vi"), "gaya": ("id", "ms", "tl"), "beton": ("id",),
+    "kia": ("vi",), "xa": ("vi", "tl"),
+}  # fmt: skip
 # Romanized words that point to one of the languages (the list above finds them as a group).
 _HINDUSTANI = _words(
     "mujhe mujhay mera meri hai hain nahi nahin chahiye raha rahi gaya diya madad kya"
@@ -179,6 +190,7 @@ _ROMAN_MARKERS = {
         "amader apni"
     ),
 }
+_ROMANIZED_ANY = _ROMANIZED_WORDS.union(*_ROMAN_MARKERS.values())
 # Letters Urdu writes and Arabic does not (Urdu's own yeh, kaf, heh, and Persian letters), and
 # the Arabic forms an Urdu keyboard does not type (yeh, kaf, teh marbuta, alef maksura): even a
 # one-word greeting ("مرحبا" has none, "السلام علیکم" has Urdu's) usually carries one.
@@ -233,6 +245,10 @@ def digit_languages(text: str, candidates: Sequence[str]) -> tuple[str, ...]:
 # a message whose letters are Latin and one other script is read as that script when it holds
 # at least this share of the letters.
 CODE_MIXING_SHARE = 0.25
+# A language is answered when its combined score times the evidence reaches DECIDE_CONFIDENCE
+# and it leads the next by DECIDE_MARGIN; otherwise the worker is asked among the close ones.
+DECIDE_CONFIDENCE = 0.5
+DECIDE_MARGIN = 0.25
 
 
 def dominant_script(text: str) -> tuple[str | None, float]:
@@ -421,20 +437,58 @@ def detect(
     same_script = [lang for lang in pool if SCRIPT_OF.get(lang) == script]
     words = words_of(text)
     short_after_choice = prior in same_script and len(words) <= 2
-    if (
-        script == "Latn"
-        and not short_after_choice
-        and _plain_ascii_letters(text)
-        and any(w in _ROMANIZED_WORDS for w in words)
-    ):
-        romanized = _romanized(words, pool, prior)
-        if romanized is not None:
-            return romanized
+    if script == "Latn" and not short_after_choice and _plain_ascii_letters(text):
+        romanized_words = [w for w in words if w in _ROMANIZED_ANY]
+        if any(w not in _ROMANIZED_SHARED for w in romanized_words):
+            romanized = _romanized(words, pool, prior)
+            if romanized is not None:
+                return romanized
+        elif romanized_words:
+            # Only words another Latin-script language writes too ("hai, apa kabar?", "hay
+            # otros", "a amar"): the Latin-script languages are asked first (answered when
+            # clear, asked about when close), the romanized group when they find nothing.
+            found = detect_latin(text, words, share, pool, prior)
+            romanized = _romanized(words, pool, prior)
+            if found.language is not None or found.alternatives or romanized is None:
+                return found
+            # Nothing but the shared word ("hai", "hay"): never sure; ask among the romanized
+            # candidates and the Latin-script languages that write it, or the whole menu.
+            writers = [
+                lang
+                for w in romanized_words
+                for lang in _ROMANIZED_SHARED.get(w, ())
+                if lang in pool
+            ]
+            named = romanized.alternatives or (str(romanized.language),)
+            either = tuple(dict.fromkeys((*named, *writers)))
+            return Detection(None, 0.0, "Latn", either if 1 < len(either) <= 3 else ())
     if script == "Latn" and prior in ROMAN_CATALOGS and not _words_of_other_latin(words, pool):
         # A worker who chose romanized Nepali keeps it for "ok", "ho", a workplace's name.
         return Detection(prior, 0.9, script)
     if not same_script:
         return Detection(None, 0.0, script)
+    return _detect_among(text, words, script, share, same_script, pool, prior)
+
+
+def detect_latin(
+    text: str, words: list[str], share: float, pool: list[str], prior: str | None
+) -> Detection:
+    """Choose among the Latin-script languages of ``pool``, leaving romanized catalogs aside."""
+    latin = [lang for lang in pool if SCRIPT_OF.get(lang) == "Latn" and lang not in ROMAN_CATALOGS]
+    if not latin:
+        return Detection(None, 0.0, "Latn")
+    return _detect_among(text, words, "Latn", share, latin, pool, prior)
+
+
+def _detect_among(
+    text: str,
+    words: list[str],
+    script: str,
+    share: float,
+    same_script: list[str],
+    pool: list[str],
+    prior: str | None,
+) -> Detection:
     if all(lang in same_script for lang in _PAIR):
         # Indonesian and Malay are first told from the rest as one language (``id``, whose
         # langdetect profile both use), then apart by the word table.
@@ -542,9 +596,11 @@ def _detect_in_script(
     runner_up = combined[ranked[1]] if len(ranked) > 1 else 0.0
     if prior in same_script and combined.get(prior, 0.0) >= 0.3:
         return Detection(prior, max(confidence, 0.7), script)
-    if confidence >= 0.5 and combined[best] - runner_up >= 0.25:
+    if confidence >= DECIDE_CONFIDENCE and combined[best] - runner_up >= DECIDE_MARGIN:
         return Detection(best, confidence, script)
     close = tuple(
-        lang for lang in ranked if combined[lang] >= combined[best] - 0.25 and combined[lang] > 0
+        lang
+        for lang in ranked
+        if combined[lang] >= combined[best] - DECIDE_MARGIN and combined[lang] > 0
     )
     return Detection(None, confidence, script, close[:3] if 1 < len(close) <= 3 else ())

@@ -119,6 +119,38 @@ def test_romanized_south_asian_text_is_not_english() -> None:
     assert found.alternatives == ("ne", "hi")
 
 
+LINE = ["en", "ne", "hi", "ur", "bn", "id", "ms", "es", "tl", "vi", "hi-Latn"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The commonest Indonesian greeting holds Hindi's "hai".
+        ("Hai, apa kabar?", "id"),
+        # Spanish "hay" and "amar" are Urdu's "hay" and Bengali's "amar" in Latin letters.
+        ("pueda aprender a amar, o al menos expresar amor de alguna manera", "es"),
+        ("no hay trabajo y el jefe no paga", "es"),
+        # Tagalog and Indonesian "gaya" (like, style) is Hindi's "gaya" (went).
+        ("walang ano mang uri ng pagtatangi, gaya ng lahi, kulay, kasarian", "tl"),
+    ],
+)
+def test_a_word_romanized_hindi_shares_with_another_language_does_not_decide(
+    text: str, expected: str
+) -> None:
+    assert detect(text, LINE).language == expected
+
+
+def test_a_shared_word_alone_asks_rather_than_guesses() -> None:
+    # "hai" is hello in Indonesian and Malay, "is" in Hindi and Urdu, "yes" in Vietnamese: a
+    # worker who sends only that picks from the whole menu; never an Urdu reply on a guess.
+    found = detect("Hai", LINE)
+    assert found.language is None
+    assert found.alternatives == ()
+    assert detect("hay", ["en", "ur", "es"]).language is None
+    # With a word of its own, romanized Hindi is still found.
+    assert detect("hai bhai, mujhe madad chahiye", ["en", "hi", "id"]).language == "hi"
+
+
 def test_a_chosen_language_stays_whatever_the_letters() -> None:
     # A worker who chose Nepali in its script and writes in Latin letters keeps Nepali...
     assert detect("malai paisa chahiyo", ["en", "ne", "ne-Latn"], prior="ne").language == "ne"
