@@ -31,6 +31,7 @@ names the few languages it is between, so a flow can ask a narrow question
 from __future__ import annotations
 
 import math
+import re
 import threading
 import unicodedata
 from collections import Counter
@@ -125,6 +126,11 @@ _ENDINGS: dict[str, tuple[str, ...]] = {
     "ne": ("को", "लाई", "बाट", "हरू", "हरु", "नुहोस्", "न्छ", "र्छ", "ँछ", "छन्", "दैन", "थ्यो"),
     "hi": ("ों", "ेगा", "ेगी", "ेंगे", "ूँगा", "ूंगा"),
 }
+# Tagalog puts its verb affixes on English words with a hyphen: mag-apply, nag-text, i-report,
+# na-delete, pinag-usapan. No other language served writes them so.
+_TAGALOG_AFFIXED = re.compile(
+    r"(?:i|ipa|ipag|ika|ma|mag|maka|makapag|mai|na|nag|naka|nakapag|nai|pag|pinag|ni)-[a-z]"
+)
 # Hindi also joins को to pronouns (उसको, आपको), and some imperatives end in it (रोको).
 _HINDI_KO = _words("आपको इनको इसको उनको उसको किनको किसको जिनको जिसको तुझको तुमको मुझको रोको सबको हमको")
 # Indonesian and Malay share most words, so their markers are one list: it tells the pair from
@@ -362,6 +368,8 @@ def _marker_scores(words: list[str], candidates: Sequence[str]) -> Counter[str]:
                 for w in words
                 for end in endings
             )
+        if lang == "tl":
+            scores[lang] += sum(bool(_TAGALOG_AFFIXED.match(w)) for w in words)
     return scores
 
 

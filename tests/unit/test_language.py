@@ -140,6 +140,14 @@ def test_a_word_romanized_hindi_shares_with_another_language_does_not_decide(
     assert detect(text, LINE).language == expected
 
 
+def test_taglish_verbs_are_tagalog() -> None:
+    # Filipino workers put Tagalog verb affixes on English words: "nag-text", "i-report".
+    line = ["en", "id", "ms", "es", "tl"]
+    assert detect("i-report ko", line).language == "tl"
+    assert detect("nag-text", line).language == "tl"
+    assert detect("re-send the file", line).language == "en"
+
+
 def test_a_shared_word_alone_asks_rather_than_guesses() -> None:
     # "hai" is hello in Indonesian and Malay, "is" in Hindi and Urdu, "yes" in Vietnamese: a
     # worker who sends only that picks from the whole menu; never an Urdu reply on a guess.
