@@ -3,8 +3,9 @@
 ``GRIEVANCE_FAILPOINTS=deliver.before_send`` makes the process SIGKILL itself
 the first time it reaches that point, as a crash or an OOM kill would. With
 the variable unset (always, in production) a fail point is a set lookup.
-The points: ``deliver.before_send`` (claimed, Twilio not yet called) and
-``deliver.after_send`` (Twilio answered 201, nothing recorded yet).
+The points: ``deliver.before_send`` (claimed, Twilio not yet called),
+``deliver.after_send`` (Twilio answered 201, nothing recorded yet) and
+``inbound.before_commit`` (a batch of conversations stepped, nothing committed).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -33,6 +34,8 @@ from grievance.services import (
 )
 
 log = logging.getLogger(__name__)
+# How long one ``process_waiting`` run keeps claiming batches before it hands over.
+DRAIN_SECONDS = 5.0
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -71,6 +74,29 @@ def process_inbound(message_id: int, runtime: Runtime | None = None) -> int:
     nothing left and does nothing.
     """
     return conversations.process_inbound(_rt(runtime), message_id)
+
+
+@_scrubbed
+def process_waiting(runtime: Runtime | None = None) -> int:
+    """Process the waiting inbound messages in batches, until none wait or its time is up.
+
+    Idempotent: conversations are claimed under a lock (others' batches skip them) and a
+    message is marked processed in the transaction that steps it, so a second run finds
+    nothing left. A run that reaches ``DRAIN_SECONDS`` with work left wakes another, so a
+    worker is never held by one job for long.
+    """
+    rt = _rt(runtime)
+    rt.queue.started("process_waiting")
+    deadline = time.monotonic() + DRAIN_SECONDS
+    total = 0
+    while True:
+        claimed = conversations.process_waiting(rt)
+        total += claimed
+        if claimed < conversations.BATCH:
+            return total
+        if time.monotonic() >= deadline:
+            rt.queue.wake("process_waiting")
+            return total
 
 
 @_scrubbed

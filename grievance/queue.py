@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 JOBS = (
     "process_inbound",
+    "process_waiting",
     "deliver",
     "deliver_batch",
     "send_mail",
@@ -45,6 +46,9 @@ JOBS = (
 JOBS_MODULE = "grievance.jobs"
 QUEUE_NAME = "grievance"
 BULK_QUEUE_NAME = "grievance-bulk"
+# A wake-up key per job (``wake``): set while a run is queued and not yet started.
+WAKE_PREFIX = "grievance:wake:"
+WAKE_TTL_SECONDS = 30
 
 
 class JobQueue(Protocol):
@@ -56,6 +60,19 @@ class JobQueue(Protocol):
 
     def enqueue_in(self, delay: timedelta, job: str, *args: int, bulk: bool = False) -> None:
         """Run ``job(*args)`` after ``delay``."""
+        ...
+
+    def wake(self, job: str) -> None:
+        """Run ``job()`` soon, unless a run of it is already waiting to start.
+
+        For jobs that take whatever work waits (``process_waiting``): a burst of webhooks
+        queues one run, not one per message. The job calls :meth:`started` first, so work
+        that arrives while it runs wakes another run.
+        """
+        ...
+
+    def started(self, job: str) -> None:
+        """``job`` has started: the next :meth:`wake` queues another run."""
         ...
 
 
@@ -144,6 +161,24 @@ class RQQueue:
                 "could not enqueue %s (%s); the sweeper will retry", job, type(exc).__name__
             )
 
+    def wake(self, job: str) -> None:
+        """Enqueue ``job`` unless its wake-up key says a run is waiting to start."""
+        _check(job)
+        try:
+            # The key expires, in case the enqueue below fails after it was set.
+            if not self.redis.set(f"{WAKE_PREFIX}{job}", 1, nx=True, ex=WAKE_TTL_SECONDS):
+                return
+        except Exception as exc:
+            log.warning("could not wake %s (%s); the sweeper will", job, type(exc).__name__)
+            return
+        self.enqueue(job)
+
+    def started(self, job: str) -> None:
+        try:
+            self.redis.delete(f"{WAKE_PREFIX}{job}")
+        except Exception as exc:
+            log.warning("could not clear the wake-up of %s (%s)", job, type(exc).__name__)
+
     def enqueue_in(self, delay: timedelta, job: str, *args: int, bulk: bool = False) -> None:
         """Schedule on Redis (needs a worker started with the scheduler)."""
         _check(job)
@@ -179,6 +214,7 @@ class InProcessQueue:
         self._arrivals = itertools.count()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._woken: set[str] = set()
 
     def depth(self) -> int:
         """Jobs waiting for the background thread."""
@@ -195,6 +231,19 @@ class InProcessQueue:
             return
         self._ensure_thread()
         self._queue.put((int(bulk), next(self._arrivals), (job, args)))
+
+    def wake(self, job: str) -> None:
+        """Inline: run it now; threaded: queue it unless a run is waiting to start."""
+        if self.mode != "sync":
+            with self._lock:
+                if job in self._woken:
+                    return
+                self._woken.add(job)
+        self.enqueue(job)
+
+    def started(self, job: str) -> None:
+        with self._lock:
+            self._woken.discard(job)
 
     def enqueue_in(self, delay: timedelta, job: str, *args: int, bulk: bool = False) -> None:
         """Inline: keep it for the sweeper; threaded: run it after ``delay``."""

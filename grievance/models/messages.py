@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import JSON
@@ -35,6 +36,14 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_contact_unprocessed", "contact_id", "processed_at", "id"),
         Index("ix_messages_case", "case_id", "id"),
+        # The inbound messages still waiting to be processed (claimed in batches).
+        Index(
+            "ix_messages_inbound_waiting",
+            "contact_id",
+            "id",
+            postgresql_where=text("processed_at IS NULL AND direction = 'in'"),
+            sqlite_where=text("processed_at IS NULL AND direction = 'in'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +66,8 @@ class Message(Base):
     error_code: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Inbound only: how often processing failed; set aside at MAX_ATTEMPTS (conversations).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # When the copy kept by the provider was deleted there (retention).
     provider_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import JSON, exists, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,8 @@ from grievance.conversation import (
 )
 from grievance.conversation.effects import Effect
 from grievance.conversation.render import render_send
+from grievance.db import UTCDateTime
+from grievance.faults import failpoint
 from grievance.language import render
 from grievance.language.catalog import duration_words
 from grievance.language.segments import keep_gsm7
@@ -86,6 +88,9 @@ class _Applied:
 
 
 MAX_MESSAGE = 1600  # Twilio's limit for one message body
+# Inbound messages: conversations claimed per batch, and failures before a message is set aside.
+BATCH = 50
+MAX_ATTEMPTS = 5
 
 
 def media_kind(content_type: str) -> str:
@@ -112,75 +117,198 @@ def _lock_conversation(session: Session, runtime: Runtime, contact_id: int) -> C
     return conversation
 
 
+@dataclass
+class _Work:
+    """What a transaction's steps leave to do once it has committed."""
+
+    processed: int = 0
+    outbox_ids: list[int] = field(default_factory=list)
+    mails: list[int] = field(default_factory=list)
+
+    def add(self, other: _Work) -> None:
+        self.processed += other.processed
+        self.outbox_ids += other.outbox_ids
+        self.mails += other.mails
+
+    def send(self, runtime: Runtime) -> None:
+        enqueue_mails(runtime, self.mails)
+        deliver_now(runtime, self.outbox_ids)
+
+
 def process_inbound(runtime: Runtime, message_id: int) -> int:
-    """Process every unprocessed inbound message of this message's sender, in arrival order.
+    """Process every waiting inbound message of this message's sender, in arrival order.
 
     Returns how many messages were processed (0 when another job got there first).
     """
-    outbox_ids: list[int] = []
-    mails: list[int] = []
-    processed = 0
     with runtime.sessions() as session:
         contact_id = session.scalar(select(Message.contact_id).where(Message.id == message_id))
         if contact_id is None:
             return 0
         # Lock first: the contact read after it reflects the previous job's changes.
         conversation = _lock_conversation(session, runtime, contact_id)
-        contact = session.get(Contact, contact_id)
-        if contact is None:
-            return 0
-        pending = session.scalars(
-            select(Message)
-            .where(
-                Message.contact_id == contact.id,
-                Message.direction == INBOUND,
-                Message.processed_at.is_(None),
-            )
-            .order_by(Message.id)
-        ).all()
-        for message in pending:
-            text = inbound_body(runtime, message)
-            script = script_of(text, (message.fields or {}).get("converted_from") == "zawgyi")
-            if script is not None:
-                # Replies follow the encoding the worker's phone typed their latest Burmese in.
-                contact.script = "zawgyi" if script == "zawgyi" else None
-            site = wellbeing.site_for_keyword(session, text)
-            if site is not None:
-                # A site's survey word (on its posters): join its pulse; no flow is disturbed.
-                outbox_ids += wellbeing.join(session, runtime, contact, site)
-                message.processed_at = utcnow()
-                processed += 1
-                continue
-            private = _private(runtime, conversation)
-            event = EngineMessage(
-                text=text,
-                media=_media_kinds(session, message),
-                ref=message.id,
-            )
-            step = runtime.engine.resume(
-                _session_for(conversation, contact),
-                event,
-                utcnow(),
-                facts=_Facts(session, runtime, contact),
-                channel=contact.channel,
-            )
-            applied = _apply(session, runtime, contact, conversation, step)
-            outbox_ids += applied.outbox_ids
-            mails += applied.mails
-            message.processed_at = utcnow()
-            if private:
-                # An answer to a private flow (the pulse) is not kept with the contact.
-                message.body_encrypted = None
-            elif (masked := casecode.mask_codes(text)) != text:
-                # A case code the worker typed ("STATUS 3422 6239 5091") is read and then
-                # forgotten, as the message that showed it is: whoever reads the stored
-                # message later must not be able to reach the case with it.
-                message.body_encrypted = runtime.protector.encrypt(masked)
-            processed += 1
+        work = _step_contact(session, runtime, conversation, careful=True)
         session.commit()
-    enqueue_mails(runtime, mails)
-    deliver_now(runtime, outbox_ids)
-    return processed
+    work.send(runtime)
+    return work.processed
+
+
+def process_waiting(runtime: Runtime, limit: int = BATCH) -> int:
+    """Claim up to ``limit`` conversations with waiting inbound messages and step each in order.
+
+    One transaction and one commit for the batch. A conversation another worker holds is
+    skipped (``SKIP LOCKED``), so workers share the waiting conversations and each contact's
+    messages are processed in order, by one worker at a time. When a step fails, the batch is
+    rolled back and claimed again with a savepoint per message: the failing message counts an
+    attempt (set aside at ``MAX_ATTEMPTS``) and the rest of the batch goes on. Returns how many
+    conversations were claimed: fewer than ``limit`` means none were left waiting.
+    """
+    for careful in (False, True):
+        with runtime.sessions() as session:
+            claimed = _claim_waiting(session, runtime, limit)
+            work = _Work()
+            try:
+                for conversation in claimed:
+                    work.add(_step_contact(session, runtime, conversation, careful=careful))
+                failpoint("inbound.before_commit")
+                session.commit()
+            except Exception as exc:
+                if careful:
+                    raise
+                session.rollback()
+                log_failure(log, "a batch of conversations; claimed again, one by one", exc)
+                continue
+        work.send(runtime)
+        return len(claimed)
+    raise AssertionError("unreachable")
+
+
+def _claim_waiting(session: Session, runtime: Runtime, limit: int) -> list[Conversation]:
+    """Lock up to ``limit`` conversations whose contacts have inbound messages waiting."""
+    messages = Message.__table__
+    waiting = (
+        select(messages.c.contact_id)
+        .where(
+            messages.c.processed_at.is_(None),
+            messages.c.direction == INBOUND,
+            messages.c.attempts < MAX_ATTEMPTS,
+            messages.c.contact_id.is_not(None),
+        )
+        .distinct()
+    )
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # A first message's contact has no conversation yet: create them, so they can be locked.
+    conversations = Conversation.__table__
+    new_contacts = waiting.subquery()
+    session.execute(
+        dialect.insert(conversations)
+        .from_select(
+            ["contact_id", "state", "updated_at"],
+            select(
+                new_contacts.c.contact_id,
+                literal({}, JSON),
+                literal(utcnow(), UTCDateTime()),
+            ).where(
+                # (SQLite also needs a WHERE to read ON CONFLICT below as an upsert.)
+                ~exists().where(conversations.c.contact_id == new_contacts.c.contact_id)
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=["contact_id"])
+    )
+    query = (
+        select(Conversation)
+        .where(Conversation.contact_id.in_(waiting))
+        .order_by(Conversation.id)
+        .limit(limit)
+    )
+    if not runtime.settings.is_sqlite:
+        # SQLite serialises writers with BEGIN IMMEDIATE; PostgreSQL locks each row, and
+        # another worker's batch takes the next ones instead of waiting.
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _step_contact(
+    session: Session, runtime: Runtime, conversation: Conversation, careful: bool
+) -> _Work:
+    """Run the conversation on its contact's waiting inbound messages, oldest first.
+
+    ``careful``: each message in a savepoint; one that fails is rolled back alone, counts an
+    attempt, and holds the contact's later messages until it succeeds or is set aside.
+    """
+    work = _Work()
+    contact = session.get(Contact, conversation.contact_id)
+    if contact is None:
+        return work
+    waiting = session.scalars(
+        select(Message)
+        .where(
+            Message.contact_id == contact.id,
+            Message.direction == INBOUND,
+            Message.processed_at.is_(None),
+            Message.attempts < MAX_ATTEMPTS,
+        )
+        .order_by(Message.id)
+    ).all()
+    for message in waiting:
+        if not careful:
+            work.add(_step_message(session, runtime, conversation, contact, message))
+            continue
+        try:
+            with session.begin_nested():
+                done = _step_message(session, runtime, conversation, contact, message)
+        except Exception as exc:
+            message.attempts += 1
+            if message.attempts >= MAX_ATTEMPTS:
+                log_failure(log, f"inbound message {message.id} set aside", exc)
+            else:
+                log_failure(log, f"inbound message {message.id} (will retry)", exc)
+            break
+        work.add(done)
+    return work
+
+
+def _step_message(
+    session: Session,
+    runtime: Runtime,
+    conversation: Conversation,
+    contact: Contact,
+    message: Message,
+) -> _Work:
+    """Run the conversation on one inbound message; mark it processed."""
+    work = _Work(processed=1)
+    text = inbound_body(runtime, message)
+    script = script_of(text, (message.fields or {}).get("converted_from") == "zawgyi")
+    if script is not None:
+        # Replies follow the encoding the worker's phone typed their latest Burmese in.
+        contact.script = "zawgyi" if script == "zawgyi" else None
+    site = wellbeing.site_for_keyword(session, text)
+    if site is not None:
+        # A site's survey word (on its posters): join its pulse; no flow is disturbed.
+        work.outbox_ids += wellbeing.join(session, runtime, contact, site)
+        message.processed_at = utcnow()
+        return work
+    private = _private(runtime, conversation)
+    event = EngineMessage(text=text, media=_media_kinds(session, message), ref=message.id)
+    step = runtime.engine.resume(
+        _session_for(conversation, contact),
+        event,
+        utcnow(),
+        facts=_Facts(session, runtime, contact),
+        channel=contact.channel,
+    )
+    applied = _apply(session, runtime, contact, conversation, step)
+    work.outbox_ids += applied.outbox_ids
+    work.mails += applied.mails
+    message.processed_at = utcnow()
+    if private:
+        # An answer to a private flow (the pulse) is not kept with the contact.
+        message.body_encrypted = None
+    elif (masked := casecode.mask_codes(text)) != text:
+        # A case code the worker typed ("STATUS 3422 6239 5091") is read and then
+        # forgotten, as the message that showed it is: whoever reads the stored
+        # message later must not be able to reach the case with it.
+        message.body_encrypted = runtime.protector.encrypt(masked)
+    return work
 
 
 def process_timers(runtime: Runtime, conversation_id: int) -> bool:

@@ -2,7 +2,8 @@
 
 Called on the webhook's hot path, so it does the minimum: claim the provider's
 message id, find or create the contact by keyed hash, store the encrypted body
-and the allowlisted fields, commit, enqueue ``process_inbound``.
+and the allowlisted fields, commit, wake ``process_waiting`` (one queued run takes every
+message waiting, in batches).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def receive(runtime: Runtime, inbound: InboundMessage) -> Receipt:
             ).scalar_one()
             for i, (url, ctype) in enumerate(inbound.media[:MAX_MEDIA])
         ]
-    runtime.queue.enqueue("process_inbound", message_id)
+    runtime.queue.wake("process_waiting")
     for attachment_id in attachment_ids:
         runtime.queue.enqueue("fetch_media", attachment_id)
     return Receipt(message_id, duplicate=False)

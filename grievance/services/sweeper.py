@@ -33,6 +33,7 @@ from grievance.models import (
 )
 from grievance.runtime import Runtime
 from grievance.services import mails, retention
+from grievance.services.conversations import MAX_ATTEMPTS
 from grievance.services.outbox import enqueue_deliveries
 
 log = logging.getLogger(__name__)
@@ -88,23 +89,11 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
                 Message.processed_at.is_(None),
                 Message.created_at <= now - grace,
                 Message.contact_id.is_not(None),
+                Message.attempts < MAX_ATTEMPTS,
             )
             .group_by(Message.contact_id)
             .limit(BATCH)
         ).all()
-        first_messages = [
-            session.scalar(
-                select(Message.id)
-                .where(
-                    Message.contact_id == contact_id,
-                    Message.processed_at.is_(None),
-                    Message.direction == INBOUND,
-                )
-                .order_by(Message.id)
-                .limit(1)
-            )
-            for contact_id in contacts
-        ]
         outbox = session.execute(
             select(OutboxItem.id, OutboxItem.priority)
             .where(
@@ -153,9 +142,9 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
         runtime.queue.enqueue("send_wellbeing_wave", wave_id, bulk=True)
     for rights_id in rights:
         runtime.queue.enqueue("send_rights", rights_id, bulk=True)
-    for message_id in first_messages:
-        if message_id is not None:
-            runtime.queue.enqueue("process_inbound", message_id)
+    if contacts:
+        # Not a wake-up: its key may be left from an enqueue Redis lost.
+        runtime.queue.enqueue("process_waiting")
     for priority in sorted({priority for _, priority in outbox}):
         ids = [outbox_id for outbox_id, p in outbox if p == priority]
         enqueue_deliveries(runtime, ids, priority)
@@ -170,7 +159,7 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
     with runtime.sessions() as session:
         staff_mails = mails.retry_due(runtime, session, grace, stuck)
     report = SweepReport(
-        len(first_messages),
+        len(contacts),
         len(outbox),
         len(media),
         len(timers),

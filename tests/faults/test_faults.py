@@ -95,6 +95,13 @@ def test_worker_killed_after_twilio_accepted_but_before_the_commit(rig: Rig) -> 
     assert ledger.duplicates == 1  # Twilio has it twice: the price of never losing it
 
 
+def test_worker_killed_while_stepping_a_batch_of_conversations(rig: Rig) -> None:
+    # Everything a batch did (steps, replies written to the outbox) is one transaction:
+    # a worker killed before its commit leaves the messages waiting for the next worker.
+    killed_at(rig, "inbound.before_commit")
+    rig.ledger().assert_nothing_lost(max_duplicates=0)
+
+
 def test_twilio_rate_limits_then_fails_then_recovers(rig: Rig) -> None:
     rig.start_worker()
     rig.start_worker()

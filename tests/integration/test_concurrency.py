@@ -63,10 +63,38 @@ def test_two_messages_arriving_together_are_processed_in_order(
     runtime.queue = held
     phone.post(phone.params("hello I need help"))
     phone.post(phone.params("1"))
-    first, second = (args[0] for job, args in held.jobs if job == "process_inbound")
+    # A burst of messages queues one run, which takes whatever waits.
+    assert held.jobs == [("process_waiting", ())]
     runtime.queue = real_queue
-    # Both jobs run at once, the later message's job possibly first: one of them
-    # processes both messages in arrival order, the other finds nothing left.
+    # Two runs at once (the webhook's and the sweeper's): one claims the conversation and
+    # steps both messages in arrival order, the other finds it taken or done.
+    processed = run_together(
+        [
+            lambda: jobs.process_waiting(runtime=runtime),
+            lambda: jobs.process_waiting(runtime=runtime),
+        ]
+    )
+    assert sorted(processed) == [0, 1]  # type: ignore[type-var]
+    replies = phone.replies()
+    assert len(replies) == 2
+    assert "confidential" in replies[0]
+    assert "Do you want to report" in replies[0]
+    assert "What is the problem about" in replies[1]
+
+
+def test_jobs_of_the_previous_release_still_process_in_order(
+    phone: Phone, runtime: Runtime
+) -> None:
+    # During a rolling deploy, per-message jobs queued by the previous release still run.
+    real_queue = runtime.queue
+    runtime.queue = HeldQueue()
+    phone.post(phone.params("hello I need help"))
+    phone.post(phone.params("1"))
+    runtime.queue = real_queue
+    with runtime.sessions() as session:
+        first, second = session.scalars(
+            select(Message.id).where(Message.direction == "in").order_by(Message.id)
+        )
     processed = run_together(
         [
             lambda: jobs.process_inbound(second, runtime=runtime),
@@ -76,6 +104,5 @@ def test_two_messages_arriving_together_are_processed_in_order(
     assert sorted(processed) == [0, 2]  # type: ignore[type-var]
     replies = phone.replies()
     assert len(replies) == 2
-    assert "confidential" in replies[0]
     assert "Do you want to report" in replies[0]
     assert "What is the problem about" in replies[1]

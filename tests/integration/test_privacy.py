@@ -81,7 +81,7 @@ def test_job_payloads_carry_ids_only(
             else b""
             for key in keys
         )
-        assert b"process_inbound" in dump
+        assert b"process_waiting" in dump
         assert_nowhere(dump, [*CANARY_FORMS, "passport", "fake voice"], "RQ job payloads")
     finally:
         connection.flushdb()

@@ -16,3 +16,10 @@ class HeldQueue:
 
     def enqueue_in(self, delay: timedelta, job: str, *args: int, bulk: bool = False) -> None:
         self.jobs.append((job, args))
+
+    def wake(self, job: str) -> None:
+        if (job, ()) not in self.jobs:
+            self.jobs.append((job, ()))
+
+    def started(self, job: str) -> None:
+        pass

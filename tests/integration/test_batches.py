@@ -1,0 +1,93 @@
+"""Inbound messages are stepped in batches: one run takes every waiting conversation, and a
+message that cannot be processed neither rolls back nor holds up the others."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from grievance import jobs
+from grievance.models import Message
+from grievance.runtime import Runtime
+from grievance.services import conversations
+from tests.conftest import Phone
+from tests.support.held_queue import HeldQueue
+
+
+def _phones(phone: Phone, n: int) -> list[Phone]:
+    return [Phone(phone.client, phone.fake, f"+97798413{i:05d}") for i in range(n)]
+
+
+def _hold(runtime: Runtime) -> tuple[object, HeldQueue]:
+    real, held = runtime.queue, HeldQueue()
+    runtime.queue = held
+    return real, held
+
+
+def test_one_run_answers_every_worker_waiting_in_a_burst(phone: Phone, runtime: Runtime) -> None:
+    workers = _phones(phone, conversations.BATCH + 7)
+    real, held = _hold(runtime)
+    for worker in workers:
+        worker.post(worker.params("hello I need help"))
+    # Sixty webhooks queued one run, not sixty jobs.
+    assert held.jobs == [("process_waiting", ())]
+    runtime.queue = real  # type: ignore[assignment]
+    assert jobs.process_waiting(runtime=runtime) == len(workers)
+    for worker in workers:
+        replies = worker.replies()
+        assert len(replies) == 1
+        assert "Do you want to report" in replies[0]
+
+
+def test_a_message_that_fails_is_retried_then_set_aside_and_the_others_go_on(
+    phone: Phone, runtime: Runtime
+) -> None:
+    broken, *others = _phones(phone, 4)
+    real, _ = _hold(runtime)
+    for worker in [broken, *others]:
+        worker.post(worker.params("hello I need help"))
+    # A body that cannot be decrypted (a key removed too early, say) fails every attempt.
+    with runtime.sessions() as session:
+        bad = session.scalars(select(Message.id).order_by(Message.id)).first()
+        session.execute(update(Message).where(Message.id == bad).values(body_encrypted=b"x"))
+        session.commit()
+    runtime.queue = real  # type: ignore[assignment]
+
+    jobs.process_waiting(runtime=runtime)
+    # The batch was not rolled back for one message: the others were answered.
+    for worker in others:
+        assert "Do you want to report" in worker.replies()[0]
+    assert broken.replies() == []
+
+    for _ in range(2, conversations.MAX_ATTEMPTS + 1):
+        jobs.process_waiting(runtime=runtime)
+    with runtime.sessions() as session:
+        message = session.get(Message, bad)
+        assert message is not None
+        assert message.attempts == conversations.MAX_ATTEMPTS
+        assert message.processed_at is None  # kept, for an operator to look at
+    # Set aside, it no longer holds the worker's later messages.
+    assert jobs.process_waiting(runtime=runtime) == 0
+    reply = broken.send("hello, anyone there?")
+    assert len(reply) == 1
+    assert "Do you want to report" in reply[0]
+
+
+def test_a_worker_whose_earlier_message_fails_is_not_answered_out_of_order(
+    phone: Phone, runtime: Runtime
+) -> None:
+    real, _ = _hold(runtime)
+    phone.post(phone.params("hello I need help"))
+    with runtime.sessions() as session:
+        first = session.scalars(select(Message.id)).one()
+        session.execute(update(Message).where(Message.id == first).values(body_encrypted=b"x"))
+        session.commit()
+    phone.post(phone.params("1"))
+    runtime.queue = real  # type: ignore[assignment]
+    jobs.process_waiting(runtime=runtime)
+    # "1" is not taken as the answer to a question the worker never got.
+    assert phone.replies() == []
+    with runtime.sessions() as session:
+        waiting = session.scalars(
+            select(Message.attempts).where(Message.processed_at.is_(None)).order_by(Message.id)
+        ).all()
+    assert waiting == [1, 0]
