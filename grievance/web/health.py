@@ -3,7 +3,9 @@
 200 when the database and (if configured) Redis answer; 503 otherwise. Anyone gets
 ``{"status": ...}`` and nothing more. A monitor that sends ``GRIEVANCE_HEALTH_TOKEN`` as a
 bearer token also gets the checks: each dependency, the queue depth, the age of the oldest
-outbound message still waiting, and how many messages to workers with an open case failed.
+outbound message still waiting, and how many messages to workers with an open case failed;
+the age of the oldest inbound message waiting to be processed, and how many inbound messages
+failed so often that they were set aside.
 They are numbers, never personal data, but they say how busy the line is and whether it is
 failing, which is nobody else's business.
 """
@@ -11,6 +13,7 @@ failing, which is nobody else's business.
 from __future__ import annotations
 
 import hmac
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -19,8 +22,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from grievance.clock import utcnow
-from grievance.models import OutboxItem
+from grievance.models import INBOUND, Message, OutboxItem
 from grievance.runtime import Runtime
+from grievance.services.conversations import MAX_ATTEMPTS
 from grievance.services.deliveries import count_failed
 
 bp = Blueprint("health", __name__)
@@ -63,12 +67,29 @@ def _figures(session: Session) -> dict[str, Any]:
     oldest = session.scalar(
         select(func.min(OutboxItem.created_at)).where(OutboxItem.status.in_(("pending", "sending")))
     )
+    waiting = (
+        Message.direction == INBOUND,
+        Message.processed_at.is_(None),
+        Message.attempts < MAX_ATTEMPTS,
+    )
+    oldest_inbound = session.scalar(select(func.min(Message.created_at)).where(*waiting))
     return {
-        "oldest_pending_outbox_seconds": round((utcnow() - oldest).total_seconds())
-        if oldest
-        else 0,
+        "oldest_pending_outbox_seconds": _age(oldest),
         "failed_deliveries": count_failed(session),
+        "oldest_waiting_inbound_seconds": _age(oldest_inbound),
+        # Inbound messages that failed MAX_ATTEMPTS times: kept, unanswered, for an operator.
+        "inbound_set_aside": session.scalar(
+            select(func.count(Message.id)).where(
+                Message.direction == INBOUND,
+                Message.processed_at.is_(None),
+                Message.attempts >= MAX_ATTEMPTS,
+            )
+        ),
     }
+
+
+def _age(moment: datetime | None) -> int:
+    return round((utcnow() - moment).total_seconds()) if moment else 0
 
 
 def _monitor(runtime: Runtime) -> bool:

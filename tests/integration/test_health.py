@@ -6,16 +6,18 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask.testing import FlaskClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from grievance.app import create_app
 from grievance.clock import utcnow
 from grievance.config import Settings
-from grievance.models import OutboxItem
+from grievance.models import Message, OutboxItem
 from grievance.runtime import Runtime, build_runtime
+from grievance.services.conversations import MAX_ATTEMPTS
 from tests.conftest import HEALTH_TOKEN, Phone, environment
 from tests.support.fake_twilio import Failure, FakeTwilio
+from tests.support.held_queue import HeldQueue
 from tests.support.intake import report
 
 MONITOR = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
@@ -38,6 +40,8 @@ def test_healthy(client: FlaskClient) -> None:
             "database": "ok",
             "failed_deliveries": 0,
             "oldest_pending_outbox_seconds": 0,
+            "oldest_waiting_inbound_seconds": 0,
+            "inbound_set_aside": 0,
             "queue_depth": 0,
         },
     }
@@ -60,6 +64,31 @@ def test_backlog_and_failures_show_in_the_figures(
     assert checks["oldest_pending_outbox_seconds"] >= 20 * 60
     # Retrying for more than 15 minutes to a worker with an open case counts as failing.
     assert checks["failed_deliveries"] == 1
+
+
+def test_inbound_messages_waiting_or_set_aside_show_in_the_figures(
+    client: FlaskClient, phone: Phone, runtime: Runtime
+) -> None:
+    real, runtime.queue = runtime.queue, HeldQueue()  # type: ignore[assignment]
+    phone.post(phone.params("hello I need help"))
+    phone.post(phone.params("hello?"))
+    runtime.queue = real
+    with runtime.sessions() as session:
+        first, second = session.scalars(select(Message.id).order_by(Message.id))
+        session.execute(
+            update(Message)
+            .where(Message.id == first)
+            .values(attempts=MAX_ATTEMPTS, created_at=utcnow() - timedelta(hours=2))
+        )
+        session.execute(
+            update(Message)
+            .where(Message.id == second)
+            .values(created_at=utcnow() - timedelta(minutes=3))
+        )
+        session.commit()
+    checks = client.get("/healthz", headers=MONITOR).json["checks"]
+    assert checks["inbound_set_aside"] == 1
+    assert 3 * 60 <= checks["oldest_waiting_inbound_seconds"] < 2 * 3600
 
 
 def health(env: dict[str, str]) -> TestResponse:
