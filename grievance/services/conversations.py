@@ -64,7 +64,7 @@ from grievance.services import cases as case_service
 from grievance.services import dialogue, directory, recruitment, remediation, wellbeing
 from grievance.services.inbox import inbound_body
 from grievance.services.mails import enqueue_mails
-from grievance.services.outbox import deliver, queue_message
+from grievance.services.outbox import deliver_batch, queue_message
 
 log = logging.getLogger(__name__)
 
@@ -440,16 +440,19 @@ class _Facts(Mapping[str, bool]):
 
 
 def deliver_now(runtime: Runtime, outbox_ids: list[int]) -> None:
-    """Send a step's replies right after its commit, from the job that wrote them.
+    """Send the replies of a batch right after its commit, from the job that wrote them.
 
-    The same claim-once ``deliver`` as the job of that name, without the cost of
-    another job per reply; anything unexpected is left to the ``deliver`` job.
+    The same claim-once delivery as the ``deliver_batch`` job, on one connection, without the
+    cost of another job per reply; anything unexpected is left to the ``deliver`` jobs.
     """
-    for outbox_id in outbox_ids:
-        try:
-            deliver(runtime, outbox_id)
-        except Exception as exc:
-            log_failure(log, f"delivering outbox {outbox_id}", exc)
+    if not outbox_ids:
+        return
+    try:
+        deliver_batch(runtime, outbox_ids)
+    except Exception as exc:
+        log_failure(log, f"delivering {len(outbox_ids)} outbox rows", exc)
+        for outbox_id in outbox_ids:
+            # A row this run claimed and did not finish is given back by the sweeper.
             runtime.queue.enqueue("deliver", outbox_id)
 
 

@@ -197,8 +197,9 @@ def deliver_batch(runtime: Runtime, outbox_ids: Sequence[int]) -> dict[str, int]
 
     Rows are recorded as sent one at a time, right after Twilio accepts each,
     so a crash costs at most one duplicate (the row in flight); the other
-    claimed rows are given back by the sweeper and sent once. When a row has
-    to wait for its pacing slot, it and the rest are scheduled for then.
+    claimed rows are given back by the sweeper and sent once. A reply that
+    holds a pacing slot is scheduled alone for it, and the rest go on; a
+    broadcast row waiting for a free slot is scheduled with the rest.
     """
     counts: dict[str, int] = {}
     with runtime.db.connect() as connection:
@@ -208,8 +209,16 @@ def deliver_batch(runtime: Runtime, outbox_ids: Sequence[int]) -> dict[str, int]
         for i, outbox_id in enumerate(order):
             attempts, row = claimed[outbox_id]
             status, paced = _send_claimed(runtime, connection, outbox_id, attempts, row)
+            if paced is not None and paced.held:
+                # A reply holding its own slot waits for it alone; the replies after it, maybe
+                # from other senders, go on.
+                _give_back(connection, [outbox_id], paced)
+                runtime.queue.enqueue_in(paced.delay, "deliver", outbox_id, bulk=False)
+                counts["paced"] = counts.get("paced", 0) + 1
+                continue
             counts[status] = counts.get(status, 0) + 1
             if paced is not None:
+                # A broadcast waits for a free slot, and the rest of the batch with it.
                 rest = order[i:]
                 _give_back(connection, rest, paced)
                 runtime.queue.enqueue_in(
