@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, create_engine, event, make_url
 from sqlalchemy.engine import CursorResult, Dialect, Engine, Result
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Every id column is a 32-bit integer: a larger number names no row.
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 MAX_ID = 2**31 - 1
+# Pooled PostgreSQL connections are replaced after this long.
+POOL_RECYCLE_SECONDS = 300
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -54,6 +61,18 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def retry_on_disconnect(work: Callable[[], T]) -> T:
+    """Run ``work`` (one whole transaction); once more if the database dropped the pooled
+    connection under it (a restart, a failover). Nothing of the failed attempt committed."""
+    try:
+        return work()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.warning("the database dropped a pooled connection; retrying once on a new one")
+        return work()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys, secure_delete and immediate transactions."""
     if url.startswith("sqlite"):
@@ -68,7 +87,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping (a round trip before every checkout): connections are recycled before
+    # servers or proxies drop idle ones, and a connection found dead mid-use invalidates the
+    # pool, its transaction having done nothing (``retry_on_disconnect``).
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
     parsed = make_url(url)
     pooler = parsed.query.get("pooler")
     if pooler is None:

@@ -215,6 +215,7 @@ class InProcessQueue:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._woken: set[str] = set()
+        self._inline_wake = threading.RLock()
 
     def depth(self) -> int:
         """Jobs waiting for the background thread."""
@@ -234,11 +235,16 @@ class InProcessQueue:
 
     def wake(self, job: str) -> None:
         """Inline: run it now; threaded: queue it unless a run is waiting to start."""
-        if self.mode != "sync":
-            with self._lock:
-                if job in self._woken:
-                    return
-                self._woken.add(job)
+        if self.mode == "sync":
+            # One inline run at a time: a run that finds another thread's run stepping this
+            # thread's message waits for it, so a request still returns with its work done.
+            with self._inline_wake:
+                self.enqueue(job)
+            return
+        with self._lock:
+            if job in self._woken:
+                return
+            self._woken.add(job)
         self.enqueue(job)
 
     def started(self, job: str) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from grievance.clock import utcnow
+from grievance.db import retry_on_disconnect
 from grievance.language.zawgyi import to_unicode
 from grievance.models import INBOUND, Attachment, Contact, Message
 from grievance.runtime import Runtime
@@ -58,10 +59,25 @@ def receive(runtime: Runtime, inbound: InboundMessage) -> Receipt:
     The hot path of the webhook: prepared Core statements in one transaction, no ORM.
     Burmese typed in the legacy Zawgyi encoding is stored and routed as Unicode.
     """
-    protector = runtime.protector
-    now = utcnow()
     body, converted = to_unicode(inbound.body)
     fields = dict(inbound.fields) | ({"converted_from": "zawgyi"} if converted else {})
+    stored = retry_on_disconnect(lambda: _store(runtime, inbound, body, fields))
+    if stored is None:
+        # Twilio delivered this MessageSid before (a retry, or a replay).
+        return Receipt(None, duplicate=True)
+    message_id, attachment_ids = stored
+    runtime.queue.wake("process_waiting")
+    for attachment_id in attachment_ids:
+        runtime.queue.enqueue("fetch_media", attachment_id)
+    return Receipt(message_id, duplicate=False)
+
+
+def _store(
+    runtime: Runtime, inbound: InboundMessage, body: str, fields: dict[str, str]
+) -> tuple[int, list[int]] | None:
+    """One transaction: the contact, the message and its attachments' ids; None if a duplicate."""
+    protector = runtime.protector
+    now = utcnow()
     with runtime.db.begin() as connection:
         statements = _statements(connection.dialect.name)
         contact_id = _upsert_contact(connection, runtime, inbound, now)
@@ -80,9 +96,8 @@ def receive(runtime: Runtime, inbound: InboundMessage) -> Receipt:
             },
         ).scalar()
         if message_id is None:
-            # Twilio delivered this MessageSid before (a retry, or a replay).
             connection.rollback()
-            return Receipt(None, duplicate=True)
+            return None
         attachment_ids = [
             connection.execute(
                 statements.insert_attachment,
@@ -95,10 +110,7 @@ def receive(runtime: Runtime, inbound: InboundMessage) -> Receipt:
             ).scalar_one()
             for i, (url, ctype) in enumerate(inbound.media[:MAX_MEDIA])
         ]
-    runtime.queue.wake("process_waiting")
-    for attachment_id in attachment_ids:
-        runtime.queue.enqueue("fetch_media", attachment_id)
-    return Receipt(message_id, duplicate=False)
+    return int(message_id), attachment_ids
 
 
 @dataclass(frozen=True)

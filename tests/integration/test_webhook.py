@@ -6,7 +6,9 @@ import json
 
 from flask import Flask, request
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from sqlalchemy import text as sql
+from sqlalchemy.pool import NullPool
 from werkzeug.datastructures import MultiDict
 
 from grievance.models import Attachment, Contact, Message
@@ -304,3 +306,24 @@ def test_media_that_can_never_be_fetched_is_given_up_not_retried_forever(
     requests_before = fake_twilio.media_requests
     assert sweep(runtime, grace=timedelta(0)).media == 0  # nothing left to retry
     assert fake_twilio.media_requests == requests_before
+
+
+def test_a_database_restart_costs_no_message(phone: Phone, runtime: Runtime) -> None:
+    """The pool does not ping before each use: a connection the server dropped (a restart, a
+    failover) is found dead by the webhook's transaction, which runs again on a new one."""
+    phone.send("hello I need help")  # the pool now holds live connections
+    if runtime.db.dialect.name != "postgresql":
+        return  # SQLite has no server to restart
+    killer = create_engine(runtime.db.url, poolclass=NullPool)
+    with killer.connect() as connection:  # every pooled connection of the app dies
+        dropped = connection.execute(
+            sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    killer.dispose()
+    assert dropped >= 1
+    replies = phone.send("1")
+    assert len(replies) == 1
+    assert "What is the problem about" in replies[0]
