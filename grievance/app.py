@@ -79,6 +79,7 @@ def create_app(
         reports,
         security,
         simulator,
+        sso,
         supplier,
         webhooks,
         wellbeing,
@@ -87,6 +88,7 @@ def create_app(
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
+    sso.install(app, runtime)  # its pages exist only when single sign-on is configured
     app.register_blueprint(cases.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)

@@ -23,6 +23,39 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class Oidc:
+    """Single sign-on with OpenID Connect: the issuer (its discovery document is at
+    ``<issuer>/.well-known/openid-configuration``), this app's client, and the button's name."""
+
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    label: str = "single sign-on"
+
+
+def _oidc(env: Mapping[str, str]) -> Oidc | None:
+    """The single sign-on settings: all three of issuer, client id and secret, or none."""
+    names = ("GRIEVANCE_OIDC_ISSUER", "GRIEVANCE_OIDC_CLIENT_ID", "GRIEVANCE_OIDC_CLIENT_SECRET")
+    issuer, client_id, secret = (env.get(name, "").strip() for name in names)
+    if not (issuer or client_id or secret):
+        return None
+    missing = [
+        name for name, value in zip(names, (issuer, client_id, secret), strict=True) if not value
+    ]
+    if missing:
+        raise ConfigError(
+            f"{', '.join(missing)} must be set as well: single sign-on needs the issuer, "
+            "the client id and the client secret (or none of them)"
+        )
+    issuer = issuer.rstrip("/")
+    local = issuer.startswith(("http://127.0.0.1", "http://localhost"))
+    if not issuer.startswith("https://") and not local:
+        raise ConfigError(f"GRIEVANCE_OIDC_ISSUER must be an https:// URL, not {issuer!r}")
+    label = env.get("GRIEVANCE_OIDC_LABEL", "").strip()[:40] or "single sign-on"
+    return Oidc(issuer, client_id, secret, label)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the application reads from its environment."""
 
@@ -85,6 +118,8 @@ class Settings:
     mfa_all_roles: bool = False
     # How long an invitation or password-reset link works (hours).
     invite_hours: int = 72
+    # Optional single sign-on with OpenID Connect.
+    oidc: Oidc | None = None
     # Time frames per stage clock and severity (grievance.sla.DEFAULT_FRAMES unless configured).
     sla_frames: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Report cells under this count show as "<k" (and enough others are hidden too).
@@ -252,6 +287,7 @@ class Settings:
             session_max_hours=_bounded(env, "GRIEVANCE_SESSION_MAX_HOURS", 12, 1, 24),
             mfa_all_roles=_choice(env, "GRIEVANCE_MFA_ALL_ROLES", ("false", "true")) == "true",
             invite_hours=_bounded(env, "GRIEVANCE_INVITE_HOURS", 72, 1, 24 * 30),
+            oidc=_oidc(env),
             sla_frames=_sla(env.get("GRIEVANCE_SLA_FILE")),
             appeal_days=_int(env, "GRIEVANCE_APPEAL_DAYS", 90),
             contacts=_contacts(env.get("GRIEVANCE_CONTACTS_FILE")),

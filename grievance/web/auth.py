@@ -54,17 +54,29 @@ def _no_pending() -> ResponseReturnValue:
     return redirect(url_for("auth.login"))
 
 
-def _complete(db, user: User, target: str | None) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+def _complete(db, user: User, target: str | None, method: str = "password") -> ResponseReturnValue:  # type: ignore[no-untyped-def]
     """Sign in for real: a fresh session, the failure count reset, an audit entry."""
     session.clear()
     accounts.signed_in(user)
-    accounts.audit(db, user, "login")
+    accounts.audit(db, user, "login", detail=None if method == "password" else method)
     db.commit()
     login_user(Principal(user))
     now = int(time.time())
     session.permanent = True
     session["iat"] = session["seen"] = now
     return redirect(safe_next(target))
+
+
+def continue_sign_in(  # type: ignore[no-untyped-def]
+    db, user: User, runtime: Runtime, target: str | None, method: str = "password"
+) -> ResponseReturnValue:
+    """After the password (or the identity provider): the second factor, its enrolment where
+    the role requires one, or the queue."""
+    if user.totp_enabled_at is not None:
+        return redirect(url_for("auth.second_factor"))
+    if accounts.mfa_required(user, runtime.settings.mfa_all_roles):
+        return redirect(url_for("auth.mfa_setup"))
+    return _complete(db, user, target, method)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -91,11 +103,7 @@ def login() -> ResponseReturnValue:
                     "f": user.failed_logins,  # where this sign-in's wrong codes start counting
                 }
                 session["next"] = target
-                if user.totp_enabled_at is not None:
-                    return redirect(url_for("auth.second_factor"))
-                if accounts.mfa_required(user, runtime.settings.mfa_all_roles):
-                    return redirect(url_for("auth.mfa_setup"))
-                return _complete(db, user, target)
+                return continue_sign_in(db, user, runtime, target)
             error = result.reason
     return render_template("auth/login.html", error=error), 401 if error else 200
 
@@ -114,7 +122,8 @@ def second_factor() -> ResponseReturnValue:
                 db, pending.id, runtime.protector, request.form.get("code", "")
             )
             if user is not None and accepted:
-                return _complete(db, user, session.get("next"))
+                method = session["pending"].get("m", "password")
+                return _complete(db, user, session.get("next"), method)
             db.commit()
             wrong = (user.failed_logins if user else 0) - session["pending"].get("f", 0)
             if user is None or wrong >= PENDING_CODE_ATTEMPTS or accounts.is_locked(user, utcnow()):
@@ -144,7 +153,7 @@ def mfa_setup() -> ResponseReturnValue:
                 user.totp_last_step = step
                 accounts.audit(db, user, "mfa_enrolled")
                 target = session.get("next")
-                _complete(db, user, target)
+                _complete(db, user, target, session["pending"].get("m", "password"))
                 return render_template(
                     "auth/recovery_codes.html", codes=codes, next=safe_next(target)
                 )

@@ -39,6 +39,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.mfa_setup",
         "auth.logout",
         "auth.invitation",
+        "sso.start",
+        "sso.callback",
     }
 )
 PUBLIC_BLUEPRINTS = frozenset({"simulator", "api", "procedure"})
