@@ -1,0 +1,247 @@
+"""Machine translation on the case page: the worker's words and each message in the
+handler's language, and a handler's reply in the worker's, with its back-translation.
+
+Each text is translated once per target language and kept encrypted (``translations``):
+the next view of the case sends nothing. What goes to the translation service is the text
+alone, as staff see it (a phone number the worker typed is already hidden), with its
+language: never a number, a name, a case id. Translations are shown to handlers only; they
+are never sent to a worker, never shown to suppliers or buyers, and erased with the words
+they translate (retention). A service that fails leaves the words as written and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from grievance.auth import accounts
+from grievance.db import dialect_insert
+from grievance.models import Case, User
+from grievance.models.translations import HANDLER, MACHINE, Translation
+from grievance.runtime import Runtime
+from grievance.translation import TranslationUnavailable
+
+NOT_CONFIGURED = (
+    "Machine translation is not set up on this line (GRIEVANCE_TRANSLATION_URL): "
+    "workers' words are shown as they wrote them."
+)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text of a case to show translated: a message (by id) or the description (no id)."""
+
+    message_id: int | None
+    language: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A translation as the page shows it: machine-made, or the handler's own words."""
+
+    text: str
+    origin: str
+
+    @property
+    def machine(self) -> bool:
+        """True for a machine translation (marked so on the page)."""
+        return self.origin == MACHINE
+
+
+@dataclass
+class CaseTranslations:
+    """The translations of one case page into ``target``."""
+
+    target: str
+    configured: bool
+    # Why some texts are not translated now (the service failed), in words for the page.
+    problem: str | None = None
+    description: Shown | None = None
+    messages: dict[int, Shown] = field(default_factory=dict)
+    # How many texts this view sent to the translation service (0 when all were cached).
+    sent: int = 0
+
+
+def same_language(a: str, b: str) -> bool:
+    """True when two BCP-47 codes name one language (``en`` and ``en-GB``): nothing to do."""
+    return a.split("-")[0].lower() == b.split("-")[0].lower()
+
+
+def for_case(
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    actor: User,
+    texts: Sequence[Text],
+    target: str,
+) -> CaseTranslations:
+    """The translation of each of ``texts`` into ``target``: cached ones decrypted, the others
+    sent to the translation service in one request per source language and cached. Audited
+    when anything is sent. Without a translator nothing is sent and nothing shown."""
+    result = CaseTranslations(target=target, configured=runtime.translator is not None)
+    protector = runtime.protector
+    # A menu answer ("1") or a code has no words to translate.
+    wanted = [
+        t
+        for t in texts
+        if any(c.isalpha() for c in t.text) and not same_language(t.language, target)
+    ]
+    if not wanted:
+        return result
+    ids = [t.message_id for t in wanted if t.message_id is not None]
+    cached: dict[int, Translation] = {}
+    if ids:
+        cached = {
+            row.message_id: row
+            for row in session.scalars(
+                select(Translation).where(
+                    Translation.message_id.in_(ids), Translation.target == target
+                )
+            )
+            if row.message_id is not None
+        }
+    described = session.scalars(
+        select(Translation).where(
+            Translation.case_id == case.id,
+            Translation.message_id.is_(None),
+            Translation.target == target,
+        )
+    ).first()
+    missing: list[Text] = []
+    for t in wanted:
+        row = cached.get(t.message_id) if t.message_id is not None else described
+        if row is not None and (
+            t.message_id is not None or row.source_hash in protector.text_hashes(t.language, t.text)
+        ):
+            shown = Shown(protector.decrypt(row.text_encrypted), row.origin)
+            if t.message_id is None:
+                result.description = shown
+            else:
+                result.messages[t.message_id] = shown
+        else:
+            missing.append(t)
+    translator = runtime.translator
+    if not missing or translator is None:
+        return result
+    by_language: dict[str, list[Text]] = {}
+    for t in missing:
+        by_language.setdefault(t.language, []).append(t)
+    for language, group in by_language.items():
+        try:
+            translated = translator.translate([t.text for t in group], language, target)
+        except TranslationUnavailable as exc:
+            result.problem = str(exc)
+            break
+        result.sent += len(group)
+        for t, text in zip(group, translated, strict=True):
+            _store(session, runtime, case, t, target, text, MACHINE)
+            shown = Shown(text, MACHINE)
+            if t.message_id is None:
+                result.description = shown
+            else:
+                result.messages[t.message_id] = shown
+    if result.sent:
+        accounts.audit(
+            session,
+            actor,
+            "translated",
+            case.id,
+            f"{result.sent} texts to {target} by {translator.name}",
+        )
+    return result
+
+
+def _store(
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    text: Text,
+    target: str,
+    translated: str,
+    origin: str,
+) -> None:
+    """Keep one translation, encrypted; a message's first translation wins a race."""
+    values = {
+        "case_id": case.id,
+        "message_id": text.message_id,
+        "source": text.language,
+        "target": target,
+        "source_hash": runtime.protector.text_hashes(text.language, text.text)[0],
+        "origin": origin,
+        "text_encrypted": runtime.protector.encrypt(translated),
+    }
+    if text.message_id is None:
+        # One description translation per case and language: the grown text replaces it.
+        session.execute(
+            delete(Translation).where(
+                Translation.case_id == case.id,
+                Translation.message_id.is_(None),
+                Translation.target == target,
+            )
+        )
+        session.add(Translation(**values))
+        return
+    insert = dialect_insert(session.get_bind().dialect.name)
+    session.execute(
+        insert(Translation)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["message_id", "target"])
+    )
+
+
+@dataclass(frozen=True)
+class ReplyPreview:
+    """A handler's reply, machine-translated into the worker's language, and that translation
+    translated back, so the handler sees what the worker will read before it is sent."""
+
+    original: str
+    language: str
+    translated: str
+    back: str
+
+
+def preview_reply(
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    actor: User,
+    text: str,
+    source: str,
+    language: str,
+) -> ReplyPreview:
+    """Translate the handler's ``text`` from ``source`` into the worker's ``language`` and
+    back; nothing is sent to the worker. Raises :class:`TranslationUnavailable`."""
+    translator = runtime.translator
+    if translator is None:
+        raise TranslationUnavailable("machine translation is not set up on this line")
+    original = text.strip()
+    translated = translator.translate([original], source, language)[0]
+    back = translator.translate([translated], language, source)[0]
+    accounts.audit(session, actor, "reply_translated", case.id, f"{source} to {language}")
+    return ReplyPreview(original, language, translated, back)
+
+
+def keep_handler_words(
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    message_id: int,
+    words: str,
+    language: str,
+    target: str,
+) -> None:
+    """Keep what the handler wrote beside the machine translation sent to the worker: the
+    timeline shows their own words, not a translation of a translation."""
+    _store(
+        session,
+        runtime,
+        case,
+        Text(message_id, language, words),
+        target,
+        words,
+        HANDLER,
+    )
