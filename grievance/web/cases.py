@@ -67,6 +67,7 @@ from grievance.services import (
 from grievance.services import cases as cases_service
 from grievance.services.errors import NotFound
 from grievance.translation import TranslationUnavailable
+from grievance.web import labels
 from grievance.web.security import roles_required
 
 bp = Blueprint("cases", __name__)
@@ -256,7 +257,8 @@ def detail(case_id: int) -> ResponseReturnValue:
             "timeline": items,
             "translations": translated,
             "not_configured": translations.NOT_CONFIGURED,
-            "staff_language_name": _language_name(runtime, STAFF_LANGUAGE),
+            "staff_language_name": labels.language(STAFF_LANGUAGE),
+            "worker_language_label": labels.language(contact_language),
             "call_requests": dialogue.call_requests(db, runtime, case),
             "other_cases": dialogue.other_cases(db, case),
             "may_propose": remediation.may_propose(db, case),
@@ -548,9 +550,9 @@ def _reply_preview(case_id: int, text: str, question: bool) -> ResponseReturnVal
             problem=problem,
             same_language=translations.same_language(language, STAFF_LANGUAGE),
             language=language,
-            language_name=_language_name(runtime, language),
+            language_name=labels.language(language),
             staff_language=STAFF_LANGUAGE,
-            staff_language_name=_language_name(runtime, STAFF_LANGUAGE),
+            staff_language_name=labels.language(STAFF_LANGUAGE),
             direction=catalog.direction if catalog else "ltr",
         )
 

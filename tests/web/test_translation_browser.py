@@ -88,7 +88,7 @@ def test_a_burmese_report_is_read_and_answered_in_english(
         words = page.locator("blockquote.words")
         expect(words).to_have_text(STORY)
         translated = page.locator(".words-translated")
-        expect(translated).to_contain_text("Machine translation into English (en), may be wrong")
+        expect(translated).to_contain_text("Machine translation into English, may be wrong")
         expect(translated).to_contain_text(STORY_EN)
         assert axe_violations(page, under_csp=True) == []
         page.screenshot(path=str(screenshot_dir(tmp_path) / "case-machine-translation.png"))
@@ -100,6 +100,7 @@ def test_a_burmese_report_is_read_and_answered_in_english(
         expect(page.locator("#translated-reply")).to_have_text(REPLY_MY)
         expect(page.locator("#back-translation")).to_have_text(REPLY_BACK)
         assert axe_violations(page, under_csp=True) == []
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "reply-back-translation.png"))
         assert not any(REPLY_MY in m for m in phone_messages(phone))
 
         # Confirmed: the worker gets the Burmese text.
