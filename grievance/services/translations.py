@@ -24,6 +24,9 @@ from grievance.models.translations import HANDLER, MACHINE, Translation
 from grievance.runtime import Runtime
 from grievance.translation import TranslationUnavailable
 
+# Texts per request to the translation service.
+BATCH = 20
+
 NOT_CONFIGURED = (
     "Machine translation is not set up on this line (GRIEVANCE_TRANSLATION_URL): "
     "workers' words are shown as they wrote them."
@@ -82,7 +85,10 @@ def for_case(
     """The translation of each of ``texts`` into ``target``: cached ones decrypted, the others
     sent to the translation service in one request per source language and cached. Audited
     when anything is sent. Without a translator nothing is sent and nothing shown."""
-    result = CaseTranslations(target=target, configured=runtime.translator is not None)
+    translator = runtime.translator
+    result = CaseTranslations(target=target, configured=translator is not None)
+    if translator is None:
+        return result  # translation turned off: none shown, even those kept from before
     protector = runtime.protector
     # A menu answer ("1") or a code has no words to translate.
     wanted = [
@@ -124,26 +130,33 @@ def for_case(
                 result.messages[t.message_id] = shown
         else:
             missing.append(t)
-    translator = runtime.translator
-    if not missing or translator is None:
-        return result
-    by_language: dict[str, list[Text]] = {}
+    # One request per source language and batch: a long case is translated a batch at a time,
+    # and what one view translated is kept even if a later batch fails.
+    # A text said twice (the description is often the first message) is sent once.
+    same: dict[tuple[str, str], list[Text]] = {}
     for t in missing:
-        by_language.setdefault(t.language, []).append(t)
-    for language, group in by_language.items():
+        same.setdefault((t.language, t.text), []).append(t)
+    batches: dict[str, list[list[str]]] = {}
+    for language, text in same:
+        groups = batches.setdefault(language, [[]])
+        if len(groups[-1]) == BATCH:
+            groups.append([])
+        groups[-1].append(text)
+    for language, group in ((k, g) for k, groups in batches.items() for g in groups):
         try:
-            translated = translator.translate([t.text for t in group], language, target)
+            translated = translator.translate(group, language, target)
         except TranslationUnavailable as exc:
             result.problem = str(exc)
             break
         result.sent += len(group)
-        for t, text in zip(group, translated, strict=True):
-            _store(session, runtime, case, t, target, text, MACHINE)
-            shown = Shown(text, MACHINE)
-            if t.message_id is None:
-                result.description = shown
-            else:
-                result.messages[t.message_id] = shown
+        for source_text, text in zip(group, translated, strict=True):
+            for t in same[(language, source_text)]:
+                _store(session, runtime, case, t, target, text, MACHINE)
+                shown = Shown(text, MACHINE)
+                if t.message_id is None:
+                    result.description = shown
+                else:
+                    result.messages[t.message_id] = shown
     if result.sent:
         accounts.audit(
             session,

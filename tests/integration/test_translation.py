@@ -15,15 +15,18 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 from sqlalchemy import select
 
 from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.config import Settings
+from grievance.language.catalog import render
 from grievance.models import AuditEvent, Translation
 from grievance.runtime import Runtime
-from grievance.services import retention
+from grievance.services import retention, translations
 from grievance.services.translations import NOT_CONFIGURED
+from grievance.services.triage import CANNED_REPLIES
 from grievance.translation import LibreTranslate, TranslationUnavailable
 from tests.conftest import Phone, _truncate_postgres, environment
 from tests.support.api import api, token_for
@@ -40,7 +43,8 @@ from tests.support.staff import PASSWORD, act, handler, sign_in, token_of
 NUMBER = "+959451234567"
 # A Burmese worker's danger report from its first message (tests/flows/danger_first_message_my.yaml).
 STORY = "ကူညီပါ အန္တရာယ်ရှိနေတယ် အခန်းထဲမှာ ပိတ်ထားတယ်"
-REPORT = [STORY, "1", "1", "1", "ရန်ကုန် အိမ်", "1", "2"]
+WORKPLACE = "ရန်ကုန် အိမ်"
+REPORT = [STORY, "1", "1", "1", WORKPLACE, "1", "2"]
 STORY_EN = "Help, I am in danger, they locked me in the room"
 TYPED_NUMBER = "+60 12-345 6789"
 FOLLOW_UP = f"ဖုန်းဆက်ပါ {TYPED_NUMBER}"
@@ -201,6 +205,28 @@ def test_a_failing_service_leaves_the_words_as_written_and_says_why(
     assert STORY_EN in page(staff, f"/cases/{case_id}")
 
 
+def test_a_long_case_is_translated_a_batch_at_a_time_and_kept_when_a_later_batch_fails(
+    runtime: Runtime,
+    staff: FlaskClient,
+    burmese: Phone,
+    libretranslate: FakeLibreTranslate,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(translations, "BATCH", 1)
+    case_id = newest_case(runtime).id
+    libretranslate.fail_next(None, Failure(502))
+
+    html = page(staff, f"/cases/{case_id}")
+
+    # The first batch: the description, also the first message (sent once for both).
+    assert html.count(STORY_EN) == 2
+    assert "the translation service failed (HTTP 502)" in html
+    assert libretranslate.texts() == [STORY, WORKPLACE]
+    html = page(staff, f"/cases/{case_id}")
+    assert "[en] ဖုန်းဆက်ပါ [phone number hidden]" in html
+    assert libretranslate.texts()[2:] == [WORKPLACE, "ဖုန်းဆက်ပါ [phone number hidden]"]
+
+
 @pytest.mark.parametrize(
     ("failure", "said"),
     [
@@ -266,7 +292,14 @@ def test_a_reply_in_english_is_translated_previewed_and_sent_only_once_confirmed
     case_id = newest_case(runtime).id
     html = page(staff, f"/cases/{case_id}")
     assert "Free text in English" in html
-    assert "Free text is machine-translated into" in html
+    assert "Free text is machine-translated into Burmese" in html
+    # Canned replies come from the reviewed catalogs: their English meaning beside the Burmese.
+    for key in CANNED_REPLIES:
+        meaning = escape(render(runtime.catalogs["en"], key, {}, "sms"))
+        burmese_text = escape(render(runtime.catalogs["my"], key, {}, "sms"))
+        assert re.search(re.escape(meaning) + r".*?" + re.escape(burmese_text), html, re.DOTALL), (
+            key
+        )
     burmese.replies()
     token = token_of(staff, f"/cases/{case_id}")
 

@@ -41,7 +41,7 @@ class FakeLibreTranslate:
     # Every request's JSON body, and its headers, in order.
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
-    failures: deque[Failure] = field(default_factory=deque)
+    failures: deque[Failure | None] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Where the server listens (GRIEVANCE_TRANSLATION_URL), once it runs.
     url: str = ""
@@ -51,8 +51,8 @@ class FakeLibreTranslate:
         with self.lock:
             self.phrases[(source, target, text)] = translation
 
-    def fail_next(self, *failures: Failure) -> None:
-        """Answer the next requests with these failures, in order."""
+    def fail_next(self, *failures: Failure | None) -> None:
+        """Answer the next requests with these failures, in order (None: answer normally)."""
         with self.lock:
             self.failures.extend(failures)
 
