@@ -398,12 +398,17 @@ def test_suppliers_buyers_and_the_api_never_see_a_translation(
     shown = page(supplier_client, f"/supplier/cases/{case_id}")
     assert "A worker is kept locked in." in shown
     buyer = sign_in(app, "b@example.org")
+    libretranslate.requests.clear()
     for client in (supplier_client, buyer):
-        assert client.get(f"/cases/{case_id}").status_code in (403, 404)
+        assert client.get(f"/cases/{case_id}").status_code == 404
+        token = token_of(client, "/account/password")
+        reply = {"csrf_token": token, "canned": "", "text": REPLY}
+        assert client.post(f"/cases/{case_id}/message", data=reply).status_code == 404
         for path in (f"/supplier/cases/{case_id}", "/reports", "/supplier/cases"):
             text = client.get(path).get_data(as_text=True)
             assert STORY_EN not in text
             assert "[en]" not in text
+    assert libretranslate.requests == []  # nothing they did reached the translation service
     token = token_for(runtime, "api@example.org", "handler")
     detail = api(staff, token, "GET", f"/cases/{case_id}").get_data(as_text=True)
     assert STORY_EN not in detail
