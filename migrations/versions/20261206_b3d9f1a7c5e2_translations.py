@@ -1,7 +1,7 @@
 """translations: machine translations of workers' words for staff, cached encrypted
 
 Revision ID: b3d9f1a7c5e2
-Revises: a7c4e2f9d1b3
+Revises: b3e9d5f7a1c4
 Create Date: 2026-12-06 23:10:00
 
 A new table only. The previous release's code, still running during a rolling deploy,
@@ -16,7 +16,7 @@ from alembic import op
 from grievance.db import UTCDateTime
 
 revision = "b3d9f1a7c5e2"
-down_revision = "a7c4e2f9d1b3"
+down_revision = "b3e9d5f7a1c4"
 branch_labels = None
 depends_on = None
 
