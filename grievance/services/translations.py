@@ -24,8 +24,10 @@ from grievance.models.translations import HANDLER, MACHINE, Translation
 from grievance.runtime import Runtime
 from grievance.translation import TranslationUnavailable
 
-# Texts per request to the translation service.
+# Texts per request to the translation service, and requests per view of a case: a long
+# case's first view waits for a few requests at most, and the next view goes on.
 BATCH = 20
+BATCHES_PER_VIEW = 3
 
 NOT_CONFIGURED = (
     "Machine translation is not set up on this line (GRIEVANCE_TRANSLATION_URL): "
@@ -67,6 +69,8 @@ class CaseTranslations:
     messages: dict[int, Shown] = field(default_factory=dict)
     # How many texts this view sent to the translation service (0 when all were cached).
     sent: int = 0
+    # Texts left for the next view (a long case is translated a few batches per view).
+    pending: int = 0
 
 
 def same_language(a: str, b: str) -> bool:
@@ -142,7 +146,9 @@ def for_case(
         if len(groups[-1]) == BATCH:
             groups.append([])
         groups[-1].append(text)
-    for language, group in ((k, g) for k, groups in batches.items() for g in groups):
+    queue = [(k, g) for k, groups in batches.items() for g in groups]
+    result.pending = sum(len(g) for _, g in queue[BATCHES_PER_VIEW:])
+    for language, group in queue[:BATCHES_PER_VIEW]:
         try:
             translated = translator.translate(group, language, target)
         except TranslationUnavailable as exc:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
@@ -21,10 +22,12 @@ from sqlalchemy import select
 from grievance.auth import accounts
 from grievance.clock import utcnow
 from grievance.config import Settings
+from grievance.crypto import DataProtector
 from grievance.language.catalog import render
 from grievance.models import AuditEvent, Translation
-from grievance.runtime import Runtime
+from grievance.runtime import Runtime, build_runtime
 from grievance.services import retention, translations
+from grievance.services.keys import rotate_keys
 from grievance.services.translations import NOT_CONFIGURED
 from grievance.services.triage import CANNED_REPLIES
 from grievance.translation import LibreTranslate, TranslationUnavailable
@@ -225,6 +228,49 @@ def test_a_long_case_is_translated_a_batch_at_a_time_and_kept_when_a_later_batch
     html = page(staff, f"/cases/{case_id}")
     assert "[en] ဖုန်းဆက်ပါ [phone number hidden]" in html
     assert libretranslate.texts()[2:] == [WORKPLACE, "ဖုန်းဆက်ပါ [phone number hidden]"]
+
+
+def test_a_long_case_is_translated_a_few_batches_per_view(
+    runtime: Runtime,
+    staff: FlaskClient,
+    burmese: Phone,
+    libretranslate: FakeLibreTranslate,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(translations, "BATCH", 1)
+    monkeypatch.setattr(translations, "BATCHES_PER_VIEW", 2)
+    case_id = newest_case(runtime).id
+
+    html = page(staff, f"/cases/{case_id}")
+
+    assert libretranslate.texts() == [STORY, WORKPLACE]
+    assert "1 more text is machine-translated when you reload the page." in html
+    html = page(staff, f"/cases/{case_id}")
+    assert libretranslate.texts()[2:] == ["ဖုန်းဆက်ပါ [phone number hidden]"]
+    assert "more text" not in html
+
+
+def test_key_rotation_rewrites_translations_under_the_newest_key(
+    runtime: Runtime,
+    staff: FlaskClient,
+    burmese: Phone,
+    libretranslate: FakeLibreTranslate,
+    settings: Settings,
+) -> None:
+    page(staff, f"/cases/{newest_case(runtime).id}")
+    new_key = Fernet.generate_key().decode()
+    rotating = build_runtime(settings.with_overrides(data_keys=(new_key, *settings.data_keys)))
+    try:
+        # The description, the first message (the same words), the workplace, the follow-up.
+        assert rotate_keys(rotating).translations == 4
+    finally:
+        rotating.close()
+    newest_only = DataProtector([new_key])
+    with runtime.sessions() as session:
+        texts = [
+            newest_only.decrypt(t) for t in session.scalars(select(Translation.text_encrypted))
+        ]
+    assert STORY_EN in texts
 
 
 @pytest.mark.parametrize(
