@@ -22,7 +22,7 @@ from grievance.db import dialect_insert
 from grievance.models import Case, User
 from grievance.models.translations import HANDLER, MACHINE, Translation
 from grievance.runtime import Runtime
-from grievance.translation import TranslationUnavailable
+from grievance.translation import TranslationUnavailable, Translator
 
 # Texts per request to the translation service, and requests per view of a case: a long
 # case's first view waits for a few requests at most, and the next view goes on.
@@ -87,23 +87,51 @@ def for_case(
     target: str,
 ) -> CaseTranslations:
     """The translation of each of ``texts`` into ``target``: cached ones decrypted, the others
-    sent to the translation service in one request per source language and cached. Audited
-    when anything is sent. Without a translator nothing is sent and nothing shown."""
+    sent to the translation service in batches and cached. Audited when anything is sent.
+    Without a translator nothing is sent and nothing shown."""
     translator = runtime.translator
     result = CaseTranslations(target=target, configured=translator is not None)
     if translator is None:
         return result  # translation turned off: none shown, even those kept from before
-    protector = runtime.protector
     # A menu answer ("1") or a code has no words to translate.
     wanted = [
         t
         for t in texts
         if any(c.isalpha() for c in t.text) and not same_language(t.language, target)
     ]
-    if not wanted:
-        return result
+    missing = _from_cache(session, runtime, case, wanted, target, result)
+    if missing:
+        _translate(session, runtime, translator, case, missing, target, result)
+    if result.sent:
+        accounts.audit(
+            session,
+            actor,
+            "translated",
+            case.id,
+            f"{result.sent} texts to {target} by {translator.name}",
+        )
+    return result
+
+
+def _show(result: CaseTranslations, text: Text, shown: Shown) -> None:
+    if text.message_id is None:
+        result.description = shown
+    else:
+        result.messages[text.message_id] = shown
+
+
+def _from_cache(
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    wanted: list[Text],
+    target: str,
+    result: CaseTranslations,
+) -> list[Text]:
+    """Show the translations kept for ``wanted``; return the texts that have none."""
+    protector = runtime.protector
     ids = [t.message_id for t in wanted if t.message_id is not None]
-    cached: dict[int, Translation] = {}
+    cached: dict[int | None, Translation] = {}
     if ids:
         cached = {
             row.message_id: row
@@ -112,7 +140,6 @@ def for_case(
                     Translation.message_id.in_(ids), Translation.target == target
                 )
             )
-            if row.message_id is not None
         }
     described = session.scalars(
         select(Translation).where(
@@ -124,18 +151,27 @@ def for_case(
     missing: list[Text] = []
     for t in wanted:
         row = cached.get(t.message_id) if t.message_id is not None else described
+        # A message never changes; a description grows, so its hash must match its text.
         if row is not None and (
             t.message_id is not None or row.source_hash in protector.text_hashes(t.language, t.text)
         ):
-            shown = Shown(protector.decrypt(row.text_encrypted), row.origin)
-            if t.message_id is None:
-                result.description = shown
-            else:
-                result.messages[t.message_id] = shown
+            _show(result, t, Shown(protector.decrypt(row.text_encrypted), row.origin))
         else:
             missing.append(t)
-    # One request per source language and batch: a long case is translated a batch at a time,
-    # and what one view translated is kept even if a later batch fails.
+    return missing
+
+
+def _translate(
+    session: Session,
+    runtime: Runtime,
+    translator: Translator,
+    case: Case,
+    missing: list[Text],
+    target: str,
+    result: CaseTranslations,
+) -> None:
+    """Send ``missing`` to the translation service, a few batches per view, keeping each
+    batch's translations as they come: a later batch that fails loses nothing."""
     # A text said twice (the description is often the first message) is sent once.
     same: dict[tuple[str, str], list[Text]] = {}
     for t in missing:
@@ -153,25 +189,12 @@ def for_case(
             translated = translator.translate(group, language, target)
         except TranslationUnavailable as exc:
             result.problem = str(exc)
-            break
+            return
         result.sent += len(group)
         for source_text, text in zip(group, translated, strict=True):
             for t in same[(language, source_text)]:
                 _store(session, runtime, case, t, target, text, MACHINE)
-                shown = Shown(text, MACHINE)
-                if t.message_id is None:
-                    result.description = shown
-                else:
-                    result.messages[t.message_id] = shown
-    if result.sent:
-        accounts.audit(
-            session,
-            actor,
-            "translated",
-            case.id,
-            f"{result.sent} texts to {target} by {translator.name}",
-        )
-    return result
+                _show(result, t, Shown(text, MACHINE))
 
 
 def _store(
