@@ -573,7 +573,7 @@ def keys_rotate() -> None:
         f"rewritten under the newest key: {report.contacts} contacts, {report.messages} messages, "
         f"{report.cases} case descriptions, {report.attachments} attachments, {report.notes} notes, "
         f"{report.evidence} evidence files, {report.comments} plan comments, "
-        f"{report.totp_secrets} TOTP secrets"
+        f"{report.totp_secrets} TOTP secrets, {report.translations} translations"
     )
     if report.pending_codes:
         click.echo(

@@ -152,6 +152,11 @@ class Settings:
     health_token: str | None = None
     # The phone simulator (console channel only) answers loopback clients only, unless this is set.
     simulator_open: bool = False
+    # Machine translation for staff (grievance/translation.py): a LibreTranslate-compatible API,
+    # its key if it needs one, and how long a page waits for it. Unset URL: nothing translated.
+    translation_url: str | None = None
+    translation_key: str | None = None
+    translation_timeout_seconds: float = 8.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -309,6 +314,9 @@ class Settings:
             ),
             health_token=env.get("GRIEVANCE_HEALTH_TOKEN") or None,
             simulator_open=_choice(env, "GRIEVANCE_SIMULATOR_OPEN", ("false", "true")) == "true",
+            translation_url=_translation_url(env.get("GRIEVANCE_TRANSLATION_URL")),
+            translation_key=env.get("GRIEVANCE_TRANSLATION_KEY") or None,
+            translation_timeout_seconds=_float(env, "GRIEVANCE_TRANSLATION_TIMEOUT", 8.0),
             extra={"generated": ",".join(notes)} if notes else {},
         )
 
@@ -348,6 +356,19 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     if raw not in choices:
         raise ConfigError(f"{name} is one of {', '.join(choices)}; got {raw!r}")
     return raw
+
+
+def _translation_url(raw: str | None) -> str | None:
+    """The translation API's base URL (``/translate`` is added), checked; unset: none."""
+    if not raw or not raw.strip():
+        return None
+    url = raw.strip().rstrip("/").removesuffix("/translate")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(
+            "GRIEVANCE_TRANSLATION_URL is the base URL of a LibreTranslate server, like "
+            f"http://127.0.0.1:5005 (the app posts to its /translate); got {raw!r}"
+        )
+    return url
 
 
 def _contacts(path: str | None) -> tuple[HelpContact, ...]:

@@ -86,6 +86,16 @@ class DataProtector:
         return [hmac.new(k, normalized, hashlib.sha256).hexdigest() for k in self._address_keys]
 
     @cached_property
+    def _text_keys(self) -> tuple[bytes, ...]:
+        return tuple(_subkey(k, b"translation-source") for k in self._keys)
+
+    def text_hashes(self, language: str, text: str) -> list[str]:
+        """The keyed hash of a text to translate (with its language) under every configured
+        key, newest first: says whether a cached translation is of this very text."""
+        data = language.encode() + b"\n" + text.encode()
+        return [hmac.new(k, data, hashlib.sha256).hexdigest() for k in self._text_keys]
+
+    @cached_property
     def _code_keys(self) -> tuple[bytes, ...]:
         return tuple(_subkey(k, b"case-code-mac") for k in self._keys)
 

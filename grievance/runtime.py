@@ -25,6 +25,7 @@ from grievance.language import Catalog, load_catalogs
 from grievance.mail import ConsoleMailer, Mailer, SmtpMailer
 from grievance.pacing import LocalPacer, Pacer, RedisPacer
 from grievance.queue import InProcessQueue, JobQueue, RQQueue, job_function
+from grievance.translation import LibreTranslate, Translator
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ class Runtime:
     queue: JobQueue = field(init=False)
     pacer: Pacer = field(init=False)
     mailer: Mailer = field(init=False)
+    # Machine translation for staff; None when GRIEVANCE_TRANSLATION_URL is not set.
+    translator: Translator | None = field(init=False, default=None)
 
     @property
     def channel_name(self) -> str:
@@ -111,6 +114,12 @@ def build_runtime(settings: Settings, channel: Channel | None = None) -> Runtime
         runtime.mailer = SmtpMailer(settings.smtp_url, settings.mail_from)
     else:
         runtime.mailer = ConsoleMailer()
+    if settings.translation_url:
+        runtime.translator = LibreTranslate(
+            settings.translation_url,
+            settings.translation_key,
+            timeout=settings.translation_timeout_seconds,
+        )
     if settings.redis_url:
         queue = RQQueue(settings.redis_url, timedelta(days=settings.failed_job_ttl_days))
         runtime.queue, runtime.pacer = queue, RedisPacer(queue.redis)

@@ -36,6 +36,7 @@ from grievance.models.remediation import (
 )
 from grievance.models.reports import Export, ReportRelease
 from grievance.models.rights import RightsInvite, RightsMessage
+from grievance.models.translations import Translation
 from grievance.models.wellbeing import (
     WellbeingInvite,
     WellbeingMember,
@@ -82,6 +83,7 @@ __all__ = [
     "Site",
     "SiteAlert",
     "StaffAlert",
+    "Translation",
     "User",
     "WellbeingInvite",
     "WellbeingMember",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from grievance.language.catalog import render
 from grievance.models import REPLY, Case, User
 from grievance.runtime import Runtime
-from grievance.services import dialogue
+from grievance.services import dialogue, translations
 from grievance.services.conversations import start_flow
 from grievance.services.outbox import queue_message
 from grievance.services.triage import (
@@ -34,8 +34,13 @@ def message_worker(
     key: str | None = None,
     text: str | None = None,
     question: bool = False,
+    meaning: str | None = None,
+    meaning_language: str = "en",
 ) -> Outcome:
     """A canned reply in the worker's language, or free text sent exactly as written.
+
+    Free text machine-translated from the handler's language carries ``meaning``, what the
+    handler wrote (in ``meaning_language``): kept for the timeline, never sent to the worker.
 
     A reply that asks something (the canned questions, or free text marked ``question``)
     waits for the worker's answer, which goes to this case as the answer to it; a report
@@ -70,6 +75,17 @@ def message_worker(
     if item is None:
         raise TriageError("the worker sent STOP: nothing reaches them until they send START")
     outbox_ids = [item.id]
+    words = (meaning or "").strip() if key is None else ""
+    if words:
+        translations.keep_handler_words(
+            session,
+            runtime,
+            case,
+            item.message_id,
+            words[:MAX_TEXT],
+            catalog.language,
+            meaning_language,
+        )
     if kind is not None:
         outbox_ids += (
             start_flow(
@@ -92,5 +108,6 @@ def message_worker(
         catalog_key=key or "free text",
         language=catalog.language,
         question=kind,
+        translated_from=meaning_language if words else None,
     )
     return Outcome(outbox_ids)

@@ -25,6 +25,7 @@ from grievance.models import (
     Export,
     Message,
     PlanComment,
+    Translation,
     User,
 )
 from grievance.runtime import Runtime
@@ -47,6 +48,7 @@ class RotationReport:
     pending_codes: int
     exports: int = 0
     recruitment: int = 0
+    translations: int = 0
 
 
 def rotate_keys(runtime: Runtime) -> RotationReport:
@@ -64,6 +66,7 @@ def rotate_keys(runtime: Runtime) -> RotationReport:
             "totp_secrets",
             "exports",
             "recruitment",
+            "translations",
         ),
         0,
     )
@@ -93,6 +96,7 @@ def rotate_keys(runtime: Runtime) -> RotationReport:
             (PlanComment, PlanComment.text_encrypted, "comments"),
             (User, User.totp_secret_encrypted, "totp_secrets"),
             (Export, Export.content_encrypted, "exports"),
+            (Translation, Translation.text_encrypted, "translations"),
         )
         for model, column, name in encrypted:
             last = 0

@@ -41,6 +41,7 @@ from grievance.models import (
     Message,
     RemediationPlan,
     RemediationStep,
+    Translation,
     WellbeingMember,
 )
 from grievance.models.cases import OPEN_STATUSES
@@ -95,6 +96,8 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
             attachments += _erase_attachments(session, Attachment.case_id == case.id)
             evidence += _erase_evidence(session, case.id)
             case.description_encrypted = None
+            # Translations of the worker's words go with the words.
+            session.execute(delete(Translation).where(Translation.case_id == case.id))
             session.execute(
                 update(CaseRecruitment)
                 .where(CaseRecruitment.case_id == case.id)
@@ -129,6 +132,11 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
 
 
 def _erase_messages(session: Session, which: ColumnElement[bool]) -> int:
+    session.execute(
+        delete(Translation)
+        .where(Translation.message_id.in_(select(Message.id).where(which)))
+        .execution_options(synchronize_session=False)
+    )
     erased = affected(
         session.execute(
             update(Message)

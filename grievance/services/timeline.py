@@ -203,6 +203,11 @@ SENTENCES: dict[str, _Sentence] = {
     "message_sent": lambda d, n: (
         "Message sent to the worker"
         + (
+            f", machine-translated from what the handler wrote ({d.get('translated_from')})"
+            if d.get("translated_from")
+            else ""
+        )
+        + (
             f" ({QUESTIONS.get(str(d.get('question')), 'a question')}: waiting for the answer)"
             if d.get("question")
             else ""

@@ -61,10 +61,13 @@ from grievance.services import (
     recruitment,
     remediation,
     timeline,
+    translations,
     triage,
 )
 from grievance.services import cases as cases_service
 from grievance.services.errors import NotFound
+from grievance.translation import TranslationUnavailable
+from grievance.web import labels
 from grievance.web.security import roles_required
 
 bp = Blueprint("cases", __name__)
@@ -231,11 +234,31 @@ def detail(case_id: int) -> ResponseReturnValue:
         db.commit()
         contact = db.get(Contact, case.contact_id) if case.contact_id else None
         catalog = runtime.catalogs.get(case.language)
+        contact_language = (contact.language if contact else None) or case.language
+        items = timeline.timeline(db, runtime, case)
+        description = (
+            timeline.worker_words(runtime.protector.decrypt(case.description_encrypted))
+            if case.description_encrypted
+            else None
+        )
+        translated = translations.for_case(
+            db,
+            runtime,
+            case,
+            _me(db),
+            _texts(case, items, description, contact_language),
+            STAFF_LANGUAGE,
+        )
+        db.commit()  # the translations just made, and their audit entry
         context = {
             "case": case,
             "now": utcnow(),
             "unread": unread,
-            "timeline": timeline.timeline(db, runtime, case),
+            "timeline": items,
+            "translations": translated,
+            "not_configured": translations.NOT_CONFIGURED,
+            "staff_language_name": labels.language(STAFF_LANGUAGE),
+            "worker_language_label": labels.language(contact_language),
             "call_requests": dialogue.call_requests(db, runtime, case),
             "other_cases": dialogue.other_cases(db, case),
             "may_propose": remediation.may_propose(db, case),
@@ -243,18 +266,14 @@ def detail(case_id: int) -> ResponseReturnValue:
             "attachments": db.scalars(
                 select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
             ).all(),
-            "description": timeline.worker_words(
-                runtime.protector.decrypt(case.description_encrypted)
-            )
-            if case.description_encrypted
-            else None,
+            "description": description,
             "direction": catalog.direction if catalog else "ltr",
             "reachable": contact is not None and contact.address_encrypted is not None,
             "opted_out": contact is not None and contact.opted_out,
-            "contact_language": (contact.language if contact else None) or case.language,
-            "language_name": _language_name(
-                runtime, (contact.language if contact else None) or case.language
-            ),
+            "contact_language": contact_language,
+            "language_name": _language_name(runtime, contact_language),
+            "translate_replies": translated.configured
+            and not translations.same_language(contact_language, STAFF_LANGUAGE),
             "canned": [
                 (
                     key,
@@ -283,6 +302,19 @@ def detail(case_id: int) -> ResponseReturnValue:
             **_options(db),
         }
         return render_template("cases/detail.html", **context)
+
+
+def _texts(
+    case: Case, items: list[timeline.Item], description: str | None, contact_language: str
+) -> list[translations.Text]:
+    """What the page shows in the worker's language: their description, their messages, and
+    free text sent to them (catalog messages carry their meaning already)."""
+    texts = [translations.Text(None, case.language, description)] if description else []
+    for item in items:
+        if item.body and item.message_id is not None and not item.meaning:
+            language = case.language if item.kind == "in" else contact_language
+            texts.append(translations.Text(item.message_id, language, item.body))
+    return texts
 
 
 def _recruitment(db: Session, runtime: Runtime, case: Case) -> dict[str, Any]:
@@ -457,15 +489,72 @@ def note(case_id: int) -> ResponseReturnValue:
 @bp.post("/cases/<int:case_id>/message")
 @roles_required(*HANDLERS)
 def message(case_id: int) -> ResponseReturnValue:
-    """Send the worker a canned reply or free text, through the outbox."""
-    key = request.form.get("canned") or None
-    return _act(
-        case_id,
-        handler_messages.message_worker,
-        key=key,
-        text=None if key else request.form.get("text", ""),
-        question=not key and bool(request.form.get("question")),
-    )
+    """Send the worker a canned reply or free text, through the outbox.
+
+    With machine translation set up, free text is written in the handler's language and
+    goes in two steps: first the translation and its back-translation are shown (nothing is
+    sent), then the handler confirms the translation, which is sent. Free text the handler
+    marks as already in the worker's language is sent as written, as without translation.
+    """
+    form = request.form
+    key = form.get("canned") or None
+    question = not key and bool(form.get("question"))
+    if key or _runtime().translator is None or form.get("as_written"):
+        return _act(
+            case_id,
+            handler_messages.message_worker,
+            key=key,
+            text=None if key else form.get("text", ""),
+            question=question,
+        )
+    if form.get("confirm") and form.get("translated"):
+        return _act(
+            case_id,
+            handler_messages.message_worker,
+            text=form.get("translated", ""),
+            question=question,
+            meaning=form.get("text", ""),
+            meaning_language=STAFF_LANGUAGE,
+        )
+    return _reply_preview(case_id, form.get("text", "")[: triage.MAX_TEXT], question)
+
+
+def _reply_preview(case_id: int, text: str, question: bool) -> ResponseReturnValue:
+    """The handler's reply machine-translated into the worker's language and back again, to
+    confirm or rewrite; nothing is sent yet. A failed translation says so, keeping the text."""
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        case = _case(db, case_id)
+        contact = db.get(Contact, case.contact_id) if case.contact_id else None
+        language = (contact.language if contact else None) or case.language
+        catalog = runtime.catalogs.get(language)
+        preview, problem = None, None
+        if not text.strip():
+            problem = "the message is empty: write what to tell the worker"
+        elif translations.same_language(language, STAFF_LANGUAGE):
+            problem = None
+        else:
+            try:
+                preview = translations.preview_reply(
+                    db, runtime, case, _me(db), text, STAFF_LANGUAGE, language
+                )
+            except TranslationUnavailable as exc:
+                problem = str(exc)
+        db.commit()
+        return render_template(
+            "cases/reply_preview.html",
+            case=case,
+            text=text,
+            question=question,
+            preview=preview,
+            problem=problem,
+            same_language=translations.same_language(language, STAFF_LANGUAGE),
+            language=language,
+            language_name=labels.language(language),
+            staff_language=STAFF_LANGUAGE,
+            staff_language_name=labels.language(STAFF_LANGUAGE),
+            direction=catalog.direction if catalog else "ltr",
+        )
 
 
 @bp.post("/cases/<int:case_id>/referral")

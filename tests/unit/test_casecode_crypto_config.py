@@ -140,6 +140,8 @@ def test_serve_generates_secrets_once(tmp_path: Path) -> None:
         ({"GRIEVANCE_LANGUAGES": " , "}, "GRIEVANCE_LANGUAGES is empty"),
         ({"GRIEVANCE_CODE_HASH_N": "lots"}, "GRIEVANCE_CODE_HASH_N must be a whole number"),
         ({"GRIEVANCE_INVITE_HOURS": "0"}, "GRIEVANCE_INVITE_HOURS must be between 1 and 720"),
+        ({"GRIEVANCE_TRANSLATION_URL": "translate.internal"}, "base URL of a LibreTranslate"),
+        ({"GRIEVANCE_TRANSLATION_TIMEOUT": "soon"}, "GRIEVANCE_TRANSLATION_TIMEOUT must be a"),
     ],
 )
 def test_bad_settings_say_what_to_fix(tmp_path: Path, change: dict[str, str], message: str) -> None:
@@ -156,3 +158,17 @@ def test_several_data_keys_and_postgres_urls(tmp_path: Path) -> None:
     assert settings.data_keys == tuple(keys)
     assert settings.database_url == "postgresql+psycopg://u@h/db"
     assert not settings.twilio_enabled
+
+
+def test_translation_is_off_unless_a_url_is_given(tmp_path: Path) -> None:
+    assert Settings.from_env(base_env(tmp_path)).translation_url is None
+    settings = Settings.from_env(
+        base_env(tmp_path)
+        | {
+            "GRIEVANCE_TRANSLATION_URL": "http://127.0.0.1:5005/translate/",
+            "GRIEVANCE_TRANSLATION_KEY": "k",
+        }
+    )
+    # The base URL, whether or not the operator copied the endpoint's path.
+    assert settings.translation_url == "http://127.0.0.1:5005"
+    assert settings.translation_key == "k"
