@@ -702,7 +702,8 @@ def flows_check(
 ) -> None:
     """Validate every flow, catalog, the contacts file and the country facts; print problems
     as file:line: message."""
-    from grievance import playbooks
+    from grievance import macros, playbooks
+    from grievance.assignment_rules import AssignmentRulesError, load_rules
     from grievance.config import DEFAULT_LANGUAGES
     from grievance.contacts import ContactsError, load_contacts
     from grievance.conversation import load_flowset
@@ -756,6 +757,15 @@ def flows_check(
     except playbooks.PlaybookError as exc:
         books = 0
         problems += str(exc).splitlines()
+    try:
+        macros.load()
+    except macros.MacroError as exc:
+        problems += str(exc).splitlines()
+    if os.environ.get("GRIEVANCE_ASSIGNMENT_FILE"):
+        try:
+            load_rules(Path(os.environ["GRIEVANCE_ASSIGNMENT_FILE"]))
+        except AssignmentRulesError as exc:
+            problems += exc.problems
     contacts_file = contacts_file or (
         Path(os.environ["GRIEVANCE_CONTACTS_FILE"])
         if os.environ.get("GRIEVANCE_CONTACTS_FILE")
