@@ -1,7 +1,9 @@
 """Saved views: a handler's named sets of queue filters, seen and used by them alone.
 
 A view keeps the query string of ``/cases`` with only the queue's filter parameters, so a
-saved link can never carry anything else (a page cursor, the live queue's stamps).
+saved link can never carry anything else (a page cursor, the live queue's stamps). The
+search box is not kept: it may hold a workplace as a worker wrote it, which retention erases
+from the case and must not survive in a view.
 """
 
 from __future__ import annotations
@@ -43,10 +45,12 @@ def views_of(session: Session, user: User) -> list[SavedView]:
     )
 
 
-def clean_query(query: str) -> str:
-    """The filters of a queue query string, in a fixed order, empty values dropped."""
+def clean_query(query: str, search: bool = True) -> str:
+    """The filters of a queue query string, in a fixed order, empty values dropped; without
+    the search box unless ``search``."""
     pairs = dict(parse_qsl(query[:2000]))
-    return urlencode([(k, pairs[k][:200]) for k in FILTERS if pairs.get(k)])
+    kept = FILTERS if search else tuple(k for k in FILTERS if k != "q")
+    return urlencode([(k, pairs[k][:200]) for k in kept if pairs.get(k)])
 
 
 def save_view(session: Session, user: User, name: str, query: str) -> SavedView:
@@ -54,7 +58,7 @@ def save_view(session: Session, user: User, name: str, query: str) -> SavedView:
     name = " ".join(name.split())[:60]
     if not name:
         raise TriageError("give the view a name")
-    filters = clean_query(query)
+    filters = clean_query(query, search=False)
     existing = session.scalar(
         select(SavedView).where(SavedView.user_id == user.id, SavedView.name == name)
     )

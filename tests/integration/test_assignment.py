@@ -330,7 +330,7 @@ def test_saved_views_belong_to_their_handler(app: Flask, runtime: Runtime) -> No
         data={
             "csrf_token": token,
             "name": "Urgent, nobody has",
-            "query": "severity=P1&assignee=none&after=P1.1.2.3&seen=9&evil=1",
+            "query": "severity=P1&assignee=none&q=Blue+Farm&after=P1.1.2.3&seen=9&evil=1",
         },
     )
     assert saved.status_code == 303
