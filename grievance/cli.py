@@ -758,14 +758,16 @@ def flows_check(
         books = 0
         problems += str(exc).splitlines()
     try:
-        macros.load()
+        n_macros = len(macros.load())
     except macros.MacroError as exc:
+        n_macros = 0
         problems += str(exc).splitlines()
-    if os.environ.get("GRIEVANCE_ASSIGNMENT_FILE"):
-        try:
-            load_rules(Path(os.environ["GRIEVANCE_ASSIGNMENT_FILE"]))
-        except AssignmentRulesError as exc:
-            problems += exc.problems
+    rules_file = os.environ.get("GRIEVANCE_ASSIGNMENT_FILE")
+    try:
+        n_rules = len(load_rules(Path(rules_file) if rules_file else None))
+    except AssignmentRulesError as exc:
+        n_rules = 0
+        problems += exc.problems
     contacts_file = contacts_file or (
         Path(os.environ["GRIEVANCE_CONTACTS_FILE"])
         if os.environ.get("GRIEVANCE_CONTACTS_FILE")
@@ -808,7 +810,8 @@ def flows_check(
         sys.exit(1)
     click.echo(
         f"ok: {n_flows} flows, {len(catalogs)} catalogs ({', '.join(catalogs)}), "
-        f"{books} remediation playbooks, "
+        f"{books} remediation playbooks, {n_macros} macros, "
+        + (f"{n_rules} assignment rules, " if n_rules else "no assignment rules, ")
         + (
             f"{helpers} help contacts"
             if helpers

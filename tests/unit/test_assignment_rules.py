@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from grievance import macros
 from grievance.assignment_rules import AssignmentRulesError, CaseFacts, load_rules, matching
+from grievance.cli import main
 from grievance.config import ConfigError, Settings
 from grievance.services import triage
 from tests.conftest import DATA_KEY
@@ -120,3 +122,17 @@ def test_a_broken_macro_is_reported_by_line(tmp_path: Path) -> None:
     )
     with pytest.raises(macros.MacroError, match=rf"{path}:5: category: one of FL-MOV"):
         macros.load(path)
+
+
+def test_flows_check_checks_the_rules_and_the_macros(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    root = Path(__file__).resolve().parents[2]
+    arguments = ["flows", "check", "--flows-dir", str(root / "flows"), "--locales-dir"]
+    arguments += [str(root / "locales"), "--languages", "en"]
+    result = CliRunner().invoke(main, arguments, env={"GRIEVANCE_ASSIGNMENT_FILE": str(path)})
+    assert result.exit_code == 0, result.output
+    assert f"{len(macros.load())} macros, 3 assignment rules" in result.output
+    path.write_text(GOOD.replace("[my]", "[Burmese]"), encoding="utf-8")
+    result = CliRunner().invoke(main, arguments, env={"GRIEVANCE_ASSIGNMENT_FILE": str(path)})
+    assert result.exit_code == 1
+    assert f"{path}:5: rule 'burmese-fees': languages: 'Burmese': use BCP-47 codes" in result.output
