@@ -211,7 +211,7 @@ def test_rules_take_turns_among_active_handlers_and_never_undo_a_person(
         assert event.actor == "rule:fees-team"
     page = lead.get(f"/cases/{ids[0]}").get_data(as_text=True)
     assert "Assigned to ana@example.org by the rule fees-team" in page
-    assert "(by the rule fees-team)" in page  # the case's facts say so too
+    assert "(by the rule duty)" in page  # the facts: the rule that has it now
     assert "assignment rule fees-team" in page
 
 
