@@ -93,7 +93,8 @@ def _next_in_turn(session: Session, rule: Rule) -> User | None:
 def _turn(session: Session, rule: str) -> AssignmentTurn:
     """The rule's turn row, locked on PostgreSQL so two cases at once take different turns."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    turn = session.get(AssignmentTurn, rule, with_for_update=postgres)
+    # populate_existing: a row this session read before is read again under the lock.
+    turn = session.get(AssignmentTurn, rule, with_for_update=postgres, populate_existing=True)
     if turn is not None:
         return turn
     try:

@@ -54,20 +54,34 @@
     return current >= 0 ? all[current] : null;
   }
 
+  function counted() {
+    // Only the boxes on the page are sent; the bar stays in view while any is ticked.
+    var form = document.getElementById("bulk");
+    var count = document.getElementById("bulk-count");
+    var n = selected.size;
+    if (form) { form.classList.toggle("active", n > 0); }
+    if (count) { count.textContent = n ? n + (n === 1 ? " case selected." : " cases selected.") : ""; }
+  }
+
   function mark(box) {
     var row = box.closest("tr");
     if (box.checked) { selected.add(box.value); } else { selected.delete(box.value); }
     if (row) { row.classList.toggle("selected", box.checked); }
+    counted();
   }
 
   function restoreSelection() {
-    // The live queue redraws the table: the cases still shown stay ticked.
+    // The live queue redraws the table: the cases still shown stay ticked, and a case no
+    // longer shown is no longer selected (nothing is done to a case the handler cannot see).
+    var before = selected;
+    selected = new Set();
     document.querySelectorAll(".select-case").forEach(function (box) {
-      box.checked = selected.has(box.value);
+      box.checked = before.has(box.value) || box.checked;
       mark(box);
     });
+    counted();
     var all = document.getElementById("select-page");
-    if (all) { all.hidden = false; }
+    if (all) { all.hidden = false; all.checked = false; }
     current = -1;
   }
 
