@@ -5,8 +5,11 @@ views and macros. Every new page and form for every role; every change audited p
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -14,7 +17,9 @@ from sqlalchemy import select
 from grievance.assignment_rules import load_rules
 from grievance.models import AuditEvent, Case, CaseEvent, ReferralOrg, User
 from grievance.runtime import Runtime
+from grievance.services import bulk as bulk_service
 from tests.conftest import Phone
+from tests.integration.test_concurrency import run_together
 from tests.support.accounts import browser, make_user, sign_in_password
 from tests.support.cases import make_cases, queue_ids, the_case
 from tests.support.intake import fees_report
@@ -353,3 +358,26 @@ def test_saved_views_belong_to_their_handler(app: Flask, runtime: Runtime) -> No
     assert "Urgent, nobody has" not in mine.get("/cases").get_data(as_text=True)
     assert [d for _, d in audited(runtime, "view_saved")] == [f"view={view_id}"]
     assert [d for _, d in audited(runtime, "view_deleted")] == [f"view={view_id}"]
+
+
+def test_cases_categorised_at_the_same_moment_take_different_turns(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    if runtime.settings.is_sqlite:
+        pytest.skip("SQLite writes one transaction at a time: turns cannot race there")
+    use_rules(runtime, tmp_path, RULES)
+    for email in ("ana@example.org", "ben@example.org", "cai@example.org", "lead@example.org"):
+        make_user(runtime, email, "handler")
+    lead = user_id(runtime, "lead@example.org")
+    ids = make_cases(runtime, [("P2", f"Site {i}", 10 + i) for i in range(6)])
+
+    def categorise(case_id: int) -> Callable[[], object]:
+        return lambda: bulk_service.run_bulk(
+            runtime, lead, [case_id], "categorise", category="WAGE"
+        )
+
+    results = run_together([categorise(i) for i in ids])
+    assert all(r.done and not r.refused for r in results)  # type: ignore[attr-defined]
+    given = Counter(assignees(runtime).values())
+    names = {user_id(runtime, f"{n}@example.org"): n for n in ("ana", "ben", "cai")}
+    assert {names[k]: v for k, v in given.items()} == {"ana": 2, "ben": 2, "cai": 2}
