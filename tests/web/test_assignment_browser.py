@@ -4,12 +4,16 @@ and the workload counts them. The keyboard shortcuts' help opens with "?", lists
 closes with Escape, and the keys move through the queue and select cases. axe-core finds no
 WCAG 2.1 A/AA violation on the queue, the help or the workload, under the app's own CSP, and
 no page logs a script or CSP error. Every wait is for a condition, never a time.
+
+With GRIEVANCE_SCREENSHOTS=1 the run also rewrites ``docs/screenshots/bulk-assign.png`` and
+``docs/screenshots/shortcuts.png`` (a small ``grievance demo``: no real data).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +26,7 @@ from tests.web.support import (
     grievance,
     new_context,
     queue_row,
+    screenshot_dir,
     signed_in_state,
     watched,
 )
@@ -61,7 +66,9 @@ def case_numbers(page: Page, count: int) -> list[str]:
     return [links.nth(i).inner_text().lstrip("#") for i in range(count)]
 
 
-def test_a_handler_assigns_two_cases_nobody_has_to_themself_at_once(handler: Page) -> None:
+def test_a_handler_assigns_two_cases_nobody_has_to_themself_at_once(
+    handler: Page, tmp_path: Path
+) -> None:
     handler.goto("/cases")
     expect_queue(handler)
     handler.get_by_label("Assigned to", exact=True).select_option(label="Nobody (unassigned)")
@@ -76,6 +83,8 @@ def test_a_handler_assigns_two_cases_nobody_has_to_themself_at_once(handler: Pag
 
     bulk = handler.get_by_role("form", name="With the selected cases")
     bulk.get_by_label("Assign to").select_option(label="Me")
+    expect(bulk.get_by_role("status")).to_have_text("2 cases selected.")
+    handler.screenshot(path=str(screenshot_dir(tmp_path) / "bulk-assign.png"))
     bulk.get_by_role("button", name="Assign selected").click()
 
     expect(handler.get_by_role("status").filter(has_text="Assigned: 2 cases")).to_have_text(
@@ -103,7 +112,7 @@ def test_a_handler_assigns_two_cases_nobody_has_to_themself_at_once(handler: Pag
 
 
 def test_the_shortcuts_help_opens_with_a_question_mark_and_the_keys_work(
-    handler: Page,
+    handler: Page, tmp_path: Path
 ) -> None:
     handler.goto("/cases")
     expect_queue(handler)
@@ -113,6 +122,7 @@ def test_the_shortcuts_help_opens_with_a_question_mark_and_the_keys_work(
     handler.keyboard.press("?")
     expect(help_dialog).to_be_visible()
     expect(help_dialog.get_by_role("cell", name="Select or unselect the case")).to_be_visible()
+    handler.screenshot(path=str(screenshot_dir(tmp_path) / "shortcuts.png"))
     assert axe_violations(handler, under_csp=True) == []
     handler.keyboard.press("Escape")
     expect(help_dialog).to_be_hidden()
