@@ -230,11 +230,17 @@ def bulk_action() -> ResponseReturnValue:
     else:
         if result.done:
             flash(_bulk_done(action, result.done), "ok")
-        for case_id, why in result.refused:
+        for case_id, why in result.refused[:SHOWN_REFUSALS]:
             flash(f"Case #{case_id} was left as it was: {why}.", "error")
+        more = len(result.refused) - SHOWN_REFUSALS
+        if more > 0:
+            left = "case was left as it was" if more == 1 else "cases were left as they were"
+            flash(f"{more} more {left}.", "error")
     return redirect(_back_to_queue(form.get("back"))), 303
 
 
+# The flashed messages travel in the session cookie: a page of refusals would not fit.
+SHOWN_REFUSALS = 10
 _BULK_DONE = {
     "assign": "Assigned",
     "categorise": "Categorised",

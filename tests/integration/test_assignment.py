@@ -272,6 +272,12 @@ def test_bulk_actions_are_done_case_by_case_each_with_its_rules(
     assert "Referral recorded on" not in page
     assert page.count("choose an organisation from the referral directory") == 3
 
+    # Refusals beyond the first ten are counted, not listed (they travel in the cookie).
+    many = make_cases(runtime, [("P3", f"Farm {i}", 30) for i in range(12)])
+    page = bulk(client, many, "referral", referral="nobody-of-ours")
+    assert page.count("choose an organisation from the referral directory") == 10
+    assert "2 more cases were left as they were." in page
+
     # Nothing selected, or an action that cannot be done in bulk: nothing is done.
     assert "Nothing was done: select at least one case" in bulk(client, [], "acknowledge")
     assert "Nothing was done: choose an action" in bulk(client, everyone, "close")
