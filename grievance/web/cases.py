@@ -531,8 +531,10 @@ _DONE = {
 @bp.post("/cases/<int:case_id>/assign")
 @roles_required(*HANDLERS)
 def assign(case_id: int) -> ResponseReturnValue:
-    """Give the case to a handler."""
-    return _act(case_id, triage.assign, assignee_id=_int(request.form.get("assignee")))
+    """Give the case to a handler, to oneself ("me") or to nobody."""
+    return _act(
+        case_id, triage.assign, assignee_id=_assignee_filter(request.form.get("assignee"), False)
+    )
 
 
 @bp.post("/cases/<int:case_id>/macro")

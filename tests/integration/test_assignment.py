@@ -115,7 +115,8 @@ def test_the_queue_shows_who_has_each_case_and_filters_by_it(app: Flask, runtime
     other = handler(app, runtime, "other@example.org")
     me_id, other_id = user_id(runtime, "me@example.org"), user_id(runtime, "other@example.org")
 
-    act(client, mine, "assign", assignee=str(me_id))  # from the case page
+    page = act(client, mine, "assign", assignee="me")  # "Assign to me" on the case page
+    assert "Assign to me" not in page  # it is theirs now
     bulk(other, [theirs], "assign", assignee="me")  # from the queue
 
     page = client.get("/cases").get_data(as_text=True)
