@@ -153,8 +153,7 @@
     opener.addEventListener("click", function () { dialog.showModal(); });
   }
   if (offBox) { offBox.checked = off(); }
-  if (dialog) {
-    dialog.addEventListener("close", function () { if (opener) { opener.focus(); } });
-  }
+  // Closing the help gives focus back to where it was when the help opened (the browser's
+  // own dialog does that); a "close" handler moving it would run after the next key.
   restoreSelection();
 })();
