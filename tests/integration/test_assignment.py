@@ -21,6 +21,7 @@ from grievance.services import bulk as bulk_service
 from tests.conftest import Phone
 from tests.integration.test_concurrency import run_together
 from tests.support.accounts import browser, make_user, sign_in_password
+from tests.support.api import api, token_for
 from tests.support.cases import make_cases, queue_ids, the_case
 from tests.support.intake import fees_report
 from tests.support.staff import act, handler, token_of
@@ -130,6 +131,13 @@ def test_the_queue_shows_who_has_each_case_and_filters_by_it(app: Flask, runtime
     assert queue_ids(client.get("/cases?mine=1").get_data(as_text=True)) == [mine]
     assert queue_ids(client.get(f"/cases?assignee={other_id}").get_data(as_text=True)) == [theirs]
     assert queue_ids(client.get("/cases?assignee=none").get_data(as_text=True)) == [nobodys]
+
+    # The API filters the same way.
+    token = token_for(runtime, "robot@example.org", "handler")
+    listed = api(client, token, "GET", f"/cases?assignee={other_id}").get_json()
+    assert [c["id"] for c in listed["cases"]] == [theirs]
+    listed = api(client, token, "GET", "/cases?unassigned=true").get_json()
+    assert [c["id"] for c in listed["cases"]] == [nobodys]
 
     # The workload: open cases per handler by severity, each a link to those cases.
     workload = client.get("/cases/workload").get_data(as_text=True)
