@@ -702,7 +702,8 @@ def flows_check(
 ) -> None:
     """Validate every flow, catalog, the contacts file and the country facts; print problems
     as file:line: message."""
-    from grievance import playbooks
+    from grievance import macros, playbooks
+    from grievance.assignment_rules import AssignmentRulesError, load_rules
     from grievance.config import DEFAULT_LANGUAGES
     from grievance.contacts import ContactsError, load_contacts
     from grievance.conversation import load_flowset
@@ -756,6 +757,17 @@ def flows_check(
     except playbooks.PlaybookError as exc:
         books = 0
         problems += str(exc).splitlines()
+    try:
+        n_macros = len(macros.load())
+    except macros.MacroError as exc:
+        n_macros = 0
+        problems += str(exc).splitlines()
+    rules_file = os.environ.get("GRIEVANCE_ASSIGNMENT_FILE")
+    try:
+        n_rules = len(load_rules(Path(rules_file) if rules_file else None))
+    except AssignmentRulesError as exc:
+        n_rules = 0
+        problems += exc.problems
     contacts_file = contacts_file or (
         Path(os.environ["GRIEVANCE_CONTACTS_FILE"])
         if os.environ.get("GRIEVANCE_CONTACTS_FILE")
@@ -798,7 +810,8 @@ def flows_check(
         sys.exit(1)
     click.echo(
         f"ok: {n_flows} flows, {len(catalogs)} catalogs ({', '.join(catalogs)}), "
-        f"{books} remediation playbooks, "
+        f"{books} remediation playbooks, {n_macros} macros, "
+        + (f"{n_rules} assignment rules, " if n_rules else "no assignment rules, ")
         + (
             f"{helpers} help contacts"
             if helpers

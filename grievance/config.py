@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from grievance.assignment_rules import AssignmentRulesError, Rule, load_rules
 from grievance.contacts import ContactsError, HelpContact, load_contacts
 from grievance.facts import CountryFacts, FactsError, load_facts
 
@@ -157,6 +158,9 @@ class Settings:
     translation_url: str | None = None
     translation_key: str | None = None
     translation_timeout_seconds: float = 8.0
+    # Who gets a new case (GRIEVANCE_ASSIGNMENT_FILE): rules in order; none: nobody until assigned.
+    assignment_rules: tuple[Rule, ...] = ()
+    assignment_file: Path | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -317,6 +321,10 @@ class Settings:
             translation_url=_translation_url(env.get("GRIEVANCE_TRANSLATION_URL")),
             translation_key=env.get("GRIEVANCE_TRANSLATION_KEY") or None,
             translation_timeout_seconds=_float(env, "GRIEVANCE_TRANSLATION_TIMEOUT", 8.0),
+            assignment_rules=_assignment(env.get("GRIEVANCE_ASSIGNMENT_FILE")),
+            assignment_file=Path(env["GRIEVANCE_ASSIGNMENT_FILE"])
+            if env.get("GRIEVANCE_ASSIGNMENT_FILE")
+            else None,
             extra={"generated": ",".join(notes)} if notes else {},
         )
 
@@ -377,6 +385,14 @@ def _contacts(path: str | None) -> tuple[HelpContact, ...]:
         return load_contacts(Path(path) if path else None)
     except ContactsError as exc:
         raise ConfigError("GRIEVANCE_CONTACTS_FILE:\n" + "\n".join(exc.problems)) from None
+
+
+def _assignment(path: str | None) -> tuple[Rule, ...]:
+    """The assignment rules file, checked; unset: no rules (cases wait to be assigned)."""
+    try:
+        return load_rules(Path(path) if path else None)
+    except AssignmentRulesError as exc:
+        raise ConfigError("GRIEVANCE_ASSIGNMENT_FILE:\n" + "\n".join(exc.problems)) from None
 
 
 def _facts(path: str | None) -> CountryFacts:

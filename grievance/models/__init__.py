@@ -1,7 +1,16 @@
 """The data model: state only, no I/O. Import from here so every table is registered."""
 
-from grievance.models.accounts import ApiToken, AuditEvent, Invitation, Organisation, Site, User
+from grievance.models.accounts import (
+    ApiToken,
+    AuditEvent,
+    Invitation,
+    Organisation,
+    SavedView,
+    Site,
+    User,
+)
 from grievance.models.cases import (
+    AssignmentTurn,
     CallRequest,
     Case,
     CaseEvent,
@@ -53,6 +62,7 @@ __all__ = [
     "Agency",
     "AgencyAlert",
     "ApiToken",
+    "AssignmentTurn",
     "Attachment",
     "AuditEvent",
     "CallRequest",
@@ -80,6 +90,7 @@ __all__ = [
     "ReportRelease",
     "RightsInvite",
     "RightsMessage",
+    "SavedView",
     "Site",
     "SiteAlert",
     "StaffAlert",

@@ -178,6 +178,9 @@ class Case(Base):
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # The assignment rule that gave the case its assignee (GRIEVANCE_ASSIGNMENT_FILE); None
+    # when a person assigned it, which rules then never change.
+    assignment_rule: Mapped[str | None] = mapped_column(String(64))
     supplier_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisations.id", ondelete="SET NULL"), index=True
     )
@@ -250,6 +253,16 @@ class CaseEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class AssignmentTurn(Base):
+    """Whose turn it is in an assignment rule's round-robin: the handler who had the last case."""
+
+    __tablename__ = "assignment_turns"
+
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class CodeAttempt(Base):

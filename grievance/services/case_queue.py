@@ -37,6 +37,8 @@ class QueueFilter:
     supplier_id: int | None = None
     language: str | None = None
     assignee_id: int | None = None
+    # Cases nobody has (``assignee_id`` is then ignored).
+    unassigned: bool = False
     overdue: bool = False
     query: str = ""
     # A worker asked for a person; a worker wrote and nobody has read it (any stage:
@@ -69,10 +71,12 @@ def _filtered(f: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
         (Case.site_id, f.site_id),
         (Case.supplier_id, f.supplier_id),
         (Case.language, f.language),
-        (Case.assignee_id, f.assignee_id),
+        (Case.assignee_id, None if f.unassigned else f.assignee_id),
     ):
         if value not in (None, ""):
             conditions.append(column == value)
+    if f.unassigned:
+        conditions.append(Case.assignee_id.is_(None))
     if f.overdue:
         conditions.append(Case.due_at < now)
     if f.person_requested:

@@ -29,7 +29,7 @@ from grievance.models import (
 )
 from grievance.models.cases import DEFAULT_SEVERITY, OPEN_STATUSES, STATUSES, check_move
 from grievance.runtime import Runtime
-from grievance.services import alerts
+from grievance.services import alerts, assignments
 from grievance.services.outbox import NOTICE_KEY, enqueue_delivery, queue_message
 
 # Catalog keys this module sends; `grievance flows check` makes sure every catalog has them.
@@ -219,6 +219,7 @@ def open_case(session: Session, runtime: Runtime, contact: Contact, effect: Open
             .where(Attachment.message_id.in_(message_ids), Attachment.case_id.is_(None))
             .values(case_id=case.id)
         )
+    assignments.apply_rules(session, runtime, case)
     log.info("case %s opened (severity %s)", case.id, case.severity)
     return Opened(case, code, alerts.case_opened(session, runtime, case))
 

@@ -35,7 +35,7 @@ from grievance.models import (
 )
 from grievance.models.cases import OPEN_STATUSES
 from grievance.runtime import Runtime
-from grievance.services import alerts, directory
+from grievance.services import alerts, assignments, directory
 from grievance.services.cases import new_case
 from grievance.services.errors import NotFound
 from grievance.services.triage import TriageError
@@ -217,6 +217,7 @@ def request_person(
             case.linked_case_id = latest.id
             case.site_id = latest.site_id
         _event(session, case, "requested", reason=reason)
+        assignments.apply_rules(session, runtime, case)
     if case.handover_requested_at is None:
         case.handover_requested_at = now
     _event(session, case, "handover_requested", reason=reason)
@@ -258,6 +259,7 @@ def raise_urgent(
             channel=contact.channel,
             language=effect.language,
         )
+        assignments.apply_rules(session, runtime, case)
     elif case.severity != "P0":
         previous, case.severity = case.severity, "P0"
         case.in_danger = case.in_danger or in_danger

@@ -113,6 +113,8 @@ class _Names:
     def actor(self, actor: str) -> str:
         if actor.startswith("user:") and actor[5:].isdigit():
             return self.user(int(actor[5:]))
+        if actor.startswith("rule:"):
+            return f"assignment rule {actor[5:]}"
         return {"worker": "the worker", "system": "the line"}.get(actor, actor)
 
     def organisation(self, org_id: object) -> str:
@@ -185,7 +187,10 @@ SENTENCES: dict[str, _Sentence] = {
         "The worker's answer to the category question could not be read: categorise this case"
     ),
     "status": lambda d, n: f"Stage: {_stage(d.get('from'))} → {_stage(d.get('to'))}",
-    "assigned": lambda d, n: f"Assigned to {n.user(d.get('to'))}",
+    "assigned": lambda d, n: (
+        f"Assigned to {n.user(d.get('to'))}"
+        + (f" by the rule {d.get('rule')}" if d.get("rule") else "")
+    ),
     "categorised": lambda d, n: (
         f"Categorised as {_category(d.get('category'))}; {d.get('indicators') or 0} "
         f"forced-labour indicator(s); severity {d.get('severity')}"

@@ -31,7 +31,7 @@ from grievance.models import (
 from grievance.models.cases import DEFAULT_SEVERITY, INDICATORS, OPEN_STATUSES, SEVERITIES
 from grievance.models.remediation import current_plan
 from grievance.runtime import Runtime
-from grievance.services import directory
+from grievance.services import assignments, directory
 from grievance.services.cases import change_status
 from grievance.services.outbox import queue_message
 
@@ -99,6 +99,8 @@ def assign(
         if assignee is None or not assignee.active or assignee.role not in HANDLER_ROLES:
             raise TriageError("cases can be assigned only to active handlers and admins")
     case.assignee_id = assignee_id
+    # A person's choice: the assignment rules never change it (nobody: the rules may again).
+    case.assignment_rule = None
     timeline_event(session, case, actor, "assigned", to=assignee_id)
     return Outcome([])
 
@@ -176,6 +178,7 @@ def categorise(
         outbox_ids += _move(session, runtime, case, actor, "acknowledged")
     if case.status == "acknowledged":
         outbox_ids += _move(session, runtime, case, actor, "in_triage")
+    assignments.apply_rules(session, runtime, case)
     return Outcome(outbox_ids)
 
 
@@ -327,6 +330,7 @@ def refer_to_supplier(
     case.supplier_id, case.site_id = supplier.id, site_id
     case.supplier_summary = summary[: MAX_TEXT * 4]
     timeline_event(session, case, actor, "referred_to_supplier", supplier=supplier.id, site=site_id)
+    assignments.apply_rules(session, runtime, case)
     return Outcome(_move(session, runtime, case, actor, "with_supplier"))
 
 

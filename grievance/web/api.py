@@ -143,7 +143,8 @@ def list_cases(query: QueueQuery) -> dict[str, Any]:
         site_id=query.site,
         supplier_id=query.supplier,
         language=query.language,
-        assignee_id=g.api_user_id if query.mine else None,
+        assignee_id=g.api_user_id if query.mine else query.assignee,
+        unassigned=query.unassigned,
         overdue=query.overdue,
         query=query.q or "",
     )

@@ -53,6 +53,8 @@ from grievance.models.remediation import REMEDY_LABELS, REMEDY_TYPES, Evidence
 from grievance.runtime import Runtime
 from grievance.services import (
     actions,
+    assignments,
+    bulk,
     case_queue,
     dialogue,
     directory,
@@ -60,11 +62,13 @@ from grievance.services import (
     handler_messages,
     recruitment,
     remediation,
+    saved_views,
     timeline,
     translations,
     triage,
 )
 from grievance.services import cases as cases_service
+from grievance.services import macros as macro_service
 from grievance.services.errors import NotFound
 from grievance.translation import TranslationUnavailable
 from grievance.web import labels
@@ -95,12 +99,20 @@ def _filter() -> case_queue.QueueFilter:
         site_id=_int(args.get("site")),
         supplier_id=_int(args.get("supplier")),
         language=args.get("language") or None,
-        assignee_id=current_user.user_id if args.get("mine") else None,
+        assignee_id=_assignee_filter(args.get("assignee"), bool(args.get("mine"))),
+        unassigned=args.get("assignee") == "none",
         overdue=bool(args.get("overdue")),
         query=args.get("q", "")[:200],
         person_requested=bool(args.get("person")),
         worker_replied=bool(args.get("replied")),
     )
+
+
+def _assignee_filter(value: str | None, mine: bool) -> int | None:
+    """``assignee``: "me", a handler's id or "none" (unassigned); ``mine=1`` is "me" too."""
+    if value == "me" or (mine and not value):
+        return int(current_user.user_id)
+    return _int(value)
 
 
 @bp.get("/cases")
@@ -139,6 +151,8 @@ def queue() -> ResponseReturnValue:
             "title": f"({_fresh_label(fresh)}) Cases" if fresh else "Cases",
             "poll_url": url_for("cases.queue", **poll),
             "poll_seconds": POLL_SECONDS,
+            "assignees": _assignees(db, result.cases),
+            "me": current_user.user_id,
         }
         if not htmx:
             context |= _page_context(db, runtime)
@@ -169,8 +183,119 @@ def _page_context(db: Session, runtime: Runtime) -> dict[str, Any]:
         "languages": runtime.settings.languages,
         "waiting_closed": case_queue.waiting_on_closed(db),
         "messages": get_flashed_messages(with_categories=True),
+        "views": saved_views.views_of(db, _me(db)),
+        "macros": macro_service.available(),
+        "bulk_max": bulk.MAX_CASES,
         **_options(db),
     }
+
+
+def _assignees(db: Session, cases: list[Case]) -> dict[int, str]:
+    """The emails of the handlers the shown cases are assigned to, by id (one query)."""
+    ids = {case.assignee_id for case in cases if case.assignee_id}
+    if not ids:
+        return {}
+    return dict(db.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
+
+
+@bp.get("/cases/workload")
+@roles_required(*HANDLERS)
+def workload() -> ResponseReturnValue:
+    """Open cases per handler by severity, and those nobody has, each a link to the queue."""
+    with _runtime().sessions() as db:
+        load = assignments.workload(db)
+        accounts.audit(db, _me(db), "workload_viewed", None)
+        db.commit()
+        return render_template("cases/workload.html", load=load, severities=SEVERITIES)
+
+
+@bp.post("/cases/bulk")
+@roles_required(*HANDLERS)
+def bulk_action() -> ResponseReturnValue:
+    """One action on the cases selected in the queue, each case on its own (audited, with its
+    rules); back to the queue with what was done and what was refused, and why."""
+    form = request.form
+    action = form.get("action", "")
+    ids = [i for i in (_int(x) for x in form.getlist("case")) if i is not None]
+    kwargs: dict[str, Any] = {}
+    if action == "assign":
+        kwargs["assignee_id"] = _assignee_filter(form.get("assignee"), False)
+    elif action == "categorise":
+        kwargs["category"] = form.get("category", "")
+    elif action == "referral":
+        kwargs |= {"referral": form.get("referral", ""), "tell_worker": False}
+    elif action == "macro":
+        kwargs["macro_id"] = form.get("macro", "")
+    try:
+        result = bulk.run_bulk(_runtime(), current_user.user_id, ids, action, **kwargs)
+    except triage.TriageError as exc:
+        flash(f"Nothing was done: {exc}.", "error")
+    else:
+        if result.done:
+            flash(_bulk_done(action, result.done), "ok")
+        for case_id, why in result.refused[:SHOWN_REFUSALS]:
+            flash(f"Case #{case_id} was left as it was: {why}.", "error")
+        more = len(result.refused) - SHOWN_REFUSALS
+        if more > 0:
+            left = "case was left as it was" if more == 1 else "cases were left as they were"
+            flash(f"{more} more {left}.", "error")
+    return redirect(_back_to_queue(form.get("back"))), 303
+
+
+# The flashed messages travel in the session cookie: a page of refusals would not fit.
+SHOWN_REFUSALS = 10
+_BULK_DONE = {
+    "assign": "Assigned",
+    "categorise": "Categorised",
+    "acknowledge": "Acknowledged (each worker is told)",
+    "referral": "Referral recorded on",
+    "macro": "Macro applied to",
+}
+
+
+def _bulk_done(action: str, done: list[int]) -> str:
+    cases = ", ".join(f"#{i}" for i in done)
+    return f"{_BULK_DONE.get(action, 'Done')}: {len(done)} case{'s' if len(done) != 1 else ''} ({cases})."
+
+
+def _back_to_queue(back: str | None) -> str:
+    """The queue with the filters the handler had: only ever this app's own queue page."""
+    query = saved_views.clean_query(back.split("?", 1)[1]) if back and "?" in back else ""
+    return url_for("cases.queue") + (f"?{query}" if query else "")
+
+
+@bp.post("/cases/views")
+@roles_required(*HANDLERS)
+def save_view() -> ResponseReturnValue:
+    """Save the queue's current filters under a name, for this user alone."""
+    with _runtime().sessions() as db:
+        try:
+            view = saved_views.save_view(
+                db, _me(db), request.form.get("name", ""), request.form.get("query", "")
+            )
+        except triage.TriageError as exc:
+            db.rollback()
+            flash(f"Not saved: {exc}.", "error")
+            return redirect(url_for("cases.queue")), 303
+        db.commit()
+        flash(f"Saved the view {view.name}.", "ok")
+        return redirect(url_for("cases.queue") + (f"?{view.query}" if view.query else "")), 303
+
+
+@bp.post("/cases/views/<int:view_id>/delete")
+@roles_required(*HANDLERS)
+def delete_view(view_id: int) -> ResponseReturnValue:
+    """Delete one of this user's saved views."""
+    with _runtime().sessions() as db:
+        try:
+            saved_views.delete_view(db, _me(db), view_id)
+        except triage.TriageError as exc:
+            db.rollback()
+            flash(f"Not deleted: {exc}.", "error")
+        else:
+            db.commit()
+            flash("View deleted.", "ok")
+    return redirect(url_for("cases.queue")), 303
 
 
 @bp.post("/cases/find")
@@ -298,6 +423,7 @@ def detail(case_id: int) -> ResponseReturnValue:
             "archived": remediation.archived_plans(db, runtime, case),
             "remedy_types": REMEDY_TYPES,
             "remedy_labels": REMEDY_LABELS,
+            "macros": macro_service.available(),
             **_recruitment(db, runtime, case),
             **_options(db),
         }
@@ -414,6 +540,7 @@ _WAITS = "Not closed yet: a second handler must approve it (see the review at th
 _DONE = {
     "assign": "Assigned.",
     "categorise": "Category saved.",
+    "apply_macro": "Macro applied: categorised, acknowledged, and the reply is on its way.",
     "set_severity": "Severity saved (a lowering of P0 or P1 waits for a second reviewer).",
     "review_severity": "Review recorded.",
     "acknowledge": "Acknowledged; the worker is told.",
@@ -436,8 +563,17 @@ _DONE = {
 @bp.post("/cases/<int:case_id>/assign")
 @roles_required(*HANDLERS)
 def assign(case_id: int) -> ResponseReturnValue:
-    """Give the case to a handler."""
-    return _act(case_id, triage.assign, assignee_id=_int(request.form.get("assignee")))
+    """Give the case to a handler, to oneself ("me") or to nobody."""
+    return _act(
+        case_id, triage.assign, assignee_id=_assignee_filter(request.form.get("assignee"), False)
+    )
+
+
+@bp.post("/cases/<int:case_id>/macro")
+@roles_required(*HANDLERS)
+def macro(case_id: int) -> ResponseReturnValue:
+    """Categorise, acknowledge and send a canned reply, in one click."""
+    return _act(case_id, macro_service.apply_macro, macro_id=request.form.get("macro", ""))
 
 
 @bp.post("/cases/<int:case_id>/categorise")

@@ -190,6 +190,8 @@ class QueueQuery(Query):
     supplier: QueryId | None = None
     language: Annotated[str, Field(max_length=16, description="BCP-47")] | None = None
     mine: bool = Field(False, description="only cases assigned to the token's user")
+    assignee: QueryId | None = Field(None, description="only cases assigned to this user id")
+    unassigned: bool = Field(False, description="only cases nobody is assigned to")
     overdue: bool = False
     q: Annotated[str, Field(max_length=200)] | None = None
     after: str | None = Field(None, description="the `next` of the previous page")

@@ -61,7 +61,9 @@ def test_the_open_queue_gets_new_cases_marked_and_counted(app: Flask, runtime: R
     assert queue_ids(table) == [new, first]
     assert f'<a id="case-link-{new}"' in table
     assert re.search(
-        rf'class="[^"]*changed[^"]*">\s*<td data-label="Case"><a id="case-link-{new}"', table
+        rf'class="[^"]*changed[^"]*">\s*<td data-label="Case">'
+        rf'<input[^>]*value="{new}"[^>]*>\s*<a id="case-link-{new}"',
+        table,
     )
     assert '<strong class="flag flag-new">new</strong>' in table
     assert "<title>(1) Cases · grievance</title>" in table

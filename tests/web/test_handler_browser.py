@@ -400,6 +400,14 @@ def test_queue_by_keyboard_only(handler: Page, seeded_cases: list[str]) -> None:
     ).to_have_count(0)
     expect(show).to_be_focused()  # the swap did not throw focus away
 
+    # The table's head selects every case on the page; each row starts with the box that
+    # selects it, for the actions on selected cases.
+    keys.press("Tab")
+    expect(handler.get_by_label("Select every case on this page")).to_be_focused()
+    keys.press("Tab")
+    number = rows.first.get_by_role("link").inner_text()
+    expect(handler.get_by_label(f"Select case {number}", exact=True)).to_be_focused()
+    assert_focus_visible(handler)
     keys.press("Tab")
     first_case = rows.first.get_by_role("link")
     expect(first_case).to_be_focused()
