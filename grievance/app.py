@@ -71,6 +71,7 @@ def create_app(
         api_reports,
         auth,
         cases,
+        dashboard,
         errors,
         fonts,
         health,
@@ -90,6 +91,7 @@ def create_app(
     app.register_blueprint(auth.bp)
     sso.install(app, runtime)  # its pages exist only when single sign-on is configured
     app.register_blueprint(cases.bp)
+    app.register_blueprint(dashboard.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(supplier.bp)

@@ -516,6 +516,10 @@ def test_axe_finds_no_wcag_violations(
         problems = {"/cases": axe_violations(page)}
         open_case(page, seeded_cases[0])
         problems[page.url.removeprefix(live_server.base_url)] = axe_violations(page)
+        page.goto("/dashboard")
+        expect(page.get_by_role("heading", name="What waits")).to_be_visible()
+        expect(page.locator("table.figures caption", has_text="By stage")).to_be_visible()
+        problems["/dashboard"] = axe_violations(page)
     finally:
         context.close()
     report_lines = [f"{url}: {v}" for url, found in problems.items() for v in found]
