@@ -5,17 +5,19 @@ grouped queries: nothing a worker said is read."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from grievance.models import Case, Organisation, RemediationPlan, User
+from grievance.models import Case, Organisation, RemediationPlan, RemediationStep, User
 from grievance.models.cases import OPEN_STATUSES
 
 # "Due soon": the stage's time frame ends within this.
 SOON = timedelta(hours=24)
+# A supplier's remediation steps are listed from this long before they are due.
+STEP_SOON = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -129,3 +131,56 @@ def waiting(session: Session, now: datetime, me: int | None = None) -> Waiting:
     ]
     plans.sort(key=lambda plan: not plan.mine)  # the viewer's own first, oldest first
     return Waiting(by_stage, by_severity, by_supplier, by_handler, plans)
+
+
+@dataclass(frozen=True)
+class StepDue:
+    case_id: int
+    description: str
+    owner: str
+    due_on: date
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class SupplierWaiting:
+    """What a supplier's people have to do: steps due soon or late, plans sent back."""
+
+    steps: list[StepDue]
+    returned: list[tuple[int, int]]  # (case id, times sent back)
+
+
+def for_supplier(session: Session, cases: Select[Case], today: date) -> SupplierWaiting:
+    """The steps not done that are due within ``STEP_SOON`` or late, and the plans sent back,
+    on ``cases`` (the query of the cases this supplier or buyer may read)."""
+    case_ids = cases.with_only_columns(Case.id).scalar_subquery()
+    live = RemediationPlan.archived_at.is_(None) & RemediationPlan.case_id.in_(case_ids)
+    steps = [
+        StepDue(case_id, description, owner, due_on, due_on < today)
+        for case_id, description, owner, due_on in session.execute(
+            select(
+                RemediationPlan.case_id,
+                RemediationStep.description,
+                RemediationStep.owner,
+                RemediationStep.due_on,
+            )
+            .join(RemediationPlan, RemediationPlan.id == RemediationStep.plan_id)
+            .where(
+                live,
+                RemediationPlan.status.in_(("accepted", "submitted", "returned", "draft")),
+                RemediationStep.status != "done",
+                RemediationStep.due_on <= today + STEP_SOON,
+            )
+            .order_by(RemediationStep.due_on, RemediationPlan.case_id, RemediationStep.position)
+            .limit(200)
+        )
+    ]
+    returned = [
+        (case_id, returns)
+        for case_id, returns in session.execute(
+            select(RemediationPlan.case_id, RemediationPlan.returns)
+            .where(live, RemediationPlan.status == "returned")
+            .order_by(RemediationPlan.case_id)
+        )
+    ]
+    return SupplierWaiting(steps, returned)

@@ -34,9 +34,10 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from grievance.auth import accounts
+from grievance.clock import utcnow
 from grievance.models import Case, User
 from grievance.runtime import Runtime
-from grievance.services import actions, remediation
+from grievance.services import actions, dashboard, remediation
 from grievance.services.triage import TriageError
 from grievance.services.visibility import PAGE, summary_of, visible
 from grievance.web.cases import download, evidence_name
@@ -61,9 +62,15 @@ def cases() -> ResponseReturnValue:
         rows = db.scalars(
             visible(db, user).order_by(Case.severity, Case.due_at, Case.id).limit(PAGE)
         ).all()
+        todo = dashboard.for_supplier(db, visible(db, user), utcnow().date())
         accounts.audit(db, user, "supplier_cases_viewed", None, f"{len(rows)} cases")
         db.commit()
-        return render_template("supplier/cases.html", cases=[summary_of(db, c) for c in rows])
+        return render_template(
+            "supplier/cases.html",
+            cases=[summary_of(db, c) for c in rows],
+            todo=todo,
+            step_soon_days=dashboard.STEP_SOON.days,
+        )
 
 
 @bp.get("/cases/<int:case_id>")

@@ -4,10 +4,13 @@ handler's summary; a buyer sees its linked suppliers' cases; every other id is a
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from flask import Flask
 
+from grievance.clock import utcnow
+from grievance.models import RemediationPlan, RemediationStep
 from grievance.runtime import Runtime
 from tests.support.staff import handler, sign_in
 from tests.support.suppliers import SUMMARY, setup
@@ -74,3 +77,46 @@ def test_a_bug_in_a_supplier_action_is_an_error_not_a_quiet_404(
     monkeypatch.setattr(remediation, "start_plan", not_yours)
     hidden = a.post(f"/supplier/cases/{ids['a']}/plan", data={"csrf_token": token})
     assert hidden.status_code == 404
+
+
+def test_a_supplier_sees_what_it_has_to_do(app: Flask, runtime: Runtime) -> None:
+    ids = setup(runtime)
+    today = utcnow().date()
+    with runtime.sessions() as session:
+        plan = RemediationPlan(case_id=ids["a"], supplier_id=ids["supplier_a"], status="returned")
+        plan.returns = 2
+        session.add(plan)
+        session.flush()
+        for position, (what, due_in, status) in enumerate(
+            [
+                ("Repay the recruitment fees", -2, "planned"),
+                ("Return passports to workers", 3, "in_progress"),
+                ("Audit the agency contracts", 30, "planned"),
+                ("Post the hotline number", -5, "done"),
+            ]
+        ):
+            session.add(
+                RemediationStep(
+                    plan_id=plan.id,
+                    position=position,
+                    description=what,
+                    owner="HR manager",
+                    due_on=today + timedelta(days=due_in),
+                    status=status,
+                )
+            )
+        session.commit()
+    page = sign_in(app, "a@example.org").get("/supplier/cases").get_data(as_text=True)
+    todo = page.split('id="steps-h"')[1].split("</section>")[0]
+    assert "Repay the recruitment fees" in todo
+    assert "late" in todo.split("Repay the recruitment fees")[1].split("</tr>")[0]
+    assert "Return passports to workers" in todo
+    assert "Audit the agency contracts" not in todo  # not due for a month
+    assert "Post the hotline number" not in todo  # done
+    returned = page.split('id="returned-h"')[1].split("</section>")[0]
+    assert f"Case #{ids['a']}" in returned
+    assert "sent back 2 times" in returned
+    # Supplier B sees none of it.
+    other = sign_in(app, "b@example.org").get("/supplier/cases").get_data(as_text=True)
+    assert "Repay the recruitment fees" not in other
+    assert 'id="returned-h"' not in other

@@ -44,4 +44,5 @@ def setup(runtime: Runtime) -> dict[str, int]:
             triage.categorise(session, runtime, case, staff, "FL-FEE", [])
             triage.refer_to_supplier(session, runtime, case, staff, supplier, site, SUMMARY)
         session.commit()
-    return {"a": ids[0], "b": ids[1], "a_unreferred": ids[2]}
+        supplier_ids = {"supplier_a": a.id, "supplier_b": b.id}
+    return {"a": ids[0], "b": ids[1], "a_unreferred": ids[2], **supplier_ids}
