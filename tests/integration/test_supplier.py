@@ -26,6 +26,7 @@ def test_a_supplier_sees_its_own_referred_cases_and_only_the_summary(
     page = a.get(f"/supplier/cases/{ids['a']}").get_data(as_text=True)
     assert SUMMARY in page
     assert "Plant A1" in page
+    assert "Forced labour: recruitment fees" in page  # the category in words, not FL-FEE
     assert "passport" not in page  # never the worker's words
     assert not re.search(r"\d\d:\d\d", page)  # dates to the day, never exact times
     assert "Factory A" not in page  # the worker's own naming of the workplace stays with handlers

@@ -281,7 +281,7 @@ def test_handler_messages_a_nepali_worker(handler: Page, phone: Page) -> None:
     report(phone, "ne", "नमस्ते, मलाई मद्दत चाहिन्छ", "3", workplace, "मालिकले तलब रोकेको छ।")
 
     open_case(handler, workplace)
-    expect(fact(handler, "Language")).to_have_text("ne")
+    expect(fact(handler, "Language")).to_have_text("Nepali")
     messaging = handler.locator("fieldset").filter(has_text="Message the worker")
     expect(messaging.locator("legend")).to_contain_text("in नेपाली (ne)")
 

@@ -289,7 +289,7 @@ def test_remediation_loop_with_a_nepali_worker_on_twilio(
 
     # 2. The handler acknowledges, categorises FL-FEE and refers the case with a summary.
     case_id = open_case(handler, WORKPLACE)
-    expect(fact(handler, "Language")).to_have_text("ne")
+    expect(fact(handler, "Language")).to_have_text("Nepali")
     expect(fact(handler, "Category")).to_have_text("Forced labour: recruitment fees")
     submit(
         handler,
