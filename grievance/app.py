@@ -82,6 +82,7 @@ def create_app(
         simulator,
         sso,
         supplier,
+        times,
         webhooks,
         wellbeing,
     )
@@ -101,6 +102,7 @@ def create_app(
     app.register_blueprint(procedure.bp)
     app.jinja_env.globals["zip"] = zip
     app.jinja_env.filters.update(labels.FILTERS)
+    app.jinja_env.filters.update(times.FILTERS)  # times in the reader's zone (web/times.py)
     # The fonts of the line's own scripts, preloaded on every page (web/fonts.py).
     app.jinja_env.globals["preload_fonts"] = fonts.preloads(runtime.settings.languages)
     if runtime.channel_name == "console":

@@ -23,6 +23,20 @@ class ConfigError(Exception):
     """A setting that is missing or wrong; the message says which and how to fix it."""
 
 
+def _time_zone(name: str) -> str:
+    """An IANA time zone name ("Asia/Kuala_Lumpur"), checked against the zone database."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"GRIEVANCE_TIME_ZONE={name!r} is not a time zone; use an IANA name such as "
+            "Asia/Kuala_Lumpur, Asia/Bangkok or UTC"
+        ) from None
+    return name.strip()
+
+
 @dataclass(frozen=True)
 class Oidc:
     """Single sign-on with OpenID Connect: the issuer (its discovery document is at
@@ -121,6 +135,8 @@ class Settings:
     invite_hours: int = 72
     # Optional single sign-on with OpenID Connect.
     oidc: Oidc | None = None
+    # The time zone staff pages show times in for someone who has not chosen their own.
+    time_zone: str = "UTC"
     # Time frames per stage clock and severity (grievance.sla.DEFAULT_FRAMES unless configured).
     sla_frames: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Report cells under this count show as "<k" (and enough others are hidden too).
@@ -297,6 +313,7 @@ class Settings:
             mfa_all_roles=_choice(env, "GRIEVANCE_MFA_ALL_ROLES", ("false", "true")) == "true",
             invite_hours=_bounded(env, "GRIEVANCE_INVITE_HOURS", 72, 1, 24 * 30),
             oidc=_oidc(env),
+            time_zone=_time_zone(env.get("GRIEVANCE_TIME_ZONE", "UTC")),
             sla_frames=_sla(env.get("GRIEVANCE_SLA_FILE")),
             appeal_days=_int(env, "GRIEVANCE_APPEAL_DAYS", 90),
             contacts=_contacts(env.get("GRIEVANCE_CONTACTS_FILE")),

@@ -21,6 +21,7 @@ from grievance.clock import utcnow
 from grievance.models import User
 from grievance.runtime import Runtime
 from grievance.services import admin
+from grievance.web import times
 from grievance.web.security import Principal, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -181,6 +182,39 @@ def logout() -> ResponseReturnValue:
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account() -> ResponseReturnValue:
+    """One's own settings: the time zone pages show times in."""
+    runtime = _runtime()
+    message = None
+    with runtime.sessions() as db:
+        user = db.get(User, current_user.user_id)
+        assert user is not None
+        if request.method == "POST":
+            chosen = request.form.get("time_zone", "").strip()
+            if chosen and chosen not in times.zone_names():
+                return render_template(
+                    "auth/account.html",
+                    zones=times.zone_names(),
+                    current=user.time_zone,
+                    default=runtime.settings.time_zone,
+                    error="Choose a time zone from the list.",
+                ), 400
+            user.time_zone = chosen or None
+            accounts.audit(db, user, "time_zone_changed", detail=chosen or "the line's default")
+            db.commit()
+            message = (
+                "Saved: times are now shown in " + (chosen or runtime.settings.time_zone) + "."
+            )
+        return render_template(
+            "auth/account.html",
+            zones=times.zone_names(),
+            current=user.time_zone,
+            default=runtime.settings.time_zone,
+            message=message,
+        )
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -520,6 +520,9 @@ def test_axe_finds_no_wcag_violations(
         expect(page.get_by_role("heading", name="What waits")).to_be_visible()
         expect(page.locator("table.figures caption", has_text="By stage")).to_be_visible()
         problems["/dashboard"] = axe_violations(page)
+        page.goto("/account")
+        expect(page.get_by_label("Show times in")).to_be_visible()
+        problems["/account"] = axe_violations(page)
     finally:
         context.close()
     report_lines = [f"{url}: {v}" for url, found in problems.items() for v in found]
