@@ -80,11 +80,13 @@ def create_app(
         security,
         simulator,
         supplier,
+        voice,
         webhooks,
         wellbeing,
     )
 
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -104,6 +106,7 @@ def create_app(
     security.install(app, runtime)
     # Signed by Twilio, driven by a test page on the console channel only.
     security.csrf.exempt(webhooks.bp)
+    security.csrf.exempt(voice.bp)  # signed by Twilio, like the messaging webhook
     security.csrf.exempt(simulator.bp)
     security.csrf.exempt(api.bp)  # bearer tokens, never cookies
     errors.register(app)

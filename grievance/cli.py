@@ -715,7 +715,7 @@ def flows_check(
     from grievance.conversation.inspect import check, prompt_sizes
     from grievance.facts import FactsError, load_facts
     from grievance.language import CatalogError, load_catalogs
-    from grievance.services import cases, outbox, procedure, remediation, triage, wellbeing
+    from grievance.services import cases, outbox, procedure, remediation, triage, voice, wellbeing
 
     flows_dir = flows_dir or Path(os.environ.get("GRIEVANCE_FLOWS_DIR") or PROJECT_ROOT / "flows")
     locales_dir = locales_dir or Path(
@@ -750,6 +750,7 @@ def flows_check(
                 *procedure.PAGE_KEYS,
             ),
             menu_languages,
+            optional_keys=voice.MESSAGE_KEYS,
         )
     try:
         books = len(playbooks.load())

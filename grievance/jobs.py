@@ -29,6 +29,7 @@ from grievance.services import (
     recruitment,
     retention,
     sweeper,
+    voice,
     waves,
 )
 
@@ -108,6 +109,16 @@ def fetch_media(attachment_id: int, runtime: Runtime | None = None) -> str:
     Idempotent: claimed from 'pending'; a stored attachment is never fetched again.
     """
     return media.fetch_media(_rt(runtime), attachment_id)
+
+
+@_scrubbed
+def fetch_recording(attachment_id: int, runtime: Runtime | None = None) -> str:
+    """Download a call recording, encrypt it, and delete it at Twilio.
+
+    Idempotent: the attachment is claimed from 'pending' once; a recording already
+    deleted at Twilio is not deleted again.
+    """
+    return voice.fetch_recording(_rt(runtime), attachment_id)
 
 
 @_scrubbed

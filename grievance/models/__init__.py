@@ -36,6 +36,7 @@ from grievance.models.remediation import (
 )
 from grievance.models.reports import Export, ReportRelease
 from grievance.models.rights import RightsInvite, RightsMessage
+from grievance.models.voice import VoiceCall, VoiceCallback, VoiceCallEvent
 from grievance.models.wellbeing import (
     WellbeingInvite,
     WellbeingMember,
@@ -83,6 +84,9 @@ __all__ = [
     "SiteAlert",
     "StaffAlert",
     "User",
+    "VoiceCall",
+    "VoiceCallEvent",
+    "VoiceCallback",
     "WellbeingInvite",
     "WellbeingMember",
     "WellbeingResponse",
