@@ -122,6 +122,15 @@ def fetch_recording(attachment_id: int, runtime: Runtime | None = None) -> str:
 
 
 @_scrubbed
+def place_callback(callback_id: int, runtime: Runtime | None = None) -> str:
+    """Call a missed caller back (a missed-call line).
+
+    Idempotent: the callback is claimed from 'pending' once per attempt.
+    """
+    return voice.place_callback(_rt(runtime), callback_id)
+
+
+@_scrubbed
 def process_timers(conversation_id: int, runtime: Runtime | None = None) -> bool:
     """Give the engine a due timeout or expiry.
 

@@ -449,6 +449,8 @@ def _apply_one(
         contact.language_confirmed = effect.confirmed or contact.language_confirmed
     elif isinstance(effect, OpenCase):
         case, code, mails = case_service.open_case(session, runtime, contact, effect)
+        if applied.channel == "voice":
+            case.channel = "voice"  # reported by phone, though news goes by SMS
         applied.mails += mails
         delay = runtime.settings.details_delay_seconds
         if (

@@ -23,24 +23,35 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grievance import casecode
+from grievance.channels.base import DeliveryError
 from grievance.channels.voice import (
     Dial,
     Gather,
     Hangup,
     Record,
     Redirect,
+    Reject,
     Script,
     Speech,
     Verb,
+    VoiceChannel,
 )
 from grievance.clock import utcnow
 from grievance.db import affected
 from grievance.language import render
-from grievance.models import INBOUND, Attachment, Contact, Message, VoiceCall, VoiceCallEvent
+from grievance.models import (
+    INBOUND,
+    Attachment,
+    Contact,
+    Message,
+    VoiceCall,
+    VoiceCallback,
+    VoiceCallEvent,
+)
 from grievance.runtime import Runtime
 from grievance.services import dialogue
 from grievance.services.conversations import Conversed, converse, deliver_now
@@ -81,6 +92,9 @@ FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "cancele
 RECORDING_TYPE = "audio/wav"
 PERSON_KEY = "0"
 CALLBACK_KEY = "9"
+# A missed-call callback that fails (busy, no answer) is tried this often in all, spaced out.
+CALLBACK_ATTEMPTS = 3
+CALLBACK_RETRY = timedelta(minutes=10)
 # The language menu lists this many languages per page; 9 then means "more languages".
 LANGUAGES_PER_PAGE = 8
 
@@ -229,6 +243,8 @@ def _end(runtime: Runtime, call: VoiceCall | None, key: str, language: str | Non
 def incoming(runtime: Runtime, call_sid: str, caller: str, line: str) -> Script:
     """A call to the line: find the caller's contact, then the language menu (or, with one
     language, the main menu)."""
+    if line in runtime.settings.missed_call_numbers:
+        return missed_call(runtime, caller, line)
     if not _is_number(caller):
         # A hidden number can be neither kept as a contact nor called back.
         return _end(runtime, None, "voice.hidden_number")
@@ -740,6 +756,15 @@ def record_status(runtime: Runtime, call_sid: str, status: str) -> bool:
         except Exception:  # the same status posted twice at once: the other one won
             session.rollback()
             return False
+        callback = session.scalars(
+            select(VoiceCallback).where(VoiceCallback.call_sid == call_sid)
+        ).first()
+        retry: int | None = None
+        if callback is not None and callback.status == "calling":
+            if status in ("in-progress", "answered", "completed"):
+                callback.status = "answered"
+            elif status in FINAL_STATUSES:
+                retry = callback.id
         call = session.scalars(select(VoiceCall).where(VoiceCall.call_sid == call_sid)).first()
         if call is not None:
             call.status = status
@@ -749,6 +774,8 @@ def record_status(runtime: Runtime, call_sid: str, status: str) -> bool:
                 call.prompt_encrypted = None
                 call.code_encrypted = None
         session.commit()
+    if retry is not None:
+        _callback_failed(runtime, retry, f"the call ended: {status}", retry=True)
     return True
 
 
@@ -795,3 +822,154 @@ def fetch_recording(runtime: Runtime, attachment_id: int) -> str:
         message.provider_deleted_at = utcnow()
         session.commit()
     return status
+
+
+# -- missed calls ---------------------------------------------------------------------
+
+
+def missed_call(runtime: Runtime, caller: str, line: str) -> Script:
+    """A call to a missed-call line: rejected unanswered (free for the caller where rejected
+    calls are), and called back, within limits: one callback per number per hour, none to a
+    number that opted out, and a global hourly cap so that a flood of missed calls cannot
+    make the line call strangers."""
+    if not _is_number(caller):
+        return Script((Reject(),))
+    now = utcnow()
+    callback_id: int | None = None
+    with runtime.sessions() as session:
+        contact_id = contact_for(session.connection(), runtime, caller, "sms")
+        contact = session.get(Contact, contact_id)
+        assert contact is not None
+        hour_ago = now - timedelta(hours=1)
+        recent = session.scalar(
+            select(VoiceCallback.id).where(
+                VoiceCallback.contact_id == contact_id, VoiceCallback.created_at >= hour_ago
+            )
+        )
+        placed = session.scalar(
+            select(func.count(VoiceCallback.id)).where(
+                VoiceCallback.created_at >= hour_ago, VoiceCallback.status != "refused"
+            )
+        )
+        if contact.opted_out:
+            reason = "opted_out"
+        elif recent is not None:
+            reason = "too_soon"
+        elif (placed or 0) >= runtime.settings.voice_callbacks_per_hour:
+            reason = "hourly_cap"
+        else:
+            reason = None
+        if reason == "hourly_cap":
+            log.warning("missed call not called back: the hourly callback cap is reached")
+        if reason != "too_soon":
+            callback = VoiceCallback(
+                contact_id=contact_id,
+                our_number=line[:32],
+                status="refused" if reason else "pending",
+                attempts=0,
+                due_at=None if reason else now,
+                last_error=reason,
+                created_at=now,
+            )
+            session.add(callback)
+            session.flush()
+            callback_id = None if reason else callback.id
+        session.commit()
+    if callback_id is not None:
+        runtime.queue.enqueue("place_callback", callback_id)
+    return Script((Reject(),))
+
+
+def place_callback(runtime: Runtime, callback_id: int) -> str:
+    """Call a missed caller back into the phone menu; returns the callback's status.
+
+    Idempotent: the callback is claimed from 'pending' once per attempt.
+    """
+    from sqlalchemy import update
+
+    with runtime.sessions() as session:
+        claimed = affected(
+            session.execute(
+                update(VoiceCallback)
+                .where(VoiceCallback.id == callback_id, VoiceCallback.status == "pending")
+                .values(status="calling", attempts=VoiceCallback.attempts + 1)
+            )
+        )
+        session.commit()
+        callback = session.get(VoiceCallback, callback_id)
+        if callback is None or not claimed:
+            return callback.status if callback is not None else "missing"
+        contact = session.get(Contact, callback.contact_id) if callback.contact_id else None
+        if contact is None or contact.address_encrypted is None or contact.opted_out:
+            callback.status = "refused"
+            callback.last_error = "no_contact" if contact is None else "opted_out"
+            session.commit()
+            return callback.status
+        number = runtime.protector.decrypt(contact.address_encrypted)
+        line = callback.our_number or runtime.settings.twilio_sms_from or ""
+        contact_id = contact.id
+    channel = runtime.channel
+    if not isinstance(channel, VoiceChannel):
+        return _callback_failed(runtime, callback_id, "no voice channel", retry=False)
+    try:
+        sid = channel.create_call(
+            number,
+            line,
+            _url(runtime, "callback", id=callback_id),
+            _url(runtime, "status"),
+        )
+    except DeliveryError as exc:
+        return _callback_failed(runtime, callback_id, exc.reason, retry=exc.retryable)
+    with runtime.sessions() as session:
+        callback = session.get(VoiceCallback, callback_id)
+        assert callback is not None
+        callback.call_sid = sid
+        session.add(
+            VoiceCall(
+                call_sid=sid,
+                contact_id=contact_id,
+                direction="callback",
+                our_number=line[:32] or None,
+                stage="language",
+                step=0,
+                silent=0,
+            )
+        )
+        session.commit()
+    return "calling"
+
+
+def _callback_failed(runtime: Runtime, callback_id: int, reason: str, *, retry: bool) -> str:
+    """A callback that did not reach the worker: tried again later, up to the limit, then
+    given up (and recorded)."""
+    with runtime.sessions() as session:
+        callback = session.get(VoiceCallback, callback_id)
+        if callback is None:
+            return "missing"
+        callback.last_error = reason[:200]
+        if retry and callback.attempts < CALLBACK_ATTEMPTS:
+            callback.status = "pending"
+            delay = CALLBACK_RETRY * callback.attempts
+            callback.due_at = utcnow() + delay
+            session.commit()
+            runtime.queue.enqueue_in(delay, "place_callback", callback_id)
+            return "pending"
+        callback.status = "given_up"
+        session.commit()
+        log.info("callback %s given up after %s attempt(s)", callback_id, callback.attempts)
+        return "given_up"
+
+
+def callback_answered(runtime: Runtime, call_sid: str) -> Script:
+    """The worker picked up the line's callback: the phone menu, as for a call of theirs."""
+    with runtime.sessions() as session:
+        call = _locked_call(session, runtime, call_sid)
+        if call is None or call.direction != "callback":
+            return _end(runtime, None, "voice.sorry")
+        if call.stage != "language" or call.step != 0:
+            script = _repeat(runtime, call)
+        else:
+            contact = session.get(Contact, call.contact_id) if call.contact_id else None
+            script = _language_menu(runtime, call, contact, 0)
+        session.commit()
+        return script

@@ -97,6 +97,13 @@ def dialed() -> Response:
     return _xml(voice.dialed(_runtime(), _call_sid(form), status))
 
 
+@bp.post("/twilio/voice/callback")
+def callback() -> Response:
+    """The worker answered the line's callback after a missed call: the phone menu."""
+    form = _verified_form()
+    return _xml(voice.callback_answered(_runtime(), _call_sid(form)))
+
+
 @bp.post("/twilio/voice/status")
 def status() -> Response:
     """A call's status, recorded once per (CallSid, status)."""

@@ -348,3 +348,82 @@ def test_canary_caller_appears_nowhere(
     # Recordings are gone from Twilio, and nothing was transcribed.
     assert fake_twilio.recordings == {}
     assert all(a.find(".//Record[@transcribe='true']") is None for a in call.answers)
+
+
+MISSED = "+15005550010"
+
+
+@pytest.fixture
+def missed(database_url: str, tmp_path: Path, fake_twilio: FakeTwilio) -> Iterator[Runtime]:
+    """A line with a missed-call number and a global cap of two callbacks an hour."""
+    runtime = voice_runtime(
+        database_url,
+        tmp_path,
+        fake_twilio,
+        GRIEVANCE_MISSED_CALL_NUMBERS=f"+15005550011, {MISSED}",
+        GRIEVANCE_VOICE_CALLBACKS_PER_HOUR="2",
+    )
+    yield runtime
+    runtime.close()
+
+
+def test_a_missed_call_is_rejected_and_called_back_within_limits(
+    missed: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    from grievance.models import Contact, VoiceCallback
+    from grievance.runtime import run_job
+
+    app = create_app(runtime=missed)
+    app.testing = True
+    client = app.test_client()
+    worker = Caller(client, fake_twilio, CANARY, PUBLIC_URL, to=MISSED)
+    rejected = worker.call()
+    assert [child.tag for child in rejected] == ["Reject"]
+    [placed] = fake_twilio.calls
+    assert placed["To"] == CANARY
+    assert placed["From"] == MISSED
+    assert placed["Url"].startswith(f"{PUBLIC_URL}/twilio/voice/callback")
+    # The worker picks up: the line's call runs the same phone menu.
+    answered = Caller(client, fake_twilio, MISSED, PUBLIC_URL, to=CANARY, call_sid=placed["Sid"])
+    menu = answered.post(placed["Url"])
+    assert said(menu)[0] == "For English, press 1."
+    assert "report a problem" in spoken(answered.press("1"))
+    assert answered.status("in-progress") == 204
+    # A second missed call within the hour is not called back again.
+    Caller(client, fake_twilio, CANARY, PUBLIC_URL, to=MISSED).call()
+    assert len(fake_twilio.calls) == 1
+    # None to a number that opted out.
+    with missed.sessions() as session:
+        session.add(
+            Contact(
+                address_hash=missed.protector.address_hash("+9779800000005"),
+                address_encrypted=missed.protector.encrypt("+9779800000005"),
+                channel="sms",
+                opted_out=True,
+            )
+        )
+        session.commit()
+    Caller(client, fake_twilio, "+9779800000005", PUBLIC_URL, to=MISSED).call()
+    assert len(fake_twilio.calls) == 1
+    # The global cap: a second number is called back, a third is not.
+    Caller(client, fake_twilio, "+9779800000006", PUBLIC_URL, to=MISSED).call()
+    Caller(client, fake_twilio, "+9779800000007", PUBLIC_URL, to=MISSED).call()
+    assert [c["To"] for c in fake_twilio.calls] == [CANARY, "+9779800000006"]
+    # A callback nobody answers is tried twice more, spaced out, then given up.
+    second = fake_twilio.calls[1]
+    for attempt in range(3):
+        unanswered = Caller(
+            client, fake_twilio, MISSED, PUBLIC_URL, call_sid=fake_twilio.calls[-1]["Sid"]
+        )
+        assert unanswered.status("no-answer") == 204
+        queue = missed.queue
+        delayed = list(getattr(queue, "delayed", []))
+        getattr(queue, "delayed", []).clear()
+        for _delay, job, args in delayed:
+            run_job(missed, job, args)
+        expected = 2 + min(attempt + 1, 2)
+        assert len(fake_twilio.calls) == expected
+    assert all(c["To"] == second["To"] for c in fake_twilio.calls[1:])
+    with missed.sessions() as session:
+        statuses = sorted(c.status for c in session.scalars(select(VoiceCallback)))
+    assert statuses == ["answered", "given_up", "refused", "refused"]
