@@ -427,3 +427,31 @@ def test_a_missed_call_is_rejected_and_called_back_within_limits(
     with missed.sessions() as session:
         statuses = sorted(c.status for c in session.scalars(select(VoiceCallback)))
     assert statuses == ["answered", "given_up", "refused", "refused"]
+
+
+def test_a_handler_plays_a_spoken_story_from_the_audited_endpoint(
+    voice_client: FlaskClient, rt: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    from grievance.models import AuditEvent
+    from tests.support.staff import handler
+
+    report_by_voice(caller(voice_client, fake_twilio), "en")
+    with rt.sessions() as session:
+        case_id = session.scalars(select(Case.id)).one()
+    app = create_app(runtime=rt)
+    app.testing = True
+    staff = handler(app, rt)
+    page = staff.get(f"/cases/{case_id}").get_data(as_text=True)
+    sources = re.findall(r'<audio controls preload="none" src="([^"]+)"', page)
+    assert len(sources) == 2
+    played = staff.get(sources[0])
+    assert played.status_code == 200
+    assert played.data == WAV
+    assert played.mimetype.startswith("audio/")
+    assert played.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in played.headers["Content-Security-Policy"]
+    with rt.sessions() as session:
+        kinds = session.scalars(select(AuditEvent.action)).all()
+    assert "attachment_played" in kinds
+    # Not for anyone signed out.
+    assert voice_client.get(sources[0]).status_code in (302, 401, 403)
