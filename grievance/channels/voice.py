@@ -10,6 +10,29 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+# Twilio <Say> voices for the catalog languages that have one (docs/voice.md lists them).
+# Languages without a voice are spoken only from recorded prompts; <Say> then has no voice
+# of its own and the prompt coverage table says so.
+SAY_VOICES: dict[str, tuple[str, str]] = {
+    "en": ("en-US", "Polly.Joanna"),
+    "hi": ("hi-IN", "Polly.Aditi"),
+    "es": ("es-US", "Polly.Lupe"),
+    "ar": ("arb", "Polly.Zeina"),
+    "bn": ("bn-IN", "Google.bn-IN-Standard-A"),
+    "id": ("id-ID", "Google.id-ID-Standard-A"),
+    "ms": ("ms-MY", "Google.ms-MY-Standard-A"),
+    "ta": ("ta-IN", "Google.ta-IN-Standard-A"),
+    "th": ("th-TH", "Google.th-TH-Standard-A"),
+    "tl": ("fil-PH", "Google.fil-PH-Standard-A"),
+    "vi": ("vi-VN", "Google.vi-VN-Standard-A"),
+    "ur": ("ur-IN", "Google.ur-IN-Standard-A"),
+}
+
+
+def has_say_voice(language: str) -> bool:
+    """True when Twilio can read ``language`` aloud."""
+    return language in SAY_VOICES
+
 
 @dataclass(frozen=True)
 class Speech:
