@@ -18,7 +18,7 @@ from grievance.config import PROJECT_ROOT, Settings
 from grievance.language import load_catalogs
 from grievance.runtime import build_runtime
 from grievance.services import voice_prompts
-from tests.conftest import PUBLIC_URL, environment
+from tests.conftest import PUBLIC_URL, environment, unavailable
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.voice import WAV, Caller
 
@@ -77,8 +77,9 @@ def test_voice_prompts_lists_coverage_per_language(locales: Path) -> None:
     assert "en recorded: voice.goodbye" in result.output
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_generate_makes_telephone_drafts_marked_as_drafts(locales: Path) -> None:
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        unavailable("espeak-ng and sox", "apt-get install espeak-ng sox")
     catalogs = load_catalogs(locales, ["en", "ne"])
     keep = ("voice.goodbye", "voice.no_key", "voice.press_for")
     trimmed = {
