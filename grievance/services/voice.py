@@ -237,6 +237,11 @@ def _end(runtime: Runtime, call: VoiceCall | None, key: str, language: str | Non
     return Script((_say(runtime, language or runtime.engine.default_language, key), Hangup()))
 
 
+def apology(runtime: Runtime) -> Script:
+    """What a call hears when the line failed: sorry, call again."""
+    return _end(runtime, None, "voice.sorry")
+
+
 # -- the call ------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, send_file
 
 from grievance.channels.twilio_voice import twiml
 from grievance.channels.voice import Script
+from grievance.logs import log_failure
 from grievance.services import voice
 from grievance.web.webhooks import _runtime, _verified_form
 
@@ -30,6 +31,18 @@ _AUDIO = re.compile(r"[A-Za-z0-9_.-]{1,120}")
 
 def _xml(script: Script, status: int = 200) -> Response:
     return Response(twiml(script), status=status, mimetype="application/xml")
+
+
+@bp.errorhandler(Exception)
+def _failed(exc: Exception) -> Response:
+    """A caller is never left with Twilio's "application error": a 4xx stays a 4xx; anything
+    unexpected is logged without personal data and the caller is told to call again."""
+    from werkzeug.exceptions import HTTPException
+
+    if isinstance(exc, HTTPException):
+        return Response("", status=exc.code or 400)
+    log_failure(log, "voice webhook", exc)
+    return _xml(voice.apology(_runtime()))
 
 
 def _call_sid(form: dict[str, str]) -> str:

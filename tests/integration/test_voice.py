@@ -455,3 +455,17 @@ def test_a_handler_plays_a_spoken_story_from_the_audited_endpoint(
     assert "attachment_played" in kinds
     # Not for anyone signed out.
     assert voice_client.get(sources[0]).status_code in (302, 401, 403)
+
+
+def test_a_failure_of_the_line_is_spoken_not_an_application_error(
+    voice_client: FlaskClient, rt: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    call = caller(voice_client, fake_twilio)
+    call.call()
+    with rt.sessions() as session:
+        broken = session.scalars(select(VoiceCall)).one()
+        broken.prompt_encrypted = b"not a token"  # what the line kept to repeat is unreadable
+        session.commit()
+    sorry = call.silent()
+    assert "something went wrong" in spoken(sorry)
+    assert sorry.find("Hangup") is not None
