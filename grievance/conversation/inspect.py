@@ -216,6 +216,32 @@ def check_catalogs(
     problems.extend(_menu_word_problems(flowset, catalogs))
     problems.extend(_say_params(flowset, catalogs))
     problems.extend(_glossary_problems(catalogs))
+    if source is not None:
+        problems.extend(_voice_wording(flowset, source))
+    return problems
+
+
+def _voice_wording(flowset: FlowSet, source: Catalog) -> list[Problem]:
+    """Every question of a flow that runs on calls is worded for the ear in the source
+    catalog: "Reply with a number" read aloud is no question a caller can answer."""
+    problems = []
+    for flow in flowset.flows.values():
+        if "voice" not in flow.channels:
+            continue
+        for node in flow.nodes.values():
+            if node.wait is None or not node.say:
+                continue
+            question = node.say[-1].key
+            text = source.messages.get(question)
+            if text is not None and text.voice is None:
+                problems.append(
+                    Problem(
+                        source.path,
+                        text.line,
+                        f"'{question}' is asked on calls ({flow.path}:{node.line}, a flow with "
+                        "channels [voice]) but has no voice wording; add a voice: variant",
+                    )
+                )
     return problems
 
 

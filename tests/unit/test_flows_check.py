@@ -373,3 +373,24 @@ def test_a_result_list_takes_names_only(project: Path) -> None:
     code, output = check(project)
     assert code == 1
     assert "action 'wellbeing_record': 'wave' names a result" in output
+
+
+def test_a_question_asked_on_calls_needs_voice_wording(project: Path) -> None:
+    english = project / "locales" / "en.yaml"
+    edit(
+        english,
+        '    voice: "Please type your 12-digit case code."\n',
+        "",
+    )
+    status = project / "flows" / "status.yaml"
+    edit(status, "channels: [sms, whatsapp, voice]", "channels: [sms, whatsapp, voice]")
+    code, output = check(project)
+    assert code == 1
+    assert (
+        f"{english}:{line_of(english, '  status.ask_code:')}: 'status.ask_code' is asked on calls "
+        f"({status}:{line_of(status, '  ask_code:')}, a flow with channels [voice]) but has no "
+        "voice wording; add a voice: variant"
+    ) in output
+    edit(status, "channels: [sms, whatsapp, voice]", "channels: [sms, fax]")
+    code, output = check(project)
+    assert f"{status}:{line_of(status, 'channels:')}: channels lists where the flow runs" in output
