@@ -469,3 +469,52 @@ def test_a_failure_of_the_line_is_spoken_not_an_application_error(
     sorry = call.silent()
     assert "something went wrong" in spoken(sorry)
     assert sorry.find("Hangup") is not None
+
+
+def test_the_sweeper_takes_up_callbacks_and_calls_left_behind(
+    missed: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    from datetime import timedelta
+
+    from grievance.clock import utcnow
+    from grievance.models import Contact, VoiceCallback
+    from grievance.services.sweeper import sweep
+
+    long_ago = utcnow() - timedelta(hours=3)
+    with missed.sessions() as session:
+        contact = Contact(
+            address_hash=missed.protector.address_hash(CANARY),
+            address_encrypted=missed.protector.encrypt(CANARY),
+            channel="sms",
+        )
+        session.add(contact)
+        session.flush()
+        # A retry whose delayed job was lost (a restart), and a call whose end never came.
+        session.add(
+            VoiceCallback(
+                contact_id=contact.id,
+                our_number=MISSED,
+                status="pending",
+                attempts=1,
+                due_at=long_ago,
+                created_at=long_ago,
+            )
+        )
+        session.add(
+            VoiceCall(
+                call_sid="CA" + "5" * 32,
+                contact_id=contact.id,
+                stage="code",
+                step=9,
+                silent=0,
+                code_encrypted=missed.protector.encrypt("123456789012"),
+                created_at=long_ago,
+            )
+        )
+        session.commit()
+    sweep(missed, grace=timedelta(0))
+    assert [c["To"] for c in fake_twilio.calls] == [CANARY]
+    with missed.sessions() as session:
+        left = session.scalars(select(VoiceCall).where(VoiceCall.call_sid == "CA" + "5" * 32)).one()
+        assert left.code_encrypted is None
+        assert left.stage == "done"
