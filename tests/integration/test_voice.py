@@ -430,16 +430,19 @@ def test_a_missed_call_is_rejected_and_called_back_within_limits(
 
 
 def test_a_handler_plays_a_spoken_story_from_the_audited_endpoint(
-    voice_client: FlaskClient, rt: Runtime, fake_twilio: FakeTwilio
+    sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio
 ) -> None:
+    # The web side only: SQLite is enough (the intake runs on both databases above).
     from grievance.models import AuditEvent
     from tests.support.staff import handler
 
+    rt = voice_runtime(sqlite_url, tmp_path, fake_twilio)
+    app = create_app(runtime=rt)
+    app.testing = True
+    voice_client = app.test_client()
     report_by_voice(caller(voice_client, fake_twilio), "en")
     with rt.sessions() as session:
         case_id = session.scalars(select(Case.id)).one()
-    app = create_app(runtime=rt)
-    app.testing = True
     staff = handler(app, rt)
     page = staff.get(f"/cases/{case_id}").get_data(as_text=True)
     sources = re.findall(r'<audio controls preload="none" src="([^"]+)"', page)
@@ -455,6 +458,7 @@ def test_a_handler_plays_a_spoken_story_from_the_audited_endpoint(
     assert "attachment_played" in kinds
     # Not for anyone signed out.
     assert voice_client.get(sources[0]).status_code in (302, 401, 403)
+    rt.close()
 
 
 def test_a_failure_of_the_line_is_spoken_not_an_application_error(
@@ -518,3 +522,46 @@ def test_the_sweeper_takes_up_callbacks_and_calls_left_behind(
         left = session.scalars(select(VoiceCall).where(VoiceCall.call_sid == "CA" + "5" * 32)).one()
         assert left.code_encrypted is None
         assert left.stage == "done"
+
+
+def test_voice_jobs_carry_ids_only(
+    postgres_url: str, redis_url: str, tmp_path: Path, fake_twilio: FakeTwilio
+) -> None:
+    import redis
+
+    from tests.conftest import _truncate_postgres
+
+    _truncate_postgres(postgres_url)
+    connection = redis.Redis.from_url(redis_url)
+    connection.flushdb()
+    runtime = voice_runtime(
+        postgres_url,
+        tmp_path,
+        fake_twilio,
+        REDIS_URL=redis_url,
+        GRIEVANCE_MISSED_CALL_NUMBERS=MISSED,
+    )
+    try:
+        app = create_app(runtime=runtime)
+        app.testing = True
+        client = app.test_client()
+        call = caller(client, fake_twilio)
+        call.call()
+        for key in ("1", "1", "1", "5"):
+            call.press(key)
+        call.speak()  # a recording to fetch
+        Caller(client, fake_twilio, CANARY, PUBLIC_URL, to=MISSED).call()  # a callback to place
+        keys = connection.keys("rq:job:*")
+        dump = b"".join(
+            b"".join(str(v).encode() for v in connection.hgetall(key).values())
+            if connection.type(key) == b"hash"
+            else b""
+            for key in keys
+        )
+        assert b"fetch_recording" in dump
+        assert b"place_callback" in dump
+        assert not any(form.encode() in dump for form in CANARY_FORMS)
+        assert b"Recordings" not in dump  # the recording's URL stays in the database
+    finally:
+        connection.flushdb()
+        runtime.close()
