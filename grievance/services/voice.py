@@ -813,8 +813,8 @@ def fetch_recording(runtime: Runtime, attachment_id: int) -> str:
     from grievance.services.media import fetch_media
 
     status = fetch_media(runtime, attachment_id)
-    if status != "stored":
-        return status
+    if status != "stored" or runtime.settings.twilio_delete_after_minutes < 0:
+        return status  # -1: the operator keeps copies at Twilio, recordings as messages
     with runtime.sessions() as session:
         attachment = session.get(Attachment, attachment_id)
         message = session.get(Message, attachment.message_id) if attachment else None

@@ -565,3 +565,30 @@ def test_voice_jobs_carry_ids_only(
     finally:
         connection.flushdb()
         runtime.close()
+
+
+def test_beyond_nine_languages_nine_is_a_second_menu(
+    sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio
+) -> None:
+    languages = "en,ne,my,hi,bn,ur,id,ms,th,vi,km"
+    runtime = voice_runtime(sqlite_url, tmp_path, fake_twilio, GRIEVANCE_LANGUAGES=languages)
+    try:
+        app = create_app(runtime=runtime)
+        app.testing = True
+        call = caller(app.test_client(), fake_twilio)
+        first = said(call.call())
+        assert len(first) == 9  # eight languages and "more languages"
+        assert first[-1] == "For more languages, press 9."
+        second = said(call.press("9"))
+        assert len(second) == 4  # th, vi, km and "more languages"
+        third = said(call.press("9"))
+        assert third == first  # back to the first page
+        call.press("9")
+        chosen = call.press("2")  # vi, on the second page
+        assert chosen.find("Gather") is not None
+        from grievance.models import Contact
+
+        with runtime.sessions() as session:
+            assert session.scalars(select(Contact.language)).one() == "vi"
+    finally:
+        runtime.close()
