@@ -298,6 +298,9 @@ def converse(
     conversation = _lock_conversation(session, runtime, contact.id)
     now = utcnow()
     facts = _Facts(session, runtime, contact)
+    # A worker who sent STOP stopped messages, not their own calls: what they key in on a
+    # call answers the question asked (no SMS goes to them all the same).
+    facts.calling()
     if start is not None:
         step = runtime.engine.start(
             _session_for(conversation, contact), start, now, facts=facts, channel=channel
@@ -365,6 +368,10 @@ class _Facts(Mapping[str, bool]):
         self._runtime = runtime
         self._contact = contact
         self._known: dict[str, bool] = {"opted_out": contact.opted_out}
+
+    def calling(self) -> None:
+        """The worker is on a call they made: the flows answer them though they opted out."""
+        self._known["opted_out"] = False
 
     def __getitem__(self, name: str) -> bool:
         if name not in self._known:

@@ -299,14 +299,20 @@ def _language_menu(runtime: Runtime, call: VoiceCall, contact: Contact | None, p
         if paged
         else languages
     )
-    prompts = [
-        _say(runtime, language, "voice.language_option", n=str(i))
-        for i, language in enumerate(shown, start=1)
-    ]
+    prompts = [_language_option(runtime, language, i) for i, language in enumerate(shown, start=1)]
     if paged:
         prompts.append(_say(runtime, languages[0], "voice.more_languages"))
     call.stage = f"language:{page}"
     return _ask(runtime, call, [], prompts)
+
+
+def _language_option(runtime: Runtime, language: str, number: int) -> Speech:
+    """ "For English, press 1." in the language itself; a catalog without the sentence says
+    its own name and the number, never another language's sentence."""
+    catalog = runtime.catalogs.get(language)
+    if catalog is None or "voice.language_option" in catalog.messages:
+        return _say(runtime, language, "voice.language_option", n=str(number))
+    return Speech(f"{catalog.name}: {number}.", language)
 
 
 def _main_menu(

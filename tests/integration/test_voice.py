@@ -592,3 +592,42 @@ def test_beyond_nine_languages_nine_is_a_second_menu(
             assert session.scalars(select(Contact.language)).one() == "vi"
     finally:
         runtime.close()
+
+
+def test_a_worker_who_sent_stop_can_still_report_by_phone(
+    voice_client: FlaskClient, rt: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    from grievance.models import Contact
+
+    with rt.sessions() as session:
+        session.add(
+            Contact(
+                address_hash=rt.protector.address_hash(CANARY),
+                address_encrypted=rt.protector.encrypt(CANARY),
+                channel="sms",
+                opted_out=True,
+            )
+        )
+        session.commit()
+    call = caller(voice_client, fake_twilio)
+    report_by_voice(call, "my")
+    # The code is not sent by SMS to a number that opted out: it is said again instead.
+    again = call.press("2")
+    assert SPOKEN_CODE.search(spoken(again))
+    assert fake_twilio.bodies_to(CANARY) == []
+    with rt.sessions() as session:
+        assert session.scalars(select(Case)).one().channel == "voice"
+
+
+def test_a_language_without_phone_wording_is_offered_in_its_own_name(
+    sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio
+) -> None:
+    runtime = voice_runtime(sqlite_url, tmp_path, fake_twilio, GRIEVANCE_LANGUAGES="en,km")
+    try:
+        app = create_app(runtime=runtime)
+        app.testing = True
+        options = said(caller(app.test_client(), fake_twilio).call())
+        assert options[0] == "For English, press 1."
+        assert options[1] == f"{runtime.catalogs['km'].name}: 2."
+    finally:
+        runtime.close()
