@@ -41,6 +41,7 @@ from grievance.channels.voice import (
     VoiceChannel,
 )
 from grievance.clock import utcnow
+from grievance.conversation import CallRequest as CallRequestEffect
 from grievance.db import affected
 from grievance.language import render
 from grievance.models import (
@@ -81,6 +82,7 @@ MESSAGE_KEYS = (
     "voice.leave_message",
     "voice.message_taken",
     "voice.callback_promised",
+    "voice.callback_when",
     "voice.goodbye",
     "voice.sorry",
     "voice.hidden_number",
@@ -90,6 +92,13 @@ AUDIO_EXTENSIONS = ("wav", "mp3")
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 # A spoken answer: a recording of a free-text question.
 RECORDING_TYPE = "audio/wav"
+# When a worker may safely be called back, by key: words for the handler who calls.
+CALLBACK_TIMES = {
+    "1": "morning (chosen on a call)",
+    "2": "afternoon (chosen on a call)",
+    "3": "evening (chosen on a call)",
+    "4": "any time (chosen on a call)",
+}
 PERSON_KEY = "0"
 CALLBACK_KEY = "9"
 # A missed-call callback that fails (busy, no answer) is tried this often in all, spaced out.
@@ -356,6 +365,8 @@ def answer(runtime: Runtime, given: CallAnswer) -> Script:
             script = _on_offer(runtime, session, call, contact, digits, language, after)
         elif stage == "message":
             script = _on_message(runtime, session, call, contact, given, language, after)
+        elif stage == "when":
+            script = _on_when(runtime, session, call, contact, digits, language)
         else:
             script = _end(runtime, call, "voice.goodbye", language)
         session.commit()
@@ -694,7 +705,31 @@ def _on_message(
         session, runtime, contact, "voice_message", (message.id,), language
     )
     after.mails += mails
-    return _end(runtime, call, "voice.message_taken", language)
+    return _ask_when(runtime, call, language, [_say(runtime, language, "voice.message_taken")])
+
+
+def _ask_when(runtime: Runtime, call: VoiceCall, language: str, before: list[Speech]) -> Script:
+    """A person will call back: when is it safe to call?"""
+    call.stage = "when"
+    return _ask(runtime, call, before, [_say(runtime, language, "voice.callback_when")])
+
+
+def _on_when(
+    runtime: Runtime,
+    session: Session,
+    call: VoiceCall,
+    contact: Contact,
+    digits: str,
+    language: str,
+) -> Script:
+    """The time the worker chose goes to the handler with the request, as a call request
+    by SMS does; no key chosen leaves the request as it is."""
+    time = CALLBACK_TIMES.get(digits)
+    if time is not None:
+        dialogue.record_call_request(
+            session, runtime, contact, CallRequestEffect(case=None, time=time, number=None)
+        )
+    return _end(runtime, call, "voice.callback_promised", language)
 
 
 # -- nothing heard --------------------------------------------------------------------
@@ -711,6 +746,8 @@ def silence(runtime: Runtime, call_sid: str, step: int | None) -> Script:
         language = _language(runtime, contact)
         if step != call.step:
             script = _repeat(runtime, call)
+        elif call.stage == "when":
+            script = _end(runtime, call, "voice.callback_promised", language)
         elif call.stage in ("code", "offer", "message"):
             script = _end(runtime, call, "voice.goodbye", language)
         else:
@@ -742,7 +779,7 @@ def _on_offer(
             session, runtime, contact, "voice_callback", (), language
         )
         after.mails += mails
-        return _end(runtime, call, "voice.callback_promised", language)
+        return _ask_when(runtime, call, language, [])
     return _end(runtime, call, "voice.goodbye", language)
 
 

@@ -219,12 +219,19 @@ def test_no_key_pressed_repeats_once_then_offers_a_person_or_a_call_back(
     assert "9 थिच्नुहोस्" in spoken(offer)
     # Nothing heard was no answer: no report, no "no".
     assert count(rt, Case) == 0
-    done = call.press("9")
+    when = call.press("9")
+    assert "बिहानको लागि 1" in spoken(when)  # when is it safe to call you?
+    done = call.press("2")
     assert done.find("Hangup") is not None
+    from grievance.models import CallRequest
+
     with rt.sessions() as session:
         case = session.scalars(select(Case)).one()
         assert case.status == "requested"
         assert case.handover_requested_at is not None
+        [request] = session.scalars(select(CallRequest)).all()
+        assert request.case_id == case.id
+        assert rt.protector.decrypt(request.time_encrypted or b"").startswith("afternoon")
 
 
 def test_press_0_in_staffed_hours_puts_the_call_through_showing_the_line(
@@ -266,8 +273,10 @@ def test_press_0_outside_staffed_hours_leaves_a_message_for_a_person(
         closed = call.press("0")  # at the main menu
         assert closed.find("Dial") is None
         assert "Leave a message" in spoken(closed)
-        done = call.speak()
-        assert "will call you back" in spoken(done)
+        taken = call.speak()
+        assert "will call you back" in spoken(taken)
+        assert "When is it safe to call you?" in spoken(taken)
+        assert "will call you back" in spoken(call.silent())  # no time chosen: any time
         with runtime.sessions() as session:
             case = session.scalars(select(Case)).one()
             assert case.status == "requested"
