@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -141,15 +142,29 @@ def audio_path(runtime: Runtime, language: str, key: str) -> Path | None:
     return None
 
 
+def recording_name(key: str, params: Mapping[str, str]) -> str | None:
+    """The name a recording of ``key`` filled with ``params`` has: the key alone without
+    parameters, the key and the number for a message whose only parameter is a key on the
+    phone (``voice.language_option.2``: "नेपालीको लागि 2 थिच्नुहोस्"); None when the words
+    change from call to call (a date, a stage, an option's label)."""
+    if not params:
+        return key
+    values = list(params.values())
+    if len(values) == 1 and values[0].isdigit() and len(values[0]) == 1:
+        return f"{key}.{values[0]}"
+    return None
+
+
 def _say(runtime: Runtime, language: str, key: str, **params: str) -> Speech:
     """Catalog message ``key`` spoken in ``language`` (its voice wording where it has one),
-    from a recording when the message has no parameters and one exists."""
+    from a recording where one exists (see :func:`recording_name`)."""
     default = runtime.engine.default_language
     catalog = runtime.catalogs.get(language) or runtime.catalogs[default]
     if key not in catalog.messages:
         catalog = runtime.catalogs[default]
     text = render(catalog, key, params, "voice")
-    audio = None if params else audio_path(runtime, catalog.language, key)
+    name = recording_name(key, params)
+    audio = audio_path(runtime, catalog.language, name) if name else None
     url = None
     if audio is not None:
         base = runtime.settings.public_base_url

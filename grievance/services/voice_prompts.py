@@ -21,6 +21,8 @@ from grievance.language.catalog import Catalog, placeholders
 from grievance.services.voice import AUDIO_EXTENSIONS, MESSAGE_KEYS
 
 DRAFTS = "drafts.txt"
+# Messages whose only parameter is the key to press: recorded once per key, 1 to 9.
+BY_KEY = frozenset({"voice.language_option"})
 # espeak-ng's voice for each catalog language it speaks (`espeak-ng --voices`).
 ESPEAK_VOICES = {
     "am": "am",
@@ -74,9 +76,14 @@ def drafts(locales_dir: Path, language: str) -> set[str]:
 
 
 def recorded(locales_dir: Path, language: str, key: str) -> bool:
-    """True when a recording of ``key`` exists for ``language``."""
+    """True when a recording of ``key`` exists for ``language`` (for a message whose only
+    parameter is a key on the phone, a recording for each of 1 to 9)."""
     folder = audio_folder(locales_dir, language)
-    return any((folder / f"{key}.{extension}").is_file() for extension in AUDIO_EXTENSIONS)
+    names = [key] if key not in BY_KEY else [f"{key}.{n}" for n in range(1, 10)]
+    return all(
+        any((folder / f"{name}.{extension}").is_file() for extension in AUDIO_EXTENSIONS)
+        for name in names
+    )
 
 
 def coverage(
@@ -118,9 +125,9 @@ def generate(
     run: Runner = _run,
 ) -> dict[str, list[str]]:
     """Draft recordings of every prompt without a recording, in each of ``languages`` that
-    espeak-ng speaks: 8 kHz mono WAV, as a telephone plays it. Prompts with parameters
-    (filled on the call) cannot be recorded whole and are left to <Say>. Returns the keys
-    drafted per language."""
+    espeak-ng speaks: 8 kHz mono WAV, as a telephone plays it. The language menu's option
+    is recorded once per key (1 to 9); other prompts with parameters (filled on the call)
+    cannot be recorded whole and are left to <Say>. Returns the keys drafted per language."""
     if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
         raise RuntimeError("espeak-ng and sox are needed: apt-get install espeak-ng sox")
     made: dict[str, list[str]] = {}
@@ -135,27 +142,25 @@ def generate(
             if message is None or recorded(locales_dir, language, key):
                 continue
             text = message.for_channel("voice")
-            if placeholders(text):
+            if key in BY_KEY:
+                takes = [(f"{key}.{n}", text.format(n=n)) for n in range(1, 10)]
+            elif placeholders(text):
                 continue
+            else:
+                takes = [(key, text)]
             folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory() as scratch:
-                raw = Path(scratch) / "raw.wav"
-                run(["espeak-ng", "-v", voice, "-w", str(raw), text])
-                run(
-                    [
-                        "sox",
-                        str(raw),
-                        "-r",
-                        "8000",
-                        "-c",
-                        "1",
-                        "-b",
-                        "16",
-                        str(folder / f"{key}.wav"),
-                    ]
-                )
+            for name, said in takes:
+                _record(run, voice, said, folder / f"{name}.wav")
             made.setdefault(language, []).append(key)
         if made.get(language):
             marked = drafts(locales_dir, language) | set(made[language])
             (folder / DRAFTS).write_text("\n".join(sorted(marked)) + "\n", encoding="utf-8")
     return made
+
+
+def _record(run: Runner, voice: str, text: str, target: Path) -> None:
+    """``text`` read by espeak-ng, as 8 kHz mono 16-bit WAV at ``target``."""
+    with tempfile.TemporaryDirectory() as scratch:
+        raw = Path(scratch) / "raw.wav"
+        run(["espeak-ng", "-v", voice, "-w", str(raw), text])
+        run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target)])

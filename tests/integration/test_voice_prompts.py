@@ -35,6 +35,8 @@ def test_a_recorded_prompt_is_played_and_served_publicly(
 ) -> None:
     (locales / "audio" / "ne").mkdir(parents=True)
     (locales / "audio" / "ne" / "voice.main_menu.wav").write_bytes(WAV)
+    # The language menu's Nepali option, recorded for the key it has on this line.
+    (locales / "audio" / "ne" / "voice.language_option.2.wav").write_bytes(WAV)
     env = environment(sqlite_url, tmp_path / "instance", fake_twilio)
     runtime = build_runtime(Settings.from_env(env | {"GRIEVANCE_LOCALES_DIR": str(locales)}))
     try:
@@ -42,7 +44,11 @@ def test_a_recorded_prompt_is_played_and_served_publicly(
         app.testing = True
         client = app.test_client()
         call = Caller(client, fake_twilio, "+9779800000009", PUBLIC_URL)
-        call.call()
+        languages = call.call()
+        assert [e.text for e in languages.iter("Play")] == [
+            f"{PUBLIC_URL}/twilio/voice/audio/ne/voice.language_option.2.wav"
+        ]
+        assert len(list(languages.iter("Say"))) == 2  # English and Burmese, read aloud
         menu = call.press("2")  # Nepali
         played = [e.text for e in menu.iter("Play")]
         assert played == [f"{PUBLIC_URL}/twilio/voice/audio/ne/voice.main_menu.wav"]
@@ -81,7 +87,7 @@ def test_generate_makes_telephone_drafts_marked_as_drafts(locales: Path) -> None
     if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
         unavailable("espeak-ng and sox", "apt-get install espeak-ng sox")
     catalogs = load_catalogs(locales, ["en", "ne"])
-    keep = ("voice.goodbye", "voice.no_key", "voice.press_for")
+    keep = ("voice.goodbye", "voice.no_key", "voice.press_for", "voice.language_option")
     trimmed = {
         lang: dataclasses.replace(
             catalog, messages={k: v for k, v in catalog.messages.items() if k in keep}
@@ -90,10 +96,16 @@ def test_generate_makes_telephone_drafts_marked_as_drafts(locales: Path) -> None
     }
     made = voice_prompts.generate(trimmed, locales, ["ne"])
     # A prompt with parameters is filled on the call: left to <Say>.
-    assert sorted(made["ne"]) == ["voice.goodbye", "voice.no_key"]
+    assert sorted(made["ne"]) == ["voice.goodbye", "voice.language_option", "voice.no_key"]
+    # The language menu's option once per key on the phone.
+    assert (locales / "audio" / "ne" / "voice.language_option.9.wav").is_file()
     wav = locales / "audio" / "ne" / "voice.goodbye.wav"
     info = subprocess.run(["soxi", str(wav)], capture_output=True, text=True, check=True).stdout
     assert "8000" in info
-    assert voice_prompts.drafts(locales, "ne") == {"voice.goodbye", "voice.no_key"}
+    assert voice_prompts.drafts(locales, "ne") == {
+        "voice.goodbye",
+        "voice.language_option",
+        "voice.no_key",
+    }
     [row] = [r for r in voice_prompts.coverage(trimmed, locales) if r.language == "ne"]
     assert "voice.goodbye" in row.drafts
