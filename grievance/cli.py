@@ -646,6 +646,7 @@ def voice_group() -> None:
 def voice_prompts(languages: str | None, generate: bool, details: bool) -> None:
     """Per language: prompts recorded (and drafts), read by a Twilio voice (<Say>), or
     neither; and phone-menu sentences the catalog lacks (said in English)."""
+    from grievance.conversation import load_flowset
     from grievance.language import CatalogError, load_catalogs
     from grievance.services import voice_prompts as prompts
 
@@ -657,16 +658,25 @@ def voice_prompts(languages: str | None, generate: bool, details: bool) -> None:
     except CatalogError as exc:
         raise click.ClickException(str(exc)) from None
     chosen = langs or sorted(catalogs)
+    flowset, _problems = load_flowset(
+        Path(os.environ.get("GRIEVANCE_FLOWS_DIR") or PROJECT_ROOT / "flows")
+    )
+    # The options of the menus asked on calls, each recorded apart ("press N" follows).
+    labels = prompts.voice_labels(flowset) if flowset is not None else []
     if generate:
         try:
-            made = prompts.generate(catalogs, directory, chosen)
+            made = prompts.generate(catalogs, directory, chosen, labels=labels)
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from None
         for language, keys in sorted(made.items()):
             click.echo(
                 f"{language}: {len(keys)} draft recording(s) in {directory / 'audio' / language}"
             )
-    rows = [row for row in prompts.coverage(catalogs, directory) if row.language in chosen]
+    rows = [
+        row
+        for row in prompts.coverage(catalogs, directory, labels=labels)
+        if row.language in chosen
+    ]
     click.echo("| language | recorded | of which drafts | <Say> | neither | not worded |")
     click.echo("| --- | --- | --- | --- | --- | --- |")
     for row in rows:

@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from doctable import between, run  # noqa: E402
 
 from grievance.channels.voice import SAY_VOICES  # noqa: E402
+from grievance.conversation import load_flowset  # noqa: E402
 from grievance.language import load_catalogs  # noqa: E402
 from grievance.services import voice_prompts  # noqa: E402
 
@@ -35,7 +36,9 @@ def current() -> str:
         "| language | Twilio voice (`<Say>`) | phone-menu sentences | prompts | recorded | drafts | neither |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: |",
     ]
-    for row in voice_prompts.coverage(catalogs, locales):
+    flowset, _problems = load_flowset(ROOT / "flows")
+    labels = voice_prompts.voice_labels(flowset) if flowset is not None else []
+    for row in voice_prompts.coverage(catalogs, locales, labels=labels):
         found = SAY_VOICES.get(row.language)
         voice = f"`{found[1]}` ({found[0]})" if found else "none: record the prompts"
         menu = "in English (to translate)" if row.unworded else "own"

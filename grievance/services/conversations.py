@@ -97,7 +97,7 @@ class Spoken:
     key: str
     language: str
     text: str
-    options: tuple[tuple[str, str], ...] = ()  # (number, label)
+    options: tuple[tuple[str, str, str | None], ...] = ()  # (number, label, label key)
     # The message gives the worker's case code (``code``, digits only): said digit by digit.
     code: str | None = None
 
@@ -630,7 +630,7 @@ def _speak(runtime: Runtime, send: Send, refs: Mapping[str, str], applied: _Appl
         if option.label_key:
             labels = catalog if option.label_key in catalog.messages else runtime.catalogs[default]
             label = render(labels, option.label_key, {}, "voice")
-        options.append((option.number, label))
+        options.append((option.number, label, option.label_key))
     applied.spoken.append(
         Spoken(
             send.key,

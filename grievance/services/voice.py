@@ -70,6 +70,7 @@ MESSAGE_KEYS = (
     "voice.more_languages",
     "voice.main_menu",
     "voice.press_for",
+    "voice.press_key",
     "voice.you_pressed",
     "voice.press_yes_no",
     "voice.type_code",
@@ -553,8 +554,8 @@ def _conversed(
     for spoken in conversed.spoken:
         if spoken.text.strip():
             said.append(Speech(spoken.text, spoken.language, _audio_for(runtime, spoken)))
-        for number, label in spoken.options:
-            said.append(_say(runtime, spoken.language, "voice.press_for", n=number, label=label))
+        for number, label, label_key in spoken.options:
+            said += _option(runtime, spoken.language, number, label, label_key)
         code = spoken.code or code
     if code is not None:
         call.code_encrypted = runtime.protector.encrypt(code)
@@ -590,6 +591,22 @@ def _audio_for(runtime: Runtime, spoken: object) -> str | None:
     if audio is None:
         return None
     return f"{runtime.settings.public_base_url}/twilio/voice/audio/{spoken.language}/{audio.name}"
+
+
+def _option(
+    runtime: Runtime, language: str, number: str, label: str, label_key: str | None
+) -> list[Speech]:
+    """ "Press 5 for danger to health or safety.": played as two recordings (the label, then
+    "press 5") where both exist, else read."""
+    label_audio = audio_path(runtime, language, label_key) if label_key else None
+    press_audio = audio_path(runtime, language, f"voice.press_key.{number}")
+    if label_audio is not None and press_audio is not None:
+        base = f"{runtime.settings.public_base_url}/twilio/voice/audio/{language}"
+        return [
+            Speech(label, language, f"{base}/{label_audio.name}"),
+            Speech(number, language, f"{base}/{press_audio.name}"),
+        ]
+    return [_say(runtime, language, "voice.press_for", n=number, label=label)]
 
 
 def _code(

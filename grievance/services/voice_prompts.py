@@ -12,17 +12,18 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grievance.channels.voice import has_say_voice
+from grievance.conversation import FlowSet
 from grievance.language.catalog import Catalog, placeholders
 from grievance.services.voice import AUDIO_EXTENSIONS, MESSAGE_KEYS
 
 DRAFTS = "drafts.txt"
 # Messages whose only parameter is the key to press: recorded once per key, 1 to 9.
-BY_KEY = frozenset({"voice.language_option"})
+BY_KEY = frozenset({"voice.language_option", "voice.press_key"})
 # espeak-ng's voice for each catalog language it speaks (`espeak-ng --voices`).
 ESPEAK_VOICES = {
     "am": "am",
@@ -56,10 +57,26 @@ class Coverage:
     unworded: list[str] = field(default_factory=list)
 
 
-def prompt_keys(source: Catalog) -> list[str]:
-    """The messages a call says: the phone menu's own, and every message worded for the ear."""
+def prompt_keys(source: Catalog, labels: Iterable[str] = ()) -> list[str]:
+    """The messages a call says: the phone menu's own, every message worded for the ear,
+    and ``labels``, the options of the menus asked on calls (each followed by "press N")."""
     worded = [key for key, text in source.messages.items() if text.voice is not None]
-    return [*MESSAGE_KEYS, *(key for key in worded if key not in MESSAGE_KEYS)]
+    return list(dict.fromkeys([*MESSAGE_KEYS, *worded, *labels]))
+
+
+def voice_labels(flowset: FlowSet) -> list[str]:
+    """The option labels of the menus of every flow that runs on calls."""
+    return list(
+        dict.fromkeys(
+            option.label
+            for flow in flowset.flows.values()
+            if "voice" in flow.channels
+            for node in flow.nodes.values()
+            if node.wait is not None
+            for option in node.wait.options
+            if option.label
+        )
+    )
 
 
 def audio_folder(locales_dir: Path, language: str) -> Path:
@@ -87,11 +104,14 @@ def recorded(locales_dir: Path, language: str, key: str) -> bool:
 
 
 def coverage(
-    catalogs: Mapping[str, Catalog], locales_dir: Path, source: str = "en"
+    catalogs: Mapping[str, Catalog],
+    locales_dir: Path,
+    source: str = "en",
+    labels: Iterable[str] = (),
 ) -> list[Coverage]:
     """Per language: which prompts are recorded (and which of those are drafts), which are
     read by a Twilio voice, and which have neither."""
-    keys = prompt_keys(catalogs[source])
+    keys = prompt_keys(catalogs[source], labels)
     found = []
     for language, catalog in catalogs.items():
         row = Coverage(language)
@@ -123,6 +143,7 @@ def generate(
     locales_dir: Path,
     languages: Sequence[str],
     run: Runner = _run,
+    labels: Iterable[str] = (),
 ) -> dict[str, list[str]]:
     """Draft recordings of every prompt without a recording, in each of ``languages`` that
     espeak-ng speaks: 8 kHz mono WAV, as a telephone plays it. The language menu's option
@@ -137,7 +158,7 @@ def generate(
         if voice is None or catalog is None:
             continue
         folder = audio_folder(locales_dir, language)
-        for key in prompt_keys(catalogs.get("en") or catalog):
+        for key in prompt_keys(catalogs.get("en") or catalog, labels):
             message = catalog.messages.get(key)
             if message is None or recorded(locales_dir, language, key):
                 continue

@@ -37,6 +37,9 @@ def test_a_recorded_prompt_is_played_and_served_publicly(
     (locales / "audio" / "ne" / "voice.main_menu.wav").write_bytes(WAV)
     # The language menu's Nepali option, recorded for the key it has on this line.
     (locales / "audio" / "ne" / "voice.language_option.2.wav").write_bytes(WAV)
+    # A menu option: its label, then "press 1".
+    (locales / "audio" / "ne" / "intake.option_report.wav").write_bytes(WAV)
+    (locales / "audio" / "ne" / "voice.press_key.1.wav").write_bytes(WAV)
     env = environment(sqlite_url, tmp_path / "instance", fake_twilio)
     runtime = build_runtime(Settings.from_env(env | {"GRIEVANCE_LOCALES_DIR": str(locales)}))
     try:
@@ -53,6 +56,13 @@ def test_a_recorded_prompt_is_played_and_served_publicly(
         played = [e.text for e in menu.iter("Play")]
         assert played == [f"{PUBLIC_URL}/twilio/voice/audio/ne/voice.main_menu.wav"]
         assert menu.find("Gather/Say") is None  # the recording instead of the text
+        consent = call.press("1")
+        audio = f"{PUBLIC_URL}/twilio/voice/audio/ne"
+        assert [e.text for e in consent.iter("Play")] == [
+            f"{audio}/intake.option_report.wav",
+            f"{audio}/voice.press_key.1.wav",
+        ]
+        assert any("2 थिच्नुहोस्" in (e.text or "") for e in consent.iter("Say"))  # not recorded
         served = client.get("/twilio/voice/audio/ne/voice.main_menu.wav")
         assert served.status_code == 200
         assert served.data == WAV
