@@ -840,8 +840,9 @@ def flows_check(
         countries = []
         problems += exc.problems
     if segments and flowset is not None:
+        # Pages and phone calls are no SMS: their characters cost no segments.
         intake_costs, cost_problems = segment_problems(
-            flowset, catalogs, frozenset(procedure.PAGE_KEYS)
+            flowset, catalogs, frozenset(procedure.PAGE_KEYS) | frozenset(voice.MESSAGE_KEYS)
         )
         problems += cost_problems
         for size in prompt_sizes(flowset, catalogs, langs, menu_languages):
