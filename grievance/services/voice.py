@@ -42,6 +42,7 @@ from grievance.channels.voice import (
     VoiceChannel,
 )
 from grievance.clock import utcnow
+from grievance.config import Settings
 from grievance.conversation import CallRequest as CallRequestEffect
 from grievance.db import affected
 from grievance.language import render
@@ -49,6 +50,7 @@ from grievance.models import (
     INBOUND,
     Attachment,
     Contact,
+    Conversation,
     Message,
     VoiceCall,
     VoiceCallback,
@@ -56,7 +58,7 @@ from grievance.models import (
 )
 from grievance.runtime import Runtime
 from grievance.services import dialogue
-from grievance.services.conversations import Conversed, converse, deliver_now
+from grievance.services.conversations import Conversed, Spoken, converse, deliver_now
 from grievance.services.inbox import contact_for
 from grievance.services.mails import enqueue_mails
 from grievance.services.outbox import queue_message
@@ -484,8 +486,6 @@ def _waiting(
     runtime: Runtime, session: Session, contact: Contact
 ) -> tuple[str | None, tuple[tuple[str, str], ...]]:
     """The kind and options of the question the contact's conversation waits on."""
-    from grievance.models import Conversation
-
     state = session.scalar(select(Conversation.state).where(Conversation.contact_id == contact.id))
     run: dict[str, Any] = dict((state or {}).get("run") or {})  # type: ignore[call-overload]
     if not run.get("waiting"):
@@ -577,11 +577,8 @@ def _conversed(
     return Script((*said, *_end(runtime, call, "voice.goodbye", language).verbs))
 
 
-def _audio_for(runtime: Runtime, spoken: object) -> str | None:
+def _audio_for(runtime: Runtime, spoken: Spoken) -> str | None:
     """A recorded prompt for an engine message said without parameters."""
-    from grievance.services.conversations import Spoken
-
-    assert isinstance(spoken, Spoken)
     catalog = runtime.catalogs.get(spoken.language)
     if catalog is None or spoken.key not in catalog.messages:
         return None
@@ -662,10 +659,9 @@ def _on_code(
 # -- a person ------------------------------------------------------------------------
 
 
-def staffed(runtime: Runtime, now: datetime | None = None) -> bool:
-    """True when a person answers the staffed number now (the weekly schedule, in the
-    line's time zone)."""
-    settings = runtime.settings
+def staffed(settings: Settings, now: datetime | None = None) -> bool:
+    """True when a person answers the staffed number at ``now`` (default: now), by the
+    weekly schedule in the line's time zone."""
     if not settings.voice_staffed_number:
         return False
     local = (now or utcnow()).astimezone(ZoneInfo(settings.voice_timezone))
@@ -680,7 +676,7 @@ def _person(runtime: Runtime, call: VoiceCall, language: str) -> Script:
     """During staffed hours the call is put through, showing the line's number; otherwise
     (or when nobody answers) the caller leaves a message for a case handler."""
     settings = runtime.settings
-    if staffed(runtime) and settings.voice_staffed_number:
+    if staffed(settings) and settings.voice_staffed_number:
         call.stage = "person"
         call.prompt_encrypted = None
         dial = Dial(
