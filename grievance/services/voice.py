@@ -416,6 +416,8 @@ def _on_language(
         if paged
         else languages
     )
+    if digits == PERSON_KEY:  # a person, before any language is chosen
+        return _person(runtime, call, runtime.engine.default_language)
     if paged and digits == "9":
         following = page + 1 if (page + 1) * LANGUAGES_PER_PAGE < len(languages) else 0
         return _language_menu(runtime, call, contact, following)

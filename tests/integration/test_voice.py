@@ -249,6 +249,10 @@ def test_press_0_in_staffed_hours_puts_the_call_through_showing_the_line(
     assert number.text == STAFFED
     assert dial.get("callerId") == VOICE_NUMBER
     assert CANARY not in ET.tostring(answer, encoding="unicode")
+    # 0 works from the very first question too.
+    first = caller(voice_client, fake_twilio, "+9779800000011")
+    first.call()
+    assert first.press("0").find("Dial") is not None
     # Nobody picked up: a message is taken instead.
     dialed = call.post(f"{PUBLIC_URL}/twilio/voice/dialed", DialCallStatus="no-answer")
     assert dialed.find("Record") is not None
