@@ -478,9 +478,10 @@ def _on_flow(
     else:
         return _repeat(runtime, call)
     conversed = converse(session, runtime, contact, message=message)
-    if message.body_encrypted is not None and kind == "code":
+    masked = casecode.mask_codes(given.digits)
+    if message.body_encrypted is not None and masked != given.digits:
         # A case code typed on the keypad is read and then forgotten, as a typed one is.
-        message.body_encrypted = runtime.protector.encrypt(casecode.mask_codes(given.digits))
+        message.body_encrypted = runtime.protector.encrypt(masked)
     return _conversed(runtime, call, contact, conversed, before, after)
 
 

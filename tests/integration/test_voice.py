@@ -173,6 +173,15 @@ def test_the_code_is_heard_again_and_status_by_phone_uses_the_keypad(
     assert gather.get("finishOnKey") == "#"
     heard = spoken(other.press(code.replace(" ", "") + "#"))
     assert "received" in heard
+    # The code typed on the keypad is read, then forgotten.
+    with rt.sessions() as session:
+        bodies = [
+            rt.protector.decrypt(m.body_encrypted)
+            for m in session.scalars(select(Message).where(Message.channel == "voice"))
+            if m.body_encrypted is not None
+        ]
+    assert bodies
+    assert not any(code.replace(" ", "") in body for body in bodies)
     # A wrong code is answered as by SMS.
     third = caller(voice_client, fake_twilio, "+9779800000002")
     third.call()
