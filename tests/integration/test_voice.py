@@ -467,6 +467,8 @@ def test_a_handler_plays_a_spoken_story_from_the_audited_endpoint(
         case_id = session.scalars(select(Case.id)).one()
     staff = handler(app, rt)
     page = staff.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "(on a call) spoke a recording" in page
+    assert "(on a call) pressed 5" in page
     sources = re.findall(r'<audio controls preload="none" src="([^"]+)"', page)
     assert len(sources) == 2
     played = staff.get(sources[0])
