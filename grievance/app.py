@@ -83,11 +83,13 @@ def create_app(
         sso,
         supplier,
         times,
+        voice,
         webhooks,
         wellbeing,
     )
 
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     sso.install(app, runtime)  # its pages exist only when single sign-on is configured
@@ -110,6 +112,7 @@ def create_app(
     security.install(app, runtime)
     # Signed by Twilio, driven by a test page on the console channel only.
     security.csrf.exempt(webhooks.bp)
+    security.csrf.exempt(voice.bp)  # signed by Twilio, like the messaging webhook
     security.csrf.exempt(simulator.bp)
     security.csrf.exempt(api.bp)  # bearer tokens, never cookies
     errors.register(app)

@@ -626,6 +626,72 @@ def locales_export(language: str, fmt: str, output: Path | None, source: str) ->
         click.echo(f"wrote {output}")
 
 
+@main.group("voice", cls=click.Group)
+def voice_group() -> None:
+    """The phone line: what a call says in each language."""
+
+
+@voice_group.command("prompts")
+@click.option(
+    "--languages",
+    default=None,
+    help="Comma-separated languages; default GRIEVANCE_LANGUAGES, else every catalog.",
+)
+@click.option(
+    "--generate",
+    is_flag=True,
+    help="Make draft recordings with espeak-ng and sox where a prompt has none.",
+)
+@click.option("--details", is_flag=True, help="List the prompts of each kind by name.")
+def voice_prompts(languages: str | None, generate: bool, details: bool) -> None:
+    """Per language: prompts recorded (and drafts), read by a Twilio voice (<Say>), or
+    neither; and phone-menu sentences the catalog lacks (said in English)."""
+    from grievance.conversation import load_flowset
+    from grievance.language import CatalogError, load_catalogs
+    from grievance.services import voice_prompts as prompts
+
+    directory = _locales_dir()
+    wanted = languages or os.environ.get("GRIEVANCE_LANGUAGES")
+    langs = [x.strip() for x in wanted.split(",") if x.strip()] if wanted else None
+    try:
+        catalogs = load_catalogs(directory, [*(langs or []), "en"] if langs else None)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from None
+    chosen = langs or sorted(catalogs)
+    flowset, _problems = load_flowset(
+        Path(os.environ.get("GRIEVANCE_FLOWS_DIR") or PROJECT_ROOT / "flows")
+    )
+    # The options of the menus asked on calls, each recorded apart ("press N" follows).
+    labels = prompts.voice_labels(flowset) if flowset is not None else []
+    if generate:
+        try:
+            made = prompts.generate(catalogs, directory, chosen, labels=labels)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+        for language, keys in sorted(made.items()):
+            click.echo(
+                f"{language}: {len(keys)} draft recording(s) in {directory / 'audio' / language}"
+            )
+    rows = [
+        row
+        for row in prompts.coverage(catalogs, directory, labels=labels)
+        if row.language in chosen
+    ]
+    click.echo("| language | recorded | of which drafts | <Say> | neither | not worded |")
+    click.echo("| --- | --- | --- | --- | --- | --- |")
+    for row in rows:
+        click.echo(
+            f"| {row.language} | {len(row.recorded)} | {len(row.drafts)} | {len(row.say)} "
+            f"| {len(row.neither)} | {len(row.unworded)} |"
+        )
+    if details:
+        for row in rows:
+            for kind in ("recorded", "drafts", "say", "neither", "unworded"):
+                keys = getattr(row, kind)
+                if keys:
+                    click.echo(f"{row.language} {kind}: {', '.join(keys)}")
+
+
 @locales_group.command("import")
 @click.argument("language")
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
@@ -716,7 +782,7 @@ def flows_check(
     from grievance.conversation.inspect import check, prompt_sizes
     from grievance.facts import FactsError, load_facts
     from grievance.language import CatalogError, load_catalogs
-    from grievance.services import cases, outbox, procedure, remediation, triage, wellbeing
+    from grievance.services import cases, outbox, procedure, remediation, triage, voice, wellbeing
 
     flows_dir = flows_dir or Path(os.environ.get("GRIEVANCE_FLOWS_DIR") or PROJECT_ROOT / "flows")
     locales_dir = locales_dir or Path(
@@ -751,6 +817,7 @@ def flows_check(
                 *procedure.PAGE_KEYS,
             ),
             menu_languages,
+            optional_keys=voice.MESSAGE_KEYS,
         )
     try:
         books = len(playbooks.load())
@@ -785,8 +852,9 @@ def flows_check(
         countries = []
         problems += exc.problems
     if segments and flowset is not None:
+        # Pages and phone calls are no SMS: their characters cost no segments.
         intake_costs, cost_problems = segment_problems(
-            flowset, catalogs, frozenset(procedure.PAGE_KEYS)
+            flowset, catalogs, frozenset(procedure.PAGE_KEYS) | frozenset(voice.MESSAGE_KEYS)
         )
         problems += cost_problems
         for size in prompt_sizes(flowset, catalogs, langs, menu_languages):

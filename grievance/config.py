@@ -177,6 +177,19 @@ class Settings:
     # Who gets a new case (GRIEVANCE_ASSIGNMENT_FILE): rules in order; none: nobody until assigned.
     assignment_rules: tuple[Rule, ...] = ()
     assignment_file: Path | None = None
+    # Voice (docs/voice.md): the longest spoken story a caller may record, in seconds.
+    voice_record_seconds: int = 120
+    # Where "press 0" is put through during staffed hours; None: never (a message is taken).
+    voice_staffed_number: str | None = None
+    # When a person answers: weekday -> (start minute, end minute) ranges, in voice_timezone.
+    voice_staffed_hours: Mapping[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    voice_timezone: str = "UTC"
+    # Numbers that are missed-call lines: a call is rejected (free for the caller where
+    # rejected calls are) and the line calls back.
+    missed_call_numbers: tuple[str, ...] = ()
+    # Callbacks the line places in any hour, over all numbers: a flood of missed calls
+    # must not make the line call strangers.
+    voice_callbacks_per_hour: int = 30
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -342,6 +355,18 @@ class Settings:
             assignment_file=Path(env["GRIEVANCE_ASSIGNMENT_FILE"])
             if env.get("GRIEVANCE_ASSIGNMENT_FILE")
             else None,
+            voice_record_seconds=_bounded(env, "GRIEVANCE_VOICE_RECORD_SECONDS", 120, 10, 600),
+            voice_staffed_number=env.get("GRIEVANCE_VOICE_STAFFED_NUMBER", "").strip() or None,
+            voice_staffed_hours=_staffed_hours(env.get("GRIEVANCE_VOICE_STAFFED_HOURS", "")),
+            voice_timezone=_timezone(env.get("GRIEVANCE_VOICE_TIMEZONE") or "UTC"),
+            missed_call_numbers=tuple(
+                n.strip()
+                for n in env.get("GRIEVANCE_MISSED_CALL_NUMBERS", "").split(",")
+                if n.strip()
+            ),
+            voice_callbacks_per_hour=_bounded(
+                env, "GRIEVANCE_VOICE_CALLBACKS_PER_HOUR", 30, 0, 10000
+            ),
             extra={"generated": ",".join(notes)} if notes else {},
         )
 
@@ -394,6 +419,47 @@ def _translation_url(raw: str | None) -> str | None:
             f"http://127.0.0.1:5005 (the app posts to its /translate); got {raw!r}"
         )
     return url
+
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^([a-z]{3})(?:-([a-z]{3}))?\s+(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+
+def _staffed_hours(raw: str) -> dict[int, tuple[tuple[int, int], ...]]:
+    """``mon-fri 09:00-17:00; sat 09:00-12:00``: weekday (0 = Monday) -> minute ranges."""
+    hours: dict[int, list[tuple[int, int]]] = {}
+    for part in (p.strip().lower() for p in raw.split(";")):
+        if not part:
+            continue
+        found = _HOURS.match(part)
+        if not found or found[1] not in DAYS or (found[2] and found[2] not in DAYS):
+            raise ConfigError(
+                f"GRIEVANCE_VOICE_STAFFED_HOURS: cannot read {part!r}; write days and hours "
+                "like 'mon-fri 09:00-17:00; sat 09:00-12:00'"
+            )
+        first, last = DAYS.index(found[1]), DAYS.index(found[2] or found[1])
+        start = int(found[3]) * 60 + int(found[4])
+        end = int(found[5]) * 60 + int(found[6])
+        if not 0 <= start < end <= 24 * 60 or last < first:
+            raise ConfigError(
+                f"GRIEVANCE_VOICE_STAFFED_HOURS: {part!r} ends before it starts; "
+                "a range runs from its first day to its last, and from its start to its end"
+            )
+        for day in range(first, last + 1):
+            hours.setdefault(day, []).append((start, end))
+    return {day: tuple(ranges) for day, ranges in hours.items()}
+
+
+def _timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"GRIEVANCE_VOICE_TIMEZONE: unknown time zone {name!r}; use a name like Asia/Kathmandu"
+        ) from None
+    return name
 
 
 def _contacts(path: str | None) -> tuple[HelpContact, ...]:

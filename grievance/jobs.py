@@ -30,6 +30,7 @@ from grievance.services import (
     recruitment,
     retention,
     sweeper,
+    voice,
     waves,
 )
 
@@ -134,6 +135,25 @@ def fetch_media(attachment_id: int, runtime: Runtime | None = None) -> str:
     Idempotent: claimed from 'pending'; a stored attachment is never fetched again.
     """
     return media.fetch_media(_rt(runtime), attachment_id)
+
+
+@_scrubbed
+def fetch_recording(attachment_id: int, runtime: Runtime | None = None) -> str:
+    """Download a call recording, encrypt it, and delete it at Twilio.
+
+    Idempotent: the attachment is claimed from 'pending' once; a recording already
+    deleted at Twilio is not deleted again.
+    """
+    return voice.fetch_recording(_rt(runtime), attachment_id)
+
+
+@_scrubbed
+def place_callback(callback_id: int, runtime: Runtime | None = None) -> str:
+    """Call a missed caller back (a missed-call line).
+
+    Idempotent: the callback is claimed from 'pending' once per attempt.
+    """
+    return voice.place_callback(_rt(runtime), callback_id)
 
 
 @_scrubbed

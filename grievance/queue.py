@@ -39,6 +39,8 @@ JOBS = (
     "send_wellbeing_wave",
     "send_rights",
     "run_export",
+    "fetch_recording",
+    "place_callback",
 )
 # Where job functions live. RQ imports them by this dotted name in its workers, and the
 # in-process queue resolves them the same way: the queue (and the runtime that builds it)

@@ -135,6 +135,39 @@ class TwilioChannel:
                 f"Twilio unreachable ({type(exc).__name__})", retryable=True
             ) from None
 
+    def create_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
+        """Call ``to`` from the line's ``from_``; Twilio fetches ``url`` when answered."""
+        try:
+            call = self._client.calls.create(
+                to=to,
+                from_=from_,
+                url=url,
+                method="POST",
+                status_callback=status_callback,
+                status_callback_method="POST",
+                status_callback_event=["initiated", "answered", "completed"],
+            )
+        except TwilioRestException as exc:
+            raise _rest_error(exc) from None
+        except (TwilioException, requests.RequestException) as exc:
+            raise DeliveryError(
+                f"Twilio unreachable ({type(exc).__name__})", retryable=True
+            ) from None
+        return str(call.sid)
+
+    def delete_recording(self, recording_sid: str) -> bool:
+        """Delete a call recording at Twilio; False if Twilio no longer has it."""
+        try:
+            return bool(self._client.recordings(recording_sid).delete())
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return False
+            raise _rest_error(exc) from None
+        except (TwilioException, requests.RequestException) as exc:
+            raise DeliveryError(
+                f"Twilio unreachable ({type(exc).__name__})", retryable=True
+            ) from None
+
     def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
         """Download inbound media with the account credentials, refusing other hosts."""
         origin = _origin(url)

@@ -868,6 +868,10 @@ class Engine:
             code = casecode.normalize(text)
             return ("code", code, None) if code else (None, None, None)
         accepted_media = [m for m in message.media if m in wait.media]
+        if turn.channel == "voice" and "audio" in message.media and wait.kind == "text":
+            # On a call every free-text answer is spoken: the recording is the answer
+            # (kept with the message), whatever media the question takes in writing.
+            return ("media" if wait.media else "text"), "", None
         if wait.kind == "media":
             return ("media", text, None) if accepted_media else (None, None, None)
         # text, possibly with media

@@ -164,9 +164,14 @@ def check_catalogs(
     catalogs: Mapping[str, Catalog],
     host_keys: Iterable[str] = (),
     source_language: str = "en",
+    optional_keys: Iterable[str] = (),
 ) -> list[Problem]:
-    """Missing, unused and inconsistent catalog entries, and keyword collisions."""
+    """Missing, unused and inconsistent catalog entries, and keyword collisions.
+
+    ``optional_keys`` (the phone menu's own sentences) are used where present and fall back
+    to the source language where missing; ``grievance voice prompts`` lists the gaps."""
     problems: list[Problem] = []
+    optional = frozenset(optional_keys)
     used = used_keys(flowset)
     needed = dict(used)
     for key in (*ENGINE_KEYS, *host_keys):
@@ -184,7 +189,7 @@ def check_catalogs(
                     )
                 )
         for key, text in catalog.messages.items():
-            if key not in needed:
+            if key not in needed and key not in optional:
                 problems.append(
                     Problem(
                         catalog.path,
@@ -211,6 +216,32 @@ def check_catalogs(
     problems.extend(_menu_word_problems(flowset, catalogs))
     problems.extend(_say_params(flowset, catalogs))
     problems.extend(_glossary_problems(catalogs))
+    if source is not None:
+        problems.extend(_voice_wording(flowset, source))
+    return problems
+
+
+def _voice_wording(flowset: FlowSet, source: Catalog) -> list[Problem]:
+    """Every question of a flow that runs on calls is worded for the ear in the source
+    catalog: "Reply with a number" read aloud is no question a caller can answer."""
+    problems = []
+    for flow in flowset.flows.values():
+        if "voice" not in flow.channels:
+            continue
+        for node in flow.nodes.values():
+            if node.wait is None or not node.say:
+                continue
+            question = node.say[-1].key
+            text = source.messages.get(question)
+            if text is not None and text.voice is None:
+                problems.append(
+                    Problem(
+                        source.path,
+                        text.line,
+                        f"'{question}' is asked on calls ({flow.path}:{node.line}, a flow with "
+                        "channels [voice]) but has no voice wording; add a voice: variant",
+                    )
+                )
     return problems
 
 
@@ -515,6 +546,7 @@ def check(
     languages: Iterable[str],
     host_keys: Iterable[str] = (),
     menu_languages: Sequence[str] | None = None,
+    optional_keys: Iterable[str] = (),
 ) -> list[Problem]:
     """Every problem of the flows and catalogs, sorted by file and line. ``menu_languages``
     are those the language menu lists (the deployment's), when that is not every catalog
@@ -523,6 +555,6 @@ def check(
     problems: list[Problem] = []
     for flow in flowset.flows.values():
         problems += check_flow(flow)
-    problems += check_catalogs(flowset, catalogs, host_keys)
+    problems += check_catalogs(flowset, catalogs, host_keys, optional_keys=optional_keys)
     problems += check_budgets(flowset, catalogs, languages, menu_languages)
     return sorted(set(problems))

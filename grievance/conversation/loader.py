@@ -123,11 +123,12 @@ WAIT_KEYS = frozenset(
 )
 FLOW_KEYS = frozenset(
     {"id", "spec_version", "version", "start", "expire_after", "sms_budget", "nodes",
-     "interruptible", "keep_draft_if", "description", "private", "story", "busy"}
+     "interruptible", "keep_draft_if", "description", "private", "story", "busy", "channels"}
 )  # fmt: skip
 # Kinds of words every catalog lists and keywords.yaml may watch for.
 WATCH_KINDS = ("danger", "retaliation")
 DYNAMIC_MENUS = ("languages", "deployment_languages")
+FLOW_CHANNELS = ("sms", "whatsapp", "voice")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -255,10 +256,26 @@ class _Parser:
             story=self.result_name(doc, "story"),
             busy=self.flag(doc, "busy", default=True),
             private=self.flag(doc, "private"),
+            channels=self.channels(doc),
             path=self.path,
             line=doc.line,
             key_lines=dict(doc.key_lines),
         )
+
+    def channels(self, doc: LineDict) -> tuple[str, ...]:
+        value = doc.get("channels", ["sms", "whatsapp"])
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, str) and v in FLOW_CHANNELS for v in value)
+        ):
+            self.problem(
+                doc.line_of("channels"),
+                "channels lists where the flow runs, from sms, whatsapp and voice, "
+                "like [sms, whatsapp, voice]",
+            )
+            return ("sms", "whatsapp")
+        return tuple(dict.fromkeys(value))
 
     def flag(self, doc: LineDict, key: str, default: bool = False) -> bool:
         value = doc.get(key, default)

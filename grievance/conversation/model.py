@@ -179,6 +179,9 @@ class Flow:
     # The answers are not kept with the contact: the host erases the inbound messages
     # this flow reads once they are processed (the wellbeing pulse).
     private: bool = False
+    # The channels the flow runs on; "voice" requires every question to be worded for the
+    # ear (a `voice:` variant in the source catalog), which `flows check` enforces.
+    channels: tuple[str, ...] = ("sms", "whatsapp")
     path: str = ""
     line: int = 1
     key_lines: Mapping[str, int] = field(default_factory=dict)

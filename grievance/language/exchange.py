@@ -68,7 +68,9 @@ def entries(source: Catalog, target: Catalog, notes: dict[str, str]) -> Iterator
     for key, text in source.messages.items():
         translated = target.messages.get(key)
         for channel, source_text in text.variants():
-            translation = translated.for_channel(channel) if translated is not None else ""
+            # A variant the target lacks is untranslated (empty), not its SMS text: a voice
+            # wording may hold other placeholders than the SMS (no {code}: it is said apart).
+            translation = dict(translated.variants()).get(channel, "") if translated else ""
             yield Entry(key, channel, source_text, translation, notes.get(key, ""))
 
 

@@ -46,6 +46,7 @@ from grievance.models.remediation import (
 from grievance.models.reports import Export, ReportRelease
 from grievance.models.rights import RightsInvite, RightsMessage
 from grievance.models.translations import Translation
+from grievance.models.voice import VoiceCall, VoiceCallback, VoiceCallEvent
 from grievance.models.wellbeing import (
     WellbeingInvite,
     WellbeingMember,
@@ -96,6 +97,9 @@ __all__ = [
     "StaffAlert",
     "Translation",
     "User",
+    "VoiceCall",
+    "VoiceCallEvent",
+    "VoiceCallback",
     "WellbeingInvite",
     "WellbeingMember",
     "WellbeingResponse",

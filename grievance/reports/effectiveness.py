@@ -120,6 +120,9 @@ def build(
         channels.append(Line("SMS", settings.twilio_sms_from or "Messaging Service"))
     if settings.twilio_whatsapp_from:
         channels.append(Line("WhatsApp", settings.twilio_whatsapp_from.removeprefix("whatsapp:")))
+    # Missed-call lines (docs/voice.md) are published numbers workers call for free.
+    for number in settings.missed_call_numbers:
+        channels.append(Line("Missed call (the line calls back, free for the caller)", number))
     if not channels:
         channels.append(Line("Console (no Twilio configured)", "test deployment"))
     latest = dict(

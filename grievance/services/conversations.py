@@ -85,6 +85,37 @@ class _Applied:
     priority: int = REPLY
     # Emails to staff (a person asked for, possible danger), sent after the commit.
     mails: list[int] = field(default_factory=list)
+    # The channel the worker is on in this step when it is not the contact's ("voice": a
+    # call from a number whose messages go by SMS).
+    channel: str | None = None
+    # On a call: what to say, instead of messages written to the outbox.
+    spoken: list[Spoken] | None = None
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """One message to say on a call: its text, and the menu options that follow it."""
+
+    key: str
+    language: str
+    text: str
+    options: tuple[tuple[str, str, str | None], ...] = ()  # (number, label, label key)
+    # The message gives the worker's case code (``code``, digits only): said digit by digit.
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class Conversed:
+    """One step of a conversation on a call: what to say, and what it waits for."""
+
+    spoken: list[Spoken]
+    # The question the conversation now waits on: its kind ("menu", "yes_no", "text",
+    # "code", ...) and its options (number, label key); None when the flow ended.
+    wait_kind: str | None
+    options: tuple[tuple[str, str], ...]
+    case_id: int | None
+    outbox_ids: list[int]
+    mails: list[int]
 
 
 MAX_MESSAGE = 1600  # Twilio's limit for one message body
@@ -377,6 +408,59 @@ def start_flow(
     return _apply(session, runtime, contact, conversation, step, case_id, priority).outbox_ids
 
 
+def converse(
+    session: Session,
+    runtime: Runtime,
+    contact: Contact,
+    *,
+    message: Message | None = None,
+    start: str | None = None,
+    channel: str = "voice",
+) -> Conversed:
+    """Step the conversation of a caller in the caller's transaction: start flow ``start``,
+    or answer with ``message`` (a stored inbound message: keys pressed, or a recording).
+
+    What the engine says comes back to be spoken, not written to the outbox; the caller's
+    transaction commits it. Used by the voice channel, which answers in the same request.
+    """
+    conversation = _lock_conversation(session, runtime, contact.id)
+    now = utcnow()
+    facts = _Facts(session, runtime, contact)
+    # A worker who sent STOP stopped messages, not their own calls: what they key in on a
+    # call answers the question asked (no SMS goes to them all the same).
+    facts.calling()
+    if start is not None:
+        step = runtime.engine.start(
+            _session_for(conversation, contact), start, now, facts=facts, channel=channel
+        )
+    else:
+        assert message is not None
+        event = EngineMessage(
+            text=inbound_body(runtime, message),
+            media=_media_kinds(session, message),
+            ref=message.id,
+        )
+        step = runtime.engine.resume(
+            _session_for(conversation, contact), event, now, facts=facts, channel=channel
+        )
+        message.processed_at = now
+    applied = _Applied(channel=channel, spoken=[])
+    applied = _apply(session, runtime, contact, conversation, step, applied=applied)
+    wait_kind: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+    run = step.session.get("run") or {}
+    if run.get("waiting"):
+        flow = runtime.engine.flowset.flows.get(run.get("flow") or "")
+        node = flow.nodes.get(run.get("node") or "") if flow else None
+        if node is not None and node.wait is not None:
+            wait_kind = node.wait.kind
+            options = tuple((o.number, o.label or "") for o in node.wait.options)
+    assert applied.spoken is not None
+    return Conversed(
+        applied.spoken, wait_kind, options, applied.case_id, applied.outbox_ids, applied.mails
+    )
+
+
 def _private(runtime: Runtime, conversation: Conversation) -> bool:
     """Whether the flow waiting for this contact's answer keeps no inbound text."""
     flow = runtime.engine.flowset.flows.get(conversation.flow_id or "")
@@ -412,6 +496,10 @@ class _Facts(Mapping[str, bool]):
         self._runtime = runtime
         self._contact = contact
         self._known: dict[str, bool] = {"opted_out": contact.opted_out}
+
+    def calling(self) -> None:
+        """The worker is on a call they made: the flows answer them though they opted out."""
+        self._known["opted_out"] = False
 
     def __getitem__(self, name: str) -> bool:
         if name not in self._known:
@@ -464,9 +552,10 @@ def _apply(
     step: Step,
     case_id: int | None = None,
     priority: int = REPLY,
+    applied: _Applied | None = None,
 ) -> _Applied:
     """Apply the engine's effects in order, inside the caller's transaction."""
-    applied = _Applied(case_id=case_id, priority=priority)
+    applied = applied or _Applied(case_id=case_id, priority=priority)
     conversation.wake_at = None
     for effect in step.effects:
         if isinstance(effect, OptOut | OptIn):
@@ -498,9 +587,15 @@ def _apply_one(
         contact.language_confirmed = effect.confirmed or contact.language_confirmed
     elif isinstance(effect, OpenCase):
         case, code, mails = case_service.open_case(session, runtime, contact, effect)
+        if applied.channel == "voice":
+            case.channel = "voice"  # reported by phone, though news goes by SMS
         applied.mails += mails
         delay = runtime.settings.details_delay_seconds
-        if delay is not None and not (effect.retaliation or case.category == "RET"):
+        if (
+            delay is not None
+            and applied.channel != "voice"  # never an SMS the caller did not ask for
+            and not (effect.retaliation or case.category == "RET")
+        ):
             # A minute later, as a message of its own: who else, who recruited the worker.
             recruitment.ask_details(session, case, timedelta(seconds=delay))
         if applied.retaliation_after is not None:
@@ -514,7 +609,7 @@ def _apply_one(
             params = dict(reply.params)
             catalog = runtime.catalogs[effect.language]
             for name, key in (reply.keyed_params or {}).items():
-                params[name] = render(catalog, key, {}, contact.channel)
+                params[name] = render(catalog, key, {}, applied.channel or contact.channel)
             _send(session, runtime, contact, Send(reply.key, effect.language, params), applied)
     elif isinstance(effect, OptOut):
         contact.opted_out = True
@@ -636,11 +731,46 @@ def _send(
         if not all(texts.values()):
             return  # no fact about this topic for the worker's country, in their language
         refs = {**refs, **{ref: text for ref, text in texts.items() if text}}
-    text = render_send(
-        runtime.catalogs, runtime.engine.default_language, send, contact.channel, refs
-    )
+    channel = applied.channel or contact.channel
+    if applied.spoken is not None:
+        _speak(runtime, send, refs, applied)
+        return
+    text = render_send(runtime.catalogs, runtime.engine.default_language, send, channel, refs)
     sensitive = any(ref in applied.sensitive_refs for ref in send.refs.values())
     applied.texts.append((send.key, text, sensitive))
+
+
+def _speak(runtime: Runtime, send: Send, refs: Mapping[str, str], applied: _Applied) -> None:
+    """A message for a call: its voice wording, its options apart (each is said as "press
+    N for ..."), and a case code apart (said digit by digit)."""
+    assert applied.spoken is not None
+    default = runtime.engine.default_language
+    catalog = runtime.catalogs.get(send.language) or runtime.catalogs[default]
+    if send.key not in catalog.messages:
+        catalog = runtime.catalogs[default]
+    code = next(
+        (refs.get(ref) for ref in send.refs.values() if ref == "case.code" and refs.get(ref)),
+        None,
+    )
+    # The code is said by the voice channel, digit by digit: the sentence leaves it out.
+    filled = {k: ("" if v == "case.code" else refs.get(v, "")) for k, v in send.refs.items()}
+    text = render(catalog, send.key, {**send.params, **filled}, "voice")
+    options = []
+    for option in send.options:
+        label = option.label_text or ""
+        if option.label_key:
+            labels = catalog if option.label_key in catalog.messages else runtime.catalogs[default]
+            label = render(labels, option.label_key, {}, "voice")
+        options.append((option.number, label, option.label_key))
+    applied.spoken.append(
+        Spoken(
+            send.key,
+            catalog.language,
+            text,
+            tuple(options),
+            code.replace(" ", "") if code else None,
+        )
+    )
 
 
 def rules_refs(runtime: Runtime, language: str) -> dict[str, str]:

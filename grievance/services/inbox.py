@@ -281,6 +281,16 @@ def _upsert_contact(
     )
 
 
+def contact_for(connection: Connection, runtime: Runtime, address: str, channel: str) -> int:
+    """The id of the contact with ``address`` (a caller's number), created if new."""
+    return _upsert_contact(
+        connection,
+        runtime,
+        InboundMessage(provider_sid="", address=address, channel=channel),
+        utcnow(),
+    )
+
+
 def inbound_body(runtime: Runtime, message: Message) -> str:
     """The decrypted body of a stored message (empty when purged or absent)."""
     if message.body_encrypted is None:

@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from grievance.channels.base import DeliveryError
+from grievance.channels.voice import VoiceChannel
 from grievance.clock import utcnow
 from grievance.db import affected
 from grievance.models import (
@@ -232,8 +233,15 @@ def delete_at_provider(runtime: Runtime, message_id: int) -> bool:
         if message is None or message.provider_sid is None or message.provider_deleted_at:
             return False
         sid = message.provider_sid
+        # A call's answer: keys pressed are no message at Twilio; a recording is deleted
+        # by its own sid (usually already, right after it was fetched).
+        recording = (message.fields or {}).get("RecordingSid")
+        voice = message.channel == "voice"
     try:
-        runtime.channel.delete_message(sid)
+        if not voice:
+            runtime.channel.delete_message(sid)
+        elif recording and isinstance(runtime.channel, VoiceChannel):
+            runtime.channel.delete_recording(recording)
     except DeliveryError as exc:
         log.info(
             "message %s: deletion at the provider failed (%s); retried later",

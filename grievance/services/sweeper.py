@@ -28,11 +28,12 @@ from grievance.models import (
     Message,
     OutboxItem,
     RightsMessage,
+    VoiceCallback,
     WellbeingWave,
     WorkerPrompt,
 )
 from grievance.runtime import Runtime
-from grievance.services import mails, retention
+from grievance.services import mails, retention, voice
 from grievance.services.conversations import MAX_ATTEMPTS
 from grievance.services.outbox import enqueue_deliveries
 
@@ -104,10 +105,18 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
             .order_by(OutboxItem.id)
             .limit(BATCH)
         ).all()
-        media = session.scalars(
-            select(Attachment.id)
+        media_rows = session.execute(
+            select(Attachment.id, Message.channel)
             .join(Message, Message.id == Attachment.message_id)
             .where(Attachment.status == "pending", Message.created_at <= now - grace)
+            .limit(BATCH)
+        ).all()
+        media = [attachment_id for attachment_id, _ in media_rows]
+        # A call's recording is also deleted at Twilio once fetched.
+        recordings = {attachment_id for attachment_id, channel in media_rows if channel == "voice"}
+        callbacks = session.scalars(
+            select(VoiceCallback.id)
+            .where(VoiceCallback.status == "pending", VoiceCallback.due_at <= now - grace)
             .limit(BATCH)
         ).all()
         timers = session.scalars(
@@ -149,7 +158,12 @@ def sweep(runtime: Runtime, grace: timedelta | None = None) -> SweepReport:
         ids = [outbox_id for outbox_id, p in outbox if p == priority]
         enqueue_deliveries(runtime, ids, priority)
     for attachment_id in media:
-        runtime.queue.enqueue("fetch_media", attachment_id)
+        job = "fetch_recording" if attachment_id in recordings else "fetch_media"
+        runtime.queue.enqueue(job, attachment_id)
+    for callback_id in callbacks:
+        runtime.queue.enqueue("place_callback", callback_id)
+    # Calls whose end Twilio never reported forget what they kept to repeat.
+    voice.forget_ended_calls(runtime)
     for conversation_id in timers:
         runtime.queue.enqueue("process_timers", conversation_id)
     for message_id in provider_deletions:

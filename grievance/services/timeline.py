@@ -327,6 +327,9 @@ def timeline(db: Session, runtime: Runtime, case: Case, staff_language: str = "e
         inbound = m.direction == INBOUND
         if body is not None and inbound:
             body = worker_words(body)
+        if inbound and m.channel == "voice":
+            # On a call the worker presses keys or speaks (the recording is attached).
+            body = f"(on a call) pressed {body}" if body else "(on a call) spoke a recording"
         meaning = None
         if not inbound and m.catalog_key and staff is not None:
             # What a catalog message says, in the staff's language, beside the worker's.

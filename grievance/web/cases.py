@@ -391,6 +391,7 @@ def detail(case_id: int) -> ResponseReturnValue:
             "attachments": db.scalars(
                 select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
             ).all(),
+            "playable": PLAYABLE,
             "description": description,
             "direction": catalog.direction if catalog else "ltr",
             "reachable": contact is not None and contact.address_encrypted is not None,
@@ -500,7 +501,43 @@ def attachment(case_id: int, attachment_id: int) -> ResponseReturnValue:
         )
 
 
+# Recordings a handler may play in the page: served with their own type (never sniffed),
+# inline, in the same sandbox as a download.
+PLAYABLE = frozenset({"audio/wav", "audio/x-wav", "audio/mpeg", "audio/ogg"})
+
+
+@bp.get("/cases/<int:case_id>/attachments/<int:attachment_id>/play")
+@roles_required(*HANDLERS)
+def play(case_id: int, attachment_id: int) -> ResponseReturnValue:
+    """A worker's recording (a call, a voice note), decrypted for the page's audio player."""
+    runtime = _runtime()
+    with runtime.sessions() as db:
+        item = db.get(Attachment, attachment_id) if attachment_id < 2**31 else None
+        if (
+            item is None
+            or item.case_id != case_id
+            or item.data_encrypted is None
+            or item.content_type not in PLAYABLE
+        ):
+            abort(404)
+        accounts.audit(db, _me(db), "attachment_played", case_id, f"attachment={item.id}")
+        db.commit()
+        data = runtime.protector.decrypt_bytes(item.data_encrypted)
+        return Response(
+            data,
+            mimetype=item.content_type,
+            headers={
+                "Content-Disposition": "inline",
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+                "Cache-Control": "no-store",
+            },
+        )
+
+
 _EXTENSIONS = {
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
     "image/jpeg": "jpg",
     "image/png": "png",
     "image/webp": "webp",

@@ -43,7 +43,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "sso.callback",
     }
 )
-PUBLIC_BLUEPRINTS = frozenset({"simulator", "api", "procedure"})
+# The voice blueprint: Twilio's signed webhooks, and the recorded prompts <Play> fetches.
+PUBLIC_BLUEPRINTS = frozenset({"simulator", "api", "procedure", "voice"})
 # Reachable while a one-time password must still be replaced.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "static"})
 

@@ -60,7 +60,7 @@ class EngineFuzz(RuleBasedStateMachine):
 
     @initialize(
         deployment=st.sampled_from(DEPLOYMENTS),
-        channel=st.sampled_from(["sms", "whatsapp"]),
+        channel=st.sampled_from(["sms", "whatsapp", "voice"]),
         known=st.booleans(),
         confirmed=st.booleans(),
         pick=st.integers(min_value=0, max_value=20),

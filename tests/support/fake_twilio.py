@@ -7,6 +7,11 @@ are scripted with :meth:`FakeTwilio.fail_next` (the next creates) or
 timeouts...). Media files are served with basic auth, as Twilio serves
 MediaUrl. ``DELETE`` of a message is recorded in ``deleted``.
 
+Voice: ``Calls.json`` creates are recorded in ``calls`` (failures scripted with
+:meth:`FakeTwilio.fail_next` as for messages); call recordings are served like media at
+``.../Recordings/RE...wav`` (:meth:`FakeTwilio.add_recording`), and their ``DELETE`` is
+recorded in ``deleted_recordings``.
+
 Each created message also gets the wall-clock time it arrived
 (``FakeTwilio.received_at``, parallel to ``messages``). Benchmarks running the
 server as a separate process read them with ``GET /_bench/messages?after=N&wait=S``
@@ -61,6 +66,10 @@ class FakeTwilio:
     phase_started: float | None = None
     phase_failed: int = 0
     deleted: list[str] = field(default_factory=list)
+    calls: list[dict[str, str]] = field(default_factory=list)
+    recordings: dict[str, bytes] = field(default_factory=dict)
+    recording_requests: int = 0
+    deleted_recordings: list[str] = field(default_factory=list)
     failed_creates: int = 0
     # Failed creates by HTTP status: a fault test asserts each of its faults was exercised.
     failed_by_status: Counter[int] = field(default_factory=Counter)
@@ -93,6 +102,12 @@ class FakeTwilio:
         self.media[name] = (data, content_type)
         return f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages/MM{name}/Media/ME{name}"
 
+    def add_recording(self, data: bytes) -> tuple[str, str]:
+        """Hold a call recording; returns (RecordingSid, RecordingUrl) as Twilio posts them."""
+        sid = f"RE{next(self._ids):032x}"
+        self.recordings[sid] = data
+        return sid, f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Recordings/{sid}"
+
     def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, str]]:
         """Block until at least ``count`` messages were created; return them all."""
         deadline = time.monotonic() + timeout
@@ -122,6 +137,10 @@ class FakeTwilio:
             self.failed_by_status.clear()
             self.media.clear()
             self.media_requests = 0
+            self.calls.clear()
+            self.recordings.clear()
+            self.recording_requests = 0
+            self.deleted_recordings.clear()
 
     # -- WSGI -------------------------------------------------------------------
 
@@ -141,6 +160,10 @@ class FakeTwilio:
             return self._bench_messages(request)
         if request.method == "POST" and request.path.endswith("/Messages.json"):
             return self._create(request)
+        if request.method == "POST" and request.path.endswith("/Calls.json"):
+            return self._create_call(request)
+        if "Recordings" in parts:
+            return self._recording(request, parts[-1])
         if request.method == "DELETE" and "Messages" in parts and "Media" not in parts:
             with self.lock:
                 self.deleted.append(parts[-1].removesuffix(".json"))
@@ -154,6 +177,46 @@ class FakeTwilio:
             data, ctype = self.media[name]
             return Response(data, content_type=ctype)
         return _error(404, 20404, "not found")
+
+    def _recording(self, request: Request, name: str) -> Response:
+        sid = name.split(".")[0]
+        with self.lock:
+            if request.method == "DELETE":
+                if sid not in self.recordings:
+                    return _error(404, 20404, "not found")
+                del self.recordings[sid]
+                self.deleted_recordings.append(sid)
+                return Response("", status=204)
+            self.recording_requests += 1
+            data = self.recordings.get(sid)
+        if request.method != "GET" or data is None:
+            return _error(404, 20404, "not found")
+        return Response(data, content_type="audio/x-wav")
+
+    def _create_call(self, request: Request) -> Response:
+        with self.lock:
+            failure = self.failures.popleft() if self.failures else None
+            if failure is not None:
+                self.failed_creates += 1
+                self.failed_by_status[failure.status] += 1
+        if failure is not None:
+            return _error(failure.status, failure.code, failure.message)
+        form = request.form.to_dict()
+        sid = f"CA{next(self._ids):032x}"
+        with self.received:
+            self.calls.append(form | {"Sid": sid})
+            self.received.notify_all()
+        payload = {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "status": "queued",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
+        }
+        return Response(json.dumps(payload), status=201, content_type="application/json")
 
     def _bench_messages(self, request: Request) -> Response:
         """Messages after index ``after`` with their arrival times, waiting up to ``wait`` s for one."""

@@ -83,7 +83,7 @@ def _facts(has_case: bool, opted_out: bool) -> dict[str, bool]:
 @given(
     flow=st.sampled_from(FLOWS),
     language=st.sampled_from(LANGUAGES),
-    channel=st.sampled_from(["sms", "whatsapp"]),
+    channel=st.sampled_from(["sms", "whatsapp", "voice"]),
     inputs=st.lists(events, min_size=1, max_size=12),
     has_case=st.booleans(),
     opted_out=st.booleans(),

@@ -139,11 +139,15 @@ def test_duplicate_menu_number(project: Path) -> None:
 
 def test_missing_and_extra_catalog_keys(project: Path) -> None:
     ne = project / "locales" / "ne.yaml"
-    text = ne.read_text(encoding="utf-8").splitlines(keepends=True)
-    ne.write_text(
-        "".join(line for line in text if not line.startswith("  intake.ask_workplace:")),
-        encoding="utf-8",
-    )
+    kept, dropping = [], False
+    for line in ne.read_text(encoding="utf-8").splitlines(keepends=True):
+        # The message and its variants (sms:, voice:) on the lines under it.
+        dropping = line.startswith("  intake.ask_workplace:") or (
+            dropping and line.startswith("    ")
+        )
+        if not dropping:
+            kept.append(line)
+    ne.write_text("".join(kept), encoding="utf-8")
     en = project / "locales" / "en.yaml"
     edit(en, "  intake.goodbye:", '  intake.farewell: "Bye"\n  intake.goodbye:')
     code, output = check(project)
@@ -158,7 +162,8 @@ def test_missing_and_extra_catalog_keys(project: Path) -> None:
 def test_placeholder_mismatch(project: Path) -> None:
     my = project / "locales" / "my.yaml"
     text = my.read_text(encoding="utf-8")
-    start = text.index("  intake.case_opened:")
+    # The SMS text, under the message's key (it has a voice variant too).
+    start = text.index("    sms:", text.index("  intake.case_opened:"))
     line_end = text.index("\n", start)
     broken = text[start:line_end].replace("{code}", "{kode}")
     my.write_text(text[:start] + broken + text[line_end:], encoding="utf-8")
@@ -289,7 +294,7 @@ def test_an_intake_over_its_cost_target_points_at_the_message(project: Path) -> 
     nepali = project / "locales" / "ne.yaml"
     text = nepali.read_text(encoding="utf-8")
     start = text.index("  intake.ask_workplace:")
-    end = text.index("\n", start)
+    end = text.index("\n  intake.ask_what_happened:", start)  # its variants too
     long = "तपाईं कहाँ काम गर्नुहुन्छ? " * 8
     nepali.write_text(text[:start] + f'  intake.ask_workplace: "{long}"' + text[end:], "utf-8")
     code, output = check_segments(project, "en,ne")
@@ -308,7 +313,7 @@ def test_a_long_first_reply_is_refused(project: Path) -> None:
     )
     code, output = check_segments(project)
     assert code == 1
-    line = line_of(english, '  intake.continue_question: "')
+    line = line_of(english, "  intake.continue_question:")
     assert f"{english}:{line}: the reply to a first message costs 3 SMS segments" in output
 
 
@@ -317,7 +322,7 @@ def test_one_curly_quote_that_doubles_the_cost_is_flagged(project: Path) -> None
     edit(english, "when there is news?", "when there’s news?")
     code, output = check_segments(project)
     assert code == 1
-    line = line_of(english, "when there’s news?")
+    line = line_of(english, "  intake.ask_updates:")  # the message, above its sms text
     # One GSM-7 segment; two in UCS-2, for one apostrophe.
     assert f"{english}:{line}: 'intake.ask_updates' costs 2 SMS segments" in output
     assert "only because of '’' (UCS-2); write it without them" in output
@@ -332,7 +337,7 @@ def test_a_message_using_another_word_for_a_fixed_term_is_flagged(project: Path)
     )
     code, output = check(project)
     assert code == 1
-    line = line_of(english, "Keep your complaint secret")
+    line = line_of(english, "  intake.case_opened:")  # the message, above its sms text
     glossary = line_of(english, "  report: {use: [report]")
     assert (
         f"{english}:{line}: 'intake.case_opened' says 'complaint' for \"report\"; this "
@@ -368,3 +373,24 @@ def test_a_result_list_takes_names_only(project: Path) -> None:
     code, output = check(project)
     assert code == 1
     assert "action 'wellbeing_record': 'wave' names a result" in output
+
+
+def test_a_question_asked_on_calls_needs_voice_wording(project: Path) -> None:
+    english = project / "locales" / "en.yaml"
+    edit(
+        english,
+        '    voice: "Please type your 12-digit case code."\n',
+        "",
+    )
+    status = project / "flows" / "status.yaml"
+    edit(status, "channels: [sms, whatsapp, voice]", "channels: [sms, whatsapp, voice]")
+    code, output = check(project)
+    assert code == 1
+    assert (
+        f"{english}:{line_of(english, '  status.ask_code:')}: 'status.ask_code' is asked on calls "
+        f"({status}:{line_of(status, '  ask_code:')}, a flow with channels [voice]) but has no "
+        "voice wording; add a voice: variant"
+    ) in output
+    edit(status, "channels: [sms, whatsapp, voice]", "channels: [sms, fax]")
+    code, output = check(project)
+    assert f"{status}:{line_of(status, 'channels:')}: channels lists where the flow runs" in output

@@ -16,6 +16,7 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
         ("first_messages.py", "docs/worker-experience.md", "table"),
         ("intake_cost.py", "docs/languages.md", "current"),
         ("details_cost.py", "docs/languages.md", "current"),
+        ("voice_prompts.py", "docs/voice.md", "current"),
     ],
 )
 def test_the_documented_table_matches_the_code(script: str, doc: str, current: str) -> None:

@@ -41,11 +41,12 @@ def test_csv_round_trip_changes_only_what_the_translator_changed(
     assert {r["channel"] for r in rows if r["key"] == "intake.ask_what_happened"} == {
         "sms",
         "whatsapp",
+        "voice",
     }
     notes = {r["key"]: r["note"] for r in rows}
     assert "shown only once" in notes["intake.case_opened"]
     for row in rows:
-        if row["key"] == "intake.goodbye":
+        if row["key"] == "intake.goodbye" and row["channel"] == "sms":
             row["translation"] = "ठिक छ। जुनसुकै बेला लेख्नुहोस्। सुरु गर्न मेनु पठाउनुहोस्।"
     with sheet.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -59,7 +60,7 @@ def test_csv_round_trip_changes_only_what_the_translator_changed(
         (a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b
     ]
     assert len(changed) == 1
-    assert "intake.goodbye" in changed[0][1]
+    assert "ठिक छ। जुनसुकै" in changed[0][1]  # intake.goodbye's SMS text
     catalog = load_catalog(locales / "ne.yaml")
     assert catalog.messages["intake.goodbye"].sms.startswith("ठिक छ। जुनसुकै")
     assert catalog.reviewed is False  # an import is not a review
