@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import queue as stdlib_queue
 import threading
+import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from grievance.logs import log_failure
@@ -184,9 +186,12 @@ class RQQueue:
     def enqueue_in(self, delay: timedelta, job: str, *args: int, bulk: bool = False) -> None:
         """Schedule on Redis (needs a worker started with the scheduler)."""
         _check(job)
+        # RQ keeps a scheduled time in whole seconds, truncated: a job due at 12:00:00.4 would
+        # run at 12:00:00 and find its row not yet due. Round up to the next second instead.
+        at = datetime.fromtimestamp(math.ceil(time.time() + delay.total_seconds()), UTC)
         try:
-            (self.bulk if bulk else self.rq).enqueue_in(
-                delay,
+            (self.bulk if bulk else self.rq).enqueue_at(
+                at,
                 f"{JOBS_MODULE}.{job}",
                 *args,
                 failure_ttl=self.failure_ttl,

@@ -163,14 +163,24 @@ def peak_rss_mib(pid: int) -> float:
 
 
 def run_workers(
-    procs: bl.Processes, env: dict[str, str], port: int, expect: int, workers: int = 2
+    procs: bl.Processes,
+    env: dict[str, str],
+    port: int,
+    expect: int,
+    workers: int = 2,
+    burst: bool = True,
 ) -> tuple[float, list[float]]:
-    """Start burst workers; seconds until the fake has ``expect`` messages, and peak RSS each."""
+    """Start workers; seconds until the fake has ``expect`` messages, and peak RSS each.
+
+    ``burst``: workers leave once the queues are empty. Paced replies wait on the job
+    schedule for their slots, so the paced run keeps its workers (and their scheduler) until
+    every message is out."""
     before = fake_total(port)
     started = time.perf_counter()
+    mode = ["--burst"] if burst else []
     running = [
         procs.start(
-            f"worker{i}", [str(bl.VENV_BIN / "grievance"), "worker", "--burst", "--no-sweeper"], env
+            f"worker{i}", [str(bl.VENV_BIN / "grievance"), "worker", *mode, "--no-sweeper"], env
         )
         for i in range(workers)
     ]
@@ -309,7 +319,7 @@ def main() -> int:
         paced_env = env | {"GRIEVANCE_SMS_RATE": str(args.rate)}
         paced_ids = seed(paced_env, paced * 2, 2, SENDERS, offset=100_000)
         enqueue(bl.REDIS_BENCH_URL, paced_ids, BATCH)
-        paced_elapsed, _ = run_workers(procs, paced_env, port, paced * 2)
+        paced_elapsed, _ = run_workers(procs, paced_env, port, paced * 2, burst=False)
         rates = paced_rates(port, after)
         print(f"paced: {rates} in {paced_elapsed:.1f}s")
 

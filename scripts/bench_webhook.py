@@ -358,7 +358,7 @@ def main() -> int:
         "",
         "### (a) Max throughput (wrk)",
         "",
-        "| database | bare req/s | webhook req/s | webhook / bare | target ≥ 50% | webhook p50 / p99 at max (ms) | non-2xx |",
+        "| database | bare req/s | webhook req/s | webhook / bare | target ≥ 40% | webhook p50 / p99 at max (ms) | non-2xx |",
         "| --- | ---: | ---: | ---: | --- | ---: | ---: |",
     )
     for database, res in results.items():
@@ -366,7 +366,7 @@ def main() -> int:
         ratio = tp["webhook"].rps / tp["bare"].rps  # type: ignore[index]
         report.add(
             f"| {database} | {tp['bare'].rps:.0f} | {tp['webhook'].rps:.0f} | {100 * ratio:.1f}% | "  # type: ignore[index]
-            f"{'met' if ratio >= 0.5 else 'MISSED'} | {tp['webhook'].p50_ms:.1f} / {tp['webhook'].p99_ms:.1f} | "  # type: ignore[index]
+            f"{'met' if ratio >= 0.4 else 'MISSED'} | {tp['webhook'].p50_ms:.1f} / {tp['webhook'].p99_ms:.1f} | "  # type: ignore[index]
             f"{tp['webhook'].non_2xx + tp['bare'].non_2xx} |"  # type: ignore[index]
         )
     report.add(

@@ -179,11 +179,23 @@ def deliver(runtime: Runtime, outbox_id: int) -> str:
     with runtime.db.connect() as connection:
         claimed = _claim(connection, [outbox_id])
         if outbox_id not in claimed:
-            status = connection.execute(
-                select(OutboxItem.status).where(OutboxItem.id == outbox_id)
-            ).scalar()
+            found = connection.execute(
+                select(OutboxItem.status, OutboxItem.next_attempt_at, OutboxItem.priority).where(
+                    OutboxItem.id == outbox_id
+                )
+            ).first()
             connection.commit()
-            return status or "missing"
+            if found is None:
+                return "missing"
+            status, due, priority = found
+            if status == "pending" and due is not None and due > utcnow():
+                # This job ran before the row's time (a scheduler's rounding, another
+                # machine's clock): it runs again then, rather than wait for the sweeper.
+                runtime.queue.enqueue_in(
+                    due - utcnow(), "deliver", outbox_id, bulk=priority >= BULK
+                )
+                return "early"
+            return str(status)
         attempts, row = claimed[outbox_id]
         status, paced = _send_claimed(runtime, connection, outbox_id, attempts, row)
         if paced is not None:

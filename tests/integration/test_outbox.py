@@ -143,3 +143,22 @@ def test_unreachable_twilio_is_retried(
     sweep(runtime)
     assert {r.status for r in outbox_rows(runtime)} == {"sent"}
     assert len(phone.replies()) == 1
+
+
+def test_a_deliver_job_that_runs_before_its_row_is_due_comes_back_then(
+    phone: Phone, runtime: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    """A scheduler may start a job before its time (RQ keeps whole seconds); the row must not
+    wait for the sweeper."""
+    fake_twilio.fail_next(Failure(503, None, "unavailable"))
+    phone.send("hello I need help")  # the reply failed once: pending, with a backoff
+    (row,) = outbox_rows(runtime)
+    assert row.status == "pending"
+    assert row.next_attempt_at is not None
+    assert row.next_attempt_at > utcnow()
+    runtime.queue.delayed.clear()  # type: ignore[attr-defined]
+    assert jobs.deliver(row.id, runtime=runtime) == "early"
+    ((delay, job, args),) = runtime.queue.delayed  # type: ignore[attr-defined]
+    assert (job, args) == ("deliver", (row.id,))
+    assert timedelta(0) < delay <= row.next_attempt_at - utcnow() + timedelta(seconds=1)
+    assert phone.replies() == []  # nothing sent early

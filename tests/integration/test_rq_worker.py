@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,24 @@ def test_intake_through_an_rq_worker_process(
         runtime.close()
     assert b"+9779841315926" not in output
     assert b"9841315926" not in output
+
+
+def test_a_scheduled_job_is_never_due_before_its_time(redis_url: str) -> None:
+    """RQ scores a scheduled job in whole seconds, truncated: the queue rounds up instead, so
+    a paced reply never runs before its slot."""
+    import redis
+    from rq import Queue
+
+    from grievance.queue import QUEUE_NAME, RQQueue
+
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    queue = RQQueue(redis_url)
+    for tenths in (1, 4, 9, 15):
+        asked = time.time() + tenths / 10
+        queue.enqueue_in(timedelta(seconds=tenths / 10), "sweep")
+        scores = client.zrange(
+            Queue(QUEUE_NAME, connection=client).scheduled_job_registry.key, 0, -1, withscores=True
+        )
+        assert max(score for _, score in scores) >= asked
+        client.flushdb()
