@@ -23,18 +23,20 @@ class ConfigError(Exception):
     """A setting that is missing or wrong; the message says which and how to fix it."""
 
 
-def _time_zone(name: str) -> str:
-    """An IANA time zone name ("Asia/Kuala_Lumpur"), checked against the zone database."""
+def _time_zone(env: Mapping[str, str], variable: str, default: str = "UTC") -> str:
+    """An IANA time zone name ("Asia/Kuala_Lumpur") from ``variable``, checked against the
+    zone database."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    name = env.get(variable, "").strip() or default
     try:
-        ZoneInfo(name.strip())
+        ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            f"GRIEVANCE_TIME_ZONE={name!r} is not a time zone; use an IANA name such as "
-            "Asia/Kuala_Lumpur, Asia/Bangkok or UTC"
+            f"{variable}: unknown time zone {name!r}; use an IANA name such as "
+            "Asia/Kuala_Lumpur, Asia/Kathmandu or UTC"
         ) from None
-    return name.strip()
+    return name
 
 
 @dataclass(frozen=True)
@@ -326,7 +328,7 @@ class Settings:
             mfa_all_roles=_choice(env, "GRIEVANCE_MFA_ALL_ROLES", ("false", "true")) == "true",
             invite_hours=_bounded(env, "GRIEVANCE_INVITE_HOURS", 72, 1, 24 * 30),
             oidc=_oidc(env),
-            time_zone=_time_zone(env.get("GRIEVANCE_TIME_ZONE", "UTC")),
+            time_zone=_time_zone(env, "GRIEVANCE_TIME_ZONE"),
             sla_frames=_sla(env.get("GRIEVANCE_SLA_FILE")),
             appeal_days=_int(env, "GRIEVANCE_APPEAL_DAYS", 90),
             contacts=_contacts(env.get("GRIEVANCE_CONTACTS_FILE")),
@@ -358,7 +360,10 @@ class Settings:
             voice_record_seconds=_bounded(env, "GRIEVANCE_VOICE_RECORD_SECONDS", 120, 10, 600),
             voice_staffed_number=env.get("GRIEVANCE_VOICE_STAFFED_NUMBER", "").strip() or None,
             voice_staffed_hours=_staffed_hours(env.get("GRIEVANCE_VOICE_STAFFED_HOURS", "")),
-            voice_timezone=_timezone(env.get("GRIEVANCE_VOICE_TIMEZONE") or "UTC"),
+            # Staffed hours are in the line's own time zone unless they are set apart.
+            voice_timezone=_time_zone(
+                env, "GRIEVANCE_VOICE_TIMEZONE", _time_zone(env, "GRIEVANCE_TIME_ZONE")
+            ),
             missed_call_numbers=tuple(
                 n.strip()
                 for n in env.get("GRIEVANCE_MISSED_CALL_NUMBERS", "").split(",")
@@ -448,18 +453,6 @@ def _staffed_hours(raw: str) -> dict[int, tuple[tuple[int, int], ...]]:
         for day in range(first, last + 1):
             hours.setdefault(day, []).append((start, end))
     return {day: tuple(ranges) for day, ranges in hours.items()}
-
-
-def _timezone(name: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"GRIEVANCE_VOICE_TIMEZONE: unknown time zone {name!r}; use a name like Asia/Kathmandu"
-        ) from None
-    return name
 
 
 def _contacts(path: str | None) -> tuple[HelpContact, ...]:
