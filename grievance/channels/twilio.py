@@ -8,7 +8,8 @@ Twilio's error texts echo phone numbers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -110,34 +111,17 @@ class TwilioChannel:
             if not sender:
                 raise DeliveryError("no SMS sender configured (TWILIO_SMS_FROM)", retryable=False)
             kwargs["from_"] = sender
-        try:
+        with _twilio_errors():
             created = self._client.messages.create(**kwargs)
-        except TwilioRestException as exc:
-            raise _rest_error(exc) from None
-        except (TwilioException, requests.RequestException) as exc:
-            # Connection refused, timeouts: the message may not have arrived; safe to retry
-            # only because Twilio did not answer with a sid.
-            raise DeliveryError(
-                f"Twilio unreachable ({type(exc).__name__})", retryable=True
-            ) from None
         return SendResult(provider_sid=str(created.sid), status=str(created.status or "queued"))
 
     def delete_message(self, provider_sid: str) -> bool:
         """Delete a message (and with it its media) at Twilio; False if Twilio no longer has it."""
-        try:
-            return bool(self._client.messages(provider_sid).delete())
-        except TwilioRestException as exc:
-            if exc.status == 404:
-                return False
-            raise _rest_error(exc) from None
-        except (TwilioException, requests.RequestException) as exc:
-            raise DeliveryError(
-                f"Twilio unreachable ({type(exc).__name__})", retryable=True
-            ) from None
+        return _deleted(self._client.messages(provider_sid))
 
     def create_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
         """Call ``to`` from the line's ``from_``; Twilio fetches ``url`` when answered."""
-        try:
+        with _twilio_errors():
             call = self._client.calls.create(
                 to=to,
                 from_=from_,
@@ -147,26 +131,11 @@ class TwilioChannel:
                 status_callback_method="POST",
                 status_callback_event=["initiated", "answered", "completed"],
             )
-        except TwilioRestException as exc:
-            raise _rest_error(exc) from None
-        except (TwilioException, requests.RequestException) as exc:
-            raise DeliveryError(
-                f"Twilio unreachable ({type(exc).__name__})", retryable=True
-            ) from None
         return str(call.sid)
 
     def delete_recording(self, recording_sid: str) -> bool:
         """Delete a call recording at Twilio; False if Twilio no longer has it."""
-        try:
-            return bool(self._client.recordings(recording_sid).delete())
-        except TwilioRestException as exc:
-            if exc.status == 404:
-                return False
-            raise _rest_error(exc) from None
-        except (TwilioException, requests.RequestException) as exc:
-            raise DeliveryError(
-                f"Twilio unreachable ({type(exc).__name__})", retryable=True
-            ) from None
+        return _deleted(self._client.recordings(recording_sid))
 
     def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
         """Download inbound media with the account credentials, refusing other hosts."""
@@ -195,6 +164,32 @@ class TwilioChannel:
                 return b"".join(chunks), content_type.split(";")[0].strip()
         except requests.RequestException as exc:
             raise MediaError(f"media download failed ({type(exc).__name__})") from None
+
+
+@contextmanager
+def _twilio_errors() -> Iterator[None]:
+    """Twilio's failures as :class:`DeliveryError`: its own error when it answered; retryable
+    when it could not be reached (connection refused, a timeout: Twilio answered no sid, so
+    whatever was asked may not have happened)."""
+    try:
+        yield
+    except TwilioRestException as exc:
+        raise _rest_error(exc) from None
+    except (TwilioException, requests.RequestException) as exc:
+        raise DeliveryError(f"Twilio unreachable ({type(exc).__name__})", retryable=True) from None
+
+
+def _deleted(resource: Any) -> bool:
+    """Delete ``resource`` (a message, a recording) at Twilio; False if Twilio no longer has it."""
+    gone = False
+    with _twilio_errors():
+        try:
+            resource.delete()
+        except TwilioRestException as exc:
+            if exc.status != 404:
+                raise
+            gone = True
+    return not gone
 
 
 def _origin(url: str) -> tuple[str, str] | None:
