@@ -291,11 +291,29 @@ def _step_contact(
             message.attempts += 1
             if message.attempts >= MAX_ATTEMPTS:
                 log_failure(log, f"inbound message {message.id} set aside", exc)
+                work.mails += _to_a_person(session, runtime, contact, message)
             else:
                 log_failure(log, f"inbound message {message.id} (will retry)", exc)
             break
         work.add(done)
     return work
+
+
+def _to_a_person(
+    session: Session, runtime: Runtime, contact: Contact, message: Message
+) -> list[int]:
+    """A message the line could not process is not dropped: it lands on the worker's case (a
+    new one if they have none) with a person requested, so a handler reads it. Its staff
+    alerts' mail ids are returned."""
+    try:
+        with session.begin_nested():
+            _case, mails = dialogue.request_person(
+                session, runtime, contact, "unprocessed_message", (message.id,)
+            )
+    except Exception as exc:
+        log_failure(log, f"inbound message {message.id}: no case could take it", exc)
+        return []
+    return mails
 
 
 def _step_message(

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grievance.crypto import DecryptionError
 from grievance.language.catalog import render
 from grievance.language.phones import hide_phone_numbers
 from grievance.models import (
@@ -34,6 +35,9 @@ from grievance.models import (
 from grievance.models.cases import CATEGORY_LABELS
 from grievance.models.remediation import REMEDY_LABELS
 from grievance.runtime import Runtime
+
+# What a message that cannot be decrypted shows in its place.
+UNREADABLE = "(this message cannot be read: its data key is no longer configured)"
 
 PHONE_HIDDEN = "[phone number hidden]"
 
@@ -92,6 +96,7 @@ REASONS = {
     "questions": "the worker told their story but gave no clear yes to reporting",
     "remedy": "in answer to the remedy question",
     "checkin": "in answer to a check-in",
+    "unprocessed_message": "the line could not process a message of theirs: read it here",
 }
 
 
@@ -323,7 +328,7 @@ def timeline(db: Session, runtime: Runtime, case: Case, staff_language: str = "e
     for m in messages:
         # The message that showed the case code is never displayed, even before it is erased.
         shown = m.body_encrypted is not None and not m.sensitive
-        body = runtime.protector.decrypt(m.body_encrypted) if shown and m.body_encrypted else None
+        body = _readable(runtime, m.body_encrypted) if shown and m.body_encrypted else None
         inbound = m.direction == INBOUND
         if body is not None and inbound:
             body = worker_words(body)
@@ -361,3 +366,12 @@ def timeline(db: Session, runtime: Runtime, case: Case, staff_language: str = "e
             )
         )
     return sorted(items, key=lambda item: item.at)
+
+
+def _readable(runtime: Runtime, token: bytes) -> str:
+    """A message's text; one that cannot be decrypted (its key removed too early) says so, so
+    the rest of the case can still be read."""
+    try:
+        return runtime.protector.decrypt(token)
+    except DecryptionError:
+        return UNREADABLE

@@ -3,14 +3,16 @@ message that cannot be processed neither rolls back nor holds up the others."""
 
 from __future__ import annotations
 
+from flask import Flask
 from sqlalchemy import select, update
 
 from grievance import jobs
-from grievance.models import Message
+from grievance.models import Case, Message
 from grievance.runtime import Runtime
 from grievance.services import conversations
 from tests.conftest import Phone
 from tests.support.held_queue import HeldQueue
+from tests.support.staff import handler
 
 
 def _phones(phone: Phone, n: int) -> list[Phone]:
@@ -39,7 +41,7 @@ def test_one_run_answers_every_worker_waiting_in_a_burst(phone: Phone, runtime: 
 
 
 def test_a_message_that_fails_is_retried_then_set_aside_and_the_others_go_on(
-    phone: Phone, runtime: Runtime
+    app: Flask, phone: Phone, runtime: Runtime
 ) -> None:
     broken, *others = _phones(phone, 4)
     real, _ = _hold(runtime)
@@ -65,11 +67,22 @@ def test_a_message_that_fails_is_retried_then_set_aside_and_the_others_go_on(
         assert message is not None
         assert message.attempts == conversations.MAX_ATTEMPTS
         assert message.processed_at is None  # kept, for an operator to look at
+    # Not dropped: it lands on a case with a person requested, where a handler reads it
+    # (this one cannot be decrypted, and the case page says so instead of failing).
+    with runtime.sessions() as session:
+        message = session.get(Message, bad)
+        assert message is not None
+        case = session.get(Case, message.case_id)
+        assert case is not None
+        assert case.handover_requested_at is not None
+    page = handler(app, runtime).get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "cannot be read" in page
+    assert "could not process a message" in page
     # Set aside, it no longer holds the worker's later messages.
     assert jobs.process_waiting(runtime=runtime) == 0
     reply = broken.send("hello, anyone there?")
     assert len(reply) == 1
-    assert "Do you want to report" in reply[0]
+    assert "a case handler will read it" in reply[0]  # added to the case a person has
 
 
 def test_a_worker_whose_earlier_message_fails_is_not_answered_out_of_order(
