@@ -62,8 +62,14 @@ def receive(runtime: Runtime, inbound: InboundMessage) -> Receipt:
     """
     body, converted = to_unicode(inbound.body)
     fields = dict(inbound.fields) | ({"converted_from": "zawgyi"} if converted else {})
-    store = _store_in_one_statement if _one_statement(runtime, inbound) else _store
-    stored = retry_on_disconnect(lambda: store(runtime, inbound, body, fields))
+    hashes = runtime.protector.address_hashes(inbound.address)
+    if runtime.db.dialect.name == "postgresql" and not inbound.media and len(hashes) == 1:
+        # A text message, and no key rotation under way: one statement.
+        stored = retry_on_disconnect(
+            lambda: _store_in_one_statement(runtime, inbound, hashes[0], body, fields)
+        )
+    else:
+        stored = retry_on_disconnect(lambda: _store(runtime, inbound, body, fields))
     if stored is None:
         # Twilio delivered this MessageSid before (a retry, or a replay).
         return Receipt(None, duplicate=True)
@@ -115,17 +121,8 @@ def _store(
     return int(message_id), attachment_ids
 
 
-def _one_statement(runtime: Runtime, inbound: InboundMessage) -> bool:
-    """PostgreSQL stores a text message in one statement (no key rotation under way)."""
-    return (
-        runtime.db.dialect.name == "postgresql"
-        and not inbound.media
-        and len(runtime.protector.address_hashes(inbound.address)) == 1
-    )
-
-
 def _store_in_one_statement(
-    runtime: Runtime, inbound: InboundMessage, body: str, fields: dict[str, str]
+    runtime: Runtime, inbound: InboundMessage, address_hash: str, body: str, fields: dict[str, str]
 ) -> tuple[int, list[int]] | None:
     """The contact's upsert and the message's insert as one statement, committed on its own
     (autocommit): one round trip where a transaction takes four. A duplicate MessageSid still
@@ -138,7 +135,7 @@ def _store_in_one_statement(
         message_id = connection.execute(
             statement,
             {
-                "address_hash": protector.address_hashes(inbound.address)[0],
+                "address_hash": address_hash,
                 "address_encrypted": protector.encrypt(inbound.address),
                 "channel": inbound.channel,
                 "our_address": inbound.our_address,
