@@ -640,17 +640,21 @@ def voice_group() -> None:
 @click.option(
     "--generate",
     is_flag=True,
-    help="Make draft recordings with espeak-ng and sox where a prompt has none.",
+    help="Make draft recordings with espeak-ng and sox where a prompt has none (or its "
+    "draft is stale).",
 )
 @click.option("--details", is_flag=True, help="List the prompts of each kind by name.")
 def voice_prompts(languages: str | None, generate: bool, details: bool) -> None:
-    """Per language: prompts recorded (and drafts), read by a Twilio voice (<Say>), or
-    neither; and phone-menu sentences the catalog lacks (said in English)."""
+    """Per language: prompts recorded by a person, played from a machine-made draft, read
+    by a Twilio voice (<Say>), or neither; drafts of words since changed; and phone-menu
+    sentences the catalog lacks (said in English)."""
+    from grievance.config import voice_drafts_dir
     from grievance.conversation import load_flowset
     from grievance.language import CatalogError, load_catalogs
     from grievance.services import voice_prompts as prompts
 
     directory = _locales_dir()
+    drafts_dir = voice_drafts_dir(os.environ)
     wanted = languages or os.environ.get("GRIEVANCE_LANGUAGES")
     langs = [x.strip() for x in wanted.split(",") if x.strip()] if wanted else None
     try:
@@ -662,31 +666,29 @@ def voice_prompts(languages: str | None, generate: bool, details: bool) -> None:
         Path(os.environ.get("GRIEVANCE_FLOWS_DIR") or PROJECT_ROOT / "flows")
     )
     # The options of the menus asked on calls, each recorded apart ("press N" follows).
-    labels = prompts.voice_labels(flowset) if flowset is not None else []
+    labels = prompts.voice_keys(flowset) if flowset is not None else []
     if generate:
         try:
-            made = prompts.generate(catalogs, directory, chosen, labels=labels)
+            made = prompts.generate(catalogs, directory, drafts_dir, chosen, labels=labels)
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from None
         for language, keys in sorted(made.items()):
-            click.echo(
-                f"{language}: {len(keys)} draft recording(s) in {directory / 'audio' / language}"
-            )
+            click.echo(f"{language}: {len(keys)} draft recording(s) in {drafts_dir / language}")
     rows = [
         row
-        for row in prompts.coverage(catalogs, directory, labels=labels)
+        for row in prompts.coverage(catalogs, directory, drafts_dir, labels=labels)
         if row.language in chosen
     ]
-    click.echo("| language | recorded | of which drafts | <Say> | neither | not worded |")
-    click.echo("| --- | --- | --- | --- | --- | --- |")
+    click.echo("| language | recorded | drafts | <Say> | neither | stale drafts | not worded |")
+    click.echo("| --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         click.echo(
             f"| {row.language} | {len(row.recorded)} | {len(row.drafts)} | {len(row.say)} "
-            f"| {len(row.neither)} | {len(row.unworded)} |"
+            f"| {len(row.neither)} | {len(row.stale)} | {len(row.unworded)} |"
         )
     if details:
         for row in rows:
-            for kind in ("recorded", "drafts", "say", "neither", "unworded"):
+            for kind in ("recorded", "drafts", "say", "neither", "stale", "unworded"):
                 keys = getattr(row, kind)
                 if keys:
                     click.echo(f"{row.language} {kind}: {', '.join(keys)}")

@@ -181,6 +181,9 @@ class Settings:
     assignment_file: Path | None = None
     # Voice (docs/voice.md): the longest spoken story a caller may record, in seconds.
     voice_record_seconds: int = 120
+    # Machine-made draft prompts (`grievance voice prompts --generate`), apart from the
+    # operator's recordings under locales/audio: made on each machine, never committed.
+    voice_drafts_dir: Path = PROJECT_ROOT / "instance" / "voice-drafts"
     # Where "press 0" is put through during staffed hours; None: never (a message is taken).
     voice_staffed_number: str | None = None
     # When a person answers: weekday -> (start minute, end minute) ranges, in voice_timezone.
@@ -358,6 +361,7 @@ class Settings:
             if env.get("GRIEVANCE_ASSIGNMENT_FILE")
             else None,
             voice_record_seconds=_bounded(env, "GRIEVANCE_VOICE_RECORD_SECONDS", 120, 10, 600),
+            voice_drafts_dir=voice_drafts_dir(env, instance),
             voice_staffed_number=env.get("GRIEVANCE_VOICE_STAFFED_NUMBER", "").strip() or None,
             voice_staffed_hours=_staffed_hours(env.get("GRIEVANCE_VOICE_STAFFED_HOURS", "")),
             # Staffed hours are in the line's own time zone unless they are set apart.
@@ -568,3 +572,12 @@ def _stored_secret(instance: Path, name: str, fresh: str, generate: bool, notes:
         handle.write(fresh + "\n")
     notes.append(str(path))
     return fresh
+
+
+def voice_drafts_dir(env: Mapping[str, str], instance: Path | None = None) -> Path:
+    """Where draft voice prompts are made and played from: ``GRIEVANCE_VOICE_DRAFTS_DIR``,
+    else ``voice-drafts`` in the instance folder."""
+    if env.get("GRIEVANCE_VOICE_DRAFTS_DIR"):
+        return Path(env["GRIEVANCE_VOICE_DRAFTS_DIR"])
+    folder = instance or Path(env.get("GRIEVANCE_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    return folder / "voice-drafts"

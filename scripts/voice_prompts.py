@@ -37,12 +37,13 @@ def current() -> str:
         "| --- | --- | --- | ---: | ---: | ---: | ---: |",
     ]
     flowset, _problems = load_flowset(ROOT / "flows")
-    labels = voice_prompts.voice_labels(flowset) if flowset is not None else []
-    for row in voice_prompts.coverage(catalogs, locales, labels=labels):
+    labels = voice_prompts.voice_keys(flowset) if flowset is not None else []
+    # The repository's own recordings; drafts are made on each machine, not shipped.
+    for row in voice_prompts.coverage(catalogs, locales, ROOT / "no-drafts", labels=labels):
         found = SAY_VOICES.get(row.language)
         voice = f"`{found[1]}` ({found[0]})" if found else "none: record the prompts"
         menu = "in English (to translate)" if row.unworded else "own"
-        total = len(row.recorded) + len(row.say) + len(row.neither)
+        total = len(row.recorded) + len(row.drafts) + len(row.say) + len(row.neither)
         lines.append(
             f"| {row.language} | {voice} | {menu} | {total} | {len(row.recorded)} "
             f"| {len(row.drafts)} | {len(row.neither)} |"

@@ -23,13 +23,15 @@ from grievance.channels.voice import (
 def _speak(parent: VoiceResponse, speech: Speech) -> None:
     if speech.audio_url:
         parent.play(speech.audio_url)
-        return
-    found = SAY_VOICES.get(speech.language)
-    if found is None:
-        parent.say(speech.text)
     else:
-        language, voice = found
-        parent.say(speech.text, language=language, voice=voice)
+        found = SAY_VOICES.get(speech.language)
+        if found is None:
+            parent.say(speech.text)
+        else:
+            language, voice = found
+            parent.say(speech.text, language=language, voice=voice)
+    if speech.pause:
+        parent.pause(length=speech.pause)
 
 
 def twiml(script: Script) -> str:

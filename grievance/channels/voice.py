@@ -42,6 +42,8 @@ class Speech:
     text: str
     language: str
     audio_url: str | None = None
+    # Seconds of silence after it (between the groups of a case code's digits).
+    pause: int = 0
 
 
 @dataclass(frozen=True)

@@ -86,3 +86,30 @@ def format_duration(amount: int, unit: str, locale: str, native_digits: bool = F
         return None
     text = format_unit(amount, _UNITS[unit], locale=where, length="long")
     return to_native_digits(text, where) if native_digits else text
+
+
+def spoken_day(value: str, locale: str, today: date | None = None) -> list[tuple[str, int]] | None:
+    """``value`` (ISO) as the parts a voice says, in ``locale``'s order: ``("day", 9)``,
+    ``("month", 12)``, and ``("year", 2027)`` when it is not this year's. A call in a language
+    without a synthetic voice plays each part from a recording (a number, a month's name).
+    None when ``value`` is not a date or the locale is unknown."""
+    if not _ISO.match(value):
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    where = locale_of(locale)
+    if where is None:
+        return None
+    today = today or date.today()
+    skeleton = "MMMMd" if day.year == today.year else "yMMMMd"
+    pattern = where.datetime_skeletons.get(skeleton)
+    text = re.sub(r"'[^']*'", "", pattern.pattern if pattern is not None else "d MMMM y")
+    values = {"d": ("day", day.day), "M": ("month", day.month), "y": ("year", day.year)}
+    order = sorted(
+        (text.index(letter), part)
+        for letter, part in values.items()
+        if letter in text and (letter != "y" or skeleton.startswith("y"))
+    )
+    return [part for _, part in order]

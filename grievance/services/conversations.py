@@ -102,6 +102,10 @@ class Spoken:
     options: tuple[tuple[str, str, str | None], ...] = ()  # (number, label, label key)
     # The message gives the worker's case code (``code``, digits only): said digit by digit.
     code: str | None = None
+    # What filled it (dates as ISO), and which of those are catalog messages (by key): a call
+    # in a language without a Twilio voice plays the sentence from recorded pieces.
+    params: tuple[tuple[str, str], ...] = ()
+    keyed: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -626,9 +630,11 @@ def _apply_one(
         for reply in case_service.status_replies(session, runtime, contact, effect.code):
             params = dict(reply.params)
             catalog = runtime.catalogs[effect.language]
-            for name, key in (reply.keyed_params or {}).items():
+            keyed = reply.keyed_params or {}
+            for name, key in keyed.items():
                 params[name] = render(catalog, key, {}, applied.channel or contact.channel)
-            _send(session, runtime, contact, Send(reply.key, effect.language, params), applied)
+            send = Send(reply.key, effect.language, params)
+            _send(session, runtime, contact, send, applied, keyed)
     elif isinstance(effect, OptOut):
         contact.opted_out = True
         contact.opted_out_at = now
@@ -717,8 +723,15 @@ def _answer(
 
 
 def _send(
-    session: Session, runtime: Runtime, contact: Contact, send: Send, applied: _Applied
+    session: Session,
+    runtime: Runtime,
+    contact: Contact,
+    send: Send,
+    applied: _Applied,
+    keyed: Mapping[str, str] | None = None,
 ) -> None:
+    """Write (or, on a call, say) ``send``; ``keyed``: its parameters that are catalog
+    messages, by key."""
     refs = applied.refs
     if "link.procedure" in send.refs.values():
         refs = {**refs, "link.procedure": procedure_link(runtime, send.language)}
@@ -751,14 +764,20 @@ def _send(
         refs = {**refs, **{ref: text for ref, text in texts.items() if text}}
     channel = applied.channel or contact.channel
     if applied.spoken is not None:
-        _speak(runtime, send, refs, applied)
+        _speak(runtime, send, refs, applied, keyed or {})
         return
     text = render_send(runtime.catalogs, runtime.engine.default_language, send, channel, refs)
     sensitive = any(ref in applied.sensitive_refs for ref in send.refs.values())
     applied.texts.append((send.key, text, sensitive))
 
 
-def _speak(runtime: Runtime, send: Send, refs: Mapping[str, str], applied: _Applied) -> None:
+def _speak(
+    runtime: Runtime,
+    send: Send,
+    refs: Mapping[str, str],
+    applied: _Applied,
+    keyed: Mapping[str, str],
+) -> None:
     """A message for a call: its voice wording, its options apart (each is said as "press
     N for ..."), and a case code apart (said digit by digit)."""
     assert applied.spoken is not None
@@ -772,7 +791,8 @@ def _speak(runtime: Runtime, send: Send, refs: Mapping[str, str], applied: _Appl
     )
     # The code is said by the voice channel, digit by digit: the sentence leaves it out.
     filled = {k: ("" if v == "case.code" else refs.get(v, "")) for k, v in send.refs.items()}
-    text = render(catalog, send.key, {**send.params, **filled}, "voice")
+    params = {**send.params, **filled}
+    text = render(catalog, send.key, params, "voice")
     options = []
     for option in send.options:
         label = option.label_text or ""
@@ -787,6 +807,8 @@ def _speak(runtime: Runtime, send: Send, refs: Mapping[str, str], applied: _Appl
             text,
             tuple(options),
             code.replace(" ", "") if code else None,
+            tuple(params.items()),
+            tuple(keyed.items()),
         )
     )
 

@@ -14,10 +14,12 @@ raises on a caller's input: a call we cannot place in its stage is told so and e
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,12 +42,15 @@ from grievance.channels.voice import (
     Speech,
     Verb,
     VoiceChannel,
+    has_say_voice,
 )
 from grievance.clock import utcnow
 from grievance.config import Settings
 from grievance.conversation import CallRequest as CallRequestEffect
 from grievance.db import affected
 from grievance.language import render
+from grievance.language.catalog import Catalog, placeholders
+from grievance.language.dates import is_date_param, locale_of
 from grievance.models import (
     INBOUND,
     Attachment,
@@ -57,7 +62,7 @@ from grievance.models import (
     VoiceCallEvent,
 )
 from grievance.runtime import Runtime
-from grievance.services import dialogue
+from grievance.services import dialogue, voice_pieces
 from grievance.services.conversations import Conversed, Spoken, converse, deliver_now
 from grievance.services.inbox import contact_for
 from grievance.services.mails import enqueue_mails
@@ -135,14 +140,69 @@ class _After:
 # -- speech --------------------------------------------------------------------------
 
 
-def audio_path(runtime: Runtime, language: str, key: str) -> Path | None:
-    """The operator's recorded prompt for ``key`` in ``language``, if there is one."""
-    folder = runtime.settings.locales_dir / "audio" / language
+def _audio_in(folder: Path, name: str) -> Path | None:
     for extension in AUDIO_EXTENSIONS:
-        path = folder / f"{key}.{extension}"
+        path = folder / f"{name}.{extension}"
         if path.is_file():
             return path
     return None
+
+
+def audio_path(runtime: Runtime, language: str, key: str) -> Path | None:
+    """The operator's recorded prompt for ``key`` in ``language``, if there is one."""
+    return _audio_in(runtime.settings.locales_dir / "audio" / language, key)
+
+
+def draft_path(runtime: Runtime, language: str, key: str) -> Path | None:
+    """The machine-made draft of prompt ``key`` in ``language``, if one was made."""
+    return _audio_in(runtime.settings.voice_drafts_dir / language, key)
+
+
+DRAFTS = "drafts.txt"
+
+
+def draft_hash(text: str) -> str:
+    """What a draft recording was made from, so that a draft of words since changed is
+    never played (it would say something else)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=64)
+def _draft_index(path: Path, mtime_ns: int) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, _, made_from = line.strip().partition("\t")
+        if name:
+            index[name] = made_from.strip()
+    return index
+
+
+def draft_index(drafts_dir: Path, language: str) -> dict[str, str]:
+    """The draft recordings made for ``language``: name -> hash of the words each was made
+    from."""
+    path = drafts_dir / language / DRAFTS
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _draft_index(path, mtime)
+
+
+def prompt_url(runtime: Runtime, language: str, name: str, text: str) -> str | None:
+    """The URL Twilio plays to say ``text`` (prompt ``name``) in ``language``: a person's
+    recording first; a machine-made draft only where Twilio has no voice for the language,
+    and only if it was made from these very words. None: read ``text`` aloud."""
+    base = f"{runtime.settings.public_base_url}/twilio/voice"
+    audio = audio_path(runtime, language, name)
+    if audio is not None:
+        return f"{base}/audio/{language}/{audio.name}"
+    if has_say_voice(language):
+        return None
+    drafted = draft_index(runtime.settings.voice_drafts_dir, language)
+    draft = draft_path(runtime, language, name) if name in drafted else None
+    if draft is None or drafted[name] != draft_hash(text):
+        return None
+    return f"{base}/drafts/{language}/{draft.name}"
 
 
 def recording_name(key: str, params: Mapping[str, str]) -> str | None:
@@ -158,21 +218,85 @@ def recording_name(key: str, params: Mapping[str, str]) -> str | None:
     return None
 
 
+def _catalog_for(runtime: Runtime, language: str, key: str) -> Catalog:
+    default = runtime.engine.default_language
+    catalog = runtime.catalogs.get(language) or runtime.catalogs[default]
+    return catalog if key in catalog.messages else runtime.catalogs[default]
+
+
 def _say(runtime: Runtime, language: str, key: str, **params: str) -> Speech:
     """Catalog message ``key`` spoken in ``language`` (its voice wording where it has one),
     from a recording where one exists (see :func:`recording_name`)."""
-    default = runtime.engine.default_language
-    catalog = runtime.catalogs.get(language) or runtime.catalogs[default]
-    if key not in catalog.messages:
-        catalog = runtime.catalogs[default]
+    catalog = _catalog_for(runtime, language, key)
     text = render(catalog, key, params, "voice")
-    name = recording_name(key, params)
-    audio = audio_path(runtime, catalog.language, name) if name else None
-    url = None
-    if audio is not None:
-        base = runtime.settings.public_base_url
-        url = f"{base}/twilio/voice/audio/{catalog.language}/{audio.name}"
+    # Parameters the words for the ear leave out (the code, said apart) change nothing.
+    used = placeholders(catalog.messages[key].for_channel("voice"))
+    name = recording_name(key, {k: v for k, v in params.items() if k in used})
+    url = prompt_url(runtime, catalog.language, name, text) if name else None
     return Speech(text, catalog.language, url)
+
+
+def _filled(
+    runtime: Runtime,
+    language: str,
+    key: str,
+    params: Mapping[str, str],
+    keyed: Mapping[str, str] | None = None,
+) -> list[Speech]:
+    """Message ``key`` filled with ``params`` (``keyed``: parameters that are themselves
+    catalog messages, by key), played from its recorded pieces where every piece is recorded
+    (a language without a Twilio voice: see :mod:`voice_pieces`), else as :func:`_say`."""
+    keyed = keyed or {}
+    catalog = _catalog_for(runtime, language, key)
+    texts = dict(params)
+    for name, message in keyed.items():
+        texts[name] = render(_catalog_for(runtime, catalog.language, message), message, {}, "voice")
+    whole = _say(runtime, catalog.language, key, **texts)
+    if whole.audio_url is not None:
+        return [whole]
+    pieces = voice_pieces.compose(
+        key, catalog.messages[key].for_channel("voice"), _values(runtime, catalog, texts, keyed)
+    )
+    played = _played(runtime, catalog.language, pieces) if pieces else None
+    return played or [whole]
+
+
+def _values(
+    runtime: Runtime, catalog: Catalog, texts: Mapping[str, str], keyed: Mapping[str, str]
+) -> dict[str, list[voice_pieces.Piece]]:
+    """The pieces of each parameter that a recording can say."""
+    found: dict[str, list[voice_pieces.Piece]] = {}
+    for name, text in texts.items():
+        if is_date_param(name):
+            pieces = voice_pieces.day(
+                text, catalog.locale or catalog.language, month_names(catalog), None
+            )
+            if pieces:
+                found[name] = pieces
+            continue
+        value = voice_pieces.value(name, text, key=keyed.get(name))
+        if value is not None:
+            found[name] = value
+    return found
+
+
+def month_names(catalog: Catalog) -> dict[int, str]:
+    """The catalog language's names of the months (CLDR), as a call says them."""
+    locale = locale_of(catalog.locale or catalog.language)
+    return dict(locale.months["format"]["wide"]) if locale is not None else {}
+
+
+def _played(
+    runtime: Runtime, language: str, pieces: list[voice_pieces.Piece]
+) -> list[Speech] | None:
+    """Each piece from its recording; None when one is not recorded."""
+    played = []
+    for piece in pieces:
+        url = prompt_url(runtime, language, piece.name, piece.text)
+        if url is None:
+            return None
+        played.append(Speech(piece.text, language, url))
+    return played
 
 
 def spoken_code(code: str) -> str:
@@ -471,9 +595,8 @@ def _on_flow(
         label = dict(options).get(given.digits) if kind == "menu" else None
         if label:
             # The key is confirmed back: "You pressed 5: danger to health or safety".
-            worded = _say(runtime, language, label).text
-            before.append(
-                _say(runtime, language, "voice.you_pressed", n=given.digits, label=worded)
+            before += _filled(
+                runtime, language, "voice.you_pressed", {"n": given.digits}, {"label": label}
             )
     else:
         return _repeat(runtime, call)
@@ -556,7 +679,7 @@ def _conversed(
     code: str | None = None
     for spoken in conversed.spoken:
         if spoken.text.strip():
-            said.append(Speech(spoken.text, spoken.language, _audio_for(runtime, spoken)))
+            said += _spoken(runtime, spoken)
         for number, label, label_key in spoken.options:
             said += _option(runtime, spoken.language, number, label, label_key)
         code = spoken.code or code
@@ -580,41 +703,56 @@ def _conversed(
     return Script((*said, *_end(runtime, call, "voice.goodbye", language).verbs))
 
 
-def _audio_for(runtime: Runtime, spoken: Spoken) -> str | None:
-    """A recorded prompt for an engine message said without parameters."""
+def _spoken(runtime: Runtime, spoken: Spoken) -> list[Speech]:
+    """An engine message on a call: from its recording, or its recorded pieces when it was
+    filled on the call (a STATUS answer's stage and date), else read."""
+    if spoken.params:
+        return _filled(
+            runtime, spoken.language, spoken.key, dict(spoken.params), dict(spoken.keyed)
+        )
     catalog = runtime.catalogs.get(spoken.language)
-    if catalog is None or spoken.key not in catalog.messages:
-        return None
-    if catalog.messages[spoken.key].for_channel("voice") != spoken.text:
-        return None  # filled with parameters: the recording would say something else
-    audio = audio_path(runtime, spoken.language, spoken.key)
-    if audio is None:
-        return None
-    return f"{runtime.settings.public_base_url}/twilio/voice/audio/{spoken.language}/{audio.name}"
+    message = catalog.messages.get(spoken.key) if catalog is not None else None
+    url = None
+    if message is not None and message.for_channel("voice") == spoken.text:
+        url = prompt_url(runtime, spoken.language, spoken.key, spoken.text)
+    return [Speech(spoken.text, spoken.language, url)]
 
 
 def _option(
     runtime: Runtime, language: str, number: str, label: str, label_key: str | None
 ) -> list[Speech]:
     """ "Press 5 for danger to health or safety.": played as two recordings (the label, then
-    "press 5") where both exist, else read."""
-    label_audio = audio_path(runtime, language, label_key) if label_key else None
-    press_audio = audio_path(runtime, language, f"voice.press_key.{number}")
-    if label_audio is not None and press_audio is not None:
-        base = f"{runtime.settings.public_base_url}/twilio/voice/audio/{language}"
-        return [
-            Speech(label, language, f"{base}/{label_audio.name}"),
-            Speech(number, language, f"{base}/{press_audio.name}"),
-        ]
-    return [_say(runtime, language, "voice.press_for", n=number, label=label)]
+    "press 5") where both exist, else from the sentence's pieces, else read."""
+    if label_key is None:
+        return [_say(runtime, language, "voice.press_for", n=number, label=label)]
+    label_url = prompt_url(runtime, language, label_key, label)
+    press = _say(runtime, language, "voice.press_key", n=number)
+    if label_url is not None and press.audio_url is not None:
+        return [Speech(label, language, label_url), press]
+    return _filled(runtime, language, "voice.press_for", {"n": number}, {"label": label_key})
+
+
+def _digits(runtime: Runtime, language: str, code: str) -> list[Speech]:
+    """A case code digit by digit in groups of four, with a pause between groups: from the
+    recordings of the digits where all ten are recorded, else read."""
+    digits = "".join(ch for ch in code if ch.isdigit())
+    played = _played(runtime, language, [p for d in digits for p in voice_pieces.number(int(d))])
+    if played is None:
+        return [Speech(spoken_code(code), language)]
+    groups = [played[i : i + 4] for i in range(0, len(played), 4)]
+    return [
+        replace(speech, pause=1) if i == len(group) - 1 else speech
+        for group in groups
+        for i, speech in enumerate(group)
+    ]
 
 
 def _code(
     runtime: Runtime, call: VoiceCall, language: str, said: list[Speech], code: str
 ) -> Script:
     """The case code twice, digit by digit, then: 1 to hear it again, 2 for an SMS."""
-    digits = Speech(spoken_code(code), language)
-    prompts = [*said, digits, _say(runtime, language, "voice.code_again"), digits]
+    digits = _digits(runtime, language, code)
+    prompts = [*said, *digits, _say(runtime, language, "voice.code_again"), *digits]
     prompts.append(_say(runtime, language, "voice.code_menu"))
     return _ask(runtime, call, [], prompts)
 

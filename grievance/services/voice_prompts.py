@@ -3,8 +3,15 @@
 Operators record prompts as ``locales/audio/<lang>/<key>.(wav|mp3)``; where one is missing a
 call reads the text with a Twilio voice for the language, where one exists. ``generate``
 makes draft recordings with espeak-ng (converted to telephone audio with sox) for the
-languages it speaks, listed in the folder's ``drafts.txt`` as unreviewed translations are
-marked ``reviewed: false``: a person's recording replaces a draft.
+languages it speaks, listed with the hash of the words each was made from in the folder's
+``drafts.txt``, as unreviewed translations are marked ``reviewed: false``: a person's
+recording replaces a draft. A draft is played only where Twilio has no voice for the
+language, and only while the catalog still says what it was made from.
+
+The prompts of a language are its catalog's phone sentences, every message worded for the
+ear, the STATUS answers and the options of the menus asked on calls; a sentence filled on
+the call is recorded in pieces (:mod:`voice_pieces`): its stretches of words, numbers 0 to
+31, the months and the years around this one.
 """
 
 from __future__ import annotations
@@ -14,17 +21,27 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from grievance.channels.voice import has_say_voice
+from grievance.clock import utcnow
 from grievance.conversation import FlowSet
 from grievance.language.catalog import Catalog, placeholders
-from grievance.services.voice import AUDIO_EXTENSIONS, MESSAGE_KEYS
+from grievance.services import cases, voice_pieces
+from grievance.services.voice import (
+    AUDIO_EXTENSIONS,
+    DRAFTS,
+    MESSAGE_KEYS,
+    draft_hash,
+    draft_index,
+    month_names,
+)
 
-DRAFTS = "drafts.txt"
 # Messages whose only parameter is the key to press: recorded once per key, 1 to 9.
 BY_KEY = frozenset({"voice.language_option", "voice.press_key"})
-# espeak-ng's voice for each catalog language it speaks (`espeak-ng --voices`).
+# espeak-ng's voice for each catalog language it speaks (`espeak-ng --voices`; it has no
+# Khmer or Lao).
 ESPEAK_VOICES = {
     "am": "am",
     "ar": "ar",
@@ -46,37 +63,72 @@ ESPEAK_VOICES = {
 
 @dataclass
 class Coverage:
-    """How one language's prompts are spoken on a call."""
+    """How one language's prompts are spoken on a call (by recording name)."""
 
     language: str
-    recorded: list[str] = field(default_factory=list)
-    drafts: list[str] = field(default_factory=list)
-    say: list[str] = field(default_factory=list)
+    recorded: list[str] = field(default_factory=list)  # a person's recording
+    drafts: list[str] = field(default_factory=list)  # a machine-made draft, played
+    say: list[str] = field(default_factory=list)  # read by a Twilio voice
     neither: list[str] = field(default_factory=list)
+    # Drafts of words the catalog has since changed: not played (among ``neither`` or
+    # ``say``) until made again.
+    stale: list[str] = field(default_factory=list)
     # Phone-menu sentences the catalog lacks: they are said in the source language.
     unworded: list[str] = field(default_factory=list)
 
 
 def prompt_keys(source: Catalog, labels: Iterable[str] = ()) -> list[str]:
     """The messages a call says: the phone menu's own, every message worded for the ear,
-    and ``labels``, the options of the menus asked on calls (each followed by "press N")."""
+    the STATUS answers, and ``labels``: what the flows that run on calls say, their options'
+    labels among it (:func:`voice_keys`)."""
     worded = [key for key, text in source.messages.items() if text.voice is not None]
-    return list(dict.fromkeys([*MESSAGE_KEYS, *worded, *labels]))
+    return list(dict.fromkeys([*MESSAGE_KEYS, *worded, *cases.MESSAGE_KEYS, *labels]))
 
 
-def voice_labels(flowset: FlowSet) -> list[str]:
-    """The option labels of the menus of every flow that runs on calls."""
-    return list(
-        dict.fromkeys(
-            option.label
-            for flow in flowset.flows.values()
-            if "voice" in flow.channels
-            for node in flow.nodes.values()
-            if node.wait is not None
-            for option in node.wait.options
-            if option.label
-        )
-    )
+def prompt_texts(
+    catalog: Catalog, source: Catalog, labels: Iterable[str] = (), today: date | None = None
+) -> dict[str, str]:
+    """Every recording a call in ``catalog``'s language may play, by name, with the words
+    it says: whole messages, a message per key pressed, the pieces of the sentences filled
+    on the call, the numbers, months and years those pieces need."""
+    texts: dict[str, str] = {}
+    filled = False
+    for key in prompt_keys(source, labels):
+        message = catalog.messages.get(key)
+        if message is None:
+            continue
+        text = message.for_channel("voice")
+        if key in BY_KEY:
+            texts |= {f"{key}.{n}": text.format(n=n) for n in range(1, 10)}
+        elif placeholders(text):
+            filled = True
+            texts |= {piece.name: piece.text for piece in voice_pieces.fixed_parts(key, text)}
+        else:
+            texts[key] = text
+    if filled:
+        today = today or utcnow().date()
+        numbers = [*voice_pieces.NUMBERS, today.year, *voice_pieces.years(today)]
+        texts |= {p.name: p.text for n in numbers for p in voice_pieces.number(n)}
+        months = month_names(catalog)
+        texts |= {
+            p.name: p.text for m in range(1, 13) for p in voice_pieces.month(m, months.get(m, ""))
+        }
+    return texts
+
+
+def voice_keys(flowset: FlowSet) -> list[str]:
+    """The messages the flows that run on calls say: each node's messages, its question's
+    re-ask, and its options' labels (each followed by "press N")."""
+    keys: list[str] = []
+    for flow in flowset.flows.values():
+        if "voice" not in flow.channels:
+            continue
+        for node in flow.nodes.values():
+            keys += [say.key for say in node.say]
+            if node.wait is not None:
+                keys += [node.wait.reask] if node.wait.reask else []
+                keys += [option.label for option in node.wait.options if option.label]
+    return list(dict.fromkeys(keys))
 
 
 def audio_folder(locales_dir: Path, language: str) -> Path:
@@ -84,49 +136,43 @@ def audio_folder(locales_dir: Path, language: str) -> Path:
     return locales_dir / "audio" / language
 
 
-def drafts(locales_dir: Path, language: str) -> set[str]:
-    """The prompts of ``language`` whose recording is a machine-made draft."""
-    path = audio_folder(locales_dir, language) / DRAFTS
-    if not path.is_file():
-        return set()
-    return {line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+def drafts(drafts_dir: Path, language: str) -> set[str]:
+    """The prompts of ``language`` that have a machine-made draft."""
+    return set(draft_index(drafts_dir, language))
 
 
-def recorded(locales_dir: Path, language: str, key: str) -> bool:
-    """True when a recording of ``key`` exists for ``language`` (for a message whose only
-    parameter is a key on the phone, a recording for each of 1 to 9)."""
-    folder = audio_folder(locales_dir, language)
-    names = [key] if key not in BY_KEY else [f"{key}.{n}" for n in range(1, 10)]
-    return all(
-        any((folder / f"{name}.{extension}").is_file() for extension in AUDIO_EXTENSIONS)
-        for name in names
-    )
+def recorded(folder: Path, name: str) -> bool:
+    """True when ``folder`` holds a recording named ``name``."""
+    return any((folder / f"{name}.{extension}").is_file() for extension in AUDIO_EXTENSIONS)
 
 
 def coverage(
     catalogs: Mapping[str, Catalog],
     locales_dir: Path,
+    drafts_dir: Path,
     source: str = "en",
     labels: Iterable[str] = (),
 ) -> list[Coverage]:
-    """Per language: which prompts are recorded (and which of those are drafts), which are
-    read by a Twilio voice, and which have neither."""
-    keys = prompt_keys(catalogs[source], labels)
+    """Per language: which prompts a person recorded, which are played from a draft, which
+    are read by a Twilio voice, and which have neither (as a call chooses: a person's
+    recording, then a Twilio voice, then a draft made from the catalog's present words)."""
     found = []
     for language, catalog in catalogs.items():
         row = Coverage(language)
-        marked = drafts(locales_dir, language)
-        for key in keys:
-            if key in MESSAGE_KEYS and key not in catalog.messages:
-                row.unworded.append(key)
-            if recorded(locales_dir, language, key):
-                row.recorded.append(key)
-                if key in marked:
-                    row.drafts.append(key)
+        row.unworded = [key for key in MESSAGE_KEYS if key not in catalog.messages]
+        index = draft_index(drafts_dir, language)
+        for name, text in prompt_texts(catalog, catalogs[source], labels).items():
+            drafted = name in index and recorded(drafts_dir / language, name)
+            if recorded(audio_folder(locales_dir, language), name):
+                row.recorded.append(name)
             elif has_say_voice(language):
-                row.say.append(key)
+                row.say.append(name)
+            elif drafted and index[name] == draft_hash(text):
+                row.drafts.append(name)
             else:
-                row.neither.append(key)
+                row.neither.append(name)
+            if drafted and index[name] != draft_hash(text):
+                row.stale.append(name)
         found.append(row)
     return found
 
@@ -141,41 +187,39 @@ def _run(command: Sequence[str]) -> None:
 def generate(
     catalogs: Mapping[str, Catalog],
     locales_dir: Path,
+    drafts_dir: Path,
     languages: Sequence[str],
     run: Runner = _run,
     labels: Iterable[str] = (),
 ) -> dict[str, list[str]]:
-    """Draft recordings of every prompt without a recording, in each of ``languages`` that
-    espeak-ng speaks: 8 kHz mono WAV, as a telephone plays it. The language menu's option
-    is recorded once per key (1 to 9); other prompts with parameters (filled on the call)
-    cannot be recorded whole and are left to <Say>. Returns the keys drafted per language."""
-    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+    """Draft recordings into ``drafts_dir``, in each of ``languages`` that espeak-ng speaks
+    and Twilio has no voice for (a draft is never played over a Twilio voice), of every
+    prompt that has no recording by a person, or whose draft was made from words since
+    changed: 8 kHz mono WAV, as a telephone plays it. Returns the names drafted per
+    language."""
+    if run is _run and (shutil.which("espeak-ng") is None or shutil.which("sox") is None):
         raise RuntimeError("espeak-ng and sox are needed: apt-get install espeak-ng sox")
+    source = catalogs.get("en")
     made: dict[str, list[str]] = {}
     for language in languages:
         voice = ESPEAK_VOICES.get(language)
         catalog = catalogs.get(language)
-        if voice is None or catalog is None:
+        if voice is None or catalog is None or has_say_voice(language):
             continue
-        folder = audio_folder(locales_dir, language)
-        for key in prompt_keys(catalogs.get("en") or catalog, labels):
-            message = catalog.messages.get(key)
-            if message is None or recorded(locales_dir, language, key):
+        folder = drafts_dir / language
+        index = dict(draft_index(drafts_dir, language))
+        for name, text in prompt_texts(catalog, source or catalog, labels).items():
+            person = recorded(audio_folder(locales_dir, language), name)
+            made_from = index.get(name) == draft_hash(text) and recorded(folder, name)
+            if person or made_from or not text.strip():
                 continue
-            text = message.for_channel("voice")
-            if key in BY_KEY:
-                takes = [(f"{key}.{n}", text.format(n=n)) for n in range(1, 10)]
-            elif placeholders(text):
-                continue
-            else:
-                takes = [(key, text)]
             folder.mkdir(parents=True, exist_ok=True)
-            for name, said in takes:
-                _record(run, voice, said, folder / f"{name}.wav")
-            made.setdefault(language, []).append(key)
+            _record(run, voice, text, folder / f"{name}.wav")
+            index[name] = draft_hash(text)
+            made.setdefault(language, []).append(name)
         if made.get(language):
-            marked = drafts(locales_dir, language) | set(made[language])
-            (folder / DRAFTS).write_text("\n".join(sorted(marked)) + "\n", encoding="utf-8")
+            lines = [f"{name}\t{index[name]}" for name in sorted(index)]
+            (folder / DRAFTS).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return made
 
 
@@ -184,4 +228,5 @@ def _record(run: Runner, voice: str, text: str, target: Path) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "raw.wav"
         run(["espeak-ng", "-v", voice, "-w", str(raw), text])
-        run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target)])
+        # μ-law: what a telephone carries, half the size of 16-bit PCM, and played by Twilio.
+        run(["sox", str(raw), "-r", "8000", "-c", "1", "-e", "u-law", str(target)])

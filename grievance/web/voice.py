@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 from flask import Blueprint, Response, abort, send_file
 
 from grievance.channels.twilio_voice import twiml
 from grievance.channels.voice import Script
 from grievance.logs import log_failure
+from grievance.runtime import Runtime
 from grievance.services import voice
 from grievance.web.webhooks import _runtime, _verified_form
 
@@ -133,13 +136,24 @@ def status() -> Response:
 def audio(language: str, name: str) -> Response:
     """A recorded prompt, public so that Twilio's <Play> can fetch it; it holds no
     personal data."""
+    return _prompt(language, name, voice.audio_path)
+
+
+@bp.get("/twilio/voice/drafts/<language>/<name>")
+def draft(language: str, name: str) -> Response:
+    """A machine-made draft prompt (`grievance voice prompts --generate`), public like a
+    recorded one."""
+    return _prompt(language, name, voice.draft_path)
+
+
+def _prompt(language: str, name: str, find: Callable[[Runtime, str, str], Path | None]) -> Response:
     runtime = _runtime()
     if language not in runtime.catalogs or not _AUDIO.fullmatch(name):
         abort(404)
     key, _, extension = name.rpartition(".")
     if extension not in voice.AUDIO_EXTENSIONS:
         abort(404)
-    path = voice.audio_path(runtime, language, key)
+    path = find(runtime, language, key)
     if path is None or path.name != name:
         abort(404)
     response = send_file(path, mimetype="audio/wav" if extension == "wav" else "audio/mpeg")

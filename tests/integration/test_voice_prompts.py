@@ -89,33 +89,36 @@ def test_voice_prompts_lists_coverage_per_language(locales: Path) -> None:
     }
     assert rows["en"][0] == "1"  # one recording
     assert rows["my"][3] != "0"  # Burmese: no Twilio voice, no recording yet
-    assert rows["km"][4] == str(len(voice_prompts.MESSAGE_KEYS))  # no phone wording at all
+    assert rows["km"][5] == str(len(voice_prompts.MESSAGE_KEYS))  # no phone wording at all
     assert "en recorded: voice.goodbye" in result.output
 
 
-def test_generate_makes_telephone_drafts_marked_as_drafts(locales: Path) -> None:
+def test_generate_makes_telephone_drafts_marked_as_drafts(locales: Path, tmp_path: Path) -> None:
     if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
         unavailable("espeak-ng and sox", "apt-get install espeak-ng sox")
     catalogs = load_catalogs(locales, ["en", "ne"])
-    keep = ("voice.goodbye", "voice.no_key", "voice.press_for", "voice.language_option")
+    keep = ("voice.goodbye", "voice.no_key", "voice.you_pressed", "voice.language_option")
     trimmed = {
         lang: dataclasses.replace(
             catalog, messages={k: v for k, v in catalog.messages.items() if k in keep}
         )
         for lang, catalog in catalogs.items()
     }
-    made = voice_prompts.generate(trimmed, locales, ["ne"])
-    # A prompt with parameters is filled on the call: left to <Say>.
-    assert sorted(made["ne"]) == ["voice.goodbye", "voice.language_option", "voice.no_key"]
+    drafts_dir = tmp_path / "drafts"
+    made = voice_prompts.generate(trimmed, locales, drafts_dir, ["ne"])
+    # A prompt with parameters is drafted in pieces: its words, and the numbers and months.
+    assert {"voice.goodbye", "voice.no_key", "voice.you_pressed.part1", "voice.month.12"} <= set(
+        made["ne"]
+    )
+    assert "voice.you_pressed" not in made["ne"]
     # The language menu's option once per key on the phone.
-    assert (locales / "audio" / "ne" / "voice.language_option.9.wav").is_file()
-    wav = locales / "audio" / "ne" / "voice.goodbye.wav"
+    assert (drafts_dir / "ne" / "voice.language_option.9.wav").is_file()
+    wav = drafts_dir / "ne" / "voice.goodbye.wav"
     info = subprocess.run(["soxi", str(wav)], capture_output=True, text=True, check=True).stdout
     assert "8000" in info
-    assert voice_prompts.drafts(locales, "ne") == {
-        "voice.goodbye",
-        "voice.language_option",
-        "voice.no_key",
-    }
-    [row] = [r for r in voice_prompts.coverage(trimmed, locales) if r.language == "ne"]
+    assert "u-law" in info
+    assert voice_prompts.drafts(drafts_dir, "ne") == set(made["ne"])
+    assert not (locales / "audio" / "ne").exists()  # drafts stay apart from recordings
+    [row] = [r for r in voice_prompts.coverage(trimmed, locales, drafts_dir) if r.language == "ne"]
     assert "voice.goodbye" in row.drafts
+    assert row.neither == []
