@@ -1,5 +1,6 @@
-"""The prompt coverage of a call, per language: which Twilio voice reads it, whether the
-catalog has the phone menu's own sentences, and how many prompts are recorded.
+"""The prompt coverage of a call, per language: which Twilio voice reads it, whether
+espeak-ng can draft it, whether the catalog has the phone menu's own sentences, and how many
+prompts a person recorded (drafts are made on each machine, so the repository counts none).
 
 Written into docs/voice.md; `grievance voice prompts` gives the same figures for a
 deployment's own locales.
@@ -33,20 +34,26 @@ def current() -> str:
     locales = ROOT / "locales"
     catalogs = load_catalogs(locales)
     lines = [
-        "| language | Twilio voice (`<Say>`) | phone-menu sentences | prompts | recorded | drafts | neither |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+        "| language | Twilio voice (`<Say>`) | drafts (`--generate`) | phone-menu sentences | prompts | recorded | neither |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: |",
     ]
     flowset, _problems = load_flowset(ROOT / "flows")
     labels = voice_prompts.voice_keys(flowset) if flowset is not None else []
     # The repository's own recordings; drafts are made on each machine, not shipped.
     for row in voice_prompts.coverage(catalogs, locales, ROOT / "no-drafts", labels=labels):
         found = SAY_VOICES.get(row.language)
-        voice = f"`{found[1]}` ({found[0]})" if found else "none: record the prompts"
+        voice = f"`{found[1]}` ({found[0]})" if found else "none"
+        if found:
+            draft = "not needed"
+        elif row.language in voice_prompts.ESPEAK_VOICES:
+            draft = f"espeak-ng `{voice_prompts.ESPEAK_VOICES[row.language]}`"
+        else:
+            draft = "none: record the prompts"
         menu = "in English (to translate)" if row.unworded else "own"
         total = len(row.recorded) + len(row.drafts) + len(row.say) + len(row.neither)
         lines.append(
-            f"| {row.language} | {voice} | {menu} | {total} | {len(row.recorded)} "
-            f"| {len(row.drafts)} | {len(row.neither)} |"
+            f"| {row.language} | {voice} | {draft} | {menu} | {total} | {len(row.recorded)} "
+            f"| {len(row.neither)} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -76,6 +76,16 @@ def test_a_recorded_prompt_is_played_and_served_publicly(
 def test_voice_prompts_lists_coverage_per_language(locales: Path) -> None:
     (locales / "audio" / "en").mkdir(parents=True)
     (locales / "audio" / "en" / "voice.goodbye.mp3").write_bytes(b"ID3")
+    # Every catalog has its phone-menu sentences now: take Khmer's away to see them counted.
+    khmer = locales / "km.yaml"
+    khmer.write_text(
+        "".join(
+            line
+            for line in khmer.read_text(encoding="utf-8").splitlines(keepends=True)
+            if not line.startswith("  voice.")
+        ),
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(
         main,
         ["voice", "prompts", "--languages", "en,my,km", "--details"],
@@ -90,6 +100,7 @@ def test_voice_prompts_lists_coverage_per_language(locales: Path) -> None:
     assert rows["en"][0] == "1"  # one recording
     assert rows["my"][3] != "0"  # Burmese: no Twilio voice, no recording yet
     assert rows["km"][5] == str(len(voice_prompts.MESSAGE_KEYS))  # no phone wording at all
+    assert rows["my"][5] == "0"  # every phone-menu sentence worded
     assert "en recorded: voice.goodbye" in result.output
 
 
