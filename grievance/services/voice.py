@@ -92,6 +92,8 @@ MESSAGE_KEYS = (
     "voice.message_taken",
     "voice.callback_promised",
     "voice.callback_when",
+    "voice.callback_hour",
+    "voice.callback_hour_set",
     "voice.goodbye",
     "voice.sorry",
     "voice.hidden_number",
@@ -108,6 +110,8 @@ CALLBACK_TIMES = {
     "3": "evening (chosen on a call)",
     "4": "any time (chosen on a call)",
 }
+# At the same question, 5 lets the caller type an hour (0 to 23) in the line's time zone.
+HOUR_KEY = "5"
 PERSON_KEY = "0"
 CALLBACK_KEY = "9"
 # A missed-call callback that fails (busy, no answer) is tried this often in all, spaced out.
@@ -509,6 +513,8 @@ def answer(runtime: Runtime, given: CallAnswer) -> Script:
             script = _on_message(runtime, session, call, contact, given, language, after)
         elif stage == "when":
             script = _on_when(runtime, session, call, contact, digits, language)
+        elif stage == "hour":
+            script = _on_hour(runtime, session, call, contact, digits, language)
         else:
             script = _end(runtime, call, "voice.goodbye", language)
         session.commit()
@@ -892,13 +898,49 @@ def _on_when(
     language: str,
 ) -> Script:
     """The time the worker chose goes to the handler with the request, as a call request
-    by SMS does; no key chosen leaves the request as it is."""
+    by SMS does; 5 asks for an hour instead; no key chosen leaves the request as it is."""
+    if digits == HOUR_KEY:
+        return _ask_hour(runtime, call, language, [])
     time = CALLBACK_TIMES.get(digits)
     if time is not None:
-        dialogue.record_call_request(
-            session, runtime, contact, CallRequestEffect(case=None, time=time, number=None)
-        )
+        _call_at(session, runtime, contact, time)
     return _end(runtime, call, "voice.callback_promised", language)
+
+
+def _ask_hour(runtime: Runtime, call: VoiceCall, language: str, before: list[Speech]) -> Script:
+    call.stage = "hour:1" if call.stage.startswith("hour") else "hour"
+    prompts = [_say(runtime, language, "voice.callback_hour")]
+    return _ask(runtime, call, before, prompts, num_digits=2, finish_on_key="#", timeout=10)
+
+
+def _on_hour(
+    runtime: Runtime,
+    session: Session,
+    call: VoiceCall,
+    contact: Contact,
+    digits: str,
+    language: str,
+) -> Script:
+    """An hour typed on the keypad (0 to 23, in the line's time zone): the handler sees it
+    with the request and the caller hears it back. An hour that cannot be read is asked
+    once more, then the call back is left at any time, never guessed."""
+    hour = int(digits) if digits.isdigit() and len(digits) <= 2 else None
+    if hour is None or hour > 23:
+        if call.stage == "hour":
+            again = [_say(runtime, language, "common.reask_menu")]
+            return _ask_hour(runtime, call, language, again)
+        _call_at(session, runtime, contact, CALLBACK_TIMES["4"])
+        return _end(runtime, call, "voice.callback_promised", language)
+    zone = runtime.settings.voice_timezone
+    _call_at(session, runtime, contact, f"about {hour:02d}:00 {zone} (chosen on a call)")
+    said = _filled(runtime, language, "voice.callback_hour_set", {"hour": str(hour)})
+    return Script((*said, *_end(runtime, call, "voice.goodbye", language).verbs))
+
+
+def _call_at(session: Session, runtime: Runtime, contact: Contact, time: str) -> None:
+    dialogue.record_call_request(
+        session, runtime, contact, CallRequestEffect(case=None, time=time, number=None)
+    )
 
 
 # -- nothing heard --------------------------------------------------------------------
@@ -915,7 +957,8 @@ def silence(runtime: Runtime, call_sid: str, step: int | None) -> Script:
         language = _language(runtime, contact)
         if step != call.step:
             script = _repeat(runtime, call)
-        elif call.stage == "when":
+        elif call.stage == "when" or call.stage.startswith("hour"):
+            # The request for a person stands; only its time is left unsaid.
             script = _end(runtime, call, "voice.callback_promised", language)
         elif call.stage in ("code", "offer", "message"):
             script = _end(runtime, call, "voice.goodbye", language)

@@ -19,6 +19,7 @@ from grievance.app import create_app
 from grievance.config import PROJECT_ROOT, Settings
 from grievance.models import Attachment, Case, Message, VoiceCall, VoiceCallEvent
 from grievance.runtime import Runtime, build_runtime
+from grievance.services import dialogue
 from tests.conftest import PUBLIC_URL, environment
 from tests.support.fake_twilio import AUTH_TOKEN, FakeTwilio
 from tests.support.privacy import all_rows_text
@@ -296,6 +297,77 @@ def test_press_0_outside_staffed_hours_leaves_a_message_for_a_person(
             assert case.handover_requested_at is not None
             stored = session.scalars(select(Attachment).where(Attachment.case_id == case.id)).all()
             assert [a.status for a in stored] == ["stored"]
+    finally:
+        runtime.close()
+
+
+@pytest.mark.parametrize("language", ["en", "ne"])
+def test_a_caller_chooses_the_hour_of_the_call_back(
+    language: str, database_url: str, tmp_path: Path, fake_twilio: FakeTwilio
+) -> None:
+    runtime = voice_runtime(
+        database_url,
+        tmp_path,
+        fake_twilio,
+        GRIEVANCE_VOICE_STAFFED_NUMBER=STAFFED,
+        GRIEVANCE_VOICE_STAFFED_HOURS="mon 00:00-00:01",
+        GRIEVANCE_VOICE_TIMEZONE="Asia/Kathmandu",
+    )
+    hear = {
+        "en": ("To choose an hour, press 5.", "from 0 to 23", "at about 14 o'clock"),
+        "ne": ("घण्टा छान्न 5 थिच्नुहोस्", "0 देखि 23 सम्म", "करिब 14 बजे"),
+    }[language]
+    try:
+        app = create_app(runtime=runtime)
+        app.testing = True
+        call = caller(app.test_client(), fake_twilio)
+        call.call()
+        call.press(LANGUAGE_KEY[language])
+        call.press("0")  # a person, outside staffed hours: a message, then when to call
+        when = call.speak()
+        assert hear[0] in spoken(when)
+        asked = call.press("5")
+        assert hear[1] in spoken(asked)
+        gather = asked.find("Gather")
+        assert gather is not None
+        assert gather.get("finishOnKey") == "#"
+        # 25 is no hour: asked once more, nothing recorded yet.
+        again = call.press("25#")
+        assert hear[1] in spoken(again)
+        assert again.find("Hangup") is None
+        done = call.press("14#")
+        assert hear[2] in spoken(done)
+        assert done.find("Hangup") is not None
+        with runtime.sessions() as session:
+            case = session.scalars(select(Case)).one()
+            [request] = dialogue.call_requests(session, runtime, case)
+        # The handler sees the hour in the line's time zone.
+        assert request["time"] == "about 14:00 Asia/Kathmandu (chosen on a call)"
+    finally:
+        runtime.close()
+
+
+def test_an_hour_that_cannot_be_read_twice_leaves_the_call_back_at_any_time(
+    database_url: str, tmp_path: Path, fake_twilio: FakeTwilio
+) -> None:
+    runtime = voice_runtime(database_url, tmp_path, fake_twilio)
+    try:
+        app = create_app(runtime=runtime)
+        app.testing = True
+        call = caller(app.test_client(), fake_twilio)
+        call.call()
+        call.press("1")
+        call.press("0")
+        call.speak()
+        call.press("5")
+        call.press("99#")
+        ended = call.press("24")
+        assert "will call you back" in spoken(ended)
+        assert ended.find("Hangup") is not None
+        with runtime.sessions() as session:
+            case = session.scalars(select(Case)).one()
+            [request] = dialogue.call_requests(session, runtime, case)
+        assert request["time"] == "any time (chosen on a call)"
     finally:
         runtime.close()
 
