@@ -318,8 +318,28 @@ def _url(runtime: Runtime, action: str, **params: object) -> str:
 
 
 def _language(runtime: Runtime, contact: Contact | None) -> str:
+    """The language a call speaks to the contact in."""
     language = contact.language if contact is not None else None
-    return language if language in runtime.catalogs else runtime.engine.default_language
+    known = language if language in runtime.catalogs else runtime.engine.default_language
+    return spoken_as(runtime, known)
+
+
+def spoken_as(runtime: Runtime, language: str) -> str:
+    """The language a call says ``language``'s messages in: a romanized catalog (``ne-Latn``)
+    is said as its language (``ne``), whose recordings and voice it shares; a caller does not
+    hear a script. Its worker still gets any SMS in Latin letters."""
+    base, _, script = language.partition("-")
+    return base if script == "Latn" and base in runtime.catalogs else language
+
+
+def phone_languages(runtime: Runtime) -> list[str]:
+    """The languages the phone's language menu offers: each once, not once per script."""
+    offered = list(runtime.engine.languages)
+    return [
+        language
+        for language in offered
+        if spoken_as(runtime, language) == language or spoken_as(runtime, language) not in offered
+    ]
 
 
 # -- asking --------------------------------------------------------------------------
@@ -442,7 +462,7 @@ def _is_number(caller: str) -> bool:
 
 def _language_menu(runtime: Runtime, call: VoiceCall, contact: Contact | None, page: int) -> Script:
     """Each language offered in its own words; beyond nine, 9 is "more languages"."""
-    languages = list(runtime.engine.languages)
+    languages = phone_languages(runtime)
     if len(languages) == 1:
         if contact is not None:
             contact.language = languages[0]
@@ -539,7 +559,7 @@ def _hand_on(runtime: Runtime, after: _After) -> None:
 def _on_language(
     runtime: Runtime, call: VoiceCall, contact: Contact, digits: str, page: int
 ) -> Script:
-    languages = list(runtime.engine.languages)
+    languages = phone_languages(runtime)
     paged = len(languages) > 9
     shown = (
         languages[page * LANGUAGES_PER_PAGE : (page + 1) * LANGUAGES_PER_PAGE]
@@ -554,7 +574,8 @@ def _on_language(
     if not digits.isdigit() or not 1 <= int(digits) <= len(shown):
         return _language_menu(runtime, call, contact, page)
     chosen = shown[int(digits) - 1]
-    contact.language = chosen
+    if contact.language is None or spoken_as(runtime, contact.language) != chosen:
+        contact.language = chosen  # a worker who writes Nepali in Latin letters keeps them
     contact.language_confirmed = True
     return _main_menu(runtime, call, chosen)
 
@@ -683,7 +704,8 @@ def _conversed(
     language = _language(runtime, contact)
     said = list(before)
     code: str | None = None
-    for spoken in conversed.spoken:
+    for written in conversed.spoken:
+        spoken = _as_said(runtime, written)
         if spoken.text.strip():
             said += _spoken(runtime, spoken)
         for number, label, label_key in spoken.options:
@@ -707,6 +729,24 @@ def _conversed(
         digits = 2 if len(conversed.options) > 9 else 1
         return _ask(runtime, call, [], said, num_digits=digits)
     return Script((*said, *_end(runtime, call, "voice.goodbye", language).verbs))
+
+
+def _as_said(runtime: Runtime, spoken: Spoken) -> Spoken:
+    """An engine message of a romanized catalog, in the language it is said in (the same
+    key, parameters and options, in that language's words)."""
+    language = spoken_as(runtime, spoken.language)
+    if language == spoken.language or spoken.key not in runtime.catalogs[language].messages:
+        return spoken
+
+    def words(key: str) -> str:
+        return render(_catalog_for(runtime, language, key), key, {}, "voice")
+
+    params = dict(spoken.params) | {name: words(key) for name, key in spoken.keyed}
+    options = tuple(
+        (number, words(key) if key else label, key) for number, label, key in spoken.options
+    )
+    text = render(runtime.catalogs[language], spoken.key, params, "voice")
+    return replace(spoken, language=language, text=text, options=options)
 
 
 def _spoken(runtime: Runtime, spoken: Spoken) -> list[Speech]:
@@ -779,8 +819,10 @@ def _on_code(
         return _code(runtime, call, language, [], code)
     if digits == "2":
         # Only on request: an SMS on a shared phone can expose the worker.
+        # In the worker's own catalog: Latin letters for one who writes Nepali in them.
         catalog = (
-            runtime.catalogs.get(language) or runtime.catalogs[runtime.engine.default_language]
+            runtime.catalogs.get(contact.language or language)
+            or runtime.catalogs[runtime.engine.default_language]
         )
         text = render(catalog, "intake.case_opened", {"code": casecode.display(code)}, "sms")
         item = queue_message(

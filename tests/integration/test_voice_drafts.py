@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from grievance.app import create_app
 from grievance.config import PROJECT_ROOT, Settings
 from grievance.conversation import load_flowset
 from grievance.language import load_catalogs
 from grievance.language.catalog import Text
+from grievance.models import Contact
 from grievance.runtime import Runtime, build_runtime
 from grievance.services import voice_prompts
 from grievance.services.voice import DRAFTS
@@ -230,3 +232,40 @@ def test_generate_remakes_only_drafts_of_changed_words(tmp_path: Path) -> None:
     again = voice_prompts.generate(changed, PROJECT_ROOT / "locales", folder, ["ne"], run=espeak)
     assert again == {"ne": ["voice.goodbye"]}
     assert espeak.said[-1] == "नमस्ते।"
+
+
+def test_a_worker_who_writes_nepali_in_latin_letters_hears_nepali_and_reads_latin(
+    database_url: str, tmp_path: Path, fake_twilio: FakeTwilio, drafts: Path
+) -> None:
+    env = environment(database_url, tmp_path / "instance", fake_twilio)
+    settings = Settings.from_env(
+        env | {"GRIEVANCE_VOICE_DRAFTS_DIR": str(drafts), "GRIEVANCE_LANGUAGES": "en,ne,ne-Latn,my"}
+    )
+    runtime = build_runtime(settings)
+    try:
+        app = create_app(runtime=runtime)
+        app.testing = True
+        call = Caller(app.test_client(), fake_twilio, CALLER, PUBLIC_URL)
+        languages = call.call()
+        # Nepali is offered once: a caller hears a language, not a script.
+        assert played(languages) == ["voice.language_option.2"]
+        assert len(said(languages)) == 2  # English and Burmese
+        with runtime.sessions() as session:
+            contact = session.scalars(select(Contact)).one()
+            contact.language = "ne-Latn"  # as chosen earlier by SMS
+            session.commit()
+        assert heard_only_recordings(call.press("2")) == ["voice.main_menu"]
+        assert heard_only_recordings(call.press("1"))[0] == "intake.promise"
+        heard_only_recordings(call.press("1"))
+        heard_only_recordings(call.press("5"))
+        heard_only_recordings(call.speak())
+        heard_only_recordings(call.speak())
+        heard_only_recordings(call.press("2"))
+        heard_only_recordings(call.press("2"))
+        call.press("2")  # the code by SMS, asked for
+        [sms] = fake_twilio.bodies_to(CALLER)
+        assert not re.search("[\u0900-\u097f]", sms)  # in Latin letters, as they write
+        with runtime.sessions() as session:
+            assert session.scalars(select(Contact.language)).one() == "ne-Latn"
+    finally:
+        runtime.close()
