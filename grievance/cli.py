@@ -669,11 +669,20 @@ def voice_prompts(languages: str | None, generate: bool, details: bool) -> None:
     labels = prompts.voice_keys(flowset) if flowset is not None else []
     if generate:
         try:
-            made = prompts.generate(catalogs, directory, drafts_dir, chosen, labels=labels)
+            failed: dict[str, list[str]] = {}
+            made = prompts.generate(
+                catalogs, directory, drafts_dir, chosen, labels=labels, failed=failed
+            )
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from None
         for language, keys in sorted(made.items()):
             click.echo(f"{language}: {len(keys)} draft recording(s) in {drafts_dir / language}")
+        for language, keys in sorted(failed.items()):
+            click.echo(
+                f"{language}: espeak-ng could not say {len(keys)} prompt(s), left without a "
+                f"draft: {', '.join(keys)}",
+                err=True,
+            )
     rows = [
         row
         for row in prompts.coverage(catalogs, directory, drafts_dir, labels=labels)

@@ -16,6 +16,7 @@ the call is recorded in pieces (:mod:`voice_pieces`): its stretches of words, nu
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -191,12 +192,13 @@ def generate(
     languages: Sequence[str],
     run: Runner = _run,
     labels: Iterable[str] = (),
+    failed: dict[str, list[str]] | None = None,
 ) -> dict[str, list[str]]:
     """Draft recordings into ``drafts_dir``, in each of ``languages`` that espeak-ng speaks
     and Twilio has no voice for (a draft is never played over a Twilio voice), of every
     prompt that has no recording by a person, or whose draft was made from words since
     changed: 8 kHz mono WAV, as a telephone plays it. Returns the names drafted per
-    language."""
+    language; those espeak-ng could not say go into ``failed``."""
     if run is _run and (shutil.which("espeak-ng") is None or shutil.which("sox") is None):
         raise RuntimeError("espeak-ng and sox are needed: apt-get install espeak-ng sox")
     source = catalogs.get("en")
@@ -214,7 +216,14 @@ def generate(
             if person or made_from or not text.strip():
                 continue
             folder.mkdir(parents=True, exist_ok=True)
-            _record(run, voice, text, folder / f"{name}.wav")
+            try:
+                _record(run, voice, text, folder / f"{name}.wav")
+            except (subprocess.SubprocessError, OSError):
+                # espeak-ng aborts on some text (Burmese, at times): that prompt stays
+                # without a draft, and the rest are still made.
+                if failed is not None:
+                    failed.setdefault(language, []).append(name)
+                continue
             index[name] = draft_hash(text)
             made.setdefault(language, []).append(name)
         if made.get(language):
@@ -223,10 +232,25 @@ def generate(
     return made
 
 
+# Where a sentence ends, in the catalogs' scripts (Latin, Devanagari, Burmese, Ethiopic,
+# Sinhala uses the full stop; Arabic and Urdu the question mark ؟).
+_SENTENCE_END = re.compile(r"(?<=[.?!।॥။።؟])\s+|(?<=[။።])")
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` cut into sentences, each said apart: espeak-ng aborts on some long Burmese
+    texts that it says well a sentence at a time."""
+    return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
+
+
 def _record(run: Runner, voice: str, text: str, target: Path) -> None:
-    """``text`` read by espeak-ng, as 8 kHz mono 16-bit WAV at ``target``."""
+    """``text`` read by espeak-ng a sentence at a time, joined as 8 kHz mono μ-law WAV at
+    ``target``."""
     with tempfile.TemporaryDirectory() as scratch:
-        raw = Path(scratch) / "raw.wav"
-        run(["espeak-ng", "-v", voice, "-w", str(raw), text])
+        raws = []
+        for i, sentence in enumerate(sentences(text) or [text]):
+            raw = Path(scratch) / f"raw{i}.wav"
+            run(["espeak-ng", "-v", voice, "-w", str(raw), sentence])
+            raws.append(str(raw))
         # μ-law: what a telephone carries, half the size of 16-bit PCM, and played by Twilio.
-        run(["sox", str(raw), "-r", "8000", "-c", "1", "-e", "u-law", str(target)])
+        run(["sox", *raws, "-r", "8000", "-c", "1", "-e", "u-law", str(target)])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -269,3 +270,38 @@ def test_a_worker_who_writes_nepali_in_latin_letters_hears_nepali_and_reads_lati
             assert session.scalars(select(Contact.language)).one() == "ne-Latn"
     finally:
         runtime.close()
+
+
+def test_a_prompt_espeak_cannot_say_is_left_out_and_the_rest_are_made(tmp_path: Path) -> None:
+    catalogs = load_catalogs(PROJECT_ROOT / "locales", ["en", "my"])
+    espeak = FakeEspeak()
+
+    def aborting(command: Sequence[str]) -> None:
+        if command[0] == "espeak-ng" and "ဘိပ်" in command[-1]:
+            raise subprocess.CalledProcessError(-6, command)  # espeak-ng's abort
+        espeak(command)
+
+    failed: dict[str, list[str]] = {}
+    made = voice_prompts.generate(
+        catalogs, PROJECT_ROOT / "locales", tmp_path, ["my"], run=aborting, failed=failed
+    )
+    assert failed["my"]
+    assert "voice.record_hint" in failed["my"]
+    assert "voice.goodbye" in made["my"]
+    # Said a sentence at a time: a long Burmese text is not handed over whole.
+    assert all(text.count("။") <= 1 for text in espeak.said)
+    assert set(voice_prompts.drafts(tmp_path, "my")) == set(made["my"])
+
+
+def test_sentences_are_cut_where_each_script_ends_them() -> None:
+    assert voice_prompts.sentences("Press 1 for yes. Press 2 for no.") == [
+        "Press 1 for yes.",
+        "Press 2 for no.",
+    ]
+    assert voice_prompts.sentences("हो भए 1 थिच्नुहोस्। होइन भए 2 थिच्नुहोस्।") == [
+        "हो भए 1 थिच्नुहोस्।",
+        "होइन भए 2 थिच्नुहोस्।",
+    ]
+    assert voice_prompts.sentences("မေးခွန်း 6 ခု။ခံစားရပါသလား။") == ["မေးခွန်း 6 ခု။", "ခံစားရပါသလား။"]
+    # Ethiopic's word separator is not a sentence's end; 3.5 is one number.
+    assert voice_prompts.sentences("ሰላም፡ጤና። 3.5 kg") == ["ሰላም፡ጤና።", "3.5 kg"]
