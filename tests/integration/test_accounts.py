@@ -135,9 +135,10 @@ def test_every_page_but_the_public_ones_needs_a_sign_in(app: Flask, web: FlaskCl
             assert response.status_code == 401, rule.rule  # the API wants a bearer token
             continue
         if rule.endpoint.startswith("voice."):
-            # Twilio's voice webhooks want its signature; the recorded prompts <Play> fetches
-            # are public files (none here).
-            assert response.status_code == (404 if "audio" in rule.rule else 403), rule.rule
+            # Twilio's voice webhooks want its signature; the recorded and draft prompts
+            # <Play> fetches are public files (none here).
+            public_file = "/audio/" in rule.rule or "/drafts/" in rule.rule
+            assert response.status_code == (404 if public_file else 403), rule.rule
             continue
         assert response.status_code in (302, 400), (rule.rule, response.status_code)
         if response.status_code == 302:
