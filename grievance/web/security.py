@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, redirect, request, session, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.wrappers import Request
 from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -45,6 +47,21 @@ PUBLIC_ENDPOINTS = frozenset(
 )
 # The voice blueprint: Twilio's signed webhooks, and the recorded prompts <Play> fetches.
 PUBLIC_BLUEPRINTS = frozenset({"simulator", "api", "procedure", "voice"})
+# Twilio's webhooks: signed requests from a machine, never a person's browser. No session
+# is read or written for them and the sign-in checks do not apply: on the busiest path of
+# the line, each of those costs as much as the signature check.
+MACHINE_BLUEPRINTS = frozenset({"webhooks", "voice"})
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions, except for Twilio's requests (which carry none)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.blueprint in MACHINE_BLUEPRINTS:
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 # Reachable while a one-time password must still be replaced.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "static"})
 
@@ -134,6 +151,7 @@ def install(app: Flask, runtime: Runtime) -> None:
         if request.endpoint in UPLOAD_ENDPOINTS:
             request.max_content_length = settings.evidence_max_bytes + 64 * 1024
 
+    app.session_interface = _SessionInterface()
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are bound by version and timeouts instead
@@ -144,8 +162,8 @@ def install(app: Flask, runtime: Runtime) -> None:
     @app.before_request
     def deny_by_default() -> BaseResponse | None:
         endpoint = request.endpoint
-        if endpoint is None:
-            return None  # a 404 or 405 follows
+        if endpoint is None or request.blueprint in MACHINE_BLUEPRINTS:
+            return None  # a 404 or 405 follows; Twilio signs its requests
         now = int(time.time())
         if current_user.is_authenticated:
             started, seen = session.get("iat", 0), session.get("seen", 0)
@@ -180,7 +198,7 @@ def install(app: Flask, runtime: Runtime) -> None:
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if secure:
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        if current_user.is_authenticated or request.endpoint not in ("static", "health.healthz"):
+        if request.endpoint not in ("static", "health.healthz") or current_user.is_authenticated:
             # Nothing a signed-in person sees may stay in a shared computer's cache.
             response.headers["Cache-Control"] = "no-store"
         return response
