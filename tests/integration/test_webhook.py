@@ -28,6 +28,8 @@ def test_answer_is_empty_twiml(phone: Phone) -> None:
     assert response.status_code == 200
     assert response.mimetype == "application/xml"
     assert response.data.decode().replace(" ", "").endswith("<Response/>")
+    # Twilio is a machine: it is handed no session cookie.
+    assert "Set-Cookie" not in response.headers
 
 
 def test_bad_signature_is_403_and_nothing_is_stored(
