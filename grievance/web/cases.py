@@ -175,7 +175,9 @@ def pending_alerts() -> ResponseReturnValue:
     shown are audited as a view of those case numbers.
     """
     raw = request.args.get("after", "")
-    after = int(raw) if raw.isdigit() and len(raw) <= 10 else None
+    # An alert id, 0 included (a browser that started before the first alert); else none.
+    ok = raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) < 2**31
+    after = int(raw) if ok else None
     with _runtime().sessions() as db:
         found = alerts.pending(db, int(current_user.user_id), after)
         if found.alerts:

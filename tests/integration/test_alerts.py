@@ -237,6 +237,8 @@ def test_a_browser_is_shown_the_handler_s_own_new_alerts_and_nothing_of_the_work
     before = audit_actions(runtime)
     assert pending(staff, 0) == {"last": 0, "alerts": []}
     assert audit_actions(runtime) == before  # an empty poll writes nothing
+    for odd in ("-1", "²", "9" * 5000, "x"):  # read as a first ask, never an error
+        assert staff.get(f"/alerts/pending?after={odd}").get_json() == start
 
     report(phone)  # a new P1 case: everyone on duty
     case = case_of(runtime)
