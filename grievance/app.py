@@ -107,6 +107,8 @@ def create_app(
     app.jinja_env.filters.update(times.FILTERS)  # times in the reader's zone (web/times.py)
     # The fonts of the line's own scripts, preloaded on every page (web/fonts.py).
     app.jinja_env.globals["preload_fonts"] = fonts.preloads(runtime.settings.languages)
+    # Browser notifications ask for new alerts as often as the live queue asks for changes.
+    app.jinja_env.globals["alert_poll_seconds"] = cases.POLL_SECONDS
     if runtime.channel_name == "console":
         app.register_blueprint(simulator.bp)
     security.install(app, runtime)

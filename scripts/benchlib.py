@@ -477,6 +477,16 @@ def cpu_snapshot(groups: dict[str, int]) -> dict[str, float]:
     return dict(out)
 
 
+def process_cpu_seconds(pids: Sequence[int]) -> dict[int, float]:
+    """CPU seconds used so far by each of ``pids`` that still runs (PostgreSQL backends)."""
+    out = {}
+    for pid in pids:
+        stat = _proc_stat(str(pid))
+        if stat is not None:
+            out[pid] = stat[3] / CLK_TCK
+    return out
+
+
 def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     return {k: after.get(k, 0.0) - before.get(k, 0.0) for k in set(before) | set(after)}
 

@@ -383,7 +383,8 @@ ALERT_REASONS = ("danger", "new_p1", "person", "reply")
 
 
 class StaffAlert(Base):
-    """An immediate alert about a case, by email: one per case and reason while it waits.
+    """An immediate alert about a case, by email and in the browser: one per case and reason
+    while it waits.
 
     The partial unique index holds at most one alert per case and reason that nobody has
     seen to yet (``cleared_at`` is null): a retried job, a second danger message or a worker
@@ -408,6 +409,11 @@ class StaffAlert(Base):
     reason: Mapped[str] = mapped_column(String(16))
     # How many staff the email went to.
     recipients: Mapped[int] = mapped_column(default=0)
+    # Whom it is addressed to: the assignee alone, or (null) everyone on duty. The browser's
+    # notifications (static/notify.js) show each handler the alerts their email showed them.
+    # A plain number, no foreign key: users are deactivated, never deleted, and SQLite cannot
+    # add a foreign key to an existing table without copying it.
+    user_id: Mapped[int | None]
     mail_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -23,13 +23,20 @@ the next one alerts again. ``new_p1`` happens once in a case's life.
 
 The email holds the case number, a fixed phrase for the reason and a link: never a worker's
 words, name or number (mailboxes are forwarded, synced to phones and read over shoulders).
+
+While a staff page is open, a handler who turned them on also sees each alert addressed to
+them as a browser notification (``pending``; static/notify.js): the same three things, for
+a notification shows on a locked screen and in the system's list of notifications. The row
+keeps whom it was for (the assignee, or everyone on duty), so the browser shows each handler
+what their email showed them.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,6 +57,15 @@ SUBJECTS = {
     "person": "Case #{id}: the worker asked for a person",
     "reply": "Case #{id}: the worker wrote",
 }
+# What a browser notification says for each reason, after the case number.
+PHRASES = {
+    "danger": "P0 case",
+    "new_p1": "P1 case",
+    "person": "person requested",
+    "reply": "worker replied",
+}
+# Alerts read per poll: a browser that was away for long catches up over a few polls.
+PENDING_BATCH = 50
 # Seeing to a case clears these alerts (see the module's docstring).
 ANSWERED = ("danger", "person")
 READ = ("reply",)
@@ -60,19 +76,24 @@ def _on_duty(session: Session) -> list[str]:
     return list(session.scalars(select(User.email).where(User.role.in_(STAFF_ROLES), User.active)))
 
 
-def _assignee(session: Session, case: Case) -> str | None:
+def _assignee(session: Session, case: Case) -> User | None:
     user = session.get(User, case.assignee_id) if case.assignee_id else None
-    return user.email if user is not None and user.active and user.role in STAFF_ROLES else None
+    return user if user is not None and user.active and user.role in STAFF_ROLES else None
+
+
+def _addressed(session: Session, case: Case, reason: str) -> tuple[list[str], int | None]:
+    """The emails an alert goes to, and the one user it is for (None: everyone on duty)."""
+    assignee = _assignee(session, case)
+    if reason == "reply":
+        return ([assignee.email], assignee.id) if assignee else ([], None)
+    if reason == "person" and assignee:
+        return [assignee.email], assignee.id
+    return _on_duty(session), None
 
 
 def recipients(session: Session, case: Case, reason: str) -> list[str]:
     """Who an alert of ``reason`` about ``case`` goes to (the table in the module docstring)."""
-    assignee = _assignee(session, case)
-    if reason == "reply":
-        return [assignee] if assignee else []
-    if reason == "person" and assignee:
-        return [assignee]
-    return _on_duty(session)
+    return _addressed(session, case, reason)[0]
 
 
 def _covered(session: Session, case: Case, reason: str) -> bool:
@@ -98,12 +119,12 @@ def alert(session: Session, runtime: Runtime, case: Case, reason: str) -> list[i
     """
     if _covered(session, case, reason):
         return []
-    emails = recipients(session, case, reason)
+    emails, user_id = _addressed(session, case, reason)
     if not emails:
         return []  # nobody to tell (an assignee no longer active): the queue shows it
     subject = SUBJECTS[reason].format(id=case.id)
     link = f"{runtime.settings.public_base_url}/cases/{case.id}"
-    row = StaffAlert(case_id=case.id, reason=reason, recipients=len(set(emails)))
+    row = StaffAlert(case_id=case.id, reason=reason, recipients=len(set(emails)), user_id=user_id)
     try:
         with session.begin_nested():
             session.add(row)
@@ -154,3 +175,43 @@ def answered(session: Session, case: Case) -> None:
 def read(session: Session, case: Case) -> None:
     """A handler opened the case: the worker's words are read, a reply alert seen to."""
     _clear(session, case, READ)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A browser's alerts: ``(alert id, case id, reason)`` to show, and the id to ask after."""
+
+    alerts: list[tuple[int, int, str]]
+    last: int
+
+
+def pending(session: Session, user_id: int, after: int | None) -> Pending:
+    """The alerts addressed to ``user_id`` after alert ``after`` that nobody has seen to yet.
+
+    Without ``after`` (a browser asking for the first time) none, only where to start: a
+    browser shows what happens while it is open, not the past. One range read on the primary
+    key: the browser asks every 10 seconds, and almost always nothing is new. An alert
+    already seen to (a handler answered, the assignee opened the case) is not shown: someone
+    is on it.
+    """
+    if after is None:
+        return Pending([], session.scalar(select(func.max(StaffAlert.id))) or 0)
+    rows = session.execute(
+        select(
+            StaffAlert.id,
+            StaffAlert.case_id,
+            StaffAlert.reason,
+            StaffAlert.user_id,
+            StaffAlert.cleared_at,
+        )
+        .where(StaffAlert.id > after)
+        .order_by(StaffAlert.id)
+        .limit(PENDING_BATCH)
+    ).all()
+    # Every row read moves the browser on, shown or not: the next poll reads only newer ones.
+    shown = [
+        (id_, case_id, reason)
+        for id_, case_id, reason, to, cleared in rows
+        if cleared is None and to in (None, user_id)
+    ]
+    return Pending(shown, rows[-1][0] if rows else after)

@@ -53,6 +53,7 @@ from grievance.models.remediation import REMEDY_LABELS, REMEDY_TYPES, Evidence
 from grievance.runtime import Runtime
 from grievance.services import (
     actions,
+    alerts,
     assignments,
     bulk,
     case_queue,
@@ -161,6 +162,41 @@ def queue() -> ResponseReturnValue:
         db.commit()
         template = "cases/_table.html" if htmx else "cases/queue.html"
         return render_template(template, **context)
+
+
+@bp.get("/alerts/pending")
+@roles_required(*HANDLERS)
+def pending_alerts() -> ResponseReturnValue:
+    """The signed-in handler's alerts since alert ``after``, as JSON for static/notify.js.
+
+    Asked every POLL_SECONDS by any open staff page whose browser may show notifications.
+    Each alert is its case number, a fixed phrase and the case's link, never anything a
+    worker gave. Nothing new (nearly every poll) is one index read and no audit entry; alerts
+    shown are audited as a view of those case numbers.
+    """
+    raw = request.args.get("after", "")
+    # An alert id, 0 included (a browser that started before the first alert); else none.
+    ok = raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) < 2**31
+    after = int(raw) if ok else None
+    with _runtime().sessions() as db:
+        found = alerts.pending(db, int(current_user.user_id), after)
+        if found.alerts:
+            me = _me(db)
+            for _id, case_id, reason in found.alerts:
+                accounts.audit(db, me, "alert_notified", case_id, f"reason={reason}")
+            db.commit()
+    return {
+        "last": found.last,
+        "alerts": [
+            {
+                "id": alert_id,
+                "case": case_id,
+                "title": f"Case #{case_id}: {alerts.PHRASES[reason]}",
+                "url": url_for("cases.detail", case_id=case_id),
+            }
+            for alert_id, case_id, reason in found.alerts
+        ],
+    }
 
 
 # The live queue's own query parameters, never part of the handler's filters or links.

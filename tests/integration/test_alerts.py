@@ -16,10 +16,11 @@ from sqlalchemy import select
 
 from grievance.auth import accounts
 from grievance.mail import SmtpMailer
-from grievance.models import Case, OutboxMail, StaffAlert, User
+from grievance.models import AuditEvent, Case, OutboxMail, StaffAlert, User
 from grievance.runtime import Runtime
 from grievance.services import alerts, escalation, mails, sweeper
 from tests.conftest import Phone
+from tests.support.accounts import browser, make_user, sign_in_password
 from tests.support.intake import report
 from tests.support.smtp import Mailbox, Received, mailbox
 from tests.support.staff import PASSWORD, act, handler
@@ -199,3 +200,86 @@ def test_words_on_a_case_whose_assignee_left_alert_nobody_and_record_nothing(
     assert box.received == []  # the queue's "worker replied" shows it
     with runtime.sessions() as session:
         assert session.scalars(select(StaffAlert.reason)).all() == ["new_p1"]
+
+
+# -- the browser's notifications (GET /alerts/pending, static/notify.js) -----------------------
+
+
+def pending(client: FlaskClient, after: int | None = None) -> dict[str, object]:
+    """What a browser's poll is answered, after checking it carries nothing a worker gave."""
+    response = client.get("/alerts/pending" + ("" if after is None else f"?after={after}"))
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.headers["Cache-Control"] == "no-store"
+    text = response.get_data(as_text=True)
+    for word in WORDS:
+        assert word.lower() not in text.lower(), word
+    data: dict[str, object] = response.get_json()
+    for alert in data["alerts"]:  # type: ignore[attr-defined]
+        assert set(alert) == {"id", "case", "title", "url"}
+        assert alert["url"] == f"/cases/{alert['case']}"
+    return data
+
+
+def audit_actions(runtime: Runtime) -> list[str]:
+    with runtime.sessions() as session:
+        return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def test_a_browser_is_shown_the_handler_s_own_new_alerts_and_nothing_of_the_worker(
+    app: Flask, runtime: Runtime, box: Mailbox, staff: FlaskClient, phone: Phone
+) -> None:
+    second = handler(app, runtime, "second@example.org")
+    admin = handler(app, runtime, "boss@example.org", role="admin")
+    # A browser asking for the first time learns where to start, and is shown no past alert.
+    start = pending(staff)
+    assert start == {"last": 0, "alerts": []}
+    before = audit_actions(runtime)
+    assert pending(staff, 0) == {"last": 0, "alerts": []}
+    assert audit_actions(runtime) == before  # an empty poll writes nothing
+    for odd in ("-1", "²", "9" * 5000, "x"):  # read as a first ask, never an error
+        assert staff.get(f"/alerts/pending?after={odd}").get_json() == start
+
+    report(phone)  # a new P1 case: everyone on duty
+    case = case_of(runtime)
+    shown = pending(staff, 0)
+    (alert,) = shown["alerts"]  # type: ignore[misc]
+    assert alert["case"] == case.id
+    assert alert["title"] == f"Case #{case.id}: P1 case"
+    assert pending(admin, 0)["alerts"] == shown["alerts"]
+    assert pending(staff, shown["last"]) == {"last": shown["last"], "alerts": []}  # type: ignore[arg-type]
+    with runtime.sessions() as session:
+        audited = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "alert_notified")
+        ).all()
+        assert [(a.case_id, a.detail) for a in audited] == [(case.id, "reason=new_p1")] * 2
+
+    # A worker's words on a case assigned to the second handler: theirs alone.
+    act(staff, case.id, "assign", assignee=str(user_id(runtime, "second@example.org")))
+    last = int(shown["last"])  # type: ignore[call-overload]
+    phone.send("The agent says the rest next month")
+    assert box.received[-1].to == ["second@example.org"]  # the email, for comparison
+    assert pending(staff, last)["alerts"] == []
+    assert pending(admin, last)["alerts"] == []
+    (reply,) = pending(second, last)["alerts"]  # type: ignore[misc]
+    assert reply["title"] == f"Case #{case.id}: worker replied"
+    # Seen to before the browser asked (the assignee opened the case): not shown, passed over.
+    second.get(f"/cases/{case.id}")
+    phone.send("and three of us paid the same agent")
+    second.get(f"/cases/{case.id}")
+    later = pending(second, int(reply["id"]))
+    assert later["alerts"] == []
+    assert int(later["last"]) > int(reply["id"])  # type: ignore[call-overload]
+
+
+def test_only_handlers_and_admins_may_ask_for_alerts(app: Flask, runtime: Runtime) -> None:
+    stranger = browser(app)
+    assert stranger.get("/alerts/pending").headers["Location"].startswith("/login")
+    for role in ("supplier", "buyer"):
+        make_user(runtime, f"{role}@example.org", role, f"The {role}")
+        client = browser(app)
+        sign_in_password(client, f"{role}@example.org")
+        assert client.get("/alerts/pending").status_code == 404, role  # no hint it exists
+    for role in ("handler", "admin"):
+        staff = handler(app, runtime, f"{role}@example.org", role)
+        assert staff.get("/alerts/pending").is_json, role
