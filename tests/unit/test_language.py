@@ -102,6 +102,27 @@ def test_languages_sharing_a_script_are_told_apart(text: str, expected: str) -> 
     assert detect(text, candidates).language == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Nepali's past negative in -एन and फेला ("found"): "the papers were not found".
+        ("कागज फेला परेन", "ne"),
+        ("मालिकले पासपोर्ट फिर्ता गरेन", "ne"),
+        # Hindi's flapped ड़ and the nukta, which Nepali spelling does not write.
+        ("पढ़ाई", "hi"),
+        ("छोड़ो यार", "hi"),
+    ],
+)
+def test_nepali_and_hindi_spellings_tell_them_apart(text: str, expected: str) -> None:
+    assert detect(text, ["en", "ne", "hi", "ur", "id", "ms"]).language == expected
+
+
+def test_nepali_or_is_not_taken_for_hindi() -> None:
+    # वा is Nepali's "or" (Hindi says या): "salary or money" is asked about, not answered in Hindi.
+    found = detect("तलब वा पैसा", ["en", "ne", "hi"])
+    assert found.language in (None, "ne")
+
+
 def test_romanized_south_asian_text_is_not_english() -> None:
     # Nepali's own words decide; answered in Latin letters where the line has that catalog.
     assert detect("malai sahayog chahiyo", ["en", "ne", "hi", "my"]).language == "ne"
