@@ -175,6 +175,34 @@ ID_MS_AGAINST_PRIOR = 6.0
 # Half the margin, as some verbs end in -iti too (menyakiti, peneliti): those with the verb
 # prefixes me-/di- or the root teliti are left out.
 _SUFFIXES = (("itas", 1.0), ("iti", -1.0))
+# Words where the two standard languages differ, from what is known of them rather than from
+# counts: Indonesian spellings and words that Malaysian Malay writes otherwise (pikir/fikir,
+# paham/faham, uang/wang, kantor/pejabat, coba/cuba, dokter/doktor, karyawan/pekerja), and the
+# Jakarta chat words a Malaysian does not type (nggak, gimana, dong, sih, deh, kok, nih); then
+# the Malay side of the same pairs and Malaysian chat (je, nak, dah, kat, jom, korang, takde).
+# Each weighs at least ID_MS_MARGIN, as one such word alone tells the two apart. The word table
+# weighs many of them lightly, because wordfreq's Malay lists hold Indonesian posts and subtitles
+# (``pikir``, ``dong`` are not in it at all; ``paham``, ``deh`` and ``tuh`` weigh under 0.3).
+# Words both use, even at different rates (tidak, boleh, bisa, tak, mau, cuti, polisi, which is
+# Malay for "policy"), are left to the table.
+_ID_ONLY = _words(
+    "pikir berpikir pikiran paham kantor uang karena bahwa telepon menelepon paspor pabrik mobil "
+    "kapan kemarin bilang gratis sepeda dokter libur liburan karyawan perusahaan lembur taksi "
+    "kendaraan yaitu berbagai silakan coba mencoba dicoba percobaan akun nggak gak enggak ngga "
+    "gimana udah aja banget dong sih deh kok gue elo kayak emang bikin pengen capek makasih kalo "
+    "ngomong ngerti dapet doang cuman belom gitu gini nih tuh"
+)
+_MS_ONLY = _words(
+    "fikir berfikir fikiran faham wang kerana bahawa telefon pasport polis kilang basikal doktor "
+    "bilik syarikat teksi kenderaan iaitu pelbagai berjaya maklumat sila cuba mencuba dicuba "
+    "percubaan akaun ejen mahu awak korang je nak dah kat sikit takde tengok jom jugak camne "
+    "macamana kakitangan tandas"
+)
+# They also tell the pair from the other Latin-script languages ("gimana dong" is Indonesian,
+# not English), except those that are words of Tagalog, Spanish or English too.
+_MARKERS["id"] = _MARKERS["ms"] = _MARKERS["id"] | (
+    (_ID_ONLY | _MS_ONLY) - _words("sila bilang doktor taksi gratis kayak")
+)
 _ROMANIZED_WORDS = _words(
     "amake amar ami bhai bhaiya chahiye chahiyo chaina chaiyo chha dai dhanyabad dhanyavad didi "
     "dorkar garnu hai hain hajur hay huncha hunchha kaam kaj kia kya madad malai mera meri mero "
@@ -416,7 +444,8 @@ def id_ms_score(text: str) -> float:
     """How far ``text`` leans Indonesian (positive) or Malay (negative); near 0: no evidence.
 
     The sum of its words' weights in the word table (discounted log-ratios of frequency);
-    words the table lacks count nothing, except loanwords ending in -itas or -iti.
+    words the table lacks count nothing, except loanwords ending in -itas or -iti. Words known
+    to belong to one of the two (``_ID_ONLY``, ``_MS_ONLY``) weigh at least the margin.
     """
     table = _id_ms_table()
     score = 0.0
@@ -430,6 +459,10 @@ def id_ms_score(text: str) -> float:
                 and not part.endswith("teliti")
             ):
                 weight = next((w for end, w in _SUFFIXES if part.endswith(end)), None)
+            if part in _ID_ONLY:
+                weight = max(weight or 0.0, ID_MS_MARGIN)
+            elif part in _MS_ONLY:
+                weight = min(weight or 0.0, -ID_MS_MARGIN)
             score += weight or 0.0
     return score
 

@@ -245,6 +245,24 @@ def test_malay_and_indonesian_are_told_apart_when_the_words_say_which(
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Jakarta chat and Indonesian spellings a Malaysian does not write.
+        ("gimana dong", "id"),
+        ("saya paham", "id"),
+        ("kok gaji dipotong", "id"),
+        # Malaysian chat and spellings.
+        ("kat mana ejen", "ms"),
+        ("majikan tak faham", "ms"),
+    ],
+)
+def test_words_only_one_of_malay_and_indonesian_writes_decide_a_short_message(
+    text: str, expected: str
+) -> None:
+    assert detect(text, EVERY_LANGUAGE).language == expected
+
+
+@pytest.mark.parametrize(
     "text",
     ["saya perlu bantuan", "gaji belum dibayar", "saya tidak dapat gaji", "gaji saya dipotong"],
 )
