@@ -90,7 +90,12 @@ _MARKERS: dict[str, frozenset[str]] = {
         "am an and are be but can do fine for from going good have hello help hi how i i'm im "
         "is it know like morning my name need not of okay on please problem report sorry thank "
         "thanks the there they think this to very want was we well what when where who why "
-        "with work yes you your"
+        "with work yes you your "
+        # More function words, leaving out those Spanish, Tagalog or Malay write too (he, has, at,
+        # me; Malay "had", a limit).
+        "about after all also any as been before because by could don't get got her him his "
+        "if in into just more now or our she should some than that their them then these those "
+        "us which will would"
     ),
     # English, Spanish and Tagalog: function words, leaving out those two of them share (para,
     # pero; a, no, me, at) or that another candidate uses (si, ni, o, ya, din, may, mula).
@@ -98,7 +103,11 @@ _MARKERS: dict[str, frozenset[str]] = {
         "al ayuda bien buenas bueno buenos con como cuando cómo de del donde días el en eres es "
         "esta estoy estás esto está están favor gracias han hola la las le les lo los mi muy más "
         "necesito nos pago por qué que se sin sobre soy su sus sí también tengo tiene trabajo tú "
-        "un una usted y yo"
+        "un una usted y yo "
+        # More of them, leaving out those Tagalog borrowed (todo, kada), "tu" (Malay chat) and
+        # "mis" (Indonesian "mis.", for example).
+        "ahora algo aquí desde dinero entre ese eso este estos fue hacer hasta hoy nada "
+        "nuevo nueva otra otro porque puede puedo puedes ser siempre solo sólo tus"
     ),
     "tl": _words(
         "akin aking ako amo ang ano ating aming ay ayaw ba bakit dahil daw dito doon gusto hindi "

@@ -117,6 +117,11 @@ def test_nepali_and_hindi_spellings_tell_them_apart(text: str, expected: str) ->
     assert detect(text, ["en", "ne", "hi", "ur", "id", "ms"]).language == expected
 
 
+def test_spanish_function_words_answer_short_spanish() -> None:
+    # "no" and "hay" are Tagalog words too; "dinero" is Spanish only.
+    assert detect("no hay dinero", EVERY_LANGUAGE).language == "es"
+
+
 def test_nepali_or_is_not_taken_for_hindi() -> None:
     # वा is Nepali's "or" (Hindi says या): "salary or money" is asked about, not answered in Hindi.
     found = detect("तलब वा पैसा", ["en", "ne", "hi"])
