@@ -114,7 +114,11 @@ _MARKERS: dict[str, frozenset[str]] = {
         "huwag inyong ito iyan iyon iyong kailan kami kamusta kanila kanya kapag kay kayo ko "
         "kumusta kung lahat lang mga mo na naman namin nang nasa natin ng ngayon nila ninyo nito "
         "niya niyo oo opo pa paano po rin sa saan sahod salamat sila sino siya tayo trabaho "
-        "tulong wag wala walang yung"
+        "tulong wag wala walang yung "
+        # More everyday words, leaving out those Spanish, Indonesian or Malay write too (pera,
+        # sobra; sana, kaya, kasi).
+        "akong bahay baka bago bawat diyan dyan galing ganito ganun hanggang ikaw ilan kahit kuya "
+        "magkano medyo nasaan nga nyo pag pala puwede pwede siguro sweldo talaga tapos yon yun"
     ),
     # Nepali and Hindi: function words and common verb forms the other language lacks.
     "ne": _words(

@@ -122,6 +122,11 @@ def test_spanish_function_words_answer_short_spanish() -> None:
     assert detect("no hay dinero", EVERY_LANGUAGE).language == "es"
 
 
+@pytest.mark.parametrize("text", ["pwede ba", "nasaan passport", "talaga kuya"])
+def test_everyday_tagalog_words_answer_short_tagalog(text: str) -> None:
+    assert detect(text, EVERY_LANGUAGE).language == "tl"
+
+
 def test_nepali_or_is_not_taken_for_hindi() -> None:
     # वा is Nepali's "or" (Hindi says या): "salary or money" is asked about, not answered in Hindi.
     found = detect("तलब वा पैसा", ["en", "ne", "hi"])
