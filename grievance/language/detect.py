@@ -19,7 +19,7 @@ Evidence, strongest first:
    Nepali and Hindi, fastText's lean to Hindi is corrected first.
 4. **Indonesian against Malay**: the two are first found as one language, then
    told apart by a word table (``data/id_ms.tsv``, from wordfreq's word lists)
-   only when its words lean one way. (fastText's compressed model is no help
+   and a list of words only one of them writes, only when the words lean one way. (fastText's compressed model is no help
    here: it calls most Malay Indonesian.)
 5. **The prior**: a language the worker confirmed before wins unless the
    evidence points elsewhere.
