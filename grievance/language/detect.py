@@ -19,8 +19,9 @@ Evidence, strongest first:
    Nepali and Hindi, fastText's lean to Hindi is corrected first.
 4. **Indonesian against Malay**: the two are first found as one language, then
    told apart by a word table (``data/id_ms.tsv``, from wordfreq's word lists)
-   and a list of words only one of them writes, only when the words lean one way. (fastText's compressed model is no help
-   here: it calls most Malay Indonesian.)
+   and a list of words only one of them writes, only when the words lean one
+   way. (fastText's compressed model is no help here: it calls most Malay
+   Indonesian, and its share says nothing where the words do not lean.)
 5. **The prior**: a language the worker confirmed before wins unless the
    evidence points elsewhere.
 
@@ -138,8 +139,8 @@ _MARKERS: dict[str, frozenset[str]] = {
 }
 # Word endings of the same kind. Nepali writes its postpositions and plural onto the noun
 # (कामको, मालिकलाई, घरबाट, साथीहरू), has verb endings in -छ (गर्छ, हुन्छ, आउँछ, formal गर्दछ) and a
-# past negative in -एन (भएन, पाइएन, गरिएन); Hindi writes
-# them as separate words, and has the oblique plural -ों (लोगों) and the future -ेगा/-ेगी/-ेंगे.
+# past negative in -एन (भएन, पाइएन, गरिएन); Hindi writes them as separate words, and has the
+# oblique plural -ों (लोगों) and the future -ेगा/-ेगी/-ेंगे.
 _ENDINGS: dict[str, tuple[str, ...]] = {
     "ne": (
         "को", "लाई", "बाट", "हरू", "हरु", "नुहोस्", "न्छ", "र्छ", "ँछ", "छन्", "दैन", "थ्यो", "दछ", "एन",
