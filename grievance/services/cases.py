@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from grievance.models import (
     AuditEvent,
     Case,
     CaseEvent,
+    CaseMerge,
     CodeAttempt,
     Contact,
     Message,
@@ -295,7 +296,7 @@ def _link_to_latest(session: Session, case: Case, contact_id: int) -> None:
     """A retaliation report: linked to the worker's latest other case, with its site."""
     latest = session.scalars(
         select(Case)
-        .where(Case.contact_id == contact_id, Case.id != case.id)
+        .where(Case.contact_id == contact_id, Case.id != case.id, not_merged())
         .order_by(func.coalesce(Case.closed_at, Case.created_at).desc(), Case.id.desc())
         .limit(1)
     ).first()
@@ -308,6 +309,32 @@ def _link_to_latest(session: Session, case: Case, contact_id: int) -> None:
             case_id=latest.id, kind="retaliation_reported", actor=WORKER, data={"case": case.id}
         )
     )
+
+
+def not_merged() -> ColumnElement[bool]:
+    """Cases that were not merged into another: a merged duplicate is closed, and what the
+    worker writes, asks or appeals belongs to the case it was merged into."""
+    return Case.id.not_in(select(CaseMerge.duplicate_id))
+
+
+def primary_of(session: Session, case: Case) -> Case | None:
+    """The case ``case`` was merged into (following a primary that was itself merged
+    later), or None when it was never merged."""
+    primary = None
+    for _ in range(MAX_MERGE_CHAIN):
+        into = session.scalar(select(CaseMerge.primary_id).where(CaseMerge.duplicate_id == case.id))
+        if into is None:
+            break
+        found = session.get(Case, into)
+        if found is None:
+            break
+        primary = case = found
+    return primary
+
+
+# Merges are refused into a merged case, so a chain grows only when a primary is merged
+# later; a few steps are plenty, and the bound keeps a bad row from looping.
+MAX_MERGE_CHAIN = 8
 
 
 def has_case(session: Session, contact_id: int) -> bool:
@@ -398,8 +425,12 @@ def status_replies(
     """What to tell a worker who sent STATUS, with or without a code."""
     now = utcnow()
     if code is None:
+        # A merged duplicate is told as the case it was merged into, which is listed itself.
         cases = session.scalars(
-            select(Case).where(Case.contact_id == contact.id).order_by(Case.id.desc()).limit(3)
+            select(Case)
+            .where(Case.contact_id == contact.id, not_merged())
+            .order_by(Case.id.desc())
+            .limit(3)
         ).all()
         if not cases:
             return [Reply("status.none", {})]
@@ -418,6 +449,11 @@ def status_replies(
     if case is None:
         return [Reply("status.not_found", {})]
     session.add(CaseEvent(case_id=case.id, kind="status_checked", actor=WORKER, data={}))
+    primary = primary_of(session, case)
+    if primary is not None:
+        # The code of a merged duplicate still works: its problem is handled on the primary,
+        # so the worker hears that case's stage, under the date of the report they know.
+        return _report(runtime, primary, reported=case.created_at)
     return _report(runtime, case)
 
 
@@ -445,12 +481,15 @@ def _rate_limited(session: Session, runtime: Runtime, contact_id: int, now: date
     return (per_sender or 0) >= allowance
 
 
-def _report(runtime: Runtime, case: Case) -> list[Reply]:
-    """The stage in words, what happens next, and by when (the day the stage is due)."""
+def _report(runtime: Runtime, case: Case, reported: datetime | None = None) -> list[Reply]:
+    """The stage in words, what happens next, and by when (the day the stage is due).
+
+    ``reported``: the day of the report the worker asked about, when that is another case's
+    (a duplicate merged into ``case``)."""
     replies = [
         Reply(
             "status.report",
-            {"date": case.created_at.date().isoformat()},
+            {"date": (reported or case.created_at).date().isoformat()},
             {"stage": f"status.stage.{case.status}"},
         )
     ]

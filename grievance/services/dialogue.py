@@ -36,7 +36,7 @@ from grievance.models import (
 from grievance.models.cases import OPEN_STATUSES
 from grievance.runtime import Runtime
 from grievance.services import alerts, assignments, directory
-from grievance.services.cases import new_case
+from grievance.services.cases import new_case, not_merged, primary_of
 from grievance.services.errors import NotFound
 from grievance.services.triage import TriageError
 
@@ -65,6 +65,7 @@ def _recently_closed(contact_id: int, since: datetime) -> Select[Case]:
             Case.contact_id == contact_id,
             Case.status.not_in(OPEN_STATUSES),
             Case.closed_at >= since,
+            not_merged(),
         )
         .order_by(Case.closed_at.desc(), Case.id.desc())
     )
@@ -105,7 +106,8 @@ def target_case(
     if case_id is not None and 0 < case_id < 2**31:
         asked = session.get(Case, case_id)
         if asked is not None and asked.contact_id == contact.id:
-            return asked
+            # A case merged since the question was asked: the answer goes where it is handled.
+            return primary_of(session, asked) or asked
     found = open_case_of(session, contact.id)
     if found is None:
         found = session.scalars(

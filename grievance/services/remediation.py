@@ -44,8 +44,8 @@ from grievance.models import (
 )
 from grievance.models.remediation import OUTCOMES, REMEDY_TYPES, STEP_STATUSES, current_plan
 from grievance.runtime import Runtime
-from grievance.services import visibility
-from grievance.services.cases import change_status
+from grievance.services import duplicates, visibility
+from grievance.services.cases import change_status, not_merged
 from grievance.services.errors import NotFound
 from grievance.services.mails import enqueue_mails, queue_mail
 from grievance.services.outbox import enqueue_delivery
@@ -655,7 +655,7 @@ def review_close(
     session: Session, runtime: Runtime, case: Case, actor: User, approve: bool
 ) -> Result:
     """A second handler approves or rejects a closing that needs one: a disputed or unanswered
-    case as resolved, or a P0 or P1 case as not resolved or out of scope."""
+    case as resolved, or a P0 or P1 case as not resolved, out of scope or merged into another."""
     _handler(actor)
     pending = case.pending_close
     if not pending:
@@ -664,8 +664,10 @@ def review_close(
         raise RemediationError("a second person must review this; you asked for it")
     case.pending_close = None
     if not approve:
-        _event(session, case, actor, "close_review_rejected")
+        _event(session, case, actor, "close_review_rejected", outcome=pending.get("outcome"))
         return Result([])
+    if pending.get("outcome") == duplicates.MERGED:
+        return Result(duplicates.approved(session, runtime, case, actor, pending).outbox_ids)
     if pending.get("outcome") == "out_of_scope":
         reason = str(pending["reason"])
         _event(session, case, actor, "closed", outcome="out_of_scope", reviewed=True)
@@ -767,6 +769,8 @@ def appeal(session: Session, runtime: Runtime, contact: Contact) -> tuple[str, C
         .where(
             Case.contact_id == contact.id,
             Case.status.in_(("closed", "resolved", "out_of_scope", "referred")),
+            # A merged duplicate is never reopened on its own: its primary is appealed.
+            not_merged(),
         )
         .order_by(Case.closed_at.desc().nulls_last(), Case.id.desc())
         .limit(1)

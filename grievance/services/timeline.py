@@ -9,7 +9,7 @@ hidden; a supplier never gets this view (suppliers read only the handler's summa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -67,6 +67,8 @@ class Item:
     error: str | None = None
     history: list[str] = field(default_factory=list)
     media: int = 0
+    # The case it happened on, when that is a duplicate merged into the case shown.
+    from_case: int | None = None
 
 
 QUESTIONS = {
@@ -143,6 +145,10 @@ def _category(value: object) -> str:
     return CATEGORY_LABELS.get(str(value), "not known") if value else "not known"
 
 
+def _link(value: object) -> str:
+    return "a duplicate" if value == "duplicate" else "a related case"
+
+
 def _danger(value: object) -> str:
     return "in danger now" if value else "not in danger"
 
@@ -204,6 +210,7 @@ SENTENCES: dict[str, _Sentence] = {
     "severity": lambda d, n: (
         f"Severity {d.get('severity_from')} → {d.get('severity')}"
         + (" (second reviewer)" if d.get("reviewed") else "")
+        + (f" (from case #{d.get('merged')}, merged into this one)" if d.get("merged") else "")
     ),
     "severity_review_requested": lambda d, n: (
         f"Lowering to {d.get('to')} asked; a second person must review it"
@@ -295,7 +302,25 @@ SENTENCES: dict[str, _Sentence] = {
         f"Closing as {str(d.get('outcome') or 'resolved').replace('_', ' ')} asked; "
         "a second reviewer must approve it"
     ),
-    "close_review_rejected": lambda d, n: "Closing as resolved was rejected",
+    "close_review_rejected": lambda d, n: (
+        "Merging into another case was rejected"
+        if d.get("outcome") == "merged"
+        else f"Closing as {_stage(d.get('outcome') or 'resolved')} was rejected"
+    ),
+    "case_linked": lambda d, n: f"Linked to case #{d.get('other')} as {_link(d.get('link'))}",
+    "case_unlinked": lambda d, n: f"The link to case #{d.get('other')} was removed",
+    "merge_requested": lambda d, n: (
+        f"Merging into case #{d.get('into')} asked; a second reviewer must approve it"
+    ),
+    "merged_into": lambda d, n: (
+        f"Merged into case #{d.get('other')}"
+        + (" (second reviewer)" if d.get("reviewed") else "")
+        + ": closed without a message to the worker; their code for this case answers with "
+        "that case's stage"
+    ),
+    "merged_from": lambda d, n: (
+        f"Case #{d.get('other')} was merged into this case: its messages and timeline show here"
+    ),
     "remedy_proposed": lambda d, n: "Remedy proposed: the worker is asked whether it is solved",
 }
 
@@ -309,12 +334,24 @@ def sentence(event: CaseEvent, names: _Names) -> str:
     return event.kind.replace("_", " ").capitalize()
 
 
-def timeline(db: Session, runtime: Runtime, case: Case, staff_language: str = "en") -> list[Item]:
-    """Messages in and out (with delivery state), events and notes, oldest first."""
+def timeline(
+    db: Session,
+    runtime: Runtime,
+    case: Case,
+    staff_language: str = "en",
+    merged: Sequence[int] = (),
+) -> list[Item]:
+    """Messages in and out (with delivery state), events and notes, oldest first; with those
+    of the cases ``merged`` into this one, each marked with the case it happened on."""
     names = _Names(db)
     items: list[Item] = []
+    ids = [case.id, *merged]
+
+    def origin(case_id: int) -> int | None:
+        return case_id if case_id != case.id else None
+
     messages = db.scalars(
-        select(Message).where(Message.case_id == case.id).order_by(Message.id)
+        select(Message).where(Message.case_id.in_(ids)).order_by(Message.id)
     ).all()
     history: dict[int, list[str]] = {}
     if messages:
@@ -352,17 +389,27 @@ def timeline(db: Session, runtime: Runtime, case: Case, staff_language: str = "e
                 error=m.error_code,
                 history=history.get(m.id, []),
                 media=m.num_media,
+                from_case=origin(m.case_id or case.id),
             )
         )
-    for e in db.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)):
-        items.append(Item(at=e.at, kind="event", body=sentence(e, names), who=names.actor(e.actor)))
-    for n in db.scalars(select(CaseNote).where(CaseNote.case_id == case.id)):
+    for e in db.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(ids))):
+        items.append(
+            Item(
+                at=e.at,
+                kind="event",
+                body=sentence(e, names),
+                who=names.actor(e.actor),
+                from_case=origin(e.case_id),
+            )
+        )
+    for n in db.scalars(select(CaseNote).where(CaseNote.case_id.in_(ids))):
         items.append(
             Item(
                 at=n.at,
                 kind="note",
                 body=runtime.protector.decrypt(n.text_encrypted),
                 who=names.user(n.author_id),
+                from_case=origin(n.case_id),
             )
         )
     return sorted(items, key=lambda item: item.at)
