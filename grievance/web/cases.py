@@ -59,6 +59,7 @@ from grievance.services import (
     case_queue,
     dialogue,
     directory,
+    duplicates,
     escalation,
     handler_messages,
     recruitment,
@@ -154,6 +155,7 @@ def queue() -> ResponseReturnValue:
             "poll_seconds": POLL_SECONDS,
             "assignees": _assignees(db, result.cases),
             "me": current_user.user_id,
+            "possible_duplicates": duplicates.flagged(db, result.cases),
         }
         if not htmx:
             context |= _page_context(db, runtime)
@@ -396,7 +398,9 @@ def detail(case_id: int) -> ResponseReturnValue:
         contact = db.get(Contact, case.contact_id) if case.contact_id else None
         catalog = runtime.catalogs.get(case.language)
         contact_language = (contact.language if contact else None) or case.language
-        items = timeline.timeline(db, runtime, case)
+        merged_from = duplicates.merged_from(db, case)
+        gathered = [case.id, *(other.id for other in merged_from)]
+        items = timeline.timeline(db, runtime, case, merged=gathered[1:])
         description = (
             timeline.worker_words(runtime.protector.decrypt(case.description_encrypted))
             if case.description_encrypted
@@ -425,7 +429,7 @@ def detail(case_id: int) -> ResponseReturnValue:
             "may_propose": remediation.may_propose(db, case),
             "category_labels": CATEGORY_LABELS,
             "attachments": db.scalars(
-                select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
+                select(Attachment).where(Attachment.case_id.in_(gathered)).order_by(Attachment.id)
             ).all(),
             "playable": PLAYABLE,
             "description": description,
@@ -462,9 +466,31 @@ def detail(case_id: int) -> ResponseReturnValue:
             "remedy_labels": REMEDY_LABELS,
             "macros": macro_service.available(),
             **_recruitment(db, runtime, case),
+            **_duplicates(db, case, merged_from),
             **_options(db),
         }
         return render_template("cases/detail.html", **context)
+
+
+def _duplicates(db: Session, case: Case, merged_from: list[Case]) -> dict[str, Any]:
+    """What the case page shows of duplicates: the case this one was merged into, the cases
+    merged into it, the cases linked to it, the same worker's similar cases suggested, and
+    the worker's open cases it could be merged into."""
+    merged_into = duplicates.merged_into(db, case)
+    others_open = (
+        [other for other in dialogue.other_cases(db, case) if other.status in OPEN_STATUSES]
+        if case.status in OPEN_STATUSES
+        else []
+    )
+    return {
+        "merged_into": merged_into,
+        "merged_from": merged_from,
+        "links": duplicates.links_of(db, case),
+        "suggestions": [] if merged_into else duplicates.suggestions(db, case),
+        # This case into another (not when a supplier follows it), and another into this one.
+        "merge_into_choices": others_open if case.supplier_id is None else [],
+        "merge_here_ids": {other.id for other in others_open if other.supplier_id is None},
+    }
 
 
 def _texts(
@@ -629,8 +655,59 @@ _DONE = {
     "return_to_supplier": "Sent back to the supplier.",
     "comment": "Comment added; the supplier is told by email.",
     "close": "Closed; the worker is told and asked how well we handled it.",
+    "link": "Cases linked; both pages show the link.",
+    "unlink": "Link removed.",
     "review_close": "Review recorded.",
 }
+
+
+@bp.post("/cases/<int:case_id>/links")
+@roles_required(*HANDLERS)
+def link(case_id: int) -> ResponseReturnValue:
+    """Link the case with another, as a duplicate or a related case (both pages show it)."""
+    return _act(
+        case_id,
+        duplicates.link,
+        other_id=_int(request.form.get("other")),
+        kind=request.form.get("kind", "duplicate"),
+    )
+
+
+@bp.post("/cases/<int:case_id>/links/<int:other_id>/delete")
+@roles_required(*HANDLERS)
+def unlink(case_id: int, other_id: int) -> ResponseReturnValue:
+    """Remove the link between the case and another (from either case's page)."""
+    return _act(case_id, duplicates.unlink, other_id=other_id)
+
+
+@bp.post("/cases/<int:case_id>/merge")
+@roles_required(*HANDLERS)
+def merge(case_id: int) -> ResponseReturnValue:
+    """Merge the case (a duplicate) into another of the same worker's open cases; then the
+    primary's page, which shows the duplicate's history. A P0 or P1 duplicate waits for a
+    second handler, on its own page."""
+    into = _int(request.form.get("into"))
+    try:
+        _, waits = actions.run(
+            _runtime(),
+            current_user.user_id,
+            lambda db, user: _case(db, case_id),
+            duplicates.merge,
+            lambda db, case: bool(case.pending_close),
+            into=into,
+            reason=request.form.get("reason", ""),
+        )
+    except triage.TriageError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("cases.detail", case_id=case_id)), 303
+    if waits or into is None:
+        flash(_MERGE_WAITS, "ok")
+        return redirect(url_for("cases.detail", case_id=case_id)), 303
+    flash(f"Case #{case_id} is merged into this case: its history shows below.", "ok")
+    return redirect(url_for("cases.detail", case_id=into)), 303
+
+
+_MERGE_WAITS = "Not merged yet: a second handler must approve it (see the review at the top)."
 
 
 @bp.post("/cases/<int:case_id>/assign")
