@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    ColumnElement,
     ForeignKey,
     Index,
     LargeBinary,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    select,
     text,
     true,
 )
@@ -300,6 +302,12 @@ class CaseMerge(Base):
     merged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     merged_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     reason: Mapped[str] = mapped_column(Text)
+
+
+def not_merged() -> ColumnElement[bool]:
+    """Cases that were not merged into another. A merged duplicate is closed, and what the
+    worker writes, asks or appeals belongs to its primary; reports count the problem once."""
+    return Case.id.not_in(select(CaseMerge.duplicate_id))
 
 
 class AssignmentTurn(Base):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from grievance import csvsafe
 from grievance.models import Agency, Case, CaseRecruitment, Organisation, Site
+from grievance.models.cases import not_merged
 
 if TYPE_CHECKING:
     from grievance.reports.suppression import Table
@@ -97,7 +98,10 @@ def monthly_counts(
         query = query.outerjoin(CaseRecruitment, CaseRecruitment.case_id == Case.id).outerjoin(
             Agency, Agency.id == CaseRecruitment.agency_id
         )
-    query = query.where(Case.created_at >= start, Case.created_at < end).group_by(label, month)
+    # A duplicate merged into another case is one problem, counted on its primary.
+    query = query.where(Case.created_at >= start, Case.created_at < end, not_merged()).group_by(
+        label, month
+    )
     if suppliers is not None:
         query = query.where(Case.supplier_id.in_(list(suppliers)))
     table: dict[str, dict[str, int]] = {}

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.orm import Session
 
 from grievance.models import Case, CaseEvent, Site, SiteAlert, WorkerPrompt
+from grievance.models.cases import not_merged
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ def _collect(
     from grievance.reports.aggregates import month_of
 
     start, end = _period(first, last)
-    in_period = [Case.created_at >= start, Case.created_at < end]
+    # A duplicate merged into another case is one problem, counted on its primary.
+    in_period = [Case.created_at >= start, Case.created_at < end, not_merged()]
     if suppliers is not None:
         in_period.append(Case.supplier_id.in_(list(suppliers)))
     rows = list(

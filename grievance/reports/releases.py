@@ -57,7 +57,7 @@ from grievance.models import (
     User,
 )
 from grievance.models.accounts import buyer_suppliers
-from grievance.models.cases import CATEGORY_LABELS
+from grievance.models.cases import CATEGORY_LABELS, not_merged
 from grievance.models.remediation import REMEDY_LABELS
 from grievance.reports import aggregates, outcomes
 from grievance.reports.suppression import (
@@ -292,7 +292,8 @@ def _window(first: date, last: date) -> tuple[datetime, datetime]:
 
 def _in_scope(first: date, last: date, scope: Sequence[int] | None) -> list[Any]:
     start, end = _window(first, last)
-    where = [Case.created_at >= start, Case.created_at < end]
+    # A duplicate merged into another case is one problem, counted on its primary.
+    where = [Case.created_at >= start, Case.created_at < end, not_merged()]
     if scope is not None:
         where.append(Case.supplier_id.in_(list(scope)))
     return where

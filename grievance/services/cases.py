@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,13 @@ from grievance.models import (
     Message,
     User,
 )
-from grievance.models.cases import DEFAULT_SEVERITY, OPEN_STATUSES, STATUSES, check_move
+from grievance.models.cases import (
+    DEFAULT_SEVERITY,
+    OPEN_STATUSES,
+    STATUSES,
+    check_move,
+    not_merged,
+)
 from grievance.runtime import Runtime
 from grievance.services import alerts, assignments
 from grievance.services.outbox import NOTICE_KEY, enqueue_delivery, queue_message
@@ -309,12 +315,6 @@ def _link_to_latest(session: Session, case: Case, contact_id: int) -> None:
             case_id=latest.id, kind="retaliation_reported", actor=WORKER, data={"case": case.id}
         )
     )
-
-
-def not_merged() -> ColumnElement[bool]:
-    """Cases that were not merged into another: a merged duplicate is closed, and what the
-    worker writes, asks or appeals belongs to the case it was merged into."""
-    return Case.id.not_in(select(CaseMerge.duplicate_id))
 
 
 def primary_of(session: Session, case: Case) -> Case | None:

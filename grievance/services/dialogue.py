@@ -33,10 +33,10 @@ from grievance.models import (
     Site,
     User,
 )
-from grievance.models.cases import OPEN_STATUSES
+from grievance.models.cases import OPEN_STATUSES, not_merged
 from grievance.runtime import Runtime
 from grievance.services import alerts, assignments, directory
-from grievance.services.cases import new_case, not_merged, primary_of
+from grievance.services.cases import new_case, primary_of
 from grievance.services.errors import NotFound
 from grievance.services.triage import TriageError
 

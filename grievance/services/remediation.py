@@ -42,10 +42,11 @@ from grievance.models import (
     User,
     WorkerPrompt,
 )
+from grievance.models.cases import not_merged
 from grievance.models.remediation import OUTCOMES, REMEDY_TYPES, STEP_STATUSES, current_plan
 from grievance.runtime import Runtime
 from grievance.services import duplicates, visibility
-from grievance.services.cases import change_status, not_merged
+from grievance.services.cases import change_status
 from grievance.services.errors import NotFound
 from grievance.services.mails import enqueue_mails, queue_mail
 from grievance.services.outbox import enqueue_delivery

@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select, update
 
 from grievance.auth import accounts
+from grievance.clock import utcnow
 from grievance.models import (
     INBOUND,
     OUTBOUND,
@@ -24,6 +25,7 @@ from grievance.models import (
     User,
 )
 from grievance.models.accounts import buyer_suppliers
+from grievance.reports.outcomes import outcome_measures
 from grievance.runtime import Runtime
 from grievance.services import triage
 from tests.conftest import Phone
@@ -193,6 +195,12 @@ def test_a_merge_keeps_both_histories_and_the_old_code_answers_with_the_primary(
     assert sorted(audited) == sorted(
         [("merge_requested", second), ("merged_into", second), ("merged_from", first)]
     )
+
+    # The report figures count the worker's problem once.
+    with runtime.sessions() as session:
+        today = utcnow().date()
+        (received, *_) = outcome_measures(session, today, today, 1)
+    assert (received.label, received.n) == ("Cases received", 1)
 
     primary_page = text_of(one.get(f"/cases/{first}").get_data(as_text=True))
     assert f"On case #{second} (merged): Worker and the agent shouted at me today" in primary_page
