@@ -44,6 +44,10 @@ REMEDY_LABELS = {
     "guarantee_of_non_repetition": "guarantee of non-repetition",
 }
 OUTCOMES = ("resolved", "not_resolved")
+# A duplicate merged into another case is closed with this outcome (services/duplicates.py);
+# never one a handler chooses when closing, so not in OUTCOMES.
+MERGED = "merged"
+CASE_OUTCOMES = (*OUTCOMES, MERGED)
 # What the mechanism asks a worker after a case moves, and when.
 # "details": the optional questions a minute after the code (flows/details.yaml).
 PROMPT_KINDS = ("confirm", "satisfaction", "checkin_30", "checkin_90", "details")

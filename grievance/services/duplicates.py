@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from grievance.models import Case, CaseLink, CaseMerge, User, WorkerPrompt
 from grievance.models.cases import LINK_KINDS, OPEN_STATUSES, TRANSITIONS
+from grievance.models.remediation import MERGED
 from grievance.runtime import Runtime
 from grievance.services import alerts
 from grievance.services.cases import change_status, primary_of
@@ -47,8 +48,6 @@ from grievance.services.triage import (
 
 # How far apart two of a worker's cases may be opened and still be suggested as one.
 WINDOW = timedelta(days=30)
-# The outcome a merged duplicate is closed with (never one a handler chooses when closing).
-MERGED = "merged"
 DEFAULT_REASON = "the same problem, reported again"
 # How many cases merged into one the primary's page gathers (a chain of merges included).
 MAX_GATHERED = 50

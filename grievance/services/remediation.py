@@ -43,7 +43,13 @@ from grievance.models import (
     WorkerPrompt,
 )
 from grievance.models.cases import not_merged
-from grievance.models.remediation import OUTCOMES, REMEDY_TYPES, STEP_STATUSES, current_plan
+from grievance.models.remediation import (
+    MERGED,
+    OUTCOMES,
+    REMEDY_TYPES,
+    STEP_STATUSES,
+    current_plan,
+)
 from grievance.runtime import Runtime
 from grievance.services import duplicates, visibility
 from grievance.services.cases import change_status
@@ -667,7 +673,7 @@ def review_close(
     if not approve:
         _event(session, case, actor, "close_review_rejected", outcome=pending.get("outcome"))
         return Result([])
-    if pending.get("outcome") == duplicates.MERGED:
+    if pending.get("outcome") == MERGED:
         return Result(duplicates.approved(session, runtime, case, actor, pending).outbox_ids)
     if pending.get("outcome") == "out_of_scope":
         reason = str(pending["reason"])

@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 from grievance.db import MAX_ID
 from grievance.models.cases import DEFAULT_SEVERITY, INDICATORS, SEVERITIES, STATUSES
 from grievance.models.remediation import (
+    CASE_OUTCOMES,
     OUTCOMES,
     PLAN_STATUSES,
     REMEDY_TYPES,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     Severity: TypeAlias = str
     Indicator: TypeAlias = str
     Outcome: TypeAlias = str
+    CaseOutcome: TypeAlias = str
     RemedyType: TypeAlias = str
     StepStatus: TypeAlias = str
     PlanStatus: TypeAlias = str
@@ -54,6 +56,8 @@ else:
     Severity = _one_of(SEVERITIES)
     Indicator = _one_of(INDICATORS)
     Outcome = _one_of(OUTCOMES)
+    # How a case ended, as an answer says it: a merged duplicate's too (never asked for).
+    CaseOutcome = _one_of(CASE_OUTCOMES)
     RemedyType = _one_of(REMEDY_TYPES)
     StepStatus = _one_of(STEP_STATUSES)
     PlanStatus = _one_of(PLAN_STATUSES)
@@ -398,7 +402,7 @@ class SupplierCases(Answer):
 
 class Remedy(CaseDetail):
     worker_answer: WorkerAnswer | None
-    outcome: Outcome | None
+    outcome: CaseOutcome | None
     remedy_types: list[RemedyType]
     satisfaction: Annotated[int, Field(ge=1, le=5)] | None
     reopened: int

@@ -30,6 +30,7 @@ from grievance.runtime import Runtime
 from grievance.services import triage
 from tests.conftest import Phone
 from tests.support.accounts import browser, make_user
+from tests.support.api import api, token_for
 from tests.support.intake import CODE, report
 from tests.support.staff import act, handler, sign_in, token_of
 
@@ -201,6 +202,12 @@ def test_a_merge_keeps_both_histories_and_the_old_code_answers_with_the_primary(
         today = utcnow().date()
         (received, *_) = outcome_measures(session, today, today, 1)
     assert (received.label, received.n) == ("Cases received", 1)
+
+    # The API's view of the merged case says how it ended.
+    token = token_for(runtime, "api@example.org", "handler")
+    answer = api(phone.client, token, "GET", f"/cases/{second}/remedy")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert (answer.json["status"], answer.json["outcome"]) == ("closed", "merged")
 
     primary_page = text_of(one.get(f"/cases/{first}").get_data(as_text=True))
     assert f"On case #{second} (merged): Worker and the agent shouted at me today" in primary_page
