@@ -282,6 +282,10 @@ def test_suppliers_and_buyers_never_see_duplicates_and_cannot_reach_the_new_form
     for role, client in {"handler": staff, "admin": admin}.items():
         page = client.get(f"/cases/{first}").get_data(as_text=True)
         assert f"case #{second}" in text_of(page), role
+    # Admins see cases, so they reach the new forms as handlers do.
+    assert "Link removed." in act(admin, second, f"links/{first}/delete")
+    assert "Cases linked" in act(admin, second, "links", other=first, kind="related")
+    assert "Not merged yet" in act(admin, second, "merge", into=first)  # P1: two people
     others = {}
     for role, org in (("supplier", "Sunrise Garments"), ("buyer", "Brand")):
         make_user(runtime, f"{role}@example.org", role, org)
