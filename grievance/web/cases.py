@@ -700,7 +700,7 @@ def merge(case_id: int) -> ResponseReturnValue:
     except triage.TriageError as exc:
         flash(str(exc), "error")
         return redirect(url_for("cases.detail", case_id=case_id)), 303
-    if waits or into is None:
+    if waits:
         flash(_MERGE_WAITS, "ok")
         return redirect(url_for("cases.detail", case_id=case_id)), 303
     flash(f"Case #{case_id} is merged into this case: its history shows below.", "ok")
