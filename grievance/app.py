@@ -75,6 +75,7 @@ def create_app(
         errors,
         fonts,
         health,
+        i18n,
         labels,
         procedure,
         reports,
@@ -102,6 +103,7 @@ def create_app(
     app.register_blueprint(wellbeing.bp)
     app.register_blueprint(wellbeing.moved)
     app.register_blueprint(procedure.bp)
+    i18n.install(app)  # staff pages in the reader's language, before the filters that use it
     app.jinja_env.globals["zip"] = zip
     app.jinja_env.filters.update(labels.FILTERS)
     app.jinja_env.filters.update(times.FILTERS)  # times in the reader's zone (web/times.py)

@@ -89,6 +89,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # An IANA zone ("Asia/Kathmandu") the person reads times in; None: the line's default.
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # The language staff pages are shown in ("ms"); None: the browser's, else English.
+    locale: Mapped[str | None] = mapped_column(String(16))
 
 
 class ApiToken(Base):

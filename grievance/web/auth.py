@@ -11,8 +11,9 @@ import time
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, refresh
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
@@ -21,7 +22,7 @@ from grievance.clock import utcnow
 from grievance.models import User
 from grievance.runtime import Runtime
 from grievance.services import admin
-from grievance.web import times
+from grievance.web import i18n, times
 from grievance.web.security import Principal, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -129,9 +130,9 @@ def second_factor() -> ResponseReturnValue:
             wrong = (user.failed_logins if user else 0) - session["pending"].get("f", 0)
             if user is None or wrong >= PENDING_CODE_ATTEMPTS or accounts.is_locked(user, utcnow()):
                 session.clear()
-                ended = "Too many wrong codes. Sign in again, in a few minutes."
+                ended = gettext("Too many wrong codes. Sign in again, in a few minutes.")
                 return render_template("auth/login.html", error=ended), 401
-            error = "That code did not work. Use the newest code, or a recovery code."
+            error = gettext("That code did not work. Use the newest code, or a recovery code.")
     return render_template("auth/code.html", error=error), 401 if error else 200
 
 
@@ -158,7 +159,9 @@ def mfa_setup() -> ResponseReturnValue:
                 return render_template(
                     "auth/recovery_codes.html", codes=codes, next=safe_next(target)
                 )
-            error = "That code did not match. Check the phone's clock and try the newest code."
+            error = gettext(
+                "That code did not match. Check the phone's clock and try the newest code."
+            )
         uri = accounts.provisioning_uri(secret, user.email)
         qr = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
         # Only path data: the URI is encoded as QR modules, no text of it reaches the markup.
@@ -186,35 +189,47 @@ def logout() -> ResponseReturnValue:
 
 @bp.route("/account", methods=["GET", "POST"])
 def account() -> ResponseReturnValue:
-    """One's own settings: the time zone pages show times in."""
+    """One's own settings: the language pages are in, and the time zone they show times in.
+    Each change is audited, as the time zone always was."""
     runtime = _runtime()
     message = None
     with runtime.sessions() as db:
         user = db.get(User, current_user.user_id)
         assert user is not None
-        if request.method == "POST":
-            chosen = request.form.get("time_zone", "").strip()
-            if chosen and chosen not in times.zone_names():
-                return render_template(
-                    "auth/account.html",
-                    zones=times.zone_names(),
-                    current=user.time_zone,
-                    default=runtime.settings.time_zone,
-                    error="Choose a time zone from the list.",
-                ), 400
-            user.time_zone = chosen or None
-            accounts.audit(db, user, "time_zone_changed", detail=chosen or "the line's default")
-            db.commit()
-            message = (
-                "Saved: times are now shown in " + (chosen or runtime.settings.time_zone) + "."
+
+        def page(**extra: object) -> str:
+            return render_template(
+                "auth/account.html",
+                zones=times.zone_names(),
+                current=user.time_zone,
+                current_locale=i18n.chosen(user.locale),
+                default=runtime.settings.time_zone,
+                **extra,
             )
-        return render_template(
-            "auth/account.html",
-            zones=times.zone_names(),
-            current=user.time_zone,
-            default=runtime.settings.time_zone,
-            message=message,
-        )
+
+        if request.method == "POST":
+            zone = request.form.get("time_zone", "").strip()
+            language = request.form.get("locale", "").strip()
+            if zone and zone not in times.zone_names():
+                return page(error=gettext("Choose a time zone from the list.")), 400
+            if language and language not in i18n.LANGUAGES:
+                return page(error=gettext("Choose a language from the list.")), 400
+            user.time_zone = zone or None
+            accounts.audit(db, user, "time_zone_changed", detail=zone or "the line's default")
+            if "locale" in request.form and (language or None) != user.locale:
+                user.locale = language or None
+                accounts.audit(db, user, "locale_changed", detail=language or "the browser's")
+            db.commit()
+            # This very response is in the new language: the selector reads the choice from
+            # the request's Principal, and Flask-Babel forgets the locale it had picked.
+            current_user.locale = user.locale
+            current_user.time_zone = user.time_zone
+            g.pop("time_zone", None)
+            refresh()
+            message = gettext(
+                "Saved: times are now shown in %(zone)s.", zone=zone or runtime.settings.time_zone
+            )
+        return page(message=message)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -234,9 +249,9 @@ def password() -> ResponseReturnValue:
                 ).user
                 is None
             ):
-                error = "The current password is not right."
+                error = gettext("The current password is not right.")
             elif new != again:
-                error = "The two new passwords are not the same."
+                error = gettext("The two new passwords are not the same.")
             else:
                 try:
                     accounts.set_password(db, user, new)
@@ -270,7 +285,7 @@ def invitation() -> ResponseReturnValue:
         if request.method == "POST":
             new, again = request.form.get("new_password", ""), request.form.get("confirm", "")
             if new != again:
-                error = "The two passwords are not the same."
+                error = gettext("The two passwords are not the same.")
             else:
                 try:
                     admin.accept_invitation(db, token, new)

@@ -89,6 +89,7 @@ class Principal(UserMixin):
         self.must_change_password = user.must_change_password
         self.session_version = user.session_version
         self.time_zone = user.time_zone
+        self.locale = user.locale
 
     def get_id(self) -> str:
         # The version ends every session when the password changes or the user signs out everywhere.

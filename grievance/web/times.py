@@ -1,4 +1,5 @@
-"""Times on staff pages, in the reader's time zone and written the CLDR way ("7 Dec 2026, 16:20").
+"""Times on staff pages, in the reader's time zone and written the CLDR way ("7 Dec 2026, 16:20"),
+in the page's language ("7 Dis 2026, 16:20" in Malay).
 
 The database and every export keep UTC; a page converts for the person reading it: their own
 zone if they chose one (``/account``), else the line's ``GRIEVANCE_TIME_ZONE``. The zone's
@@ -11,12 +12,21 @@ from datetime import UTC, date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from babel import Locale
 from babel.dates import format_skeleton
 from flask import current_app, g
+from flask_babel import get_locale
 from flask_login import current_user
 
-# Staff pages are in English; en_GB writes the day first and a 24-hour clock.
-LOCALE = "en_GB"
+# English pages write dates as en_GB does: the day first and a 24-hour clock.
+ENGLISH = "en_GB"
+
+
+def page_locale() -> str:
+    """The CLDR locale dates are written in: the page's language (web/i18n.py), with
+    British English for English."""
+    language = str(get_locale() or "en")
+    return ENGLISH if language == "en" else language
 
 
 @cache
@@ -43,10 +53,12 @@ def when(moment: datetime | None, seconds: bool = False) -> str:
     if moment is None:
         return ""
     local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(reader_zone())
-    # CLDR's date and time of day, joined as en_GB's medium date-time pattern joins them.
-    text = (
-        f"{format_skeleton('yMMMd', local, locale=LOCALE)}, "
-        f"{format_skeleton('Hms' if seconds else 'Hm', local, locale=LOCALE)}"
+    locale = page_locale()
+    # CLDR's date and time of day, joined as the locale's medium date-time pattern joins them
+    # ("{1}, {0}" in en_GB): always a 24-hour clock, which reads the same to every team.
+    joined = str(Locale.parse(locale).datetime_formats["medium"])
+    text = joined.replace("{1}", format_skeleton("yMMMd", local, locale=locale)).replace(
+        "{0}", format_skeleton("Hms" if seconds else "Hm", local, locale=locale)
     )
     return f"{text} {local.strftime('%z') if local.utcoffset() else 'UTC'}"
 
@@ -57,7 +69,7 @@ def day(moment: datetime | date | None) -> str:
         return ""
     if isinstance(moment, datetime):
         moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(reader_zone())
-    return format_skeleton("yMMMd", moment, locale=LOCALE)
+    return format_skeleton("yMMMd", moment, locale=page_locale())
 
 
 FILTERS = {"when": when, "day": day}
