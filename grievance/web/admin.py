@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -74,17 +75,17 @@ def add_referral() -> ResponseReturnValue:
     nationals = [x.upper() for x in form.get("nationals", "").replace(",", " ").split()]
     problem = None
     if not name or not how:
-        problem = "An organisation needs a name and how to reach it."
+        problem = gettext("An organisation needs a name and how to reach it.")
     elif country is not None and (len(country) != 2 or not country.isalpha()):
-        problem = "The country is a two-letter code, like MY or NP."
+        problem = gettext("The country is a two-letter code, like MY or NP.")
     elif any(len(n) != 2 or not n.isalpha() for n in nationals):
-        problem = "Whose citizens it serves: two-letter codes, like NP MM."
+        problem = gettext("Whose citizens it serves: two-letter codes, like NP MM.")
     elif phone and not PHONE.match(phone):
-        problem = (
+        problem = gettext(
             "The phone number has digits, spaces, dashes and an optional +, like +60 3-2020 1898."
         )
     elif not phone and set(uses) - {"referrals"}:
-        problem = "Give a phone number: workers are given the number to call."
+        problem = gettext("Give a phone number: workers are given the number to call.")
     if problem is not None:
         flash(problem, "error")
         return redirect(url_for("admin.referrals")), 303
@@ -110,7 +111,7 @@ def add_referral() -> ResponseReturnValue:
             f"referral={referral.id}",
         )
         db.commit()
-    flash(f"Added {name}.", "ok")
+    flash(gettext("Added %(name)s.", name=name), "ok")
     return redirect(url_for("admin.referrals")), 303
 
 
@@ -232,7 +233,12 @@ def invite() -> ResponseReturnValue:
         email = user.email
         db.commit()
     enqueue_mails(runtime, [mail_id] if mail_id else [])
-    flash(f"Invited {email}: the link to choose a password is on its way by email.", "ok")
+    flash(
+        gettext(
+            "Invited %(email)s: the link to choose a password is on its way by email.", email=email
+        ),
+        "ok",
+    )
     return _done("admin.users")
 
 
@@ -280,7 +286,9 @@ def set_role(user_id: int) -> ResponseReturnValue:
 
     def change(db: Session, actor: User, user: User) -> str:
         admin.change_role(db, actor, user, role, organisation)
-        return f"{user.email} is now {role}; they sign in again."
+        return str(
+            gettext("%(email)s is now %(role)s; they sign in again.", email=user.email, role=role)
+        )
 
     return _change_user(user_id, change)
 
@@ -293,7 +301,9 @@ def set_active(user_id: int) -> ResponseReturnValue:
 
     def change(db: Session, actor: User, user: User) -> str:
         admin.set_active(db, actor, user, active)
-        return f"{user.email} is {'active' if active else 'deactivated'}."
+        if active:
+            return str(gettext("%(email)s is active.", email=user.email))
+        return str(gettext("%(email)s is deactivated.", email=user.email))
 
     return _change_user(user_id, change)
 
@@ -305,7 +315,12 @@ def reset_mfa(user_id: int) -> ResponseReturnValue:
 
     def change(db: Session, actor: User, user: User) -> str:
         admin.reset_second_factor(db, actor, user)
-        return f"Two-step sign-in reset for {user.email}: they set up a new authenticator."
+        return str(
+            gettext(
+                "Two-step sign-in reset for %(email)s: they set up a new authenticator.",
+                email=user.email,
+            )
+        )
 
     return _change_user(user_id, change)
 
@@ -317,7 +332,14 @@ def sign_out(user_id: int) -> ResponseReturnValue:
 
     def change(db: Session, actor: User, user: User) -> str:
         tokens = admin.sign_out_everywhere(db, actor, user)
-        return f"{user.email} is signed out everywhere; {tokens} API token(s) revoked."
+        return str(
+            ngettext(
+                "%(email)s is signed out everywhere; %(num)d API token revoked.",
+                "%(email)s is signed out everywhere; %(num)d API tokens revoked.",
+                tokens,
+                email=user.email,
+            )
+        )
 
     return _change_user(user_id, change)
 
@@ -332,7 +354,11 @@ def reset_password(user_id: int) -> ResponseReturnValue:
     def change(db: Session, actor: User, user: User) -> str:
         mail_id = admin.reset_password(runtime, db, actor, user)
         mails.extend([mail_id] if mail_id else [])
-        return f"{user.email} gets an email with a link to choose a new password."
+        return str(
+            gettext(
+                "%(email)s gets an email with a link to choose a new password.", email=user.email
+            )
+        )
 
     response = _change_user(user_id, change)
     enqueue_mails(runtime, mails)
@@ -364,7 +390,7 @@ def add_organisation() -> ResponseReturnValue:
             db.rollback()
             flash(_said(exc), "error")
             return _done("admin.organisations")
-        flash(f"Added {org.name} ({org.kind}).", "ok")
+        flash(gettext("Added %(name)s (%(kind)s).", name=org.name, kind=org.kind), "ok")
         db.commit()
     return _done("admin.organisations")
 
@@ -387,17 +413,18 @@ def buyer_link() -> ResponseReturnValue:
             return _done("admin.organisations")
         db.commit()
     if unlink:
-        flash(
-            f"{buyer} no longer sees {supplier}."
+        said = (
+            gettext("%(buyer)s no longer sees %(supplier)s.", buyer=buyer, supplier=supplier)
             if changed
-            else f"{buyer} did not see {supplier}.",
-            "ok",
+            else gettext("%(buyer)s did not see %(supplier)s.", buyer=buyer, supplier=supplier)
         )
     else:
-        flash(
-            f"{buyer} now sees {supplier}." if changed else f"{buyer} already sees {supplier}.",
-            "ok",
+        said = (
+            gettext("%(buyer)s now sees %(supplier)s.", buyer=buyer, supplier=supplier)
+            if changed
+            else gettext("%(buyer)s already sees %(supplier)s.", buyer=buyer, supplier=supplier)
         )
+    flash(said, "ok")
     return _done("admin.organisations")
 
 
@@ -432,6 +459,6 @@ def add_site() -> ResponseReturnValue:
             db.rollback()
             flash(_said(exc), "error")
             return _done("admin.sites")
-        flash(f"Added the site {site.name}.", "ok")
+        flash(gettext("Added the site %(name)s.", name=site.name), "ok")
         db.commit()
     return _done("admin.sites")

@@ -23,6 +23,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, lazy_gettext, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -150,7 +151,7 @@ def queue() -> ResponseReturnValue:
             "opened": opened,
             "fresh": fresh,
             "fresh_label": _fresh_label(fresh),
-            "title": f"({_fresh_label(fresh)}) Cases" if fresh else "Cases",
+            "title": f"({_fresh_label(fresh)}) {gettext('Cases')}" if fresh else gettext("Cases"),
             "poll_url": url_for("cases.queue", **poll),
             "poll_seconds": POLL_SECONDS,
             "assignees": _assignees(db, result.cases),
@@ -267,33 +268,48 @@ def bulk_action() -> ResponseReturnValue:
     try:
         result = bulk.run_bulk(_runtime(), current_user.user_id, ids, action, **kwargs)
     except triage.TriageError as exc:
-        flash(f"Nothing was done: {exc}.", "error")
+        flash(gettext("Nothing was done: %(why)s.", why=exc), "error")
     else:
         if result.done:
             flash(_bulk_done(action, result.done), "ok")
         for case_id, why in result.refused[:SHOWN_REFUSALS]:
-            flash(f"Case #{case_id} was left as it was: {why}.", "error")
+            flash(
+                gettext("Case #%(id)s was left as it was: %(why)s.", id=case_id, why=why), "error"
+            )
         more = len(result.refused) - SHOWN_REFUSALS
         if more > 0:
-            left = "case was left as it was" if more == 1 else "cases were left as they were"
-            flash(f"{more} more {left}.", "error")
+            flash(
+                ngettext(
+                    "%(num)d more case was left as it was.",
+                    "%(num)d more cases were left as they were.",
+                    more,
+                ),
+                "error",
+            )
     return redirect(_back_to_queue(form.get("back"))), 303
 
 
 # The flashed messages travel in the session cookie: a page of refusals would not fit.
 SHOWN_REFUSALS = 10
+# Lazy: each is translated when flashed, into the language of the person who acted.
 _BULK_DONE = {
-    "assign": "Assigned",
-    "categorise": "Categorised",
-    "acknowledge": "Acknowledged (each worker is told)",
-    "referral": "Referral recorded on",
-    "macro": "Macro applied to",
+    "assign": lazy_gettext("Assigned"),
+    "categorise": lazy_gettext("Categorised"),
+    "acknowledge": lazy_gettext("Acknowledged (each worker is told)"),
+    "referral": lazy_gettext("Referral recorded on"),
+    "macro": lazy_gettext("Macro applied to"),
 }
 
 
 def _bulk_done(action: str, done: list[int]) -> str:
-    cases = ", ".join(f"#{i}" for i in done)
-    return f"{_BULK_DONE.get(action, 'Done')}: {len(done)} case{'s' if len(done) != 1 else ''} ({cases})."
+    cases = ngettext(
+        "%(num)d case (%(ids)s)",
+        "%(num)d cases (%(ids)s)",
+        len(done),
+        ids=", ".join(f"#{i}" for i in done),
+    )
+    what = _BULK_DONE.get(action) or gettext("Done")
+    return str(gettext("%(what)s: %(cases)s.", what=what, cases=cases))
 
 
 def _back_to_queue(back: str | None) -> str:
@@ -313,10 +329,10 @@ def save_view() -> ResponseReturnValue:
             )
         except triage.TriageError as exc:
             db.rollback()
-            flash(f"Not saved: {exc}.", "error")
+            flash(gettext("Not saved: %(why)s.", why=exc), "error")
             return redirect(url_for("cases.queue")), 303
         db.commit()
-        flash(f"Saved the view {view.name}.", "ok")
+        flash(gettext("Saved the view %(name)s.", name=view.name), "ok")
         return redirect(url_for("cases.queue") + (f"?{view.query}" if view.query else "")), 303
 
 
@@ -329,10 +345,10 @@ def delete_view(view_id: int) -> ResponseReturnValue:
             saved_views.delete_view(db, _me(db), view_id)
         except triage.TriageError as exc:
             db.rollback()
-            flash(f"Not deleted: {exc}.", "error")
+            flash(gettext("Not deleted: %(why)s.", why=exc), "error")
         else:
             db.commit()
-            flash("View deleted.", "ok")
+            flash(gettext("View deleted."), "ok")
     return redirect(url_for("cases.queue")), 303
 
 
@@ -348,7 +364,7 @@ def find_by_code() -> ResponseReturnValue:
             )
         except cases_service.CodeSearchError as exc:
             db.commit()  # the search's audit row
-            flash(f"No case found: {exc}.", "error")
+            flash(gettext("No case found: %(why)s.", why=exc), "error")
             return redirect(url_for("cases.queue"), 303)
         db.commit()
         return redirect(url_for("cases.detail", case_id=case.id), 303)
@@ -631,33 +647,39 @@ def _act(case_id: int, action: Callable[..., Any], **kwargs: Any) -> ResponseRet
         return redirect(url_for("cases.detail", case_id=case_id)), 303
     name = action.__name__
     waits = waits and name in ("close", "close_out_of_scope")
-    flash(_WAITS if waits else _DONE.get(name, "Saved."), "ok")
+    flash(str(_WAITS if waits else _DONE.get(name) or gettext("Saved.")), "ok")
     return redirect(url_for("cases.detail", case_id=case_id)), 303
 
 
-_WAITS = "Not closed yet: a second handler must approve it (see the review at the top)."
+_WAITS = lazy_gettext(
+    "Not closed yet: a second handler must approve it (see the review at the top)."
+)
 _DONE = {
-    "assign": "Assigned.",
-    "categorise": "Category saved.",
-    "apply_macro": "Macro applied: categorised, acknowledged, and the reply is on its way.",
-    "set_severity": "Severity saved (a lowering of P0 or P1 waits for a second reviewer).",
-    "review_severity": "Review recorded.",
-    "acknowledge": "Acknowledged; the worker is told.",
-    "add_note": "Note added.",
-    "message_worker": "Message queued for the worker.",
-    "attach_referral": "Referral attached.",
-    "link_agency": "Linked to the recruitment agency.",
-    "refer_to_supplier": "Referred to the supplier; the worker is told.",
-    "close_out_of_scope": "Closed as out of scope; the worker is told.",
-    "review_plan": "Review recorded; the supplier is told by email.",
-    "verify_plan": "Verification recorded.",
-    "propose_to_worker": "The worker is asked whether the problem is solved.",
-    "return_to_supplier": "Sent back to the supplier.",
-    "comment": "Comment added; the supplier is told by email.",
-    "close": "Closed; the worker is told and asked how well we handled it.",
-    "link": "Cases linked; both pages show the link.",
-    "unlink": "Link removed.",
-    "review_close": "Review recorded.",
+    "assign": lazy_gettext("Assigned."),
+    "categorise": lazy_gettext("Category saved."),
+    "apply_macro": lazy_gettext(
+        "Macro applied: categorised, acknowledged, and the reply is on its way."
+    ),
+    "set_severity": lazy_gettext(
+        "Severity saved (a lowering of P0 or P1 waits for a second reviewer)."
+    ),
+    "review_severity": lazy_gettext("Review recorded."),
+    "acknowledge": lazy_gettext("Acknowledged; the worker is told."),
+    "add_note": lazy_gettext("Note added."),
+    "message_worker": lazy_gettext("Message queued for the worker."),
+    "attach_referral": lazy_gettext("Referral attached."),
+    "link_agency": lazy_gettext("Linked to the recruitment agency."),
+    "refer_to_supplier": lazy_gettext("Referred to the supplier; the worker is told."),
+    "close_out_of_scope": lazy_gettext("Closed as out of scope; the worker is told."),
+    "review_plan": lazy_gettext("Review recorded; the supplier is told by email."),
+    "verify_plan": lazy_gettext("Verification recorded."),
+    "propose_to_worker": lazy_gettext("The worker is asked whether the problem is solved."),
+    "return_to_supplier": lazy_gettext("Sent back to the supplier."),
+    "comment": lazy_gettext("Comment added; the supplier is told by email."),
+    "close": lazy_gettext("Closed; the worker is told and asked how well we handled it."),
+    "link": lazy_gettext("Cases linked; both pages show the link."),
+    "unlink": lazy_gettext("Link removed."),
+    "review_close": lazy_gettext("Review recorded."),
 }
 
 
@@ -899,7 +921,7 @@ def merge_agencies() -> ResponseReturnValue:
             flash(str(exc), "error")
         else:
             db.commit()
-            flash(f"Merged into {kept.name}.", "ok")
+            flash(gettext("Merged into %(name)s.", name=kept.name), "ok")
     return redirect(url_for("cases.agencies")), 303
 
 
@@ -1005,7 +1027,7 @@ def move_message(case_id: int, message_id: int) -> ResponseReturnValue:
             flash(str(exc), "error")
             return redirect(url_for("cases.detail", case_id=case_id)), 303
         db.commit()
-    flash("Message moved.", "ok")
+    flash(gettext("Message moved."), "ok")
     return redirect(url_for("cases.detail", case_id=case_id)), 303
 
 

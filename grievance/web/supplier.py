@@ -30,6 +30,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -106,7 +107,7 @@ def _visible_case(db: Session, user: User, case_id: int) -> Case:
     return found
 
 
-def _act(case_id: int, action: Callable[..., Any], done: str, **kwargs: Any) -> ResponseReturnValue:
+def _act(case_id: int, action: Callable[..., Any], done: Any, **kwargs: Any) -> ResponseReturnValue:
     """One supplier action (a remediation function) through the one action runner, on a case
     of the supplier's own; a refused action is shown, another's case is 404."""
     try:
@@ -131,7 +132,7 @@ def plan_start(case_id: int) -> ResponseReturnValue:
     return _act(
         case_id,
         remediation.start_plan,
-        "Plan started: adapt the steps, then submit it.",
+        gettext("Plan started: adapt the steps, then submit it."),
         from_playbook=request.form.get("playbook") != "no",
     )
 
@@ -139,7 +140,7 @@ def plan_start(case_id: int) -> ResponseReturnValue:
 @bp.post("/cases/<int:case_id>/plan/steps")
 @roles_required("supplier")
 def step_add(case_id: int) -> ResponseReturnValue:
-    return _act(case_id, remediation.add_step, "Step added.", **_step_fields())
+    return _act(case_id, remediation.add_step, gettext("Step added."), **_step_fields())
 
 
 def _step_fields() -> dict[str, str]:
@@ -153,13 +154,15 @@ def _step_fields() -> dict[str, str]:
 @bp.post("/cases/<int:case_id>/plan/steps/<int:step_id>")
 @roles_required("supplier")
 def step_update(case_id: int, step_id: int) -> ResponseReturnValue:
-    return _act(case_id, remediation.update_step, "Step saved.", step_id=step_id, **_step_fields())
+    return _act(
+        case_id, remediation.update_step, gettext("Step saved."), step_id=step_id, **_step_fields()
+    )
 
 
 @bp.post("/cases/<int:case_id>/plan/steps/<int:step_id>/remove")
 @roles_required("supplier")
 def step_remove(case_id: int, step_id: int) -> ResponseReturnValue:
-    return _act(case_id, remediation.remove_step, "Step removed.", step_id=step_id)
+    return _act(case_id, remediation.remove_step, gettext("Step removed."), step_id=step_id)
 
 
 @bp.post("/cases/<int:case_id>/plan/steps/<int:step_id>/status")
@@ -168,7 +171,7 @@ def step_status(case_id: int, step_id: int) -> ResponseReturnValue:
     return _act(
         case_id,
         remediation.set_step_status,
-        "Step status saved.",
+        gettext("Step status saved."),
         step_id=step_id,
         status=request.form.get("status", ""),
     )
@@ -183,7 +186,7 @@ def step_evidence(case_id: int, step_id: int) -> ResponseReturnValue:
     return _act(
         case_id,
         remediation.add_evidence,
-        "Evidence uploaded; it is stored encrypted.",
+        gettext("Evidence uploaded; it is stored encrypted."),
         step_id=step_id,
         filename=upload.filename or "" if upload is not None else "",
         data=data,
@@ -194,7 +197,9 @@ def step_evidence(case_id: int, step_id: int) -> ResponseReturnValue:
 @roles_required("supplier")
 def plan_submit(case_id: int) -> ResponseReturnValue:
     return _act(
-        case_id, remediation.submit_plan, "Plan submitted; the case handler will review it."
+        case_id,
+        remediation.submit_plan,
+        gettext("Plan submitted; the case handler will review it."),
     )
 
 
@@ -202,7 +207,9 @@ def plan_submit(case_id: int) -> ResponseReturnValue:
 @roles_required("supplier")
 def plan_complete(case_id: int) -> ResponseReturnValue:
     return _act(
-        case_id, remediation.complete_plan, "Reported complete; the case handler will verify it."
+        case_id,
+        remediation.complete_plan,
+        gettext("Reported complete; the case handler will verify it."),
     )
 
 
@@ -210,7 +217,10 @@ def plan_complete(case_id: int) -> ResponseReturnValue:
 @roles_required("supplier")
 def plan_comment(case_id: int) -> ResponseReturnValue:
     return _act(
-        case_id, remediation.comment, "Comment added.", text=request.form.get("comment", "")
+        case_id,
+        remediation.comment,
+        gettext("Comment added."),
+        text=request.form.get("comment", ""),
     )
 
 
