@@ -17,7 +17,7 @@ matches its ``.po``.
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 
@@ -34,7 +34,10 @@ def chosen(code: str | None) -> str | None:
 
 
 def select_locale() -> str:
-    """The language of this request's page: the user's choice, the browser's, or English."""
+    """The language of this request's page: the user's choice, the browser's, or English.
+    Outside a request (a command rendering with the app's context) there is no reader: English."""
+    if not has_request_context():
+        return DEFAULT
     if current_user and current_user.is_authenticated:
         mine = chosen(getattr(current_user, "locale", None))
         if mine is not None:

@@ -5,17 +5,18 @@ label keeps its code in a ``title`` for whoever knows them."""
 from __future__ import annotations
 
 from babel import Locale, UnknownLocaleError
+from flask_babel import get_locale, gettext
 
 from grievance.models.cases import CATEGORY_LABELS
 
 # Latin-letter catalogs of languages usually written in another script.
-_ROMAN = {"Latn": "in Latin letters"}
+_ROMAN = ("Latn",)
 
 
 def category(code: str | None) -> str:
     """``FL-MOV`` → "Forced labour: passport or ID kept, movement restricted"."""
     if not code:
-        return "not known yet"
+        return str(gettext("not known yet"))
     return CATEGORY_LABELS.get(code, code)
 
 
@@ -25,15 +26,18 @@ def stage(code: str | None) -> str:
 
 
 def language(code: str | None) -> str:
-    """``my`` → "Burmese", ``ne-Latn`` → "Nepali, in Latin letters" (CLDR's English names)."""
+    """``my`` → "Burmese", ``ne-Latn`` → "Nepali, in Latin letters": CLDR's names in the
+    page's language ("Burma" on a Malay page), English outside a request."""
     if not code:
         return "—"
     base, _, script = code.partition("-")
     try:
-        name = Locale.parse(base).get_display_name("en") or code
+        name = Locale.parse(base).get_display_name(str(get_locale() or "en")) or code
     except (ValueError, UnknownLocaleError):
         return code
-    return f"{name}, {_ROMAN[script]}" if script in _ROMAN else name
+    if script in _ROMAN:
+        return str(gettext("%(language)s, in Latin letters", language=name))
+    return name
 
 
 FILTERS = {"category_label": category, "stage_label": stage, "language_label": language}
