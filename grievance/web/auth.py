@@ -214,8 +214,11 @@ def account() -> ResponseReturnValue:
                 return page(error=gettext("Choose a time zone from the list.")), 400
             if language and language not in i18n.LANGUAGES:
                 return page(error=gettext("Choose a language from the list.")), 400
-            user.time_zone = zone or None
-            accounts.audit(db, user, "time_zone_changed", detail=zone or "the line's default")
+            # One form holds both choices: each is recorded when it changes, so the audit log
+            # says which one someone changed.
+            if "time_zone" in request.form and (zone or None) != user.time_zone:
+                user.time_zone = zone or None
+                accounts.audit(db, user, "time_zone_changed", detail=zone or "the line's default")
             if "locale" in request.form and (language or None) != user.locale:
                 user.locale = language or None
                 accounts.audit(db, user, "locale_changed", detail=language or "the browser's")

@@ -71,7 +71,11 @@ def test_a_handler_who_chose_malay_sees_the_queue_and_the_case_in_malay(
         events = session.scalars(
             select(AuditEvent.detail).where(AuditEvent.action == "locale_changed")
         ).all()
+        zones = session.scalars(
+            select(AuditEvent.id).where(AuditEvent.action == "time_zone_changed")
+        ).all()
     assert events == ["ms"]
+    assert zones == []  # the same form, but the time zone did not change
 
 
 def test_the_account_page_saves_in_the_new_language_at_once(app: Flask, runtime: Runtime) -> None:
