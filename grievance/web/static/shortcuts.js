@@ -60,7 +60,11 @@
     var count = document.getElementById("bulk-count");
     var n = selected.size;
     if (form) { form.classList.toggle("active", n > 0); }
-    if (count) { count.textContent = n ? n + (n === 1 ? " case selected." : " cases selected.") : ""; }
+    if (count) {
+      // The page's language, from the template; English if the attributes are missing.
+      var said = (n === 1 ? count.dataset.one : count.dataset.other) || (n === 1 ? "{n} case selected." : "{n} cases selected.");
+      count.textContent = n ? said.replace("{n}", String(n)) : "";
+    }
   }
 
   function mark(box) {
