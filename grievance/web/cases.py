@@ -723,13 +723,17 @@ def merge(case_id: int) -> ResponseReturnValue:
         flash(str(exc), "error")
         return redirect(url_for("cases.detail", case_id=case_id)), 303
     if waits:
-        flash(_MERGE_WAITS, "ok")
+        flash(str(_MERGE_WAITS), "ok")
         return redirect(url_for("cases.detail", case_id=case_id)), 303
-    flash(f"Case #{case_id} is merged into this case: its history shows below.", "ok")
+    flash(
+        gettext("Case #%(id)s is merged into this case: its history shows below.", id=case_id), "ok"
+    )
     return redirect(url_for("cases.detail", case_id=into)), 303
 
 
-_MERGE_WAITS = "Not merged yet: a second handler must approve it (see the review at the top)."
+_MERGE_WAITS = lazy_gettext(
+    "Not merged yet: a second handler must approve it (see the review at the top)."
+)
 
 
 @bp.post("/cases/<int:case_id>/assign")
