@@ -193,7 +193,7 @@ def test_deactivate_sign_out_role_and_authenticator_from_the_user_page(
     token = _token(runtime, "h@example.org")
 
     page = post_form(staff, user_page, f"/admin/users/{uid}/sign-out")
-    assert "signed out everywhere; 1 API token(s) revoked" in page
+    assert "signed out everywhere; 1 API token revoked." in page
     assert them.get("/cases").status_code == 302
     assert _api(app, token) == 401
 
