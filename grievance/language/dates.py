@@ -45,20 +45,27 @@ def locale_of(name: str) -> Locale | None:
         return None
 
 
+def _day_in(value: str, locale: str) -> tuple[date, Locale] | None:
+    """``value`` as a day, and ``locale`` as Babel's; None when either cannot be read."""
+    if not _ISO.match(value):
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    where = locale_of(locale)
+    return (day, where) if where is not None else None
+
+
 def format_day(
     value: str, locale: str, native_digits: bool = False, today: date | None = None
 ) -> str:
     """``value`` (ISO) as a short day in ``locale``: "9 Dec", or "9 Dec 2027" in another year.
     Anything that is not an ISO date comes back unchanged."""
-    if not _ISO.match(value):
+    parsed = _day_in(value, locale)
+    if parsed is None:
         return value
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return value
-    where = locale_of(locale)
-    if where is None:
-        return value
+    day, where = parsed
     today = today or date.today()
     skeleton = "MMMd" if day.year == today.year else "yMMMd"
     text = format_skeleton(skeleton, day, locale=where)
@@ -93,15 +100,10 @@ def spoken_day(value: str, locale: str, today: date | None = None) -> list[tuple
     ``("month", 12)``, and ``("year", 2027)`` when it is not this year's. A call in a language
     without a synthetic voice plays each part from a recording (a number, a month's name).
     None when ``value`` is not a date or the locale is unknown."""
-    if not _ISO.match(value):
+    parsed = _day_in(value, locale)
+    if parsed is None:
         return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return None
-    where = locale_of(locale)
-    if where is None:
-        return None
+    day, where = parsed
     today = today or date.today()
     skeleton = "MMMMd" if day.year == today.year else "yMMMMd"
     pattern = where.datetime_skeletons.get(skeleton)
