@@ -66,6 +66,22 @@ class SignatureValidator:
         return bool(self._validator.validate(url, params, signature))
 
 
+def _http_client(api_base_url: str, timeout: float) -> TwilioHttpClient:
+    """The twilio library's HTTP client, with the environment's proxy and CA settings read
+    once, here, for the API's URL. By default requests reads them again for every message
+    (walking the whole environment twice), which cost more CPU per message than the
+    rest of sending it."""
+    client = TwilioHttpClient(timeout=timeout)
+    session = client.session
+    if session is not None:
+        settings = session.merge_environment_settings(api_base_url, {}, None, None, None)
+        session.proxies = settings["proxies"]
+        session.verify = settings["verify"]
+        session.cert = settings["cert"]
+        session.trust_env = False
+    return client
+
+
 class TwilioChannel:
     """Sends through the Messages API; ``api_base_url`` may point at a Twilio-compatible server."""
 
@@ -90,7 +106,7 @@ class TwilioChannel:
         self._api_base_url = api_base_url.rstrip("/")
         self._timeout = timeout
         self._client = Client(
-            account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout)
+            account_sid, auth_token, http_client=_http_client(self._api_base_url, timeout)
         )
         self._client.api.base_url = self._api_base_url
 

@@ -19,9 +19,10 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import case, null, select, update
+from sqlalchemy import bindparam, case, null, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -465,29 +466,44 @@ def _sent(
 ) -> None:
     """Record a row as sent, at once (a crash after this costs no duplicate). PostgreSQL
     writes both rows in one statement: the drain's costliest part is round trips."""
+    # Named unlike any column: SQLAlchemy takes a parameter named after a column of the
+    # updated table as one more value to set.
+    values = {
+        "p_outbox_id": outbox_id,
+        "p_message_id": message_id,
+        "p_sent_at": utcnow(),
+        "p_provider_sid": result.provider_sid,
+        "p_channel": sent.channel,
+        "p_template_key": sent.template if sent.content_sid else None,
+    }
+    statements = _sent_statements(connection.dialect.name, result.status)
+    with connection.begin():
+        for statement in statements:
+            connection.execute(statement, values)
+
+
+@cache
+def _sent_statements(dialect: str, status: str) -> tuple[Any, ...]:
+    """The statements that record a row as sent with ``status``, built once per dialect and
+    status: building a statement with a CTE costs more CPU than the round trip it saves."""
     outbox, messages = OutboxItem.__table__, Message.__table__
     mark_outbox = (
         update(outbox)
-        .where(outbox.c.id == outbox_id)
-        .values(status="sent", sent_at=utcnow(), last_error=None)
+        .where(outbox.c.id == bindparam("p_outbox_id"))
+        .values(status="sent", sent_at=bindparam("p_sent_at"), last_error=None)
     )
     mark_message = update(messages).values(
-        provider_sid=result.provider_sid,
-        channel=sent.channel,
-        template_key=sent.template if sent.content_sid else None,
-        delivery_status=_later_sql(messages.c.delivery_status, result.status),
+        provider_sid=bindparam("p_provider_sid"),
+        channel=bindparam("p_channel"),
+        template_key=bindparam("p_template_key"),
+        delivery_status=_later_sql(messages.c.delivery_status, status),
         # A message that showed a case code keeps no body: the code lives on only as a slow hash.
         body_encrypted=case((messages.c.sensitive, null()), else_=messages.c.body_encrypted),
     )
-    with connection.begin():
-        if connection.dialect.name == "postgresql":
-            marked = mark_outbox.returning(outbox.c.message_id).cte("marked")
-            connection.execute(
-                mark_message.where(messages.c.id == select(marked.c.message_id).scalar_subquery())
-            )
-            return
-        connection.execute(mark_outbox)
-        connection.execute(mark_message.where(messages.c.id == message_id))
+    if dialect == "postgresql":
+        marked = mark_outbox.returning(outbox.c.message_id).cte("marked")
+        return (mark_message.where(messages.c.id == select(marked.c.message_id).scalar_subquery()),)
+    return mark_outbox, mark_message.where(messages.c.id == bindparam("p_message_id"))
 
 
 def _record_event(connection: Connection, message_id: int, status: str, code: str | None) -> None:
