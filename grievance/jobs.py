@@ -10,14 +10,17 @@ message may quote personal data.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from grievance import runtime as runtime_module
 from grievance.logs import JobFailed, job_context, log_failure
+from grievance.queue import InProcessQueue
 from grievance.runtime import Runtime
 from grievance.services import (
     conversations,
@@ -90,14 +93,49 @@ def process_waiting(runtime: Runtime | None = None) -> int:
     rt.queue.started("process_waiting")
     deadline = time.monotonic() + DRAIN_SECONDS
     total = 0
-    while True:
-        claimed = conversations.process_waiting(rt)
-        total += claimed
-        if claimed < conversations.BATCH:
-            return total
-        if time.monotonic() >= deadline:
-            rt.queue.wake("process_waiting")
-            return total
+    with _Sender(rt) as sender:
+        while True:
+            claimed = conversations.process_waiting(rt, sender=sender)
+            total += claimed
+            if claimed < conversations.BATCH:
+                return total
+            if time.monotonic() >= deadline:
+                rt.queue.wake("process_waiting")
+                return total
+
+
+class _Sender:
+    """Sends a committed batch's replies on a thread of their own while the next batch is
+    stepped, so a worker's CPU steps conversations while it waits on Twilio and on commits.
+    One thread, so replies go out in the order their batches committed; the job ends only when
+    they are all sent. In an RQ worker on PostgreSQL only: SQLite takes one writer at a time,
+    and the in-process queue runs jobs where they are enqueued, so there replies go out inline.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        inline = runtime.settings.is_sqlite or isinstance(runtime.queue, InProcessQueue)
+        self._pool = None if inline else ThreadPoolExecutor(1, thread_name_prefix="replies")
+
+    def __call__(self, send: Callable[[], None]) -> None:
+        if self._pool is None:
+            send()
+            return
+        # The thread logs with the job's id, as the job would.
+        self._pool.submit(contextvars.copy_context().run, _logged, send)
+
+    def __enter__(self) -> _Sender:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+def _logged(send: Callable[[], None]) -> None:
+    try:
+        send()
+    except Exception as exc:  # a row it claimed and did not finish is given back by the sweeper
+        log_failure(log, "sending a batch's replies", exc)
 
 
 @_scrubbed

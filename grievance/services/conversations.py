@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -187,7 +188,9 @@ def process_inbound(runtime: Runtime, message_id: int) -> int:
     return work.processed
 
 
-def process_waiting(runtime: Runtime, limit: int = BATCH) -> int:
+def process_waiting(
+    runtime: Runtime, limit: int = BATCH, sender: Callable[[Callable[[], None]], None] | None = None
+) -> int:
     """Claim up to ``limit`` conversations with waiting inbound messages and step each in order.
 
     One transaction and one commit for the batch. A conversation another worker holds is
@@ -196,6 +199,9 @@ def process_waiting(runtime: Runtime, limit: int = BATCH) -> int:
     rolled back and claimed again with a savepoint per message: the failing message counts an
     attempt (set aside at ``MAX_ATTEMPTS``) and the rest of the batch goes on. Returns how many
     conversations were claimed: fewer than ``limit`` means none were left waiting.
+
+    The batch's replies and mails go out after its commit: here, or handed to ``sender``,
+    which may send them while the next batch is stepped.
     """
     for careful in (False, True):
         with runtime.sessions() as session:
@@ -212,7 +218,10 @@ def process_waiting(runtime: Runtime, limit: int = BATCH) -> int:
                 session.rollback()
                 log_failure(log, "a batch of conversations; claimed again, one by one", exc)
                 continue
-        work.send(runtime)
+        if sender is None:
+            work.send(runtime)
+        else:
+            sender(functools.partial(work.send, runtime))
         return len(claimed)
     raise AssertionError("unreachable")
 

@@ -3,11 +3,13 @@ message that cannot be processed neither rolls back nor holds up the others."""
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
 from grievance import jobs
 from grievance.models import Case, Message
+from grievance.queue import RQQueue
 from grievance.runtime import Runtime
 from grievance.services import conversations
 from tests.conftest import Phone
@@ -104,3 +106,27 @@ def test_a_worker_whose_earlier_message_fails_is_not_answered_out_of_order(
             select(Message.attempts).where(Message.processed_at.is_(None)).order_by(Message.id)
         ).all()
     assert waiting == [1, 0]
+
+
+def test_an_rq_run_on_postgresql_answers_every_worker_before_it_ends(
+    phone: Phone, runtime: Runtime, redis_url: str
+) -> None:
+    """In an RQ worker on PostgreSQL a batch's replies go out on a thread of their own while
+    the next batch is stepped; the run still ends only once every reply is out, in order."""
+    if runtime.settings.is_sqlite:
+        pytest.skip("SQLite sends a batch's replies inline (one writer at a time)")
+    workers = _phones(phone, 2 * conversations.BATCH + 7)
+    runtime.queue = RQQueue(redis_url)  # type: ignore[assignment]
+    for worker in workers:
+        worker.post(worker.params("hello I need help"))
+    first = workers[0]
+    first.post(first.params("1"))  # a second message: answered after the first one's reply
+    assert jobs.process_waiting(runtime=runtime) == len(workers)
+    for worker in workers[1:]:
+        replies = worker.replies()
+        assert len(replies) == 1
+        assert "Do you want to report" in replies[0]
+    first_replies = first.replies()
+    assert len(first_replies) == 2
+    assert "Do you want to report" in first_replies[0]
+    assert "What is the problem about?" in first_replies[1]
