@@ -156,6 +156,12 @@ def main() -> int:
     )
     parser.add_argument("--senders", type=int, default=300, help="distinct From numbers")
     parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=2,
+        help="gunicorn sync workers of both apps (default 2; the Procfile's default is 2 x cores + 1)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="py-spy the webhook's gunicorn workers during its wrk run",
@@ -228,12 +234,14 @@ def main() -> int:
                 web_port, bare_port = bl.free_port(), bl.free_port()
                 web = procs.start(
                     f"gunicorn-webhook-{database}",
-                    bl.gunicorn_argv("grievance.app:create_app()", web_port),
+                    bl.gunicorn_argv("grievance.app:create_app()", web_port, args.web_workers),
                     env,
                 )
                 bare = procs.start(
                     f"gunicorn-bare-{database}",
-                    bl.gunicorn_argv("bare_app:create_app()", bare_port, pythonpath=bl.SCRIPTS),
+                    bl.gunicorn_argv(
+                        "bare_app:create_app()", bare_port, args.web_workers, pythonpath=bl.SCRIPTS
+                    ),
                     env,
                 )
                 bl.wait_for_http(web_port, "/healthz", web)
