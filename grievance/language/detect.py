@@ -127,14 +127,21 @@ _MARKERS: dict[str, frozenset[str]] = {
         "भन्दा भयो म मलाई मेरो यो र सबै हजुर हामी हुन हुन्छ हुने हो "
         # "or", "this/that" (oblique), "these", "now", "found" (फेला पार्नु), and the past
         # negative in -एन/-ेन ("could not", "did not find"): Hindi says या, इस/उस, ये, अभी.
-        "वा यस त्यस यी अहिले फेला सकेन परेन गरेन मिलेन रहेन"
+        "वा यस त्यस यी अहिले फेला सकेन परेन गरेन मिलेन रहेन "
+        # Everyday words Hindi writes otherwise: "some" (कुछ), "again" (फिर), "our" (हमारा),
+        # "you" (informal, honorific), "why", "how", "much", "good", "after", "for", "from",
+        # "need" (चाहिए), "must", "if/said", and the continuous "doing".
+        "केही केहि तपाईँ फेरि हाम्रो तिमी उहाँ किन कसरी धेरै राम्रो पछि लागि बाट चाहिन्छ पर्छ "
+        "भने गर्दै"
     ),
     # Hindi's question words and everyday "very good" (क्या, कैसे, बहुत अच्छा) are what Hindi chat
     # opens with; Nepali says के, कसरी, धेरै राम्रो.
     "hi": _words(
         "अपना अपनी अपने आप इस उस और कि किया को गया गई गए था थी थे तक नहीं ने पर भी मुझे मेरा मेरी "
         "मैं में यह या रहा रही रहे लिए वह सकता सकते सकती से हम हूँ हूं है हैं क्या बहुत अच्छा "
-        "अच्छी कैसे क्यों"
+        "अच्छी कैसे क्यों "
+        # and the Hindi side of the everyday pairs above
+        "कुछ फिर हमारा हमारे हमारी लेकिन अगर करना करें होगा चाहिए जाता जाती"
     ),
 }
 # Word endings of the same kind. Nepali writes its postpositions and plural onto the noun
@@ -655,8 +662,11 @@ def _detect_in_script(
         return Detection("vi", 0.95, script)
     markers = _marker_scores(words, same_script)
     marked = sum(markers.values())
-    # Marker words that point one way only settle it: langdetect costs ~1 ms a call.
-    decisive = marked >= 2 and max(markers.values()) == marked
+    # Marker words that point one way only settle it (langdetect costs ~1 ms a call), and so do
+    # three or more that outnumber the rest three to one: a loanword or two in chat ("gimana
+    # kabar lo bro", where "lo" is Spanish too) is not left to detectors that know no chat.
+    top = max(markers.values())
+    decisive = (marked >= 2 and top == marked) or (top >= 3 and 3 * (marked - top) <= top)
     wants_statistics = (len(words) >= 2 or len(text) >= 12) and not decisive
     statistical = _statistics(text, same_script) if wants_statistics else {}
     if statistical and marked:

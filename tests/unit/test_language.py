@@ -273,6 +273,22 @@ def test_words_only_one_of_malay_and_indonesian_writes_decide_a_short_message(
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Chat with a loanword or two that another served language also writes ("lo" is
+        # Spanish too, "bro" reads as Tagalog or Spanish to the statistical detectors).
+        ("Baik bro, gimana kabar lo bro?", "id"),
+        ("gaji aku belum dibayar bro, gimana dong", "id"),
+        ("Thank you, my employer keeps my passport, please help me", "en"),
+    ],
+)
+def test_marker_words_that_lean_three_to_one_decide_against_the_statistics(
+    text: str, expected: str
+) -> None:
+    assert detect(text, EVERY_LANGUAGE).language == expected
+
+
+@pytest.mark.parametrize(
     "text",
     ["saya perlu bantuan", "gaji belum dibayar", "saya tidak dapat gaji", "gaji saya dipotong"],
 )
