@@ -108,7 +108,13 @@ _MARKERS: dict[str, frozenset[str]] = {
         # More of them, leaving out those Tagalog borrowed (todo, kada), "tu" (Malay chat) and
         # "mis" (Indonesian "mis.", for example).
         "ahora algo aquí desde dinero entre ese eso este estos fue hacer hasta hoy nada "
-        "nuevo nueva otra otro porque puede puedo puedes ser siempre solo sólo tus"
+        "nuevo nueva otra otro porque puede puedo puedes ser siempre solo sólo tus "
+        # and what a worker says of pay and bosses, and the pronouns and everyday verbs around
+        # it ("no me pagan", "me quitaron", "nos deben"), leaving out "pagar" (Indonesian for
+        # "fence"), "dice" (English) and "hay" (Tagalog's sigh, romanized Urdu's "is")
+        "otros otras te nosotros ellos ellas mucho mucha muchos muchas nadie nunca tampoco "
+        "mejor peor quiero quieres tenemos tienen vamos voy va hace hizo dijo gusta paga pagan "
+        "pagaron pagó quitaron deben debe jefe patrón salario sueldo"
     ),
     "tl": _words(
         "akin aking ako amo ang ano ating aming ay ayaw ba bakit dahil daw dito doon gusto hindi "
