@@ -18,11 +18,11 @@ import functools
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -139,6 +139,18 @@ class _After:
     attachments: list[int] = field(default_factory=list)
     outbox_ids: list[int] = field(default_factory=list)
     mails: list[int] = field(default_factory=list)
+
+
+class _Turn(NamedTuple):
+    """One answer on a call, and what the handler of the call's stage works with."""
+
+    runtime: Runtime
+    session: Session
+    call: VoiceCall
+    contact: Contact
+    given: CallAnswer
+    language: str
+    after: _After
 
 
 # -- speech --------------------------------------------------------------------------
@@ -518,23 +530,11 @@ def answer(runtime: Runtime, given: CallAnswer) -> Script:
         call.silent = 0
         language = _language(runtime, contact)
         stage, _, page = call.stage.partition(":")
-        digits = given.digits
+        handler = _STAGES.get(stage)
         if stage == "language":
-            script = _on_language(runtime, call, contact, digits, int(page or 0))
-        elif stage == "menu":
-            script = _on_menu(runtime, session, call, contact, digits, language, after)
-        elif stage == "flow":
-            script = _on_flow(runtime, session, call, contact, given, language, after)
-        elif stage == "code":
-            script = _on_code(runtime, session, call, contact, digits, language, after)
-        elif stage == "offer":
-            script = _on_offer(runtime, session, call, contact, digits, language, after)
-        elif stage == "message":
-            script = _on_message(runtime, session, call, contact, given, language, after)
-        elif stage == "when":
-            script = _on_when(runtime, session, call, contact, digits, language)
-        elif stage == "hour":
-            script = _on_hour(runtime, session, call, contact, digits, language)
+            script = _on_language(runtime, call, contact, given.digits, int(page or 0))
+        elif handler is not None:
+            script = handler(_Turn(runtime, session, call, contact, given, language, after))
         else:
             script = _end(runtime, call, "voice.goodbye", language)
         session.commit()
@@ -580,15 +580,9 @@ def _on_language(
     return _main_menu(runtime, call, chosen)
 
 
-def _on_menu(
-    runtime: Runtime,
-    session: Session,
-    call: VoiceCall,
-    contact: Contact,
-    digits: str,
-    language: str,
-    after: _After,
-) -> Script:
+def _on_menu(turn: _Turn) -> Script:
+    runtime, session, call, contact, given, language, after = turn
+    digits = given.digits
     if digits == PERSON_KEY:
         return _person(runtime, call, language)
     flow = {"1": runtime.engine.flowset.default_flow, "2": "status"}.get(digits)
@@ -598,15 +592,8 @@ def _on_menu(
     return _conversed(runtime, call, contact, conversed, [], after)
 
 
-def _on_flow(
-    runtime: Runtime,
-    session: Session,
-    call: VoiceCall,
-    contact: Contact,
-    given: CallAnswer,
-    language: str,
-    after: _After,
-) -> Script:
+def _on_flow(turn: _Turn) -> Script:
+    runtime, session, call, contact, given, language, after = turn
     kind, options = _waiting(runtime, session, contact)
     if given.digits == PERSON_KEY and kind not in ("scale", "code"):
         return _person(runtime, call, language)
@@ -803,15 +790,9 @@ def _code(
     return _ask(runtime, call, [], prompts)
 
 
-def _on_code(
-    runtime: Runtime,
-    session: Session,
-    call: VoiceCall,
-    contact: Contact,
-    digits: str,
-    language: str,
-    after: _After,
-) -> Script:
+def _on_code(turn: _Turn) -> Script:
+    runtime, session, call, contact, given, language, after = turn
+    digits = given.digits
     if call.code_encrypted is None:
         return _end(runtime, call, "voice.goodbye", language)
     code = runtime.protector.decrypt(call.code_encrypted)
@@ -900,16 +881,9 @@ def dialed(runtime: Runtime, call_sid: str, status: str) -> Script:
         return script
 
 
-def _on_message(
-    runtime: Runtime,
-    session: Session,
-    call: VoiceCall,
-    contact: Contact,
-    given: CallAnswer,
-    language: str,
-    after: _After,
-) -> Script:
+def _on_message(turn: _Turn) -> Script:
     """A message for a person: on the worker's case (or a new one) with a person requested."""
+    runtime, session, call, contact, given, language, after = turn
     if not given.recording_url:
         return _end(runtime, call, "voice.goodbye", language)
     message = _store(runtime, session, contact, call, "", given)
@@ -931,16 +905,11 @@ def _ask_when(runtime: Runtime, call: VoiceCall, language: str, before: list[Spe
     return _ask(runtime, call, before, [_say(runtime, language, "voice.callback_when")])
 
 
-def _on_when(
-    runtime: Runtime,
-    session: Session,
-    call: VoiceCall,
-    contact: Contact,
-    digits: str,
-    language: str,
-) -> Script:
+def _on_when(turn: _Turn) -> Script:
     """The time the worker chose goes to the handler with the request, as a call request
     by SMS does; 5 asks for an hour instead; no key chosen leaves the request as it is."""
+    runtime, session, call, contact, given, language, _after = turn
+    digits = given.digits
     if digits == HOUR_KEY:
         return _ask_hour(runtime, call, language, [])
     time = CALLBACK_TIMES.get(digits)
@@ -955,17 +924,12 @@ def _ask_hour(runtime: Runtime, call: VoiceCall, language: str, before: list[Spe
     return _ask(runtime, call, before, prompts, num_digits=2, finish_on_key="#", timeout=10)
 
 
-def _on_hour(
-    runtime: Runtime,
-    session: Session,
-    call: VoiceCall,
-    contact: Contact,
-    digits: str,
-    language: str,
-) -> Script:
+def _on_hour(turn: _Turn) -> Script:
     """An hour typed on the keypad (0 to 23, in the line's time zone): the handler sees it
     with the request and the caller hears it back. An hour that cannot be read is asked
     once more, then the call back is left at any time, never guessed."""
+    runtime, session, call, contact, given, language, _after = turn
+    digits = given.digits
     hour = int(digits) if digits.isdigit() and len(digits) <= 2 else None
     if hour is None or hour > 23:
         if call.stage == "hour":
@@ -1016,15 +980,9 @@ def silence(runtime: Runtime, call_sid: str, step: int | None) -> Script:
         return script
 
 
-def _on_offer(
-    runtime: Runtime,
-    session: Session,
-    call: VoiceCall,
-    contact: Contact,
-    digits: str,
-    language: str,
-    after: _After,
-) -> Script:
+def _on_offer(turn: _Turn) -> Script:
+    runtime, session, call, contact, given, language, after = turn
+    digits = given.digits
     if digits == PERSON_KEY:
         return _person(runtime, call, language)
     if digits == CALLBACK_KEY:
@@ -1035,6 +993,18 @@ def _on_offer(
         after.mails += mails
         return _ask_when(runtime, call, language, [])
     return _end(runtime, call, "voice.goodbye", language)
+
+
+# What answers each stage of a call (the language menu, which also needs its page, aside).
+_STAGES: dict[str, Callable[[_Turn], Script]] = {
+    "menu": _on_menu,
+    "flow": _on_flow,
+    "code": _on_code,
+    "offer": _on_offer,
+    "message": _on_message,
+    "when": _on_when,
+    "hour": _on_hour,
+}
 
 
 # -- status callbacks -----------------------------------------------------------------
