@@ -8,6 +8,8 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator
 
 from grievance.config import PROJECT_ROOT
 from tests.conftest import Phone
-from tests.support.fake_twilio import AUTH_TOKEN, FakeTwilio
+from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.support.signing import signature
 from tests.web.conftest import (
     TIMEOUT_MS,
@@ -26,6 +28,7 @@ from tests.web.conftest import (
     Server,
     mine,
     replies,
+    run_server,
     server_environment,
     wait_until,
 )
@@ -39,6 +42,25 @@ WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 # Plain http because the browsers talk plain http to 127.0.0.1: an https address would
 # make the session cookie Secure and the CSRF check strict about the Referer.
 PUBLIC = "http://grievance.example.org"
+
+
+@contextmanager
+def twilio_serve(instance: Path, fake: FakeTwilio, line: str, **extra: str) -> Iterator[Server]:
+    """``grievance serve`` with Twilio credentials, sending from ``line`` through ``fake``;
+    webhooks are signed over ``PUBLIC``. Pacing is off (it has tests of its own)."""
+    with run_server(
+        instance,
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_SMS_FROM=line,
+        TWILIO_API_BASE_URL=fake.base_url,
+        PUBLIC_BASE_URL=PUBLIC,
+        GRIEVANCE_LANGUAGES="en,ne,my",
+        GRIEVANCE_SMS_RATE="0",
+        **extra,
+    ) as server:
+        server.wait_for_output("channel: Twilio")
+        yield server
 
 
 # -- the line's words, from the catalogs ------------------------------------------------

@@ -17,19 +17,17 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import SMS_NUMBER
-from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioServer
-from tests.web.conftest import Server, run_server, wait_until
+from tests.support.fake_twilio import FakeTwilio, FakeTwilioServer
+from tests.web.conftest import Server, wait_until
 from tests.web.support import (
     DESKTOP,
-    PUBLIC,
     Worker,
     axe_violations,
-    enrol_totp,
     expect_queue,
-    grievance,
     new_context,
     queue_row,
-    sign_in_with_password,
+    signed_in_handler,
+    twilio_serve,
     watched,
 )
 
@@ -53,36 +51,15 @@ def fake() -> Iterator[FakeTwilio]:
 @pytest.fixture(scope="module")
 def twilio_server(tmp_path_factory: pytest.TempPathFactory, fake: FakeTwilio) -> Iterator[Server]:
     """``grievance serve`` in Twilio mode, sending through this module's fake Twilio."""
-    with run_server(
-        tmp_path_factory.mktemp("serve-live") / "instance",
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        TWILIO_SMS_FROM=SMS_NUMBER,
-        TWILIO_API_BASE_URL=fake.base_url,
-        PUBLIC_BASE_URL=PUBLIC,
-        GRIEVANCE_LANGUAGES="en,ne,my",
-        GRIEVANCE_SMS_RATE="0",
-        GRIEVANCE_DETAILS_DELAY="off",
-    ) as server:
-        server.wait_for_output("channel: Twilio")
+    instance = tmp_path_factory.mktemp("serve-live") / "instance"
+    with twilio_serve(instance, fake, SMS_NUMBER, GRIEVANCE_DETAILS_DELAY="off") as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def handler_state(browser: Browser, twilio_server: Server) -> dict[str, Any]:
-    grievance(
-        twilio_server, "users", "create", HANDLER, "--role", "handler", "--password-stdin",
-        stdin=HANDLER_PASSWORD + "\n",
-    )  # fmt: skip
-    context = new_context(browser, twilio_server)
-    try:
-        page = context.new_page()
-        sign_in_with_password(page, HANDLER, HANDLER_PASSWORD)
-        enrol_totp(page)
-        expect_queue(page)
-        return context.storage_state()
-    finally:
-        context.close()
+    """A handler created with the CLI and signed in once with TOTP: the cookies."""
+    return signed_in_handler(browser, twilio_server, HANDLER, HANDLER_PASSWORD)
 
 
 def report_fees(worker: Worker) -> str:

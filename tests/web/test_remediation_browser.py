@@ -27,21 +27,20 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from grievance.playbooks import load as load_playbooks
 from tests.conftest import SMS_NUMBER
-from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioServer
-from tests.web.conftest import Server, run_server
+from tests.support.fake_twilio import FakeTwilio, FakeTwilioServer
+from tests.web.conftest import Server
 from tests.web.support import (
     DESKTOP,
-    PUBLIC,
     SCREENSHOTS,
     Worker,
     axe_violations,
-    enrol_totp,
-    expect_queue,
     grievance,
     new_context,
     open_case,
     sign_in_with_password,
+    signed_in_handler,
     text,
+    twilio_serve,
 )
 
 pytestmark = pytest.mark.browser
@@ -101,17 +100,8 @@ def twilio_server(tmp_path_factory: pytest.TempPathFactory, fake: FakeTwilio) ->
 
     PUBLIC_BASE_URL is ``PUBLIC``, the address webhooks are signed over.
     """
-    with run_server(
-        tmp_path_factory.mktemp("serve-twilio") / "instance",
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        TWILIO_SMS_FROM=SMS_NUMBER,
-        TWILIO_API_BASE_URL=fake.base_url,
-        PUBLIC_BASE_URL=PUBLIC,
-        GRIEVANCE_LANGUAGES="en,ne,my",
-        GRIEVANCE_SMS_RATE="0",  # pacing has its own tests
-    ) as server:
-        server.wait_for_output("channel: Twilio")
+    instance = tmp_path_factory.mktemp("serve-twilio") / "instance"
+    with twilio_serve(instance, fake, SMS_NUMBER) as server:
         yield server
 
 
@@ -123,25 +113,7 @@ def worker(twilio_server: Server, fake: FakeTwilio) -> Worker:
 @pytest.fixture(scope="module")
 def handler_state(browser: Browser, twilio_server: Server) -> dict[str, Any]:
     """A handler created with the CLI and signed in once with TOTP: the cookies."""
-    grievance(
-        twilio_server,
-        "users",
-        "create",
-        HANDLER,
-        "--role",
-        "handler",
-        "--password-stdin",
-        stdin=HANDLER_PASSWORD + "\n",
-    )
-    context = new_context(browser, twilio_server)
-    try:
-        page = context.new_page()
-        sign_in_with_password(page, HANDLER, HANDLER_PASSWORD)
-        enrol_totp(page)
-        expect_queue(page)
-        return context.storage_state()
-    finally:
-        context.close()
+    return signed_in_handler(browser, twilio_server, HANDLER, HANDLER_PASSWORD)
 
 
 @pytest.fixture(scope="module")

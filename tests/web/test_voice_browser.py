@@ -22,15 +22,14 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioServer
 from tests.support.signing import signature
-from tests.web.conftest import Server, run_server, wait_until
+from tests.web.conftest import Server, wait_until
 from tests.web.support import (
     PUBLIC,
     axe_violations,
-    enrol_totp,
     expect_queue,
-    grievance,
     new_context,
-    sign_in_with_password,
+    signed_in_handler,
+    twilio_serve,
     watched,
 )
 
@@ -64,42 +63,14 @@ def fake() -> Iterator[FakeTwilio]:
 @pytest.fixture(scope="module")
 def twilio_server(tmp_path_factory: pytest.TempPathFactory, fake: FakeTwilio) -> Iterator[Server]:
     """``grievance serve`` with Twilio credentials, PUBLIC_BASE_URL being ``PUBLIC``."""
-    with run_server(
-        tmp_path_factory.mktemp("serve-voice") / "instance",
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        TWILIO_SMS_FROM=LINE,
-        TWILIO_API_BASE_URL=fake.base_url,
-        PUBLIC_BASE_URL=PUBLIC,
-        GRIEVANCE_LANGUAGES="en,ne,my",
-        GRIEVANCE_SMS_RATE="0",
-    ) as server:
-        server.wait_for_output("channel: Twilio")
+    with twilio_serve(tmp_path_factory.mktemp("serve-voice") / "instance", fake, LINE) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def handler_state(browser: Browser, twilio_server: Server) -> dict[str, Any]:
     """A handler created with the CLI and signed in once with TOTP: the cookies."""
-    grievance(
-        twilio_server,
-        "users",
-        "create",
-        HANDLER,
-        "--role",
-        "handler",
-        "--password-stdin",
-        stdin=HANDLER_PASSWORD + "\n",
-    )
-    context = new_context(browser, twilio_server)
-    try:
-        page = context.new_page()
-        sign_in_with_password(page, HANDLER, HANDLER_PASSWORD)
-        enrol_totp(page)
-        expect_queue(page)
-        return context.storage_state()
-    finally:
-        context.close()
+    return signed_in_handler(browser, twilio_server, HANDLER, HANDLER_PASSWORD)
 
 
 class Call:
