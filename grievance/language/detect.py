@@ -125,7 +125,11 @@ _MARKERS: dict[str, frozenset[str]] = {
         # More everyday words, leaving out those Spanish, Indonesian or Malay write too (pera,
         # sobra; sana, kaya, kasi).
         "akong bahay baka bago bawat diyan dyan galing ganito ganun hanggang ikaw ilan kahit kuya "
-        "magkano medyo nasaan nga nyo pag pala puwede pwede siguro sweldo talaga tapos yon yun"
+        "magkano medyo nasaan nga nyo pag pala puwede pwede siguro sweldo talaga tapos yon yun "
+        # and the words of time, amounts and need a worker writes, leaving out Indonesian's
+        # "lagi" (again) and "maling" (thief)
+        "araw bayad buwan bukas dalawa huli huling isa kahapon kailangan laging linggo malaki "
+        "maliit mali marami masyado masyadong mayroon mayroong meron oras palagi sige taon"
     ),
     # Nepali and Hindi: function words and common verb forms the other language lacks.
     "ne": _words(

@@ -143,7 +143,20 @@ def test_everyday_words_tell_nepali_from_hindi(text: str, expected: str) -> None
     assert detect(text, EVERY_LANGUAGE).language == expected
 
 
-@pytest.mark.parametrize("text", ["pwede ba", "nasaan passport", "talaga kuya"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pwede ba",
+        "nasaan passport",
+        "talaga kuya",
+        # time, amounts and need: "too big", "there is a deduction", "two months", "always late"
+        "masyadong malaki",
+        "mayroong bawas",
+        "dalawang buwan",
+        "laging late",
+        "marami pong oras",
+    ],
+)
 def test_everyday_tagalog_words_answer_short_tagalog(text: str) -> None:
     assert detect(text, EVERY_LANGUAGE).language == "tl"
 
