@@ -116,6 +116,15 @@ _MARKERS: dict[str, frozenset[str]] = {
         "mejor peor quiero quieres tenemos tienen vamos voy va hace hizo dijo gusta paga pagan "
         "pagaron pagó quitaron deben debe jefe patrón salario sueldo"
     ),
+    # Vietnamese typed without its marks, as many phones send it ("toi khong co luong"): its
+    # marks decide it otherwise (above). Leaving out the words another served language writes:
+    # can, do, them, dang (English), chao (Spanish), ko, ba (Tagalog), di (Indonesian and
+    # Malay), ho, hai (romanized Nepali and Hindi), co (English "Co.").
+    "vi": _words(
+        "toi tui khong duoc dc cua chung nguoi viec tien luong cong giup xin thang ngay nhung "
+        "trong nao vay chua roi nha lam biet muon hieu voi nuoc benh vien giu chieu danh duong "
+        "chu tra bao nhieu minh"
+    ),
     "tl": _words(
         "akin aking ako amo ang ano ating aming ay ayaw ba bakit dahil daw dito doon gusto hindi "
         "huwag inyong ito iyan iyon iyong kailan kami kamusta kanila kanya kapag kay kayo ko "

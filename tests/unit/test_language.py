@@ -117,6 +117,18 @@ def test_nepali_and_hindi_spellings_tell_them_apart(text: str, expected: str) ->
     assert detect(text, ["en", "ne", "hi", "ur", "id", "ms"]).language == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "toi khong co luong",  # tôi không có lương: "I have no wages", typed without marks
+        "cong ty giu ho chieu cua toi",  # "the company keeps my passport"
+        "lam them gio khong duoc tra tien",  # "overtime not paid": was answered in English
+    ],
+)
+def test_vietnamese_typed_without_its_marks_is_vietnamese(text: str) -> None:
+    assert detect(text, EVERY_LANGUAGE).language == "vi"
+
+
 def test_spanish_function_words_answer_short_spanish() -> None:
     # "no" and "hay" are Tagalog words too; "dinero" is Spanish only.
     assert detect("no hay dinero", EVERY_LANGUAGE).language == "es"
