@@ -159,7 +159,7 @@ def main() -> int:
         "--web-workers",
         type=int,
         default=2,
-        help="gunicorn sync workers of both apps (default 2; the Procfile's default is 2 x cores + 1)",
+        help="gunicorn sync workers of both apps (default 2, as the Procfile's WEB_CONCURRENCY)",
     )
     parser.add_argument(
         "--profile",

@@ -19,7 +19,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, case, null, select, update
@@ -493,10 +493,11 @@ def _sent(
             connection.execute(statement, values)
 
 
-@cache
+@lru_cache(maxsize=64)
 def _sent_statements(dialect: str, status: str) -> tuple[Any, ...]:
     """The statements that record a row as sent with ``status``, built once per dialect and
-    status: building a statement with a CTE costs more CPU than the round trip it saves."""
+    status: building a statement with a CTE costs more CPU than the round trip it saves.
+    Bounded: the status is whatever the provider answered."""
     outbox, messages = OutboxItem.__table__, Message.__table__
     mark_outbox = (
         update(outbox)

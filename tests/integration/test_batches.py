@@ -116,12 +116,16 @@ def test_an_rq_run_on_postgresql_answers_every_worker_before_it_ends(
     if runtime.settings.is_sqlite:
         pytest.skip("SQLite sends a batch's replies inline (one writer at a time)")
     workers = _phones(phone, 2 * conversations.BATCH + 7)
-    runtime.queue = RQQueue(redis_url)  # type: ignore[assignment]
-    for worker in workers:
-        worker.post(worker.params("hello I need help"))
-    first = workers[0]
-    first.post(first.params("1"))  # a second message: answered after the first one's reply
-    assert jobs.process_waiting(runtime=runtime) == len(workers)
+    queue = RQQueue(redis_url)
+    runtime.queue = queue  # type: ignore[assignment]
+    try:
+        for worker in workers:
+            worker.post(worker.params("hello I need help"))
+        first = workers[0]
+        first.post(first.params("1"))  # a second message: answered after the first one's reply
+        assert jobs.process_waiting(runtime=runtime) == len(workers)
+    finally:
+        queue.redis.flushdb()  # the wake-up key and jobs nobody ran: no other test's business
     for worker in workers[1:]:
         replies = worker.replies()
         assert len(replies) == 1
