@@ -51,13 +51,15 @@ PUBLIC_BLUEPRINTS = frozenset({"simulator", "api", "procedure", "voice"})
 # is read or written for them and the sign-in checks do not apply: on the busiest path of
 # the line, each of those costs as much as the signature check.
 MACHINE_BLUEPRINTS = frozenset({"webhooks", "voice"})
+MACHINE_PATH = "/twilio/"  # where both blueprints' routes live
 
 
 class _SessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions, except for Twilio's requests (which carry none)."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if request.blueprint in MACHINE_BLUEPRINTS:
+        # By path: Flask opens the session before it matches the URL to a blueprint.
+        if request.path.startswith(MACHINE_PATH):
             return self.make_null_session(app)
         return super().open_session(app, request)
 
@@ -187,6 +189,10 @@ def install(app: Flask, runtime: Runtime) -> None:
 
     @app.after_request
     def headers(response: Response) -> Response:
+        if request.blueprint == "webhooks":
+            # An empty TwiML for Twilio's HTTP client: no browser ever renders it.
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            return response
         # A response that set a stricter policy of its own keeps it: evidence downloads
         # (a sandbox) and charts (styles only).
         response.headers.setdefault("Content-Security-Policy", CSP)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from flask import Flask, request
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, select
@@ -30,6 +31,26 @@ def test_answer_is_empty_twiml(phone: Phone) -> None:
     assert response.data.decode().replace(" ", "").endswith("<Response/>")
     # Twilio is a machine: it is handed no session cookie.
     assert "Set-Cookie" not in response.headers
+
+
+def test_twilio_requests_never_read_a_session(
+    phone: Phone, client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Flask opens the session before it matches the URL to a blueprint, so the path decides:
+    # a cookie sent to a Twilio URL is never decoded, while the web app still reads its own.
+    interface = app.session_interface
+    opened: list[bool] = []
+    real = interface.open_session
+
+    def recording(flask_app: Flask, req: object) -> object:
+        session = real(flask_app, req)  # type: ignore[arg-type]
+        opened.append(not interface.is_null_session(session))
+        return session
+
+    monkeypatch.setattr(interface, "open_session", recording)
+    assert phone.post(phone.params("hi")).status_code == 200
+    assert client.get("/login").status_code == 200
+    assert opened == [False, True]
 
 
 def test_bad_signature_is_403_and_nothing_is_stored(
