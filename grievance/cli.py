@@ -42,8 +42,16 @@ def _create_app() -> Flask:
     return create_app(_settings())
 
 
+class _Commands(FlaskGroup):
+    """Flask's command group, whose commands are all ours: listing them (``--help``) does not
+    build the app, so help on a machine not yet configured is help, not a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+
 @click.group(
-    cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False
+    cls=_Commands, create_app=_create_app, add_default_commands=False, add_version_option=False
 )
 def main() -> None:
     """grievance: a grievance mechanism workers reach from any phone."""
