@@ -34,7 +34,7 @@ from grievance.conversation.effects import (
     WaitUntil,
     WellbeingRecord,
 )
-from grievance.conversation.loader import ACTIONS, HOST_REFERENCES
+from grievance.conversation.loader import ACTIONS, HOST_REFERENCES, WATCH_KINDS
 from grievance.conversation.model import (
     NO_RESPONSE,
     OTHER,
@@ -332,8 +332,7 @@ class Engine:
         # Watched words of every language at once: a worker may write in another.
         watched = list(known.values())
         self._watched = {
-            "danger": PhraseList.of(c.danger for c in watched),
-            "retaliation": PhraseList.of(c.retaliation for c in watched),
+            kind: PhraseList.of(getattr(c, kind) for c in watched) for kind in WATCH_KINDS
         }
         labels = {
             o.label
@@ -538,14 +537,19 @@ class Engine:
         if not text or not self.flowset.watch:
             return None
         run = s.run
+        kinds: tuple[str, ...] | None = None  # every kind
         if run is not None and run.waiting:
             flow = self.flowset.flows.get(run.flow)
             node = flow.nodes.get(run.node) if flow else None
-            if node is not None and not node.watch:
+            if node is not None and node.watch is False:
                 return None
+            if node is not None and isinstance(node.watch, tuple):
+                kinds = node.watch
             if run.flow in {rule.flow for rule in self.flowset.watch}:
                 return None  # already asking about it
         for rule in self.flowset.watch:
+            if kinds is not None and rule.kind not in kinds:
+                continue  # this question is about a person already
             if rule.kind == "danger" and s.urgent_at and turn.now - s.urgent_at < DANGER_QUIET:
                 continue  # a person is already on the way; the words go to the case
             words = self._watched.get(rule.kind)

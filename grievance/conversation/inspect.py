@@ -15,7 +15,7 @@ from grievance.conversation.engine import (
     TEXT_TOO_LONG,
     WHICH_ONE,
 )
-from grievance.conversation.loader import Problem, suggest
+from grievance.conversation.loader import WATCH_KINDS, Problem, suggest
 from grievance.conversation.model import NO_RESPONSE, OTHER, Flow, FlowSet, Node
 from grievance.language.catalog import Catalog, placeholders
 from grievance.language.segments import count_segments
@@ -393,8 +393,8 @@ def _cross_language_collisions(catalogs: Mapping[str, Catalog]) -> list[Problem]
                         )
                     )
     for catalog in catalogs.values():
-        for kind, words in (("danger", catalog.danger), ("retaliation", catalog.retaliation)):
-            for word in words:
+        for kind in WATCH_KINDS:
+            for word in getattr(catalog, kind):
                 found = owner.get(word.casefold())
                 if found is not None:
                     problems.append(

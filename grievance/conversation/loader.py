@@ -102,6 +102,8 @@ FACTS = frozenset(
         "has_active_case",
         # The contacts list has organisations that serve this worker (RIGHTS, who to call).
         "help_contacts_listed",
+        # The worker asked for a person and no handler has written to them since.
+        "person_requested",
     }
 )
 NODE_KEYS = frozenset(
@@ -126,7 +128,7 @@ FLOW_KEYS = frozenset(
      "interruptible", "keep_draft_if", "description", "private", "story", "busy", "channels"}
 )  # fmt: skip
 # Kinds of words every catalog lists and keywords.yaml may watch for.
-WATCH_KINDS = ("danger", "retaliation")
+WATCH_KINDS = ("danger", "retaliation", "person")
 DYNAMIC_MENUS = ("languages", "deployment_languages")
 FLOW_CHANNELS = ("sms", "whatsapp", "voice")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -284,6 +286,25 @@ class _Parser:
             return default
         return value
 
+    def watch(self, body: LineDict) -> bool | tuple[str, ...]:
+        """``watch``: true (every kind of watched words, the default), false, or the kinds."""
+        value = body.get("watch", True)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, list) and value and all(isinstance(k, str) for k in value):
+            unknown = [k for k in value if k not in WATCH_KINDS]
+            for kind in unknown:
+                self.problem(
+                    body.line_of("watch"),
+                    f"unknown kind of words '{kind}'{suggest(kind, WATCH_KINDS)}; "
+                    f"the kinds are {', '.join(WATCH_KINDS)}",
+                )
+            return tuple(k for k in value if k in WATCH_KINDS)
+        self.problem(
+            body.line_of("watch"), "watch is true, false or a list of kinds, like [danger]"
+        )
+        return True
+
     def result_name(self, doc: LineDict, key: str) -> str | None:
         value = doc.get(key)
         if value is None:
@@ -340,7 +361,7 @@ class _Parser:
             next_line=body.line_of("next") if "next" in body else 0,
             end=end,
             keywords=bool(body.get("keywords", True)),
-            watch=self.flag(body, "watch", default=True),
+            watch=self.watch(body),
             once_per=self.duration(body, "once_per"),
         )
         if end and (nxt or routes or node.wait):

@@ -138,8 +138,9 @@ class Node:
     next_line: int = 0
     end: bool = False
     keywords: bool = True
-    # Danger and retaliation words are not watched for here (the danger question itself).
-    watch: bool = True
+    # Watched words asked about here: all kinds (True), none (False: the danger question
+    # itself), or only those named (a question that offers a person is not offered one).
+    watch: bool | tuple[str, ...] = True
     # The node's messages are said at most once in this long (an acknowledgement).
     once_per: timedelta | None = None
 

@@ -83,6 +83,9 @@ class Catalog:
     # for reporting: any message holding one is asked about first (never a verdict).
     danger: tuple[str, ...] = ()
     retaliation: tuple[str, ...] = ()
+    # Phrases asking for a person ("talk to someone", "call me"): any message holding one is
+    # offered a person, as HELP offers one.
+    person: tuple[str, ...] = ()
     # Words that choose a menu option, by the option's label key: "passport" for
     # category.movement_documents. The number and the label itself always work.
     menu_words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -301,6 +304,7 @@ def parse_catalog(data: Any, path: str) -> Catalog:
         keyword_lines=keyword_lines,
         danger=word_list("danger"),
         retaliation=word_list("retaliation"),
+        person=word_list("person"),
         menu_words=menu_words,
         aliases=word_list("aliases"),
         glossary=glossary,

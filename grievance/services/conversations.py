@@ -520,7 +520,14 @@ def _session_for(conversation: Conversation, contact: Contact) -> dict[str, Any]
 class _Facts(Mapping[str, bool]):
     """What the engine may ask about a contact, each looked up only if a flow asks."""
 
-    NAMES = ("has_case", "has_open_case", "has_active_case", "opted_out", "help_contacts_listed")
+    NAMES = (
+        "has_case",
+        "has_open_case",
+        "has_active_case",
+        "opted_out",
+        "help_contacts_listed",
+        "person_requested",
+    )
 
     def __init__(self, session: Session, runtime: Runtime, contact: Contact) -> None:
         self._session = session
@@ -543,6 +550,8 @@ class _Facts(Mapping[str, bool]):
                 self._known[name] = dialogue.has_active_case(
                     self._session, self._runtime, contact_id
                 )
+            elif name == "person_requested":
+                self._known[name] = dialogue.person_requested(self._session, contact_id)
             elif name == "help_contacts_listed":
                 self._known[name] = bool(
                     dialogue.help_contacts(self._session, self._runtime, self._contact)

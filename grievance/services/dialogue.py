@@ -86,6 +86,12 @@ def has_open_case(session: Session, contact_id: int) -> bool:
     return open_case_of(session, contact_id) is not None
 
 
+def person_requested(session: Session, contact_id: int) -> bool:
+    """True while the worker's request for a person waits: no handler has written since."""
+    case = open_case_of(session, contact_id)
+    return case is not None and case.handover_requested_at is not None
+
+
 def has_active_case(session: Session, runtime: Runtime, contact_id: int) -> bool:
     """True when what the contact writes goes to a case: open, or closed within the window."""
     return has_open_case(session, contact_id) or (

@@ -91,6 +91,7 @@ ANSWERS = {
 }
 REASONS = {
     "help": "after HELP",
+    "asked": 'in their own words ("call me", "talk to someone")',
     "in_danger": "the worker said they are in danger now",
     "danger_unclear": "danger words, and no clear answer to 'are you in danger now?'",
     "danger_while_stopped": "danger words from a worker who sent STOP (they cannot be asked)",

@@ -24,12 +24,14 @@ from grievance.models import (
     AuditEvent,
     CallRequest,
     Case,
+    Conversation,
     Message,
     User,
     WorkerPrompt,
 )
 from grievance.runtime import Runtime, build_runtime
 from grievance.services.prompts import send_due_prompts
+from grievance.services.sweeper import sweep
 from tests.conftest import Phone
 from tests.support.api import api, token_for
 from tests.support.cases import make_cases, queue_ids
@@ -231,6 +233,85 @@ def finish_intake(phone: Phone) -> str:
     return match.group(1)
 
 
+OFFER = "Do you want a person to write to you here? Reply 1 for yes or 2 for no."
+COMING = "A case handler will write to you here soon."
+
+
+def test_asking_for_a_person_in_words_is_offered_one_and_asking_again_is_not_asked_twice(
+    app: Flask, runtime: Runtime, phone: Phone
+) -> None:
+    # The first message of someone with no case: no HELP keyword, just their words.
+    assert phone.send("Hello, can someone call me please?") == [OFFER]
+    assert phone.send("yes") == [COMING]
+    (requested,) = cases_of(runtime)
+    assert (requested.status, requested.code_issued) == ("requested", False)
+    assert requested.handover_requested_at is not None
+    staff = handler(app, runtime)
+    assert "person requested" in staff.get("/cases").get_data(as_text=True)
+
+    # Asked again before anyone wrote: the request stands, and the words reach the case.
+    replies = phone.send("I want to talk to a real person")
+    assert replies[0].startswith(COMING)
+    assert OFFER not in " ".join(replies)
+    assert len(cases_of(runtime)) == 1
+    page = text_of(staff.get(f"/cases/{requested.id}").get_data(as_text=True))
+    assert "I want to talk to a real person" in page
+    assert "The worker asked for a person in their own words" in page
+
+    # A handler writes: the request is answered, and a new one is offered again.
+    act(staff, requested.id, "message", canned="", text="Hello, I am Mina. How can I help?")
+    assert phone.replies() == ["Hello, I am Mina. How can I help?"]
+    assert the_case(runtime, requested.id).handover_requested_at is None
+    assert phone.send("can you call me tonight") == [OFFER]
+
+
+def test_asking_for_a_person_in_the_middle_of_a_report_then_the_report_goes_on(
+    app: Flask, runtime: Runtime, phone: Phone
+) -> None:
+    # Romanized Nepali, at the workplace question: offered a person in Nepali, then back.
+    assert "उजुरी गर्नुहुन्छ?" in phone.send("namaste malai sahayog chahiyo")[-1]
+    assert "कुन समस्या?" in phone.send("ho")[0]
+    assert "कहाँ काम गर्नुहुन्छ?" in phone.send("1")[0]
+    (offer,) = phone.send("manche sanga kura garna chahanchu")
+    assert offer.startswith("के तपाईं हाम्रो कर्मचारीसँग यहीँ कुरा गर्न चाहनुहुन्छ?")
+    (reply,) = phone.send("ho")
+    assert reply.startswith("केस हेर्ने कर्मचारीले चाँडै तपाईंलाई यहीँ लेख्नेछन्।")
+    assert reply.endswith("कहाँ काम गर्नुहुन्छ? कम्पनी वा कारखानाको नाम र सहर लेख्नुहोस्।")
+    (requested,) = cases_of(runtime)
+    assert requested.handover_requested_at is not None
+    # The request was not taken for the workplace; the report fills the same case.
+    assert "तपाईं अहिले खतरामा" not in phone.send("Sunrise Garments, Penang")[0]
+    (same,) = cases_of(runtime)
+    assert same.id == requested.id
+
+
+def test_a_no_to_the_offer_of_a_person_says_help_is_always_there(phone: Phone) -> None:
+    assert phone.send("please talk to someone") == [OFFER]
+    assert phone.send("2") == ["OK. Send HELP at any time if you want a person to write to you."]
+
+
+def test_silence_after_the_offer_of_a_person_still_brings_one(
+    runtime: Runtime, phone: Phone
+) -> None:
+    assert phone.send("they call me at night and i want to talk to someone") == [OFFER]
+    with runtime.sessions() as session:  # an hour passes without an answer
+        conversation = session.scalars(select(Conversation)).one()
+        state = dict(conversation.state)
+        run = dict(state["run"])
+        run["timeout_at"] = (utcnow() - timedelta(minutes=1)).isoformat()
+        state["run"] = run
+        conversation.state = state
+        conversation.wake_at = utcnow() - timedelta(minutes=1)
+        session.commit()
+    assert sweep(runtime).timers == 1
+    assert phone.replies() == [COMING]
+    (requested,) = cases_of(runtime)
+    assert requested.handover_requested_at is not None
+    with runtime.sessions() as session:  # what they wrote is on it, for the person to read
+        on_case = session.scalars(select(Message.case_id).where(Message.direction == INBOUND))
+        assert list(on_case) == [requested.id]
+
+
 def test_danger_in_the_first_message_makes_a_p0_case_at_once(
     app: Flask, runtime: Runtime, phone: Phone
 ) -> None:
@@ -376,6 +457,22 @@ def test_the_remedy_question_fits_the_case_and_words_in_answer_reach_a_person(
     assert after.handover_requested_at is not None
     page = text_of(staff.get(f"/cases/{case.id}").get_data(as_text=True))
     assert "they paid back only half" in page
+
+
+def test_talk_to_someone_at_the_remedy_question_chooses_a_person_without_another_question(
+    app: Flask, runtime: Runtime, phone: Phone
+) -> None:
+    report(phone)
+    (case,) = cases_of(runtime)
+    staff = handler(app, runtime)
+    act(staff, case.id, "categorise", category="WAGE", indicators=[])
+    phone.replies()
+    act(staff, case.id, "propose")
+    send_due_prompts(runtime)
+    assert "we think the problem is solved" in phone.replies()[0]
+    assert phone.send("I want to talk to someone") == ["A case handler will contact you soon."]
+    after = the_case(runtime, case.id)
+    assert (after.worker_answer, after.handover_requested_at is not None) == ("person", True)
 
 
 def test_a_case_with_a_supplier_is_proposed_only_after_the_plan_is_verified(

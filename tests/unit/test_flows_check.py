@@ -57,7 +57,7 @@ def line_of(path: Path, fragment: str) -> int:
 def test_the_shipped_flows_and_catalogs_are_clean(project: Path) -> None:
     code, output = check(project)
     assert code == 0, output
-    assert "ok: 21 flows, 3 catalogs" in output
+    assert "ok: 22 flows, 3 catalogs" in output
     assert "13 remediation playbooks" in output
 
 
@@ -394,3 +394,25 @@ def test_a_question_asked_on_calls_needs_voice_wording(project: Path) -> None:
     edit(status, "channels: [sms, whatsapp, voice]", "channels: [sms, fax]")
     code, output = check(project)
     assert f"{status}:{line_of(status, 'channels:')}: channels lists where the flow runs" in output
+
+
+def test_a_node_watches_only_the_kinds_it_names_and_a_wrong_kind_is_located(
+    project: Path,
+) -> None:
+    help_flow = project / "flows" / "help.yaml"
+    edit(help_flow, "watch: [danger, retaliation]", "watch: [danger, persons]")
+    code, output = check(project)
+    assert code == 1
+    line = line_of(help_flow, "watch: [danger, persons]")
+    assert f"help.yaml:{line}: unknown kind of words 'persons'; did you mean 'person'?" in output
+    edit(help_flow, "watch: [danger, persons]", "watch: danger")
+    code, output = check(project)
+    assert f"help.yaml:{line}: watch is true, false or a list of kinds, like [danger]" in output
+
+
+def test_a_phrase_asking_for_a_person_that_is_a_keyword_is_reported(project: Path) -> None:
+    catalog = project / "locales" / "en.yaml"
+    edit(catalog, 'person: ["talk to a person",', 'person: ["talk to a person", "menu",')
+    code, output = check(project)
+    assert code == 1
+    assert "the person word 'menu' is a menu keyword in en" in output
