@@ -290,6 +290,24 @@ def test_a_no_to_the_offer_of_a_person_says_help_is_always_there(phone: Phone) -
     assert phone.send("2") == ["OK. Send HELP at any time if you want a person to write to you."]
 
 
+def test_a_story_that_mentions_a_call_is_kept_when_the_offer_of_a_person_is_declined(
+    runtime: Runtime, phone: Phone
+) -> None:
+    phone.send("hi")
+    phone.send("1")
+    phone.send("2")
+    assert "What happened" in phone.send("Sunrise Garments, Penang")[0]
+    story = "The agent took 3000 dollars and said he would call me when the visa is ready"
+    assert phone.send(story) == [OFFER]
+    assert "Are you in danger right now" in phone.send("2")[0]  # the story answered it
+    phone.send("2")
+    assert CODE.search(" ".join(phone.send("2")))
+    (case,) = cases_of(runtime)
+    assert case.handover_requested_at is None
+    assert case.description_encrypted is not None
+    assert story in runtime.protector.decrypt(case.description_encrypted)
+
+
 def test_silence_after_the_offer_of_a_person_still_brings_one(
     runtime: Runtime, phone: Phone
 ) -> None:

@@ -219,8 +219,9 @@ SCRIPTS = [
             W("is it free?", expect=("common.reask_menu",)),
             W("what is this", expect=("common.reask_menu",)),
             # Three answers that are no answer are not a "no": the story must not be dropped.
-            # ... a person reads the story and answers the questions.
-            W("can you call me", expect=("help.person_will_contact",), person=True),
+            # Asking for a call is offered a person; a yes, and a person reads the story.
+            W("can you call me", expect=("help.offer_person",)),
+            W("yes", expect=("help.person_will_contact",), person=True),
         ),
         cases=1,
         story=("The agent took 3000 dollars",),
