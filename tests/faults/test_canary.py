@@ -93,7 +93,10 @@ def test_canary_number_appears_nowhere(rig: Rig, postgres_url: str) -> None:
     say(rig, phone, "1")
     say(rig, phone, "2")
     say(rig, phone, "Sunrise Garments, Penang")
-    say(rig, phone, f"The agent took my passport, call me on {CANARY}")
+    # Asking for a call is offered a person; declined, the words stay the story.
+    offer = say(rig, phone, f"The agent took my passport, call me on {CANARY}")[0]
+    assert "Do you want a person to write to you here?" in offer
+    assert "Are you in danger right now" in say(rig, phone, "2")[0]
     say(rig, phone, "2")
     assert "also say what the news is" in say(rig, phone, "1")[0]
     assert "Your case code is" in say(rig, phone, "2")[0]
