@@ -959,6 +959,7 @@ class Engine:
             "language_known": s.language is not None,
             "language_confirmed": s.language_confirmed,
             "whatsapp": turn.channel == "whatsapp",
+            "voice": turn.channel == "voice",
             "has_draft": s.draft is not None,
             # Only a flow that can be taken up again counts: otherwise nobody would answer.
             "interrupted": bool(s.parents) and self._resumable(s.parents[-1], turn.now),

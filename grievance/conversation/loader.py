@@ -92,6 +92,7 @@ FACTS = frozenset(
         "language_known",
         "language_confirmed",
         "whatsapp",
+        "voice",
         "has_case",
         "has_draft",
         "opted_out",

@@ -205,6 +205,28 @@ SCRIPTS = [
         category="OTHER",
     ),
     Script(
+        "keycap-emoji-at-the-consent-question",
+        (
+            W("hi", expect=("intake.continue_question",)),
+            W("1\ufe0f\u20e3", expect=("intake.choose_category",)),  # 1️⃣ from the emoji keyboard
+        ),
+        cases=0,
+    ),
+    Script(
+        "three-misses-at-consent-without-a-story",
+        (
+            W("hi", expect=("intake.continue_question",)),
+            W("one", expect=("common.reask_menu",)),
+            W("???", expect=("common.reask_menu",)),
+            # Three misses and no story are no "no": what the line is, and a person offered.
+            W("my salary", expect=("help.about", "help.offer_person"), never=("intake.goodbye",)),
+            W("1", expect=("help.person_will_contact",), person=True),
+        ),
+        cases=1,
+        handover=True,
+        on_case=("my salary",),
+    ),
+    Script(
         "story-first-then-three-questions-at-consent",
         (
             W(

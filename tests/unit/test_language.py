@@ -44,6 +44,9 @@ def test_segments_are_counted_like_twilio(text: str, encoding: str, segments: in
         ("٤٥٦", "456"),
         ("۷۸۹", "789"),
         ("１２", "12"),
+        # Keycap emoji, with and without the variation selector: a phone's emoji keyboard.
+        ("1\ufe0f\u20e3", "1"),
+        ("2\u20e3", "2"),
     ],
 )
 def test_native_digits(typed: str, digits: str) -> None:
