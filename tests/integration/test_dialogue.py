@@ -257,6 +257,11 @@ def test_asking_for_a_person_in_words_is_offered_one_and_asking_again_is_not_ask
     page = text_of(staff.get(f"/cases/{requested.id}").get_data(as_text=True))
     assert "I want to talk to a real person" in page
     assert "The worker asked for a person in their own words" in page
+    # HELP too: what the line is, and that the person is coming; no second offer.
+    help_replies = " ".join(phone.send("HELP"))
+    assert "This is a confidential line" in help_replies
+    assert COMING in help_replies
+    assert OFFER not in help_replies
 
     # A handler writes: the request is answered, and a new one is offered again.
     act(staff, requested.id, "message", canned="", text="Hello, I am Mina. How can I help?")
