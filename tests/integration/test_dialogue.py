@@ -24,14 +24,12 @@ from grievance.models import (
     AuditEvent,
     CallRequest,
     Case,
-    Conversation,
     Message,
     User,
     WorkerPrompt,
 )
 from grievance.runtime import Runtime, build_runtime
 from grievance.services.prompts import send_due_prompts
-from grievance.services.sweeper import sweep
 from tests.conftest import Phone
 from tests.support.api import api, token_for
 from tests.support.cases import make_cases, queue_ids
@@ -39,6 +37,7 @@ from tests.support.fake_twilio import FakeTwilio
 from tests.support.intake import CODE, report
 from tests.support.privacy import all_rows_text
 from tests.support.staff import act, handler
+from tests.support.timers import time_out
 
 ACK = "Your message is added to your report"
 CONTACTS = (
@@ -290,9 +289,16 @@ def test_asking_for_a_person_in_the_middle_of_a_report_then_the_report_goes_on(
     assert same.id == requested.id
 
 
-def test_a_no_to_the_offer_of_a_person_says_help_is_always_there(phone: Phone) -> None:
-    assert phone.send("please talk to someone") == [OFFER]
-    assert phone.send("2") == ["OK. Send HELP at any time if you want a person to write to you."]
+def test_a_no_to_the_offer_of_a_person_starts_a_report_that_keeps_the_words(
+    runtime: Runtime, phone: Phone
+) -> None:
+    story = "The agent said he would call me and took 3000 dollars for this job"
+    assert phone.send(story) == [OFFER]
+    assert "Do you want to report?" in phone.send("2")[-1]  # no person, and no words dropped
+    phone.send("1")
+    phone.send("2")
+    assert phone.send("Sunrise Garments, Penang")[0].startswith('You wrote: "The agent said')
+    assert cases_of(runtime) == []  # nobody was asked for
 
 
 def test_a_story_that_mentions_a_call_is_kept_when_the_offer_of_a_person_is_declined(
@@ -317,16 +323,7 @@ def test_silence_after_the_offer_of_a_person_still_brings_one(
     runtime: Runtime, phone: Phone
 ) -> None:
     assert phone.send("they call me at night and i want to talk to someone") == [OFFER]
-    with runtime.sessions() as session:  # an hour passes without an answer
-        conversation = session.scalars(select(Conversation)).one()
-        state = dict(conversation.state)
-        run = dict(state["run"])
-        run["timeout_at"] = (utcnow() - timedelta(minutes=1)).isoformat()
-        state["run"] = run
-        conversation.state = state
-        conversation.wake_at = utcnow() - timedelta(minutes=1)
-        session.commit()
-    assert sweep(runtime).timers == 1
+    time_out(runtime)  # an hour passes without an answer
     assert phone.replies() == [COMING]
     (requested,) = cases_of(runtime)
     assert requested.handover_requested_at is not None
@@ -456,8 +453,16 @@ def test_categorising_a_received_case_acknowledges_it_and_tells_the_worker(
     assert "Categorised as Forced labour: recruitment fees" in page
 
 
+@pytest.mark.parametrize(
+    "words",
+    [
+        "they paid back only half",
+        # Asking for a person chooses option 3 at once: no second question about a person.
+        "I want to talk to someone",
+    ],
+)
 def test_the_remedy_question_fits_the_case_and_words_in_answer_reach_a_person(
-    app: Flask, runtime: Runtime, phone: Phone
+    app: Flask, runtime: Runtime, phone: Phone, words: str
 ) -> None:
     report(phone)
     (case,) = cases_of(runtime)
@@ -473,29 +478,13 @@ def test_the_remedy_question_fits_the_case_and_words_in_answer_reach_a_person(
     (asked,) = phone.replies()
     assert "we think the problem is solved" in asked  # no company fixed it: no such claim
     assert "the company says" not in asked
-    replies = phone.send("they paid back only half")
+    replies = phone.send(words)
     assert replies == ["A case handler will contact you soon."]  # words go to a person at once
     after = the_case(runtime, case.id)
     assert (after.status, after.worker_answer) == ("in_triage", "person")
     assert after.handover_requested_at is not None
     page = text_of(staff.get(f"/cases/{case.id}").get_data(as_text=True))
-    assert "they paid back only half" in page
-
-
-def test_talk_to_someone_at_the_remedy_question_chooses_a_person_without_another_question(
-    app: Flask, runtime: Runtime, phone: Phone
-) -> None:
-    report(phone)
-    (case,) = cases_of(runtime)
-    staff = handler(app, runtime)
-    act(staff, case.id, "categorise", category="WAGE", indicators=[])
-    phone.replies()
-    act(staff, case.id, "propose")
-    send_due_prompts(runtime)
-    assert "we think the problem is solved" in phone.replies()[0]
-    assert phone.send("I want to talk to someone") == ["A case handler will contact you soon."]
-    after = the_case(runtime, case.id)
-    assert (after.worker_answer, after.handover_requested_at is not None) == ("person", True)
+    assert words in page
 
 
 def test_a_case_with_a_supplier_is_proposed_only_after_the_plan_is_verified(

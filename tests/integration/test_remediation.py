@@ -18,7 +18,6 @@ from grievance.clock import utcnow
 from grievance.models import (
     Case,
     CaseEvent,
-    Conversation,
     Evidence,
     Organisation,
     PlanComment,
@@ -27,7 +26,6 @@ from grievance.models import (
     WorkerPrompt,
 )
 from grievance.runtime import Runtime
-from grievance.services import conversations
 from grievance.services.prompts import send_due_prompts
 from tests.conftest import Phone
 from tests.support.cases import the_case
@@ -35,6 +33,7 @@ from tests.support.intake import report
 from tests.support.period import day_month
 from tests.support.remediation import NOTICE, PDF, SUMMARY, orgs
 from tests.support.staff import PASSWORD, act, handler, sign_in, token_of
+from tests.support.timers import time_out
 
 # Depends on today's date: CI runs this module again under a shifted clock.
 pytestmark = pytest.mark.clock
@@ -319,7 +318,7 @@ def test_three_unanswered_asks_return_the_case_to_the_handler(
     act(staff, case_id, "plan/verify", decision="accept", comment="")
     asks = phone.replies()
     for _ in range(3):
-        _time_out(runtime)
+        time_out(runtime)
         asks += phone.replies()
     assert len(asks) == 3
     assert all("Is it solved for you?" in ask for ask in asks)
@@ -334,20 +333,6 @@ def test_three_unanswered_asks_return_the_case_to_the_handler(
         reason="Repayment evidenced by bank statements.",
     )
     assert "Closing waits for a second reviewer" in page
-
-
-def _time_out(runtime: Runtime) -> None:
-    """Let the worker's current wait run out (as three days of silence would)."""
-    with runtime.sessions() as session:
-        conversation = session.scalars(select(Conversation)).one()
-        state = dict(conversation.state)
-        run = dict(state["run"])
-        run["timeout_at"] = (utcnow() - timedelta(seconds=1)).isoformat()
-        state["run"] = run
-        conversation.state = state
-        session.commit()
-        conversation_id = conversation.id
-    assert conversations.process_timers(runtime, conversation_id)
 
 
 def test_a_worker_who_cannot_be_reached_is_not_messaged_and_the_timeline_says_so(
